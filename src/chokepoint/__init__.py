@@ -1,0 +1,48 @@
+"""Chokepoint: strategic dependence in critical-material supply chains, rare earths first.
+
+>>> import chokepoint as cp
+>>> ds = cp.load()                      # the shipped default dataset, from the local store
+>>> cp.overview(ds, "rare_earths", 2024).stages  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from chokepoint.checks import check_dataset
+from chokepoint.concentration import Overview, hhi, overview, top_k_share
+from chokepoint.dataset import Dataset, default_dataset, layer, read_dataset_dir
+from chokepoint.errors import ChokepointError, CheckError, ImportFileError, SchemaError, StoreError
+from chokepoint.provenance import assumptions, sources_used
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CheckError",
+    "ChokepointError",
+    "Dataset",
+    "ImportFileError",
+    "Overview",
+    "SchemaError",
+    "StoreError",
+    "__version__",
+    "assumptions",
+    "check_dataset",
+    "default_dataset",
+    "hhi",
+    "layer",
+    "load",
+    "overview",
+    "read_dataset_dir",
+    "sources_used",
+    "top_k_share",
+]
+
+
+def load(datasets: Sequence[str] = ("default",), db: Path | str | None = None) -> Dataset:
+    """Load datasets from the store (layered in order); the default is loaded on first use."""
+    from chokepoint.store import open_store
+
+    with open_store(db) as store:
+        return store.load(datasets)

@@ -1,0 +1,269 @@
+"""The ``chokepoint`` command line: each command calls one library function and prints its table.
+
+User errors (:class:`~chokepoint.errors.ChokepointError`, bad options) print one line on stderr
+and exit with status 2; nothing half-done is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chokepoint import __version__
+from chokepoint.checks import check_dataset
+from chokepoint.concentration import overview as compute_overview
+from chokepoint.dataset import DEFAULT_NAME, Dataset
+from chokepoint.errors import ChokepointError
+from chokepoint.export import ExportFormat, export_dataset
+from chokepoint.importers import IMPORTERS
+from chokepoint.ingest import import_file
+from chokepoint.provenance import assumptions, sources_used
+from chokepoint.schema import schema_markdown
+from chokepoint.store import Store, open_store
+
+app = typer.Typer(
+    name="chokepoint",
+    help="Model strategic dependence in critical-material supply chains (rare earths first).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    add_completion=False,
+)
+data_app = typer.Typer(help="The store and its datasets: sources, assumptions, checks, import, export.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+_out = Console(soft_wrap=True)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="Store file (default: $CHOKEPOINT_DB or chokepoint.duckdb in the user data folder)."),
+]
+DatasetOption = Annotated[
+    list[str] | None,
+    typer.Option("--dataset", "-d", help="Dataset to use; repeat to layer (later replaces earlier). Default: default."),
+]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+
+
+@contextmanager
+def _dataset(db: Path | None, names: Sequence[str] | None) -> Iterator[Dataset]:
+    with open_store(db) as store:
+        yield store.load(list(names) if names else [DEFAULT_NAME])
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _jsonable(v) for k, v in row.items()} for row in df.to_dict("records")]
+
+
+def _fmt_cell(value: Any) -> str:
+    value = _jsonable(value)
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.1f}" if abs(value) < 1e6 else f"{value:,.0f}"
+    return str(value)
+
+
+def _print_table(df: pd.DataFrame, title: str | None = None) -> None:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for col in df.columns:
+        numeric = pd.api.types.is_numeric_dtype(df[col])
+        table.add_column(str(col), justify="right" if numeric else "left", overflow="fold")
+    for row in df.itertuples(index=False):
+        table.add_row(*(_fmt_cell(v) for v in row))
+    _out.print(table)
+
+
+def _emit(df: pd.DataFrame, fmt: OutputFormat, title: str | None = None) -> None:
+    if fmt is OutputFormat.csv:
+        sys.stdout.write(df.to_csv(index=False))
+    elif fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(_records(df), indent=2, ensure_ascii=False) + "\n")
+    else:
+        _print_table(df, title)
+
+
+@app.command()
+def overview(
+    commodity: Annotated[str, typer.Option("--commodity", "-c", help="Material (all stages) or commodity id.")] = "rare_earths",
+    year: Annotated[int, typer.Option("--year", "-y", help="Calendar year.")] = 2024,
+    fmt: FormatOption = OutputFormat.table,
+    sources: Annotated[bool, typer.Option("--sources", help="Also list the source of every figure shown.")] = False,
+    db: DbOption = None,
+    dataset: DatasetOption = None,
+) -> None:
+    """Each stage's top producers with shares, HHI and the top-1 share."""
+    with _dataset(db, dataset) as ds:
+        ov = compute_overview(ds, commodity, year)
+    if fmt is OutputFormat.json:
+        stages = []
+        for stage in _records(ov.stages):
+            rows = ov.producers[ov.producers["commodity_id"] == stage["commodity_id"]]
+            stages.append({**stage, "producers": _records(rows.drop(columns=["stage", "stage_order", "commodity_id"]))})
+        doc: dict[str, Any] = {"commodity": commodity, "year": year, "stages": stages}
+        if sources:
+            doc["sources"] = _records(ov.sources)
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        return
+    if fmt is OutputFormat.csv:
+        merged = ov.producers.merge(
+            ov.stages[["commodity_id", "world_t", "world_basis", "hhi", "top1_region_id", "top1_share_pct", "top3_share_pct"]],
+            on="commodity_id",
+        )
+        if sources:
+            merged = merged.merge(ov.sources, on="source_id", how="left")
+        sys.stdout.write(merged.to_csv(index=False))
+        return
+    _print_table(
+        ov.stages[["stage", "commodity_id", "world_t", "world_basis", "producers", "hhi", "top1_region_id", "top1_share_pct", "top3_share_pct"]],
+        title=f"{commodity} {year}: concentration by stage (HHI 0–10,000; shares of world total)",
+    )
+    for stage in ov.stages.itertuples():
+        rows = ov.producers[ov.producers["commodity_id"] == stage.commodity_id].head(8)
+        _print_table(
+            rows[["rank", "region_id", "region_name", "production_t", "share_pct", "basis", "source_id"]],
+            title=f"{stage.stage}: {stage.commodity_id} ({stage.quantity_basis})",
+        )
+    if sources:
+        _print_table(ov.sources, title="Sources")
+
+
+@data_app.command("sources")
+def data_sources(fmt: FormatOption = OutputFormat.table, db: DbOption = None, dataset: DatasetOption = None) -> None:
+    """Every source cited in the dataset, with the number of rows citing it."""
+    with _dataset(db, dataset) as ds:
+        _emit(sources_used(ds), fmt, title="Sources")
+
+
+@data_app.command("assumptions")
+def data_assumptions(fmt: FormatOption = OutputFormat.table, db: DbOption = None, dataset: DatasetOption = None) -> None:
+    """Every figure that is not reported as published: derived or assumed, with its note."""
+    with _dataset(db, dataset) as ds:
+        _emit(assumptions(ds), fmt, title="Derived and assumed figures")
+
+
+@data_app.command("check")
+def data_check(fmt: FormatOption = OutputFormat.table, db: DbOption = None, dataset: DatasetOption = None) -> None:
+    """Run the cross-table checks; exit 1 when any error is found."""
+    with _dataset(db, dataset) as ds:
+        findings = check_dataset(ds)
+        rows = ds.row_counts().sum()
+    _emit(findings, fmt, title="Findings")
+    errors = int((findings["severity"] == "error").sum())
+    warnings = len(findings) - errors
+    typer.echo(f"{rows} rows checked: {errors} errors, {warnings} warnings", err=True)
+    if errors:
+        raise typer.Exit(1)
+
+
+@data_app.command("import")
+def data_import(
+    kind: Annotated[str, typer.Argument(help=f"File format: {', '.join(IMPORTERS)}.")],
+    file: Annotated[Path, typer.Argument(help="The file to import.")],
+    name: Annotated[str | None, typer.Option("--name", help="Dataset name (default: from the file name).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Import a real data file into a named dataset (all or nothing)."""
+    with open_store(db) as store:
+        ds = import_file(store, kind, file, name)
+    counts = ds.row_counts()
+    typer.echo(f"imported {file.name} as dataset {ds.name!r}: " + ", ".join(f"{n} {t} rows" for t, n in counts[counts > 0].items()))
+    typer.echo(f"use it with --dataset default --dataset {ds.name}")
+
+
+@data_app.command("export")
+def data_export(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder (csv, parquet) or .xlsx file to write.")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="File format.")] = ExportFormat.csv,
+    db: DbOption = None,
+    dataset: DatasetOption = None,
+) -> None:
+    """Write every table of the dataset to files (atomically)."""
+    with _dataset(db, dataset) as ds:
+        written = export_dataset(ds, fmt, out)
+    typer.echo(f"wrote {written}")
+
+
+@data_app.command("list")
+def data_list(fmt: FormatOption = OutputFormat.table, db: DbOption = None) -> None:
+    """The datasets held in the store."""
+    with open_store(db) as store:
+        _emit(store.datasets(), fmt, title=f"Datasets in {store.path}")
+
+
+@data_app.command("drop")
+def data_drop(name: Annotated[str, typer.Argument(help="Dataset to remove.")], db: DbOption = None) -> None:
+    """Remove an imported dataset from the store."""
+    if name == DEFAULT_NAME:
+        raise ChokepointError(f"the {DEFAULT_NAME!r} dataset is the shipped one and cannot be dropped")
+    with open_store(db) as store:
+        store.drop(name)
+    typer.echo(f"dropped {name}")
+
+
+@data_app.command("schema")
+def data_schema() -> None:
+    """Print the schema reference (Markdown) generated from the schema files."""
+    sys.stdout.write(schema_markdown())
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"chokepoint {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """Model strategic dependence in critical-material supply chains (rare earths first)."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; user errors become one line on stderr and exit status 2."""
+    command: Callable[..., Any] = typer.main.get_command(app)
+    try:
+        rc = command.main(args=list(argv) if argv is not None else None, prog_name="chokepoint", standalone_mode=False)
+    except ChokepointError as exc:
+        typer.echo(f"chokepoint: error: {exc}", err=True)
+        return 2
+    except typer.Abort:
+        typer.echo("chokepoint: aborted", err=True)
+        return 130
+    except typer.TyperException as exc:  # bad options and arguments, as the parser reports them
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        typer.echo(f"chokepoint: error: {exc.format_message()}{hint}", err=True)
+        return 2
+    return rc if isinstance(rc, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Where every figure comes from: the sources cited and the figures that are not reported as published."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from chokepoint.dataset import Dataset
+from chokepoint.schema import schema
+
+__all__ = ["CITING_TABLES", "assumptions", "sources_used"]
+
+#: Tables whose rows carry ``source_id``, ``basis`` and ``note``.
+CITING_TABLES: tuple[str, ...] = (
+    "element_content",
+    "recipes",
+    "facilities",
+    "facility_capacity",
+    "production",
+    "reserves",
+    "trade",
+    "intensities",
+    "sector_activity",
+    "stocks",
+    "prices",
+)
+
+
+def _value_fields(table: str) -> list[str]:
+    return [f.field for f in schema(table).fields if f.is_quantity]
+
+
+def sources_used(ds: Dataset) -> pd.DataFrame:
+    """The sources table with, per source, how many rows cite it (``rows_cited``)."""
+    cited = pd.concat([ds[t]["source_id"] for t in CITING_TABLES], ignore_index=True).value_counts()
+    out = ds["sources"].assign(rows_cited=ds["sources"]["source_id"].map(cited).fillna(0).astype("int64"))
+    return out.sort_values("source_id", ignore_index=True)
+
+
+def assumptions(ds: Dataset) -> pd.DataFrame:
+    """Every row whose basis is ``derived`` or ``assumption``: table, key, value, basis, note, source.
+
+    ``key`` names the row (``region_id=CHN, commodity_id=ree_oxide, year=2024``) and ``value`` its
+    figures (``production_t=270000``), so each line can be found and changed.
+    """
+    frames = []
+    for table in CITING_TABLES:
+        df = ds[table]
+        rows = df[df["basis"] != "reported"]
+        if rows.empty:
+            continue
+        key = schema(table).key
+        label = rows[key].astype("string").apply(lambda r, k=key: ", ".join(f"{c}={v}" for c, v in zip(k, r, strict=True)), axis=1)
+        values = rows[_value_fields(table)].apply(
+            lambda r: ", ".join(f"{c}={v:g}" for c, v in r.items() if pd.notna(v)), axis=1
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "table": table,
+                    "key": label.to_numpy(),
+                    "value": values.to_numpy(),
+                    "basis": rows["basis"].to_numpy(),
+                    "note": rows["note"].to_numpy(),
+                    "source_id": rows["source_id"].to_numpy(),
+                }
+            )
+        )
+    columns = ["table", "key", "value", "basis", "note", "source_id"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)

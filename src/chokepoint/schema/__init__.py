@@ -1,0 +1,261 @@
+"""Table schemas as data, and the shape layer of validation.
+
+Each table of a dataset has one CSV file in this folder listing its fields (name, dtype, unit,
+key, required, allowed values, description), in the manner of PyPSA's component attributes.
+The same files drive :func:`validate_table`, the table order used everywhere, and the reference
+page ``docs/schema.md`` (:func:`schema_markdown`).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from chokepoint.errors import SchemaError
+
+__all__ = [
+    "TABLES",
+    "FieldSpec",
+    "TableSchema",
+    "empty_table",
+    "schema",
+    "schema_markdown",
+    "validate_table",
+]
+
+#: Every table of a dataset, in dependency order (codes first, then the tables citing them).
+TABLES: tuple[str, ...] = (
+    "sources",
+    "regions",
+    "commodities",
+    "sectors",
+    "element_content",
+    "recipes",
+    "facilities",
+    "facility_capacity",
+    "production",
+    "reserves",
+    "trade",
+    "intensities",
+    "sector_activity",
+    "stocks",
+    "prices",
+)
+
+Dtype = Literal["str", "int", "float"]
+
+
+class FieldSpec(BaseModel):
+    """One row of a schema file: a field of a table."""
+
+    model_config = ConfigDict(frozen=True)
+
+    field: str
+    dtype: Dtype
+    unit: str = ""
+    key: bool
+    required: bool
+    allowed: tuple[str, ...] = ()
+    description: str
+
+    @field_validator("allowed", mode="before")
+    @classmethod
+    def _split_allowed(cls, value: object) -> object:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return ()
+        if isinstance(value, str):
+            return tuple(v for v in value.split("|") if v)
+        return value
+
+    @field_validator("unit", mode="before")
+    @classmethod
+    def _blank_unit(cls, value: object) -> object:
+        return "" if value is None or (isinstance(value, float) and np.isnan(value)) else value
+
+    @property
+    def is_quantity(self) -> bool:
+        """Numeric non-key fields are physical quantities, shares or money: never negative."""
+        return self.dtype in ("int", "float") and not self.key
+
+    @property
+    def is_fraction(self) -> bool:
+        """A unit of ``1`` marks a share expressed as a fraction, which cannot exceed 1."""
+        return self.unit == "1"
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """The fields of one table, in column order."""
+
+    name: str
+    fields: tuple[FieldSpec, ...]
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.field for f in self.fields]
+
+    @property
+    def key(self) -> list[str]:
+        return [f.field for f in self.fields if f.key]
+
+    def spec(self, field: str) -> FieldSpec:
+        return next(f for f in self.fields if f.field == field)
+
+
+@functools.cache
+def schema(table: str) -> TableSchema:
+    """Return the schema of ``table`` (one of :data:`TABLES`)."""
+    if table not in TABLES:
+        raise SchemaError(f"unknown table {table!r}; tables are: {', '.join(TABLES)}")
+    text = resources.files(__package__).joinpath(f"{table}.csv")
+    with text.open("r", encoding="utf-8") as fh:
+        rows = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    fields = tuple(
+        FieldSpec.model_validate(
+            {
+                **row,
+                "key": row["key"] == "true",
+                "required": row["required"] == "true",
+                "allowed": row["allowed"] or None,
+            }
+        )
+        for row in rows.to_dict("records")
+    )
+    return TableSchema(table, fields)
+
+
+def empty_table(table: str) -> pd.DataFrame:
+    """An empty DataFrame with the table's columns and dtypes."""
+    return _coerce_dtypes(pd.DataFrame(columns=schema(table).columns), schema(table))
+
+
+def _coerce_dtypes(df: pd.DataFrame, spec: TableSchema) -> pd.DataFrame:
+    out = {}
+    for f in spec.fields:
+        col = df[f.field]
+        if f.dtype == "str":
+            out[f.field] = col.astype("string")
+        elif f.dtype == "int":
+            out[f.field] = pd.to_numeric(col).astype("Int64")
+        else:
+            out[f.field] = pd.to_numeric(col).astype("float64")
+    return pd.DataFrame(out, index=df.index)
+
+
+def _where(origin: str, df: pd.DataFrame, position: int) -> str:
+    """Locate a row for a message: the file line when the table came from a CSV file."""
+    if df.index.name == "line":
+        return f"{origin} line {int(df.index[position])}"
+    return f"{origin} row {position + 1}"
+
+
+def validate_table(table: str, df: pd.DataFrame, origin: str | None = None) -> pd.DataFrame:
+    """Check ``df`` against the schema of ``table`` and return it with schema dtypes.
+
+    Checks, in order: columns present and known; numbers parse (and ints are whole); required
+    fields filled; values among the allowed ones; quantities not negative; fractions at most 1;
+    keys unique. The first failure raises :class:`SchemaError` with one line naming the origin
+    (file), line, field, value and fix. An index named ``line`` is read as the file line of
+    each row (as :func:`chokepoint.dataset.read_table_csv` sets it); otherwise rows count from 1.
+    """
+    spec = schema(table)
+    where = origin or table
+    missing = [c for c in spec.columns if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            f"{where}: missing column {missing[0]!r}; the {table} table needs columns {', '.join(spec.columns)}"
+        )
+    unknown = [c for c in df.columns if c not in spec.columns]
+    if unknown:
+        raise SchemaError(
+            f"{where}: unknown column {unknown[0]!r}; the {table} table has columns {', '.join(spec.columns)}"
+        )
+    raw = df[spec.columns]
+    text = raw.astype("string").apply(lambda s: s.str.strip()).replace("", pd.NA)
+    out = {}
+    for f in spec.fields:
+        col = text[f.field]
+        filled = col.notna().to_numpy()
+        if f.dtype == "str":
+            out[f.field] = col
+        else:
+            num = pd.to_numeric(col.str.replace(",", "", regex=False), errors="coerce").astype("float64")
+            bad = filled & num.isna().to_numpy()
+            if f.dtype == "int":
+                bad |= filled & ~num.isna().to_numpy() & (num.fillna(0).to_numpy() % 1 != 0)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                kind = "a whole number" if f.dtype == "int" else "a number"
+                raise SchemaError(
+                    f"{_where(where, df, i)}, field {f.field}: {col.iloc[i]!r} is not {kind}; "
+                    f"write it as plain digits{f' in {f.unit}' if f.unit else ''}"
+                )
+            out[f.field] = num.astype("Int64") if f.dtype == "int" else num
+        series = out[f.field]
+        if f.required and not filled.all():
+            i = int(np.flatnonzero(~filled)[0])
+            raise SchemaError(f"{_where(where, df, i)}, field {f.field}: is empty; {f.field} is required ({f.description})")
+        if f.allowed:
+            bad = filled & ~col.isin(f.allowed).fillna(False).to_numpy()
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise SchemaError(
+                    f"{_where(where, df, i)}, field {f.field}: {col.iloc[i]!r} is not allowed; use one of {', '.join(f.allowed)}"
+                )
+        if f.is_quantity:
+            values = series.astype("float64").to_numpy()
+            neg = filled & (np.nan_to_num(values) < 0)
+            if neg.any():
+                i = int(np.flatnonzero(neg)[0])
+                raise SchemaError(
+                    f"{_where(where, df, i)}, field {f.field}: {col.iloc[i]} is negative; quantities cannot be below zero"
+                )
+            if f.is_fraction:
+                over = filled & (np.nan_to_num(values) > 1)
+                if over.any():
+                    i = int(np.flatnonzero(over)[0])
+                    raise SchemaError(
+                        f"{_where(where, df, i)}, field {f.field}: {col.iloc[i]} is above 1; "
+                        "shares are fractions (0.45 for 45%) and cannot exceed 100%"
+                    )
+    result = pd.DataFrame(out, index=df.index)
+    result = _coerce_dtypes(result, spec)
+    if spec.key:
+        dup = result.duplicated(spec.key, keep="first").to_numpy()
+        if dup.any():
+            i = int(np.flatnonzero(dup)[0])
+            key = ", ".join(f"{k}={result[k].iloc[i]}" for k in spec.key)
+            raise SchemaError(f"{_where(where, df, i)}: duplicate row for {key}; keep one row per {', '.join(spec.key)}")
+    return result
+
+
+def schema_markdown() -> str:
+    """The reference page for every table, generated from the schema files (``docs/schema.md``)."""
+    lines = [
+        "# Dataset schema",
+        "",
+        "Generated from `src/chokepoint/schema/*.csv` by `chokepoint data schema`; do not edit by hand.",
+        "Every numeric row names a `source_id` (see `sources`) and a `basis`: `reported` (as published),",
+        "`derived` (computed from published figures; `note` gives the formula) or `assumption`",
+        "(not published; `note` gives the rationale). Quantities are never negative; fields with unit `1`",
+        "are fractions between 0 and 1. Key fields identify a row: a later dataset layered over an",
+        "earlier one replaces rows with the same key.",
+        "",
+    ]
+    for table in TABLES:
+        spec = schema(table)
+        lines += [f"## `{table}`", "", "| field | dtype | unit | key | required | allowed | description |", "|---|---|---|---|---|---|---|"]
+        for f in spec.fields:
+            allowed = ", ".join(f"`{a}`" for a in f.allowed)
+            lines.append(
+                f"| `{f.field}` | {f.dtype} | {f.unit} | {'yes' if f.key else ''} | "
+                f"{'yes' if f.required else ''} | {allowed} | {f.description} |"
+            )
+        lines.append("")
+    return "\n".join(lines)

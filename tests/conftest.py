@@ -1,0 +1,33 @@
+"""Shared fixtures: a private store per test session, the reference data folder, the default dataset."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import chokepoint as cp
+from chokepoint.dataset import Dataset
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "reference"
+
+
+@pytest.fixture(scope="session")
+def reference() -> Path:
+    """The shared folder of real public data files (beside the clone, in CI too)."""
+    if not REFERENCE.is_dir():
+        pytest.skip(f"reference data not found at {REFERENCE}")
+    return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def default() -> Dataset:
+    return cp.default_dataset()
+
+
+@pytest.fixture(autouse=True)
+def _private_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Never touch the user's store: every test gets its own file."""
+    monkeypatch.setenv("CHOKEPOINT_DB", str(tmp_path / "store.duckdb"))
+    yield
