@@ -43,7 +43,8 @@ app = typer.Typer(
 data_app = typer.Typer(help="The store and its datasets: sources, assumptions, checks, import, export.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
-_out = Console(soft_wrap=True)
+# Piped output is not a terminal, where Rich would fall back to 80 columns and fold every cell.
+_out = Console(width=None if sys.stdout.isatty() else 160)
 
 
 class OutputFormat(str, Enum):
@@ -86,7 +87,7 @@ def _fmt_cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:,.1f}" if abs(value) < 1e6 else f"{value:,.0f}"
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
     return str(value)
 
 

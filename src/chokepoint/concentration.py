@@ -63,8 +63,8 @@ def overview(ds: Dataset, commodity: str, year: int) -> Overview:
     """Producer shares, HHI and top-k shares at every stage of ``commodity`` in ``year``.
 
     ``commodity`` is a material (``rare_earths``: all its stages) or a commodity id. Shares are of
-    the published world total (region ``WLD``) where the dataset has one, else of the sum of all
-    producers. The HHI and top-k shares count named countries only: ``ROW`` (other countries) is
+    the world total (region ``WLD``; ``world_basis`` says whether it is reported, derived or
+    assumed) where the dataset has one, else of the sum of all producers. The HHI and top-k shares count named countries only: ``ROW`` (other countries) is
     a residual of many small producers, not one firm-like producer.
     """
     chosen = _commodities_for(ds, commodity)
@@ -85,7 +85,7 @@ def overview(ds: Dataset, commodity: str, year: int) -> Overview:
             continue
         if len(world_row):
             world_t = float(world_row["production_t"].iloc[0])
-            world_basis = "published world total"
+            world_basis = f"WLD row, {world_row['basis'].iloc[0]}"
         else:
             world_t = float(producers["production_t"].sum())
             world_basis = "sum of producers"

@@ -30,9 +30,20 @@ def _value_fields(table: str) -> list[str]:
 
 
 def sources_used(ds: Dataset) -> pd.DataFrame:
-    """The sources table with, per source, how many rows cite it (``rows_cited``)."""
+    """The sources table with, per source, how many rows cite it.
+
+    ``rows_cited`` counts rows naming it in ``source_id``; ``notes_citing`` counts rows whose note
+    names it as an input to a derivation (a derived figure often rests on several sources).
+    """
     cited = pd.concat([ds[t]["source_id"] for t in CITING_TABLES], ignore_index=True).value_counts()
-    out = ds["sources"].assign(rows_cited=ds["sources"]["source_id"].map(cited).fillna(0).astype("int64"))
+    notes = pd.concat([ds[t]["note"] for t in CITING_TABLES], ignore_index=True).dropna()
+    words = notes.str.findall(r"[A-Za-z0-9_]+").explode().dropna()
+    in_notes = words[words.isin(ds["sources"]["source_id"])].groupby(level=0).unique().explode().value_counts()
+    ids = ds["sources"]["source_id"]
+    out = ds["sources"].assign(
+        rows_cited=ids.map(cited).fillna(0).astype("int64"),
+        notes_citing=ids.map(in_notes).fillna(0).astype("int64"),
+    )
     return out.sort_values("source_id", ignore_index=True)
 
 

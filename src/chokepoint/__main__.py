@@ -1,0 +1,7 @@
+"""``python -m chokepoint`` runs the command line."""
+
+import sys
+
+from chokepoint.cli import main
+
+sys.exit(main())

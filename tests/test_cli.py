@@ -1,0 +1,110 @@
+"""The command line, run in-process: outputs in every format, one-line errors, export and import."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from chokepoint.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_overview_json_matches_usgs_and_cites_sources(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "overview", "--commodity", "rare_earths", "--year", "2024", "--format", "json", "--sources")
+    assert code == 0
+    doc = json.loads(out)
+    mining = next(s for s in doc["stages"] if s["stage"] == "mining")
+    china = next(p for p in mining["producers"] if p["region_id"] == "CHN")
+    assert (china["production_t"], mining["world_t"]) == (270_000, 390_000)
+    assert china["share_pct"] == pytest.approx(69.2307692)
+    assert mining["top1_region_id"] == "CHN"
+    cited = {p["source_id"] for s in doc["stages"] for p in s["producers"]}
+    listed = {s["source_id"]: s for s in doc["sources"]}
+    assert cited <= set(listed)
+    assert listed["usgs_mcs2025_ree"]["url"] == "https://doi.org/10.5066/P13XCP3R"
+
+
+def test_overview_table_and_csv(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "overview", "--year", "2024")
+    assert code == 0
+    assert "China" in out
+    assert "HHI" in out
+    code, out, _ = run(capsys, "overview", "-c", "gallium", "-y", "2024", "-f", "csv")
+    df = pd.read_csv(pd.io.common.StringIO(out))
+    china = df.set_index("region_id").loc["CHN"]
+    assert china["production_t"] == 750  # USGS MCS2025: 750,000 kg in 2024
+    assert china["share_pct"] == pytest.approx(100 * 750 / 760)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["overview", "--commodity", "unobtainium"], "unknown commodity or material 'unobtainium'"),
+        (["overview", "--year", "1900"], "no production of 'rare_earths' in 1900"),
+        (["overview", "--format", "yaml"], "'yaml' is not one of"),
+        (["overview", "--dataset", "nope"], "no dataset named 'nope'"),
+        (["data", "import", "usgs-mcs", "/no/such/file.csv"], "file not found"),
+        (["data", "import", "xls", "/no/such/file.csv"], "unknown import format 'xls'"),
+    ],
+)
+def test_user_errors_are_one_line(capsys: pytest.CaptureFixture[str], args: list[str], expected: str) -> None:
+    code, out, err = run(capsys, *args)
+    assert code == 2
+    assert err.startswith("chokepoint: error: ")
+    assert expected in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err + out
+
+
+def test_sources_and_assumptions_cover_the_dataset(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "data", "sources", "--format", "json")
+    assert code == 0
+    sources = json.loads(out)
+    uncited = [s["source_id"] for s in sources if s["rows_cited"] + s["notes_citing"] == 0]
+    assert not uncited
+    code, out, _ = run(capsys, "data", "assumptions", "--format", "csv")
+    table = pd.read_csv(pd.io.common.StringIO(out))
+    assert set(table["basis"]) <= {"derived", "assumption"}
+    assert table["note"].notna().all()
+
+
+def test_check_passes_on_the_default(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "data", "check", "--format", "csv")
+    assert code == 0
+    assert " 0 errors" in err
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "xlsx"])
+def test_export_round_trips(capsys: pytest.CaptureFixture[str], tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / ("export.xlsx" if fmt == "xlsx" else "export")
+    code, _, _ = run(capsys, "data", "export", "--format", fmt, "--out", str(out))
+    assert code == 0
+    if fmt == "xlsx":
+        prod = pd.read_excel(out, sheet_name="production")
+    elif fmt == "csv":
+        prod = pd.read_csv(out / "production.csv")
+    else:
+        prod = pd.read_parquet(out / "production.parquet")
+    row = prod[(prod["region_id"] == "CHN") & (prod["commodity_id"] == "ree_concentrate") & (prod["year"] == 2024)]
+    assert row["production_t"].tolist() == [270_000]
+    assert not list(tmp_path.glob(".export*"))  # no temporary left behind
+
+
+def test_installed_command_prints_no_traceback(tmp_path: Path) -> None:
+    env = {"CHOKEPOINT_DB": str(tmp_path / "s.duckdb"), "PATH": str(Path(sys.executable).parent)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "chokepoint", "overview", "--commodity", "nope"], capture_output=True, text=True, env=env, check=False
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0
+    assert proc.stderr.startswith("chokepoint: error: unknown commodity or material 'nope'")
