@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,6 @@ def default() -> Dataset:
 
 
 @pytest.fixture(autouse=True)
-def _private_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _private_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never touch the user's store: every test gets its own file."""
     monkeypatch.setenv("CHOKEPOINT_DB", str(tmp_path / "store.duckdb"))
-    yield

@@ -38,7 +38,16 @@ def test_unknown_region_and_source(default: Dataset) -> None:
     bad = _with(
         default,
         "production",
-        [{"region_id": "XXY", "commodity_id": "ree_concentrate", "year": "2024", "production_t": "1", **ROW, "source_id": "nope"}],
+        [
+            {
+                "region_id": "XXY",
+                "commodity_id": "ree_concentrate",
+                "year": "2024",
+                "production_t": "1",
+                **ROW,
+                "source_id": "nope",
+            }
+        ],
     )
     findings = check_codes(bad)
     assert {(f.field, f.value) for f in findings} == {("region_id", "XXY"), ("source_id", "nope")}
@@ -53,7 +62,15 @@ def test_country_codes_must_be_iso3(default: Dataset) -> None:
 
 def test_element_shares_above_100_percent(default: Dataset) -> None:
     rows = [
-        {"commodity_id": "ree_concentrate", "region_id": "ZAF", "element": e, "share_of_reo": "0.6", **ROW, "basis": "assumption", "note": "t"}
+        {
+            "commodity_id": "ree_concentrate",
+            "region_id": "ZAF",
+            "element": e,
+            "share_of_reo": "0.6",
+            **ROW,
+            "basis": "assumption",
+            "note": "t",
+        }
         for e in ("La", "Ce")
     ]
     findings = check_shares(_with(default, "element_content", rows))
@@ -81,7 +98,15 @@ def test_stage_chain(default: Dataset) -> None:
     backwards = _with(
         default,
         "recipes",
-        [{"output_commodity_id": "ree_concentrate", "input_commodity_id": "ndfeb_magnet", "content_t_per_t": "1", "yield_fraction": "1", **ROW}],
+        [
+            {
+                "output_commodity_id": "ree_concentrate",
+                "input_commodity_id": "ndfeb_magnet",
+                "content_t_per_t": "1",
+                "yield_fraction": "1",
+                **ROW,
+            }
+        ],
     )
     assert [f.value for f in check_stage_chain(backwards)] == ["ndfeb_magnet"]
     unfed = Dataset("t", {**default.tables, "recipes": default["recipes"].iloc[:0]})
@@ -93,7 +118,16 @@ def test_basis_needs_a_note(default: Dataset) -> None:
     bad = _with(
         default,
         "production",
-        [{"region_id": "ZAF", "commodity_id": "ree_concentrate", "year": "2024", "production_t": "5", **ROW, "basis": "assumption"}],
+        [
+            {
+                "region_id": "ZAF",
+                "commodity_id": "ree_concentrate",
+                "year": "2024",
+                "production_t": "5",
+                **ROW,
+                "basis": "assumption",
+            }
+        ],
     )
     assert [f.row for f in check_basis_notes(bad)] == ["region_id=ZAF, commodity_id=ree_concentrate, year=2024"]
 
@@ -112,4 +146,6 @@ def test_exports_above_supply_warn(default: Dataset) -> None:
     ]
     # Brazil mined 20 t REO in 2024 (MCS2025) and imported none: 500 t of exports is implausible.
     findings = check_exports_within_supply(_with(default, "trade", trade, replace=True))
-    assert [(f.severity, f.row) for f in findings] == [("warning", "exporter_id=BRA, commodity_id=ree_concentrate, year=2024")]
+    assert [(f.severity, f.row) for f in findings] == [
+        ("warning", "exporter_id=BRA, commodity_id=ree_concentrate, year=2024")
+    ]

@@ -20,7 +20,9 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def test_overview_json_matches_usgs_and_cites_sources(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "overview", "--commodity", "rare_earths", "--year", "2024", "--format", "json", "--sources")
+    code, out, _ = run(
+        capsys, "overview", "--commodity", "rare_earths", "--year", "2024", "--format", "json", "--sources"
+    )
     assert code == 0
     doc = json.loads(out)
     mining = next(s for s in doc["stages"] if s["stage"] == "mining")
@@ -103,7 +105,11 @@ def test_export_round_trips(capsys: pytest.CaptureFixture[str], tmp_path: Path, 
 def test_installed_command_prints_no_traceback(tmp_path: Path) -> None:
     env = {"CHOKEPOINT_DB": str(tmp_path / "s.duckdb"), "PATH": str(Path(sys.executable).parent)}
     proc = subprocess.run(
-        [sys.executable, "-m", "chokepoint", "overview", "--commodity", "nope"], capture_output=True, text=True, env=env, check=False
+        [sys.executable, "-m", "chokepoint", "overview", "--commodity", "nope"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0

@@ -36,7 +36,7 @@ def _write(tmp_path: Path, body: str) -> Path:
 
 
 def test_valid_rows_get_schema_dtypes(tmp_path: Path) -> None:
-    df = read_table_csv("production", _write(tmp_path, "CHN,ree_concentrate,2024,\"270,000\",s,reported,\n"))
+    df = read_table_csv("production", _write(tmp_path, 'CHN,ree_concentrate,2024,"270,000",s,reported,\n'))
     assert df["production_t"].iloc[0] == 270_000.0
     assert str(df["year"].dtype) == "Int64"
     assert df.index[0] == 2  # the file line of the first data row
@@ -46,8 +46,14 @@ def test_valid_rows_get_schema_dtypes(tmp_path: Path) -> None:
     ("body", "expected"),
     [
         ("CHN,ree_concentrate,2024,-5,s,reported,\n", "production.csv line 2, field production_t: -5 is negative"),
-        ("CHN,ree_concentrate,2024,12x00,s,reported,\n", "production.csv line 2, field production_t: '12x00' is not a number"),
-        ("CHN,ree_concentrate,2024.5,1,s,reported,\n", "production.csv line 2, field year: '2024.5' is not a whole number"),
+        (
+            "CHN,ree_concentrate,2024,12x00,s,reported,\n",
+            "production.csv line 2, field production_t: '12x00' is not a number",
+        ),
+        (
+            "CHN,ree_concentrate,2024.5,1,s,reported,\n",
+            "production.csv line 2, field year: '2024.5' is not a whole number",
+        ),
         ("CHN,ree_concentrate,2024,1,,reported,\n", "production.csv line 2, field source_id: is empty"),
         ("CHN,ree_concentrate,2024,1,s,guessed,\n", "production.csv line 2, field basis: 'guessed' is not allowed"),
         (
@@ -83,18 +89,18 @@ def test_fraction_above_one_is_refused() -> None:
 def test_missing_and_unknown_columns(tmp_path: Path) -> None:
     path = tmp_path / "production.csv"
     path.write_text("region_id,commodity_id,year,source_id,basis,note\n", encoding="utf-8")
-    with pytest.raises(SchemaError, match="production.csv: missing column 'production_t'"):
+    with pytest.raises(SchemaError, match=r"production\.csv: missing column 'production_t'"):
         read_table_csv("production", path)
     path.write_text(HEADER.strip() + ",tonnes\n", encoding="utf-8")
-    with pytest.raises(SchemaError, match="production.csv: unknown column 'tonnes'"):
+    with pytest.raises(SchemaError, match=r"production\.csv: unknown column 'tonnes'"):
         read_table_csv("production", path)
 
 
 def test_unreadable_files(tmp_path: Path) -> None:
     path = tmp_path / "production.csv"
     path.write_bytes(HEADER.encode() + b"CHN,ree_concentrate,2024,1,s,reported,caf\xe9\n")
-    with pytest.raises(SchemaError, match="production.csv: not UTF-8 text"):
+    with pytest.raises(SchemaError, match=r"production\.csv: not UTF-8 text"):
         read_table_csv("production", path)
     path.write_text("", encoding="utf-8")
-    with pytest.raises(SchemaError, match="production.csv: not a readable CSV table"):
+    with pytest.raises(SchemaError, match=r"production\.csv: not a readable CSV table"):
         read_table_csv("production", path)

@@ -16,7 +16,15 @@ from chokepoint.store import open_store
 def _production(rows: list[tuple[str, str, int, float]], name: str = "mine") -> Dataset:
     df = pd.DataFrame(
         [
-            {"region_id": r, "commodity_id": c, "year": y, "production_t": q, "source_id": "usgs_mcs2025_ree", "basis": "reported", "note": ""}
+            {
+                "region_id": r,
+                "commodity_id": c,
+                "year": y,
+                "production_t": q,
+                "source_id": "usgs_mcs2025_ree",
+                "basis": "reported",
+                "note": "",
+            }
             for r, c, y, q in rows
         ]
     )
@@ -28,7 +36,9 @@ def test_default_is_loaded_on_first_use_and_round_trips(tmp_path: Path, default:
         assert list(store.datasets()["name"]) == ["default"]
         stored = store.read("default")
     for table in TABLES:
-        pd.testing.assert_frame_equal(stored[table].reset_index(drop=True), default[table].reset_index(drop=True), check_dtype=True)
+        pd.testing.assert_frame_equal(
+            stored[table].reset_index(drop=True), default[table].reset_index(drop=True), check_dtype=True
+        )
 
 
 def test_layering_replaces_rows_with_the_same_key(tmp_path: Path) -> None:
@@ -49,7 +59,9 @@ def test_failed_write_leaves_the_store_unchanged(tmp_path: Path) -> None:
         store.save(good, origin="first")
         before = store.read("mine")["production"]
         # A malformed trade table fails after production rows were already rewritten.
-        broken = Dataset("mine", {**good.tables, "trade": good["production"].rename(columns={"region_id": "exporter_id"})})
+        broken = Dataset(
+            "mine", {**good.tables, "trade": good["production"].rename(columns={"region_id": "exporter_id"})}
+        )
         with pytest.raises(KeyError):
             store.save(broken, origin="second")
         after = store.read("mine")["production"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from chokepoint.checks import check_dataset
 from chokepoint.concentration import Overview, hhi, overview, top_k_share
 from chokepoint.dataset import Dataset, default_dataset, layer, read_dataset_dir
-from chokepoint.errors import ChokepointError, CheckError, ImportFileError, SchemaError, StoreError
+from chokepoint.errors import CheckError, ChokepointError, ImportFileError, SchemaError, StoreError
 from chokepoint.provenance import assumptions, sources_used
 
 __version__ = "0.1.0"

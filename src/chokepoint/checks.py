@@ -92,7 +92,6 @@ _REFERENCES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-
 def check_codes(ds: Dataset) -> list[Finding]:
     """Every code used (region, commodity, sector, facility, source) is defined in its table."""
     refs = [*_REFERENCES, *((t, "source_id", "sources", "source_id") for t in CITING_TABLES)]
@@ -174,18 +173,18 @@ def check_shares(ds: Dataset, tolerance: float = 0.02) -> list[Finding]:
     findings = []
     content = ds["element_content"]
     if not content.empty:
-        sums = content.groupby(["commodity_id", "region_id"])["share_of_reo"].sum()
+        sums = content.groupby(["commodity_id", "region_id"], as_index=False)["share_of_reo"].sum()
         findings += [
             Finding(
                 "error",
                 "shares",
                 "element_content",
-                f"commodity_id={c}, region_id={r}",
+                f"commodity_id={row['commodity_id']}, region_id={row['region_id']}",
                 "share_of_reo",
-                f"{total:.3f}",
+                f"{row['share_of_reo']:.3f}",
                 "element shares sum above 100%; correct the shares so they add up to at most 1",
             )
-            for (c, r), total in sums[sums > 1 + 1e-6].items()
+            for row in sums[sums["share_of_reo"] > 1 + 1e-6].to_dict("records")
         ]
     prod = ds["production"]
     regions = ds["regions"].set_index("region_id")["kind"]
@@ -252,7 +251,8 @@ def check_stage_chain(ds: Dataset) -> list[Finding]:
                         f"commodity_id={cid}",
                         "stage",
                         str(row["stage"]),
-                        f"stage chain of {material} is broken: {cid} is produced but no recipe gives its input; add a recipe",
+                        f"stage chain of {material} is broken: {cid} is produced but no recipe gives its input; "
+                        "add a recipe",
                     )
                 )
     return findings
@@ -275,19 +275,19 @@ def check_exports_within_supply(ds: Dataset, tolerance: float = 0.25) -> list[Fi
     table = pd.concat({"exports": exports, "imports": imports, "production": prod}, axis=1)
     table = table[table["exports"].notna() & table["production"].notna()].fillna(0.0)
     supply = table["production"] + table["imports"]
-    over = table[table["exports"] > supply * (1 + tolerance)]
+    over = table[table["exports"] > supply * (1 + tolerance)].reset_index()
     return [
         Finding(
             "warning",
             "exports_within_supply",
             "trade",
-            f"exporter_id={r}, commodity_id={c}, year={y}",
+            f"exporter_id={row['region_id']}, commodity_id={row['commodity_id']}, year={row['year']}",
             "quantity_t",
-            f"{row.exports:,.0f} t",
-            f"exports exceed production plus imports ({row.production + row.imports:,.0f} t) by more than "
+            f"{row['exports']:,.0f} t",
+            f"exports exceed production plus imports ({row['production'] + row['imports']:,.0f} t) by more than "
             f"{tolerance:.0%}; check units (product weight vs contained) or re-exports",
         )
-        for (r, c, y), row in over.iterrows()
+        for row in over.to_dict("records")
     ]
 
 
@@ -316,6 +316,6 @@ def raise_on_errors(findings: pd.DataFrame, origin: str) -> None:
     errors = findings[findings["severity"] == "error"]
     if errors.empty:
         return
-    first = Finding(**errors.iloc[0].to_dict())
+    first = Finding(*(str(errors.iloc[0][f]) for f in Finding.__dataclass_fields__))  # type: ignore[arg-type]
     more = f" (and {len(errors) - 1} more: run `chokepoint data check`)" if len(errors) > 1 else ""
     raise CheckError(f"{origin}: {first.line()}{more}")

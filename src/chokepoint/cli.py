@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,9 +28,9 @@ from chokepoint.errors import ChokepointError
 from chokepoint.export import ExportFormat, export_dataset
 from chokepoint.importers import IMPORTERS
 from chokepoint.ingest import import_file
-from chokepoint.provenance import assumptions, sources_used
+from chokepoint.provenance import assumptions, basis_summary, sources_used
 from chokepoint.schema import schema_markdown
-from chokepoint.store import Store, open_store
+from chokepoint.store import open_store
 
 app = typer.Typer(
     name="chokepoint",
@@ -40,14 +40,16 @@ app = typer.Typer(
     rich_markup_mode=None,
     add_completion=False,
 )
-data_app = typer.Typer(help="The store and its datasets: sources, assumptions, checks, import, export.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="The store and its datasets: sources, assumptions, checks, import, export.", no_args_is_help=True
+)
 app.add_typer(data_app, name="data")
 
 # Piped output is not a terminal, where Rich would fall back to 80 columns and fold every cell.
 _out = Console(width=None if sys.stdout.isatty() else 160)
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -79,7 +81,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _jsonable(v) for k, v in row.items()} for row in df.to_dict("records")]
+    return [{str(k): _jsonable(v) for k, v in row.items()} for row in df.to_dict("records")]
 
 
 def _fmt_cell(value: Any) -> str:
@@ -112,7 +114,9 @@ def _emit(df: pd.DataFrame, fmt: OutputFormat, title: str | None = None) -> None
 
 @app.command()
 def overview(
-    commodity: Annotated[str, typer.Option("--commodity", "-c", help="Material (all stages) or commodity id.")] = "rare_earths",
+    commodity: Annotated[
+        str, typer.Option("--commodity", "-c", help="Material (all stages) or commodity id.")
+    ] = "rare_earths",
     year: Annotated[int, typer.Option("--year", "-y", help="Calendar year.")] = 2024,
     fmt: FormatOption = OutputFormat.table,
     sources: Annotated[bool, typer.Option("--sources", help="Also list the source of every figure shown.")] = False,
@@ -134,7 +138,9 @@ def overview(
         return
     if fmt is OutputFormat.csv:
         merged = ov.producers.merge(
-            ov.stages[["commodity_id", "world_t", "world_basis", "hhi", "top1_region_id", "top1_share_pct", "top3_share_pct"]],
+            ov.stages[
+                ["commodity_id", "world_t", "world_basis", "hhi", "top1_region_id", "top1_share_pct", "top3_share_pct"]
+            ],
             on="commodity_id",
         )
         if sources:
@@ -142,15 +148,25 @@ def overview(
         sys.stdout.write(merged.to_csv(index=False))
         return
     _print_table(
-        ov.stages[["stage", "commodity_id", "world_t", "world_basis", "producers", "hhi", "top1_region_id", "top1_share_pct", "top3_share_pct"]],
+        ov.stages[
+            [
+                "stage",
+                "commodity_id",
+                "world_t",
+                "world_basis",
+                "producers",
+                "hhi",
+                "top1_region_id",
+                "top1_share_pct",
+                "top3_share_pct",
+            ]
+        ],
         title=f"{commodity} {year}: concentration by stage (HHI 0–10,000; shares of world total)",
     )
-    for stage in ov.stages.itertuples():
-        rows = ov.producers[ov.producers["commodity_id"] == stage.commodity_id].head(8)
-        _print_table(
-            rows[["rank", "region_id", "region_name", "production_t", "share_pct", "basis", "source_id"]],
-            title=f"{stage.stage}: {stage.commodity_id} ({stage.quantity_basis})",
-        )
+    columns = ["rank", "region_id", "region_name", "production_t", "share_pct", "basis", "source_id"]
+    for row in ov.stages.itertuples():
+        top = ov.producers.loc[ov.producers["commodity_id"] == row.commodity_id, columns].head(8)
+        _print_table(top, title=f"{row.stage}: {row.commodity_id} ({row.quantity_basis})")
     if sources:
         _print_table(ov.sources, title="Sources")
 
@@ -163,10 +179,19 @@ def data_sources(fmt: FormatOption = OutputFormat.table, db: DbOption = None, da
 
 
 @data_app.command("assumptions")
-def data_assumptions(fmt: FormatOption = OutputFormat.table, db: DbOption = None, dataset: DatasetOption = None) -> None:
+def data_assumptions(
+    fmt: FormatOption = OutputFormat.table, db: DbOption = None, dataset: DatasetOption = None
+) -> None:
     """Every figure that is not reported as published: derived or assumed, with its note."""
     with _dataset(db, dataset) as ds:
         _emit(assumptions(ds), fmt, title="Derived and assumed figures")
+
+
+@data_app.command("summary")
+def data_summary(fmt: FormatOption = OutputFormat.table, db: DbOption = None, dataset: DatasetOption = None) -> None:
+    """Rows per table by basis: how much of the dataset is reported, derived or assumed."""
+    with _dataset(db, dataset) as ds:
+        _emit(basis_summary(ds), fmt, title=f"Dataset {ds.name}: rows by basis")
 
 
 @data_app.command("check")
@@ -194,7 +219,10 @@ def data_import(
     with open_store(db) as store:
         ds = import_file(store, kind, file, name)
     counts = ds.row_counts()
-    typer.echo(f"imported {file.name} as dataset {ds.name!r}: " + ", ".join(f"{n} {t} rows" for t, n in counts[counts > 0].items()))
+    typer.echo(
+        f"imported {file.name} as dataset {ds.name!r}: "
+        + ", ".join(f"{n} {t} rows" for t, n in counts[counts > 0].items())
+    )
     typer.echo(f"use it with --dataset default --dataset {ds.name}")
 
 
@@ -242,14 +270,16 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
 ) -> None:
     """Model strategic dependence in critical-material supply chains (rare earths first)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; user errors become one line on stderr and exit status 2."""
-    command: Callable[..., Any] = typer.main.get_command(app)
+    command = typer.main.get_command(app)
     try:
         rc = command.main(args=list(argv) if argv is not None else None, prog_name="chokepoint", standalone_mode=False)
     except ChokepointError as exc:

@@ -64,7 +64,8 @@ def overview(ds: Dataset, commodity: str, year: int) -> Overview:
 
     ``commodity`` is a material (``rare_earths``: all its stages) or a commodity id. Shares are of
     the world total (region ``WLD``; ``world_basis`` says whether it is reported, derived or
-    assumed) where the dataset has one, else of the sum of all producers. The HHI and top-k shares count named countries only: ``ROW`` (other countries) is
+    assumed) where the dataset has one, else of the sum of all producers. The HHI and top-k shares
+    count named countries only: ``ROW`` (other countries) is
     a residual of many small producers, not one firm-like producer.
     """
     chosen = _commodities_for(ds, commodity)
@@ -118,7 +119,18 @@ def overview(ds: Dataset, commodity: str, year: int) -> Overview:
         producer_frames.append(ranked.assign(stage=c.stage, stage_order=c.stage_order))
     producers_df = pd.concat(producer_frames, ignore_index=True) if producer_frames else prod.iloc[:0]
     producers_df = producers_df.assign(region_name=producers_df["region_id"].map(regions["name"]))[
-        ["stage", "stage_order", "commodity_id", "rank", "region_id", "region_name", "production_t", "share_pct", "source_id", "basis"]
+        [
+            "stage",
+            "stage_order",
+            "commodity_id",
+            "rank",
+            "region_id",
+            "region_name",
+            "production_t",
+            "share_pct",
+            "source_id",
+            "basis",
+        ]
     ]
     stages = pd.DataFrame(stage_rows)
     cited = {*producers_df["source_id"].dropna(), *" ".join(stages["source_ids"]).split()}

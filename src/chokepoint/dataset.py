@@ -17,9 +17,17 @@ from types import MappingProxyType
 import pandas as pd
 
 from chokepoint.errors import SchemaError
-from chokepoint.schema import TABLES, empty_table, schema, validate_table
+from chokepoint.schema import TABLES, coerce_dtypes, empty_table, schema, validate_table
 
-__all__ = ["DEFAULT_NAME", "Dataset", "default_dataset", "default_fingerprint", "layer", "read_dataset_dir", "read_table_csv"]
+__all__ = [
+    "DEFAULT_NAME",
+    "Dataset",
+    "default_dataset",
+    "default_fingerprint",
+    "layer",
+    "read_dataset_dir",
+    "read_table_csv",
+]
 
 DEFAULT_NAME = "default"
 
@@ -67,7 +75,9 @@ def read_table_csv(table: str, path: Path | str, text: str | None = None) -> pd.
         raise SchemaError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the file as UTF-8") from exc
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "empty file"
-        raise SchemaError(f"{name}: not a readable CSV table ({first}); check quoting and the number of commas per line") from exc
+        raise SchemaError(
+            f"{name}: not a readable CSV table ({first}); check quoting and the number of commas per line"
+        ) from exc
     df.index = pd.RangeIndex(2, len(df) + 2, name="line")
     return validate_table(table, df, origin=name)
 
@@ -85,7 +95,9 @@ def read_dataset_dir(directory: Path | str, name: str | None = None) -> Dataset:
 
 def _default_texts() -> dict[str, str]:
     data = resources.files("chokepoint").joinpath("data")
-    return {t: data.joinpath(f"{t}.csv").read_text(encoding="utf-8") for t in TABLES if data.joinpath(f"{t}.csv").is_file()}
+    return {
+        t: data.joinpath(f"{t}.csv").read_text(encoding="utf-8") for t in TABLES if data.joinpath(f"{t}.csv").is_file()
+    }
 
 
 def default_fingerprint() -> str:
@@ -115,7 +127,10 @@ def layer(datasets: Iterable[Dataset], name: str | None = None) -> Dataset:
         frames = [d[table] for d in items if len(d[table])]
         if not frames:
             continue
-        stacked = pd.concat(frames, ignore_index=True)
+        # all-empty columns (e.g. notes) are left out of the concat, which would otherwise warn
+        # that it may change dtypes, and put back with the schema's dtypes
+        trimmed = [f.dropna(axis=1, how="all") for f in frames]
+        stacked = coerce_dtypes(table, pd.concat(trimmed, ignore_index=True).reindex(columns=schema(table).columns))
         key = schema(table).key
         tables[table] = stacked.drop_duplicates(key, keep="last").reset_index(drop=True)
     return Dataset(name or "+".join(d.name for d in items), tables)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +20,7 @@ from chokepoint.schema import TABLES
 __all__ = ["ExportFormat", "export_dataset"]
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     csv = "csv"
     parquet = "parquet"
     xlsx = "xlsx"

@@ -40,11 +40,19 @@ def import_file(store: Store, kind: str, path: Path | str, name: str | None = No
         raise ImportFileError(f"{path}: file not found")
     name = name or dataset_name_for(path)
     if name == DEFAULT_NAME:
-        raise ImportFileError(f"{path.name}: the name {DEFAULT_NAME!r} is reserved for the shipped dataset; pass --name")
-    tables = {t: validate_table(t, df.reset_index(drop=True), origin=path.name) for t, df in IMPORTERS[kind](path).items()}
+        raise ImportFileError(
+            f"{path.name}: the name {DEFAULT_NAME!r} is reserved for the shipped dataset; pass --name"
+        )
+    tables = {
+        t: validate_table(t, df.reset_index(drop=True), origin=path.name) for t, df in IMPORTERS[kind](path).items()
+    }
     base = store.read(DEFAULT_NAME)
     used = set()
-    for table, fields in (("production", ["region_id"]), ("reserves", ["region_id"]), ("trade", ["exporter_id", "importer_id"])):
+    for table, fields in (
+        ("production", ["region_id"]),
+        ("reserves", ["region_id"]),
+        ("trade", ["exporter_id", "importer_id"]),
+    ):
         if table in tables:
             used |= set(pd.concat([tables[table][f] for f in fields]).dropna())
     new_codes = used - set(base["regions"]["region_id"])

@@ -7,7 +7,7 @@ import pandas as pd
 from chokepoint.dataset import Dataset
 from chokepoint.schema import schema
 
-__all__ = ["CITING_TABLES", "assumptions", "sources_used"]
+__all__ = ["CITING_TABLES", "assumptions", "basis_summary", "sources_used"]
 
 #: Tables whose rows carry ``source_id``, ``basis`` and ``note``.
 CITING_TABLES: tuple[str, ...] = (
@@ -33,10 +33,11 @@ def sources_used(ds: Dataset) -> pd.DataFrame:
     """The sources table with, per source, how many rows cite it.
 
     ``rows_cited`` counts rows naming it in ``source_id``; ``notes_citing`` counts rows whose note
-    names it as an input to a derivation (a derived figure often rests on several sources).
+    (or sector description) names it, as an input to a derivation or as context.
     """
     cited = pd.concat([ds[t]["source_id"] for t in CITING_TABLES], ignore_index=True).value_counts()
-    notes = pd.concat([ds[t]["note"] for t in CITING_TABLES], ignore_index=True).dropna()
+    texts = [ds[t]["note"] for t in CITING_TABLES] + [ds["sectors"]["description"]]
+    notes = pd.concat(texts, ignore_index=True).dropna()
     words = notes.str.findall(r"[A-Za-z0-9_]+").explode().dropna()
     in_notes = words[words.isin(ds["sources"]["source_id"])].groupby(level=0).unique().explode().value_counts()
     ids = ds["sources"]["source_id"]
@@ -60,7 +61,11 @@ def assumptions(ds: Dataset) -> pd.DataFrame:
         if rows.empty:
             continue
         key = schema(table).key
-        label = rows[key].astype("string").apply(lambda r, k=key: ", ".join(f"{c}={v}" for c, v in zip(k, r, strict=True)), axis=1)
+        label = (
+            rows[key]
+            .astype("string")
+            .apply(lambda r, k=key: ", ".join(f"{c}={v}" for c, v in zip(k, r, strict=True)), axis=1)
+        )
         values = rows[_value_fields(table)].apply(
             lambda r: ", ".join(f"{c}={v:g}" for c, v in r.items() if pd.notna(v)), axis=1
         )
@@ -78,3 +83,17 @@ def assumptions(ds: Dataset) -> pd.DataFrame:
         )
     columns = ["table", "key", "value", "basis", "note", "source_id"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def basis_summary(ds: Dataset) -> pd.DataFrame:
+    """Rows per table and basis (reported, derived, assumption), with the reported share."""
+    counts = (
+        pd.DataFrame({t: ds[t]["basis"].value_counts() for t in CITING_TABLES if len(ds[t])})
+        .T.reindex(columns=["reported", "derived", "assumption"])
+        .fillna(0)
+        .astype("int64")
+    )
+    counts.loc["all"] = counts.sum()
+    counts["rows"] = counts.sum(axis=1)
+    counts["reported_pct"] = 100.0 * counts["reported"] / counts["rows"]
+    return counts.rename_axis("table").reset_index()

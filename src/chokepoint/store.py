@@ -19,7 +19,7 @@ import platformdirs
 
 from chokepoint.dataset import DEFAULT_NAME, Dataset, default_dataset, default_fingerprint, layer
 from chokepoint.errors import StoreError
-from chokepoint.schema import TABLES, schema
+from chokepoint.schema import TABLES, coerce_dtypes, schema
 
 __all__ = ["Store", "default_db_path", "open_store"]
 
@@ -107,7 +107,7 @@ class Store:
         for table in TABLES:
             cols = ", ".join(f'"{c}"' for c in schema(table).columns)
             df = self._con.execute(f'SELECT {cols} FROM "{table}" WHERE dataset = ?', [name]).df()
-            tables[table] = _restore_dtypes(table, df)
+            tables[table] = coerce_dtypes(table, df)
         return Dataset(name, tables)
 
     def load(self, names: Sequence[str] = (DEFAULT_NAME,)) -> Dataset:
@@ -116,19 +116,6 @@ class Store:
 
     def close(self) -> None:
         self._con.close()
-
-
-def _restore_dtypes(table: str, df: pd.DataFrame) -> pd.DataFrame:
-    out = {}
-    for f in schema(table).fields:
-        col = df[f.field]
-        if f.dtype == "str":
-            out[f.field] = col.astype("string")
-        elif f.dtype == "int":
-            out[f.field] = pd.to_numeric(col).astype("Int64")
-        else:
-            out[f.field] = pd.to_numeric(col).astype("float64")
-    return pd.DataFrame(out)
 
 
 @contextmanager

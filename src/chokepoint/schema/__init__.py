@@ -23,6 +23,7 @@ __all__ = [
     "TABLES",
     "FieldSpec",
     "TableSchema",
+    "coerce_dtypes",
     "empty_table",
     "schema",
     "schema_markdown",
@@ -132,12 +133,13 @@ def schema(table: str) -> TableSchema:
 
 def empty_table(table: str) -> pd.DataFrame:
     """An empty DataFrame with the table's columns and dtypes."""
-    return _coerce_dtypes(pd.DataFrame(columns=schema(table).columns), schema(table))
+    return coerce_dtypes(table, pd.DataFrame(columns=schema(table).columns))
 
 
-def _coerce_dtypes(df: pd.DataFrame, spec: TableSchema) -> pd.DataFrame:
-    out = {}
-    for f in spec.fields:
+def coerce_dtypes(table: str, df: pd.DataFrame) -> pd.DataFrame:
+    """``df``'s schema columns with the schema's dtypes: ``string``, nullable ``Int64``, ``float64``."""
+    out: dict[str, pd.Series] = {}
+    for f in schema(table).fields:
         col = df[f.field]
         if f.dtype == "str":
             out[f.field] = col.astype("string")
@@ -178,7 +180,7 @@ def validate_table(table: str, df: pd.DataFrame, origin: str | None = None) -> p
         )
     raw = df[spec.columns]
     text = raw.astype("string").apply(lambda s: s.str.strip()).replace("", pd.NA)
-    out = {}
+    out: dict[str, pd.Series] = {}
     for f in spec.fields:
         col = text[f.field]
         filled = col.notna().to_numpy()
@@ -200,13 +202,16 @@ def validate_table(table: str, df: pd.DataFrame, origin: str | None = None) -> p
         series = out[f.field]
         if f.required and not filled.all():
             i = int(np.flatnonzero(~filled)[0])
-            raise SchemaError(f"{_where(where, df, i)}, field {f.field}: is empty; {f.field} is required ({f.description})")
+            raise SchemaError(
+                f"{_where(where, df, i)}, field {f.field}: is empty; {f.field} is required ({f.description})"
+            )
         if f.allowed:
             bad = filled & ~col.isin(f.allowed).fillna(False).to_numpy()
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise SchemaError(
-                    f"{_where(where, df, i)}, field {f.field}: {col.iloc[i]!r} is not allowed; use one of {', '.join(f.allowed)}"
+                    f"{_where(where, df, i)}, field {f.field}: {col.iloc[i]!r} is not allowed; "
+                    f"use one of {', '.join(f.allowed)}"
                 )
         if f.is_quantity:
             values = series.astype("float64").to_numpy()
@@ -214,7 +219,8 @@ def validate_table(table: str, df: pd.DataFrame, origin: str | None = None) -> p
             if neg.any():
                 i = int(np.flatnonzero(neg)[0])
                 raise SchemaError(
-                    f"{_where(where, df, i)}, field {f.field}: {col.iloc[i]} is negative; quantities cannot be below zero"
+                    f"{_where(where, df, i)}, field {f.field}: {col.iloc[i]} is negative; "
+                    "quantities cannot be below zero"
                 )
             if f.is_fraction:
                 over = filled & (np.nan_to_num(values) > 1)
@@ -225,13 +231,15 @@ def validate_table(table: str, df: pd.DataFrame, origin: str | None = None) -> p
                         "shares are fractions (0.45 for 45%) and cannot exceed 100%"
                     )
     result = pd.DataFrame(out, index=df.index)
-    result = _coerce_dtypes(result, spec)
+    result = coerce_dtypes(table, result)
     if spec.key:
         dup = result.duplicated(spec.key, keep="first").to_numpy()
         if dup.any():
             i = int(np.flatnonzero(dup)[0])
             key = ", ".join(f"{k}={result[k].iloc[i]}" for k in spec.key)
-            raise SchemaError(f"{_where(where, df, i)}: duplicate row for {key}; keep one row per {', '.join(spec.key)}")
+            raise SchemaError(
+                f"{_where(where, df, i)}: duplicate row for {key}; keep one row per {', '.join(spec.key)}"
+            )
     return result
 
 
@@ -250,7 +258,12 @@ def schema_markdown() -> str:
     ]
     for table in TABLES:
         spec = schema(table)
-        lines += [f"## `{table}`", "", "| field | dtype | unit | key | required | allowed | description |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## `{table}`",
+            "",
+            "| field | dtype | unit | key | required | allowed | description |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for f in spec.fields:
             allowed = ", ".join(f"`{a}`" for a in f.allowed)
             lines.append(

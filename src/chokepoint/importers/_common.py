@@ -1,0 +1,539 @@
+"""Helpers shared by the importers: reading text files, parsing numbers, naming countries, HS codes.
+
+Every helper reports bad input as one-line :class:`~chokepoint.errors.ImportFileError` messages of
+the form ``<file> row <n>, field <field>: <value> <problem>; <fix>``. Row numbers are 1-based file
+lines with the header on row 1 (a record with an embedded line break counts as one row).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from chokepoint.errors import ImportFileError
+from chokepoint.regions import country_converter
+
+__all__ = [
+    "Commodity",
+    "ImportFileError",
+    "commodities",
+    "conform",
+    "file_error",
+    "hs_commodity_map",
+    "parse_numbers",
+    "read_text_table",
+    "region_ids",
+    "schema_columns",
+]
+
+WORLD = "WLD"
+REST_OF_WORLD = "ROW"
+
+# --------------------------------------------------------------------------- errors
+
+
+def file_error(path: Path, row: object, field: str | None, value: object, problem: str, fix: str) -> ImportFileError:
+    """Build the one-line error: file, row, field, value, what is wrong and how to fix it."""
+    where = path.name
+    if row is not None:
+        where += f" row {row}"
+    if field is not None:
+        where += f", field {field}" if row is not None else f" field {field}"
+    shown = "" if value is None else f"{_one_line(repr(value))} "
+    return ImportFileError(_one_line(f"{where}: {shown}{problem}; {fix}"))
+
+
+def _none_unless(values: pd.Series, keep: pd.Series) -> pd.Series:
+    """An object Series holding ``values`` where ``keep`` is true and ``None`` elsewhere."""
+    cells = values.to_numpy(dtype=object).copy()
+    cells[~keep.to_numpy(dtype=bool)] = None
+    return pd.Series(cells, index=values.index, dtype=object)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --------------------------------------------------------------------------- schema
+
+
+@cache
+def _schema(table: str) -> tuple[tuple[str, str], ...]:
+    ref = resources.files("chokepoint").joinpath("schema", f"{table}.csv")
+    rows = list(csv.DictReader(io.StringIO(ref.read_text(encoding="utf-8"))))
+    return tuple((r["field"], r["dtype"]) for r in rows)
+
+
+def schema_columns(table: str) -> list[str]:
+    """Column names of a project table, in schema order (from ``schema/<table>.csv``)."""
+    return [field for field, _ in _schema(table)]
+
+
+def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Return ``frame`` with exactly the schema's columns, in order, with the schema's dtypes.
+
+    ``str`` columns become pandas ``object`` columns holding ``str`` or ``None``; ``int`` columns
+    ``int64``; ``float`` columns ``float64``. Missing optional columns are filled with missing values.
+    """
+    out: dict[str, pd.Series] = {}
+    n = len(frame)
+    for field, dtype in _schema(table):
+        col = frame[field] if field in frame.columns else pd.Series([None] * n, index=frame.index)
+        if dtype == "int":
+            out[field] = col.astype("int64")
+        elif dtype == "float":
+            out[field] = pd.to_numeric(col).astype("float64")
+        else:
+            out[field] = _none_unless(col, col.notna())
+    return pd.DataFrame(out, columns=schema_columns(table)).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- reading text
+
+
+def read_text_table(
+    path: Path, *, encodings: Iterable[str] = ("utf-8-sig",), fix: str = "re-download the file"
+) -> pd.DataFrame:
+    """Read a CSV file into an all-string DataFrame (no NA guessing, cells stripped of nothing).
+
+    Tries each encoding in turn; bytes that none of them decode, NUL bytes (UTF-16 files),
+    an empty file, or a ragged/truncated record raise :class:`ImportFileError` naming the row.
+    Adds a column ``_row`` with the 1-based file row of each record (header = row 1).
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise file_error(path, None, None, None, f"cannot be read ({exc.strerror})", "check the path") from None
+    if not raw.strip():
+        raise file_error(path, None, None, None, "is empty", fix)
+    text = _decode(path, raw, tuple(encodings))
+    if "\x00" in text:
+        row = text[: text.index("\x00")].count("\n") + 1
+        raise file_error(path, row, None, None, "contains NUL bytes (UTF-16 or binary file?)", "save it as UTF-8 CSV")
+    try:
+        records = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise file_error(path, None, None, None, f"is not valid CSV ({exc})", fix) from None
+    header = [h.strip() for h in records[0]]
+    body = records[1:]
+    # file row of each record: header is row 1; count line breaks inside quoted fields
+    starts = np.cumsum([1] + [1 + sum(c.count("\n") for c in rec) for rec in records[:-1]])
+    width = len(header)
+    for i, rec in enumerate(body):
+        if len(rec) > width and any(c.strip() for c in rec[width:]):
+            raise file_error(
+                path, int(starts[i + 1]), None, None, f"has {len(rec)} cells but the header has {width}", fix
+            )
+    if body and not text.endswith(("\n", "\r")) and len(body[-1]) < width:
+        raise file_error(
+            path,
+            int(starts[-1]),
+            None,
+            None,
+            f"last row is cut off ({len(body[-1])} of {width} cells, no final line break): the file looks truncated",
+            fix,
+        )
+    rows = [rec[:width] + [""] * (width - len(rec)) if len(rec) != width else rec for rec in body]
+    frame = pd.DataFrame(rows, columns=_dedupe(header), dtype=object)
+    frame["_row"] = starts[1:].astype("int64") if len(body) else np.array([], dtype="int64")
+    # drop all-blank records (trailing ",,,," lines in USGS files) and unnamed blank columns
+    cells = frame.drop(columns="_row")
+    blank_rows = cells.apply(lambda c: c.str.strip().eq("")).all(axis=1) if len(cells) else None
+    if blank_rows is not None:
+        frame = frame.loc[~blank_rows]
+    unnamed = [c for c in cells.columns if c.startswith("_unnamed_") and frame[c].str.strip().eq("").all()]
+    return frame.drop(columns=unnamed).reset_index(drop=True)
+
+
+def _dedupe(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, name in enumerate(header):
+        key = name or f"_unnamed_{i}"
+        if key in seen:
+            seen[key] += 1
+            key = f"{key}.{seen[key]}"
+        else:
+            seen[key] = 0
+        out.append(key)
+    return out
+
+
+def _decode(path: Path, raw: bytes, encodings: tuple[str, ...]) -> str:
+    first_error: UnicodeDecodeError | None = None
+    for enc in encodings:
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError as exc:
+            first_error = first_error or exc
+    assert first_error is not None
+    pos = first_error.start + (
+        3 if raw.startswith(b"\xef\xbb\xbf") and first_error.encoding.replace("-", "_") == "utf_8" else 0
+    )
+    row = raw[:pos].count(b"\n") + 1
+    bad = raw[pos : pos + 1]
+    raise file_error(
+        path,
+        row,
+        None,
+        None,
+        f"byte {bad!r} at offset {pos} is not valid {' or '.join(encodings)} text",
+        "save the file in the encoding of the original release (or re-download it)",
+    )
+
+
+def require_columns(path: Path, frame: pd.DataFrame, columns: Iterable[str], fix: str) -> None:
+    """Raise if any of ``columns`` is not in the header (row 1)."""
+    for col in columns:
+        if col not in frame.columns:
+            raise file_error(path, 1, col, None, "missing required column", fix)
+
+
+# --------------------------------------------------------------------------- numbers
+
+_NONE_TOKENS = {"—", "–", "-", "--"}
+_MISSING_TOKENS = {
+    "W": "withheld by USGS",
+    "NA": "not available",
+    "XX": "not applicable",
+    "S": "included in the world total",
+    "": "",
+}
+_QUALITATIVE = r"(?i)(very )?(small|moderate|large)( to (small|moderate|large))?"
+
+
+def parse_numbers(
+    path: Path, values: pd.Series, rows: pd.Series, field: str, fix: str = "fix the cell or re-download the release"
+) -> pd.DataFrame:
+    """Parse USGS/trade number cells, vectorised.
+
+    Returns a frame with ``value`` (float, NaN = missing) and ``flag`` (text for the note):
+
+    * ``"1,270"`` → 1270 (thousands commas, spaces and no-break spaces are removed);
+    * ``"—"``/``"–"``/``"-"`` (USGS: zero or negligible) → 0, flag ``"none (—)"``;
+    * ``"W"`` (withheld), ``"NA"``, ``"XX"`` (not applicable), ``"s"`` (included in the world
+      total), qualitative words (``"Large"``) and empty cells → NaN, flag says which;
+    * ``">90000000"`` → 90000000, flag ``"lower bound"``; ``"<0.5"`` → 0.5, flag ``"upper bound"``.
+
+    Anything else raises :class:`ImportFileError` naming the first bad row.
+    """
+    text = values.astype(str).str.replace("\u00a0", " ", regex=False).str.strip()
+    compact = text.str.replace(r"[,\s]", "", regex=True)
+    bound = compact.str.extract(r"^([<>])", expand=False)
+    digits = compact.str.replace(r"^[<>]=?", "", regex=True)
+    number = pd.to_numeric(
+        digits.where(digits.str.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")), errors="coerce"
+    )
+    is_none = compact.isin(_NONE_TOKENS)
+    missing = compact.str.upper().map(_MISSING_TOKENS)
+    qualitative = text.str.fullmatch(_QUALITATIVE)
+    missing = missing.mask(qualitative, "qualitative: " + text)
+    bad = number.isna() & ~is_none & missing.isna()
+    if bad.any():
+        i = bad.to_numpy().nonzero()[0][0]
+        raise file_error(path, int(rows.iloc[i]), field, values.iloc[i], "is not a number", fix)
+    value = number.where(~is_none, 0.0).astype("float64")
+    flag = pd.Series("", index=values.index, dtype=object)
+    flag = flag.mask(is_none, "none (—)")
+    flag = flag.mask(missing.notna() & number.isna() & ~is_none, missing)
+    flag = flag.mask(bound.eq(">"), "lower bound").mask(bound.eq("<"), "upper bound")
+    return pd.DataFrame({"value": value, "flag": flag.fillna("")}, index=values.index)
+
+
+# --------------------------------------------------------------------------- regions
+
+
+def _coco(values: list[str], src: str | None = None) -> list[str | None]:
+    """Convert with country_converter; None where it finds nothing or several countries."""
+    if not values:
+        return []
+    conv = country_converter()
+    if src is None:
+        # ask coco only about names that exactly one of its regexes matches, so that unknown
+        # names become our error instead of a log line from country_converter
+        regexes = conv.regexes
+        single = [sum(bool(rx.search(v)) for rx in regexes) == 1 for v in values]
+        asked = [v for v, ok in zip(values, single, strict=True) if ok]
+        answers = iter(_coco(asked, src="regex") if asked else [])
+        return [next(answers) if ok else None for ok in single]
+    kwargs: dict[str, object] = {"to": "ISO3", "not_found": None, "enforce_list": True}
+    if src is not None:
+        kwargs["src"] = src
+    result = conv.convert(values, **kwargs)
+    out: list[str | None] = []
+    for _given, got in zip(values, result, strict=True):
+        hit = got[0] if isinstance(got, list) and len(got) == 1 else got
+        ok = isinstance(hit, str) and hit in _iso3_codes()
+        out.append(hit if ok else None)
+    return out
+
+
+@cache
+def _iso3_codes() -> frozenset[str]:
+    """Every ISO3 code country_converter knows."""
+    return frozenset(str(c) for c in country_converter().data["ISO3"])
+
+
+_WORLD_RE = re.compile(r"^world( total)?\b", re.IGNORECASE)
+_OTHER_RE = re.compile(r"^(other countries|rest of (the )?world)\b", re.IGNORECASE)
+_QUALIFIER_RE = re.compile(r"\s*\(([^)]*)\)\s*$")
+
+#: Names country_converter does not know but USGS or Comtrade use.
+NAME_OVERRIDES: Mapping[str, str] = {
+    "burma": "MMR",
+    "other asia, nes": "TWN",
+    "southern african customs union (...1999)": "ZAF",
+}
+
+
+def region_ids(path: Path, names: pd.Series, rows: pd.Series, field: str) -> pd.DataFrame:
+    """Country names → region ids (ISO3, ``WLD``, ``ROW``), vectorised over unique names.
+
+    Quirks handled: trailing and no-break spaces (``"Canada "``, ``"United\\xa0States"``),
+    ``"Burma"`` → MMR, ``"Korea, Republic of"`` → KOR, ``"Other countries"``/``"Other Countries"``
+    (with any qualifier) → ROW, ``"World total"``, ``"World total (rounded)"`` and
+    ``"World total (rounded) 10"`` (footnote digit) → WLD. A trailing qualifier such as
+    ``"Brazil (beneficiated)"`` is dropped from the name and returned in ``note``.
+    Returns a frame with ``region_id`` and ``note``; an unknown name raises ImportFileError.
+    """
+    clean = names.astype(str).str.replace("\u00a0", " ", regex=False).str.strip()
+    uniq = pd.unique(clean)
+    ids: dict[str, str] = {}
+    notes: dict[str, str] = {}
+    lookup: dict[str, str] = {}
+    for name in uniq:
+        if _WORLD_RE.match(name):
+            ids[name] = WORLD
+            notes[name] = "world total, rounded by the publisher" if "rounded" in name.lower() else "world total"
+        elif _OTHER_RE.match(name):
+            ids[name] = REST_OF_WORLD
+            notes[name] = "other countries"
+        elif name.lower() in NAME_OVERRIDES:
+            ids[name] = NAME_OVERRIDES[name.lower()]
+            notes[name] = f"reported as {name!r}" if name.lower() != "burma" else ""
+        else:
+            qual = _QUALIFIER_RE.search(name)
+            base = _QUALIFIER_RE.sub("", name) if qual else name
+            lookup[name] = base
+            notes[name] = f"{qual.group(1)}" if qual else ""
+    found = _coco(list(lookup.values()))
+    for (name, _), iso in zip(lookup.items(), found, strict=True):
+        if iso is None:
+            i = int(np.flatnonzero(clean.to_numpy() == name)[0])
+            raise file_error(
+                path,
+                int(rows.iloc[i]),
+                field,
+                names.iloc[i],
+                "is not a country name Chokepoint recognises",
+                "use the country's English short name or ISO3 code",
+            )
+        ids[name] = iso
+    return pd.DataFrame({"region_id": clean.map(ids), "note": clean.map(notes).fillna("")}, index=names.index)
+
+
+# --------------------------------------------------------------------------- commodities
+
+
+@dataclass(frozen=True)
+class Commodity:
+    """One row of the packaged ``data/commodities.csv`` (only what the importers need)."""
+
+    commodity_id: str
+    material: str
+    stage_order: int
+    hs_codes: tuple[str, ...]
+
+
+@cache
+def commodities() -> tuple[Commodity, ...]:
+    """The project's commodity list, read from the package data ``data/commodities.csv``."""
+    ref = resources.files("chokepoint").joinpath("data", "commodities.csv")
+    rows = csv.DictReader(io.StringIO(ref.read_text(encoding="utf-8")))
+    return tuple(
+        Commodity(r["commodity_id"], r["material"], int(r["stage_order"]), tuple((r.get("hs_codes") or "").split()))
+        for r in rows
+    )
+
+
+def hs_commodity_map(codes: Iterable[str], overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Map trade product codes (HS 2-, 4- or 6-digit) to commodity ids.
+
+    Rules, in order: an ``overrides`` entry (code → commodity id) wins; a code listed verbatim in
+    ``commodities.csv`` ``hs_codes`` maps to that commodity (a code listed under several
+    commodities, like 284690, goes to the one with the highest ``stage_order``, i.e. the
+    processed form the heading describes); a 6-digit code inside a listed 4-digit heading
+    (250410 in 2504) maps to that commodity; a 4-digit heading (2846) maps to the commodity that
+    lists most subheadings of it (ree_oxide: 284610 and 284690). Codes that match nothing are
+    left out of the result.
+    """
+    table = commodities()
+    out: dict[str, str] = {}
+    for code in codes:
+        if overrides and code in overrides:
+            out[code] = overrides[code]
+            continue
+        exact = [c for c in table if code in c.hs_codes]
+        if exact:
+            out[code] = max(exact, key=lambda c: c.stage_order).commodity_id
+            continue
+        heading = [c for c in table if any(len(h) < len(code) and code.startswith(h) for h in c.hs_codes)]
+        if heading:
+            out[code] = max(heading, key=lambda c: c.stage_order).commodity_id
+            continue
+        inside = [
+            (sum(h.startswith(code) for h in c.hs_codes), c.stage_order, c.commodity_id)
+            for c in table
+            if any(h.startswith(code) for h in c.hs_codes)
+        ]
+        if inside and len(code) >= 4:
+            out[code] = max(inside)[2]
+    return out
+
+
+def join_notes(*parts: pd.Series) -> pd.Series:
+    """Join note fragments row-wise with ``"; "``, skipping empty ones; empty result → None."""
+    out = parts[0].fillna("").astype(str)
+    for part in parts[1:]:
+        nxt = part.fillna("").astype(str)
+        sep = np.where((out != "") & (nxt != ""), "; ", "")
+        out = out + sep + nxt
+    return _none_unless(out, out != "")
+
+
+# --------------------------------------------------------------------------- trade partners
+
+#: Numeric codes used by UN Comtrade and CEPII BACI that differ from ISO 3166 numeric codes.
+TRADE_CODES: Mapping[str, tuple[str, str]] = {
+    "842": ("USA", ""),
+    "841": ("USA", "USA incl. Puerto Rico and Virgin Islands"),
+    "251": ("FRA", ""),
+    "579": ("NOR", ""),
+    "757": ("CHE", ""),
+    "699": ("IND", ""),
+    "381": ("ITA", ""),
+    "490": ("TWN", "'Other Asia, nes' (code 490), i.e. Taiwan"),
+    "58": ("BEL", "Belgium-Luxembourg (until 1998) assigned to BEL"),
+    "711": ("ZAF", "Southern African Customs Union (until 1999) assigned to ZAF"),
+}
+_ISO_OVERRIDES: Mapping[str, str] = {"S19": "490", "ZA1": "711"}
+_NES_RE = re.compile(r"\bnes\b|bunkers|free zones?|special categories|neutral zone|areas", re.IGNORECASE)
+
+
+def trade_region_ids(
+    path: Path, codes: pd.Series, isos: pd.Series, descs: pd.Series, rows: pd.Series, field: str
+) -> pd.DataFrame:
+    """Trade partner (numeric code, ISO3, description) → region id, vectorised over unique triples.
+
+    World (code 0, ``W00``) → WLD; ``Other Asia, nes`` (490, ``S19``) → TWN; other numeric codes
+    that Comtrade and BACI use instead of ISO numeric (842 USA, 251 FRA, 699 IND, 757 CHE, 579 NOR,
+    381 ITA, 58 Belgium-Luxembourg, 711 SACU) via :data:`TRADE_CODES`; a valid ISO3; else the
+    UN numeric code through country_converter; unspecified areas (``_X``, ``X1``, "Areas, nes",
+    "Bunkers", "Free Zones") → ROW with the original name in the note. Anything else raises.
+    """
+    triples = pd.DataFrame(
+        {
+            "code": codes.astype(str).str.strip().str.replace(r"\.0$", "", regex=True),
+            "iso": isos.astype(str).str.strip().str.upper(),
+            "desc": descs.astype(str).str.strip(),
+        },
+        index=codes.index,
+    )
+    triples["code"] = triples["code"].where(triples["code"] != "", triples["iso"].map(_ISO_OVERRIDES).fillna(""))
+    uniq = triples.drop_duplicates()
+    iso_cands = sorted(set(uniq["iso"]))
+    isos_ok = {i: i for i in iso_cands if i in _iso3_codes()}
+    known_un = set(country_converter().data["UNcode"].dropna().astype(int).astype(str))
+    code_cands = sorted(
+        {
+            c
+            for c, i in zip(uniq["code"], uniq["iso"], strict=True)
+            if c in known_un and c not in TRADE_CODES and not isos_ok.get(i)
+        }
+    )
+    un_ok = dict(zip(code_cands, _coco(code_cands, src="UNcode"), strict=True))
+    found: list[tuple[str, str, str, str, str]] = []
+    for code, iso, desc in uniq.itertuples(index=False, name=None):
+        label = desc or iso or code
+        if code == "0" or iso == "W00" or desc.lower() == "world":
+            hit = (WORLD, "")
+        elif code in TRADE_CODES or iso in _ISO_OVERRIDES:
+            hit = TRADE_CODES[code if code in TRADE_CODES else _ISO_OVERRIDES[iso]]
+        elif isos_ok.get(iso):
+            hit = (str(isos_ok[iso]), "")
+        elif re.fullmatch(r"_X|X\w*", iso) or _NES_RE.search(desc):
+            hit = (REST_OF_WORLD, f"unspecified area {label!r} counted as ROW")
+        elif un_ok.get(code):
+            hit = (str(un_ok[code]), "")
+        else:
+            same = (triples["code"] == code) & (triples["iso"] == iso) & (triples["desc"] == desc)
+            i = int(np.flatnonzero(same.to_numpy())[0])
+            raise file_error(
+                path,
+                int(rows.iloc[i]),
+                field,
+                label,
+                "is not a country code Chokepoint recognises",
+                "check the code against the UN M49 list or drop the row",
+            )
+        found.append((code, iso, desc, *hit))
+    table = pd.DataFrame(found, columns=["code", "iso", "desc", "region_id", "note"])
+    merged = triples.merge(table, on=["code", "iso", "desc"], how="left")
+    return pd.DataFrame(
+        {"region_id": merged["region_id"].to_numpy(), "note": merged["note"].to_numpy()}, index=codes.index
+    )
+
+
+def aggregate_trade(rows: pd.DataFrame) -> pd.DataFrame:
+    """Collapse trade rows to one per (exporter, importer, commodity, year).
+
+    ``rows`` has exporter_id, importer_id, commodity_id, year, quantity_t, value_usd, side
+    (``importer``/``exporter``/``reconciled``), who (e.g. "reported by CHN (imports)"), hs (code)
+    and extra (note fragments). Rows of one reporter side are summed (different HS codes of the
+    same commodity, or several unspecified partners folded into ROW); a quantity is missing when
+    any summed part lacks it. When both the importer and the exporter reported the same flow
+    (mirror flows), the importer's report is kept and the note says what was dropped.
+    """
+    key = ["exporter_id", "importer_id", "commodity_id", "year"]
+    rows = rows.assign(q_missing=rows["quantity_t"].isna())
+    grouped = rows.groupby([*key, "side"], sort=True, dropna=False)
+    summed = grouped.agg(
+        quantity_t=("quantity_t", "sum"),
+        value_usd=("value_usd", lambda s: s.sum(min_count=1)),
+        q_missing=("q_missing", "any"),
+        who=("who", "first"),
+        hs=("hs", lambda s: " + ".join(dict.fromkeys(s))),
+        extra=("extra", lambda s: "; ".join(dict.fromkeys(x for x in s if x))),
+        parts=("hs", "size"),
+    ).reset_index()
+    summed["quantity_t"] = summed["quantity_t"].mask(summed["q_missing"])
+    summed_note = np.where(summed["parts"] > 1, f" ({'summed'})", "")
+    summed["note"] = summed["who"] + ", HS " + summed["hs"] + summed_note
+    summed["note"] = join_notes(summed["note"], summed["extra"])
+    rank = summed["side"].map({"importer": 0, "reconciled": 0, "exporter": 1})
+    summed = summed.assign(_rank=rank).sort_values([*key, "_rank"])
+    dropped = summed.duplicated(key, keep="first")
+    kept = summed.loc[~dropped]
+    mirror = summed.loc[dropped, [*key, "who", "value_usd"]]
+    if len(mirror):
+        mirror = mirror.assign(
+            mirror_note="mirror report "
+            + mirror["who"].str.replace("reported by ", "by ", regex=False)
+            + " of "
+            + mirror["value_usd"].map(lambda v: "n/a" if pd.isna(v) else f"{v:,.0f}")
+            + " USD dropped (importer report "
+            "preferred)"
+        )
+        kept = kept.merge(mirror[[*key, "mirror_note"]], on=key, how="left")
+        kept["note"] = join_notes(kept["note"], kept["mirror_note"])
+    return kept.reset_index(drop=True)
