@@ -89,6 +89,8 @@ _REFERENCES: tuple[tuple[str, str, str, str], ...] = (
     ("stocks", "region_id", "regions", "region_id"),
     ("stocks", "commodity_id", "commodities", "commodity_id"),
     ("prices", "commodity_id", "commodities", "commodity_id"),
+    ("governance", "region_id", "regions", "region_id"),
+    ("supply_shares", "region_id", "regions", "region_id"),
 )
 
 

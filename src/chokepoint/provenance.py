@@ -22,6 +22,9 @@ CITING_TABLES: tuple[str, ...] = (
     "sector_activity",
     "stocks",
     "prices",
+    "governance",
+    "supply_shares",
+    "material_indicators",
 )
 
 

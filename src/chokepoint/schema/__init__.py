@@ -47,6 +47,9 @@ TABLES: tuple[str, ...] = (
     "sector_activity",
     "stocks",
     "prices",
+    "governance",
+    "supply_shares",
+    "material_indicators",
 )
 
 Dtype = Literal["str", "int", "float"]
