@@ -22,10 +22,13 @@ from rich.table import Table
 
 from chokepoint import __version__
 from chokepoint.checks import check_dataset
+from chokepoint.chokepoints import chokepoints
+from chokepoint.concentration import concentration
 from chokepoint.concentration import overview as compute_overview
 from chokepoint.dataset import DEFAULT_NAME, Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.export import ExportFormat, export_dataset
+from chokepoint.exposure import exposure
 from chokepoint.importers import IMPORTERS
 from chokepoint.ingest import import_file
 from chokepoint.provenance import assumptions, basis_summary, sources_used
@@ -47,6 +50,12 @@ app.add_typer(data_app, name="data")
 
 # Piped output is not a terminal, where Rich would fall back to 80 columns and fold every cell.
 _out = Console(width=None if sys.stdout.isatty() else 160)
+
+
+class Grouping(StrEnum):
+    country = "country"
+    owner = "owner"
+    element = "element"
 
 
 class OutputFormat(StrEnum):
@@ -169,6 +178,71 @@ def overview(
         _print_table(top, title=f"{row.stage}: {row.commodity_id} ({row.quantity_basis})")
     if sources:
         _print_table(ov.sources, title="Sources")
+
+
+YearOption = Annotated[int, typer.Option("--year", "-y", help="Calendar year.")]
+MaterialOption = Annotated[str, typer.Option("--commodity", "-c", help="Material whose chain is traced.")]
+
+
+def _emit_indexed(df: pd.DataFrame, fmt: OutputFormat, title: str) -> None:
+    _emit(df.reset_index(), fmt, title=title)
+
+
+@app.command("concentration")
+def concentration_cmd(
+    commodity: Annotated[
+        str | None, typer.Option("--commodity", "-c", help="Material or commodity id (default: all).")
+    ] = None,
+    year: Annotated[int | None, typer.Option("--year", "-y", help="Calendar year (default: every year).")] = None,
+    by: Annotated[
+        Grouping, typer.Option("--by", help="Producers are countries, facility owners or (mined) elements.")
+    ] = (Grouping.country),
+    fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+    dataset: DatasetOption = None,
+) -> None:
+    """HHI, top-1 and top-3 shares per commodity, stage and year."""
+    with _dataset(db, dataset) as ds:
+        table = concentration(ds, commodity, year, by=by.value)
+    _emit_indexed(table, fmt, title=f"Concentration by {by.value} (HHI 0–10,000)")
+
+
+@app.command("exposure")
+def exposure_cmd(
+    region: Annotated[str, typer.Option("--region", "-r", help="Importing region (ISO3), e.g. JPN.")],
+    product: Annotated[
+        list[str] | None, typer.Option("--product", "-p", help="Product delivered (default: every stage); repeatable.")
+    ] = None,
+    commodity: MaterialOption = "rare_earths",
+    year: YearOption = 2024,
+    fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+    dataset: DatasetOption = None,
+) -> None:
+    """Direct and upstream-traced (effective) dependence of a region, by stage and origin."""
+    with _dataset(db, dataset) as ds:
+        table = exposure(ds, region, year, commodity, product)
+    _emit_indexed(table, fmt, title=f"{region} {year}: where its {commodity} supply comes from, stage by stage (%)")
+
+
+@app.command("chokepoints")
+def chokepoints_cmd(
+    region: Annotated[str, typer.Option("--region", "-r", help="Region whose end use is at stake (ISO3).")],
+    sector: Annotated[str, typer.Option("--sector", "-s", help="End-use sector, e.g. defence, ev, wind.")],
+    commodity: MaterialOption = "rare_earths",
+    year: YearOption = 2024,
+    utilisation: Annotated[
+        float, typer.Option(help="Assumed capacity utilisation of producers; sets spare capacity for rerouting.")
+    ] = 0.8,
+    top: Annotated[int, typer.Option(help="Show the first N nodes.")] = 15,
+    fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+    dataset: DatasetOption = None,
+) -> None:
+    """Rank (origin, stage) nodes by the end-use supply lost if each is knocked out."""
+    with _dataset(db, dataset) as ds:
+        table = chokepoints(ds, region, sector, year, commodity, utilisation)
+    _emit_indexed(table.head(top), fmt, title=f"{region} {sector} {year}: supply lost if one node fails (%)")
 
 
 @data_app.command("sources")

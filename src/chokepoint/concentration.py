@@ -7,6 +7,7 @@ applies them to a dataset's production table for one material (every stage) or c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -15,7 +16,7 @@ import pandas as pd
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 
-__all__ = ["Overview", "hhi", "overview", "top_k_share"]
+__all__ = ["Overview", "concentration", "hhi", "overview", "producer_shares", "summarise_shares", "top_k_share"]
 
 
 def hhi(shares: npt.ArrayLike) -> float:
@@ -50,8 +51,13 @@ class Overview:
     sources: pd.DataFrame
 
 
-def _commodities_for(ds: Dataset, subject: str) -> pd.DataFrame:
+By = Literal["country", "owner", "element"]
+
+
+def _commodities_for(ds: Dataset, subject: str | None) -> pd.DataFrame:
     com = ds["commodities"]
+    if subject is None:
+        return com.sort_values(["material", "stage_order"])
     chosen = com[(com["material"] == subject) | (com["commodity_id"] == subject)]
     if chosen.empty:
         names = sorted({*com["material"].dropna(), *com["commodity_id"].dropna()})
@@ -59,80 +65,142 @@ def _commodities_for(ds: Dataset, subject: str) -> pd.DataFrame:
     return chosen.sort_values("stage_order")
 
 
-def overview(ds: Dataset, commodity: str, year: int) -> Overview:
-    """Producer shares, HHI and top-k shares at every stage of ``commodity`` in ``year``.
+def _world_totals(prod: pd.DataFrame) -> pd.DataFrame:
+    """Per (commodity, year): the WLD row where there is one, else the sum of producers."""
+    keys = ["commodity_id", "year"]
+    world = prod[prod["region_id"] == "WLD"].set_index(keys)
+    summed = prod[prod["region_id"] != "WLD"].groupby(keys)["production_t"].sum()
+    out = pd.DataFrame({"world_t": summed, "world_basis": "sum of producers"})
+    out.loc[world.index, "world_t"] = world["production_t"]
+    out.loc[world.index, "world_basis"] = "WLD row, " + world["basis"]
+    return out
 
-    ``commodity`` is a material (``rare_earths``: all its stages) or a commodity id. Shares are of
-    the world total (region ``WLD``; ``world_basis`` says whether it is reported, derived or
-    assumed) where the dataset has one, else of the sum of all producers. The HHI and top-k shares
-    count named countries only: ``ROW`` (other countries) is
-    a residual of many small producers, not one firm-like producer.
+
+def producer_shares(ds: Dataset, commodity: str | None = None, year: int | None = None) -> pd.DataFrame:
+    """Every producer's share of world output, per commodity and year (tidy, long).
+
+    Shares are of the world total (``WLD`` row where the dataset has one, else the sum of
+    producers). ``counted`` marks named countries, the producers the HHI and top-k shares count:
+    ``ROW`` (other countries) is a residual of many small producers, not one producer.
     """
     chosen = _commodities_for(ds, commodity)
-    regions = ds["regions"].set_index("region_id")
     prod = ds["production"]
-    prod = prod[(prod["year"] == year) & prod["commodity_id"].isin(chosen["commodity_id"])]
+    prod = prod[prod["commodity_id"].isin(chosen["commodity_id"])]
+    if year is not None:
+        prod = prod[prod["year"] == year]
     if prod.empty:
         years = ds["production"].loc[ds["production"]["commodity_id"].isin(chosen["commodity_id"]), "year"]
         have = ", ".join(str(y) for y in sorted(years.dropna().unique())) or "none"
         raise ChokepointError(f"no production of {commodity!r} in {year}; years with data: {have}")
-    kind = prod["region_id"].map(regions["kind"]).fillna("country")
-    stage_rows, producer_frames = [], []
-    for c in chosen.itertuples():
-        rows = prod[prod["commodity_id"] == c.commodity_id]
-        world_row = rows[rows["region_id"] == "WLD"]
-        producers = rows[(rows["region_id"] != "WLD") & (rows["production_t"] > 0)]
-        if producers.empty and world_row.empty:
-            continue
-        if len(world_row):
-            world_t = float(world_row["production_t"].iloc[0])
-            world_basis = f"WLD row, {world_row['basis'].iloc[0]}"
-        else:
-            world_t = float(producers["production_t"].sum())
-            world_basis = "sum of producers"
-        share = producers["production_t"] / world_t if world_t > 0 else producers["production_t"] * np.nan
-        is_country = (kind.loc[producers.index] == "country").to_numpy()
-        ranked = producers.assign(share_pct=100.0 * share).sort_values(
-            ["share_pct", "region_id"], ascending=[False, True]
-        )
-        ranked = ranked.assign(rank=np.arange(1, len(ranked) + 1))
-        country_shares = share.to_numpy()[is_country]
-        countries = producers[is_country]
-        top = countries.loc[countries["production_t"].idxmax()] if len(countries) else None
-        stage_rows.append(
-            {
-                "stage": c.stage,
-                "stage_order": c.stage_order,
-                "commodity_id": c.commodity_id,
-                "quantity_basis": c.quantity_basis,
-                "year": year,
-                "world_t": world_t,
-                "world_basis": world_basis,
-                "producers": int(is_country.sum()),
-                "hhi": hhi(country_shares),
-                "top1_region_id": None if top is None else top["region_id"],
-                "top1_share_pct": 100.0 * top_k_share(country_shares, 1),
-                "top3_share_pct": 100.0 * top_k_share(country_shares, 3),
-                "source_ids": " ".join(sorted({*rows["source_id"].dropna()})),
-            }
-        )
-        producer_frames.append(ranked.assign(stage=c.stage, stage_order=c.stage_order))
-    producers_df = pd.concat(producer_frames, ignore_index=True) if producer_frames else prod.iloc[:0]
-    producers_df = producers_df.assign(region_name=producers_df["region_id"].map(regions["name"]))[
+    world = _world_totals(prod)
+    rows = prod[(prod["region_id"] != "WLD") & (prod["production_t"] > 0)]
+    rows = rows.join(world, on=["commodity_id", "year"])
+    kinds = ds["regions"].set_index("region_id")["kind"]
+    stage = chosen.set_index("commodity_id")
+    return rows.assign(
+        share=rows["production_t"] / rows["world_t"],
+        counted=rows["region_id"].map(kinds).eq("country").to_numpy(),
+        stage=rows["commodity_id"].map(stage["stage"]),
+        stage_order=rows["commodity_id"].map(stage["stage_order"]),
+    ).reset_index(drop=True)
+
+
+def summarise_shares(shares: pd.DataFrame, keys: list[str], who: str) -> pd.DataFrame:
+    """HHI, top-1 and top-3 shares per group of ``keys`` over the ``counted`` rows of ``shares``.
+
+    ``shares`` has the ``keys``, a ``who`` column naming each producer, ``share`` (fraction of
+    the group's world total) and ``counted``. One row per group, indexed by ``keys``.
+    """
+    counted = shares[shares["counted"]].sort_values("share", ascending=False, kind="stable")
+    groups = counted.groupby(keys, sort=False)
+    out = pd.DataFrame(
+        {
+            "producers": groups.size(),
+            "hhi": ((100.0 * counted["share"]) ** 2).groupby([counted[k] for k in keys]).sum(),
+            f"top1_{who}": groups[who].first(),
+            "top1_share_pct": 100.0 * groups["share"].first(),
+            "top3_share_pct": 100.0 * groups.head(3).groupby(keys)["share"].sum(),
+        }
+    )
+    return out.sort_index()
+
+
+def concentration(
+    ds: Dataset, commodity: str | None = None, year: int | None = None, by: By = "country"
+) -> pd.DataFrame:
+    """Concentration per commodity × stage × year: HHI (0–10,000), top-1 and top-3 shares.
+
+    ``by="country"``: producers are countries (shares of the world total). ``by="owner"``:
+    producers are the facilities' owners (facility output, or capacity where output is not
+    reported, as shares of world production; ``coverage_pct`` says how much of the world the
+    listed facilities cover). ``by="element"``: mined rare-earth output split by element with the
+    ore compositions of ``element_content`` (the region's own split, else the world split),
+    indexed by (element, year).
+    """
+    if by == "element":
+        return _element_concentration(ds, year)
+    shares = producer_shares(ds, commodity, year)
+    keys = ["commodity_id", "stage", "year"]
+    if by == "country":
+        world = shares.groupby(keys)[["world_t", "world_basis"]].first()
+        return world.join(summarise_shares(shares, keys, "region_id"))
+    if by != "owner":
+        raise ChokepointError(f"unknown grouping {by!r}; use country, owner or element")
+    fac = ds["facilities"].merge(ds["facility_capacity"], on="facility_id")
+    fac = fac.assign(output_t=fac["production_t"].fillna(fac["capacity_t_per_yr"]))
+    world = shares.groupby(keys)["world_t"].first().reset_index()
+    owners = fac.groupby(["commodity_id", "year", "owner"], as_index=False)["output_t"].sum()
+    owners = owners.merge(world, on=["commodity_id", "year"])
+    owners = owners.assign(share=owners["output_t"] / owners["world_t"], counted=True)
+    covered = owners.groupby(keys)["share"].sum().rename("coverage_pct") * 100.0
+    return world.set_index(keys).join(covered, how="inner").join(summarise_shares(owners, keys, "owner"))
+
+
+def _element_concentration(ds: Dataset, year: int | None) -> pd.DataFrame:
+    mined = producer_shares(ds, "ree_concentrate", year)
+    split = ds["element_content"]
+    split = split[split["commodity_id"] == "ree_concentrate"]
+    own = mined.merge(split, on=["commodity_id", "region_id"])
+    world_split = split[split["region_id"] == "WLD"]
+    fallback = mined[~mined["region_id"].isin(own["region_id"])].merge(
+        world_split.drop(columns="region_id"), on="commodity_id"
+    )
+    rows = pd.concat([own, fallback], ignore_index=True)
+    rows = rows.assign(element_t=rows["production_t"] * rows["share_of_reo"])
+    keys = ["element", "year"]
+    rows["share"] = rows["element_t"] / rows.groupby(keys)["element_t"].transform("sum")
+    world = rows.groupby(keys)["element_t"].sum().rename("world_t")
+    return pd.DataFrame(world).join(summarise_shares(rows, keys, "region_id"))
+
+
+def overview(ds: Dataset, commodity: str, year: int) -> Overview:
+    """Producer shares, HHI and top-k shares at every stage of ``commodity`` in ``year``.
+
+    ``commodity`` is a material (``rare_earths``: all its stages) or a commodity id. Shares are
+    of the world total (region ``WLD``; ``world_basis`` says whether it is reported, derived or
+    assumed) where the dataset has one, else of the sum of all producers; HHI and top-k count
+    named countries only (see :func:`producer_shares`).
+    """
+    shares = producer_shares(ds, commodity, year)
+    shares = shares.sort_values(["stage_order", "share", "region_id"], ascending=[True, False, True])
+    shares["rank"] = shares.groupby("commodity_id").cumcount() + 1
+    shares["share_pct"] = 100.0 * shares["share"]
+    shares["region_name"] = shares["region_id"].map(ds["regions"].set_index("region_id")["name"])
+    producers = shares[
         [
-            "stage",
-            "stage_order",
-            "commodity_id",
-            "rank",
-            "region_id",
-            "region_name",
-            "production_t",
-            "share_pct",
-            "source_id",
-            "basis",
+            *("stage", "stage_order", "commodity_id", "rank", "region_id", "region_name"),
+            *("production_t", "share_pct", "source_id", "basis"),
         ]
-    ]
-    stages = pd.DataFrame(stage_rows)
-    cited = {*producers_df["source_id"].dropna(), *" ".join(stages["source_ids"]).split()}
+    ].reset_index(drop=True)
+    stages = concentration(ds, commodity, year).reset_index()
+    com = ds["commodities"].set_index("commodity_id")
+    stages = stages.assign(
+        stage_order=stages["commodity_id"].map(com["stage_order"]),
+        quantity_basis=stages["commodity_id"].map(com["quantity_basis"]),
+        source_ids=stages["commodity_id"].map(
+            shares.groupby("commodity_id")["source_id"].agg(lambda s: " ".join(sorted(set(s))))
+        ),
+    ).sort_values("stage_order", ignore_index=True)
+    cited = set(producers["source_id"].dropna())
     sources = ds["sources"][ds["sources"]["source_id"].isin(cited)].reset_index(drop=True)
-    return Overview(commodity, year, stages, producers_df.reset_index(drop=True), sources)
+    return Overview(commodity, year, stages, producers, sources)
