@@ -114,3 +114,27 @@ def test_installed_command_prints_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0
     assert proc.stderr.startswith("chokepoint: error: unknown commodity or material 'nope'")
+
+
+def test_exposure_json_traces_japan_magnets_and_oxides(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "exposure", "--region", "JPN", "-p", "ndfeb_magnet", "-p", "ree_oxide", "-f", "json")
+    assert code == 0
+    rows = pd.DataFrame(json.loads(out))
+    assert set(rows["product_id"]) == {"ndfeb_magnet", "ree_oxide"}
+    metal = rows.query("product_id == 'ndfeb_magnet' and stage == 'metal' and origin_id == 'CHN'").iloc[0]
+    assert metal["effective_share_pct"] == pytest.approx(90.0)
+    assert metal["source_id"] == "chokepoint_assumptions"  # the CHN ree_metal production row
+    magnet = rows.query("product_id == 'ndfeb_magnet' and stage == 'magnet'").iloc[0]
+    assert (magnet["origin_id"], magnet["direct_share_pct"]) == ("JPN", 100.0)
+
+
+def test_chokepoints_and_concentration_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "chokepoints", "--region", "USA", "--sector", "defence", "-f", "csv")
+    assert code == 0
+    ranked = pd.read_csv(pd.io.common.StringIO(out))
+    assert ranked.iloc[0]["origin_id"] == "CHN"
+    assert (ranked["loss_rerouted_pct"] <= ranked["loss_static_pct"] + 1e-9).all()
+    code, out, _ = run(capsys, "concentration", "-c", "ree_concentrate", "-f", "json")
+    years = {r["year"]: r for r in json.loads(out)}
+    assert years[2024]["top1_share_pct"] == pytest.approx(100 * 270_000 / 390_000)
+    assert years[2019]["top1_share_pct"] == pytest.approx(100 * 132_000 / 223_000)  # Minerals Yearbook 2022 T8

@@ -53,7 +53,9 @@ def effective_dependence(net: SupplyNetwork, region: str | None = None) -> pd.Da
     ``requirement_t_per_t`` (tonnes of the stage's commodity from that origin needed per tonne
     of product delivered, through all tiers), ``effective_share_pct`` (its share of the stage's
     requirement) and ``direct_share_pct`` (the share of that origin in the region's own supply of
-    the stage's commodity). For the product's own stage the two shares are equal.
+    the stage's commodity). For the product's own stage the two shares are equal. ``mix_basis``,
+    ``rests_on`` and ``source_id`` name the dataset rows behind the direct share (production or
+    trade rows, or the world production mix where the region has no data).
     """
     regions = [region] if region is not None else list(net.regions)
     stage_of = net.stages.set_index("commodity_id")["stage"]
@@ -79,7 +81,7 @@ def effective_dependence(net: SupplyNetwork, region: str | None = None) -> pd.Da
     table["effective_share_pct"] = 100.0 * table["requirement_t_per_t"] / total
     # The region's own sourcing mix of each stage's commodity, for the direct view.
     mix = net.mix_table
-    table = table.merge(mix[["region_id", "commodity_id", "origin_id", "share"]], how="left")
+    table = table.merge(mix[["region_id", "commodity_id", "origin_id", "share", "rests_on", "source_id"]], how="left")
     table = table.merge(mix.groupby(["region_id", "commodity_id"], as_index=False)["mix_basis"].first(), how="left")
     table["direct_share_pct"] = 100.0 * table.pop("share").fillna(0.0)
     table["stage"] = table["commodity_id"].map(stage_of)
@@ -87,7 +89,10 @@ def effective_dependence(net: SupplyNetwork, region: str | None = None) -> pd.Da
     table = table.assign(_p=table["product_id"].map(order), _s=table["commodity_id"].map(order))
     table = table.sort_values(["region_id", "_p", "_s", "effective_share_pct"], ascending=[True, True, True, False])
     return table.drop(columns=["_p", "_s"]).set_index(["region_id", "product_id", "stage", "origin_id"])[
-        ["commodity_id", "requirement_t_per_t", "effective_share_pct", "direct_share_pct", "mix_basis"]
+        [
+            *("commodity_id", "requirement_t_per_t", "effective_share_pct", "direct_share_pct"),
+            *("mix_basis", "rests_on", "source_id"),
+        ]
     ]
 
 

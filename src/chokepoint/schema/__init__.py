@@ -163,7 +163,7 @@ def _where(origin: str, df: pd.DataFrame, position: int) -> str:
 def validate_table(table: str, df: pd.DataFrame, origin: str | None = None) -> pd.DataFrame:
     """Check ``df`` against the schema of ``table`` and return it with schema dtypes.
 
-    Checks, in order: columns present and known; numbers parse (and ints are whole); required
+    Checks, in order: required columns present (optional ones may be left out) and no unknown ones; numbers parse (and ints are whole); required
     fields filled; values among the allowed ones; quantities not negative; fractions at most 1;
     keys unique. The first failure raises :class:`SchemaError` with one line naming the origin
     (file), line, field, value and fix. An index named ``line`` is read as the file line of
@@ -171,7 +171,7 @@ def validate_table(table: str, df: pd.DataFrame, origin: str | None = None) -> p
     """
     spec = schema(table)
     where = origin or table
-    missing = [c for c in spec.columns if c not in df.columns]
+    missing = [f.field for f in spec.fields if f.required and f.field not in df.columns]
     if missing:
         raise SchemaError(
             f"{where}: missing column {missing[0]!r}; the {table} table needs columns {', '.join(spec.columns)}"
@@ -181,7 +181,8 @@ def validate_table(table: str, df: pd.DataFrame, origin: str | None = None) -> p
         raise SchemaError(
             f"{where}: unknown column {unknown[0]!r}; the {table} table has columns {', '.join(spec.columns)}"
         )
-    raw = df[spec.columns]
+    # Optional columns may be left out of a file; they are empty.
+    raw = df.reindex(columns=spec.columns)
     text = raw.astype("string").apply(lambda s: s.str.strip()).replace("", pd.NA)
     out: dict[str, pd.Series] = {}
     for f in spec.fields:

@@ -1,0 +1,147 @@
+"""Upstream tracing and chokepoint ranking on a network small enough to check by hand, then on
+the shipped data against the rows they rest on."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from chokepoint.chokepoints import chokepoints
+from chokepoint.dataset import Dataset
+from chokepoint.errors import ChokepointError
+from chokepoint.exposure import effective_dependence, exposure, import_reliance
+from chokepoint.network import build_network
+from chokepoint.schema import validate_table
+
+PROV = {"source_id": "s", "basis": "reported", "note": ""}
+
+
+def _table(name: str, rows: list[dict[str, object]]) -> pd.DataFrame:
+    return validate_table(name, pd.DataFrame(rows).astype("string"))
+
+
+@pytest.fixture
+def tiny() -> Dataset:
+    """Ore (mining) → oxide (refining, 1.25 t ore per t oxide). A and D mine 100 and 200 t, B
+    mines 100 t and ships it all to A; A makes 60 t oxide and ships 30 t to C."""
+    prod = [("AUT", "ore", 100), ("BEL", "ore", 100), ("DNK", "ore", 200), ("AUT", "oxide", 60)]
+    trade = [("BEL", "AUT", "ore", 100), ("AUT", "CHE", "oxide", 30)]
+    return Dataset(
+        "tiny",
+        {
+            "sources": _table(
+                "sources", [{"source_id": "s", "publisher": "p", "title": "t", "section": "x", "published_year": 2024}]
+            ),
+            "regions": _table(
+                "regions", [{"region_id": r, "name": r, "kind": "country"} for r in ("AUT", "BEL", "CHE", "DNK")]
+            ),
+            "commodities": _table(
+                "commodities",
+                [
+                    {
+                        "commodity_id": "ore",
+                        "name": "ore",
+                        "material": "m",
+                        "stage": "mining",
+                        "stage_order": 1,
+                        "quantity_basis": "t",
+                    },
+                    {
+                        "commodity_id": "oxide",
+                        "name": "oxide",
+                        "material": "m",
+                        "stage": "refining",
+                        "stage_order": 2,
+                        "quantity_basis": "t",
+                    },
+                ],
+            ),
+            "recipes": _table(
+                "recipes",
+                [
+                    {
+                        "output_commodity_id": "oxide",
+                        "input_commodity_id": "ore",
+                        "content_t_per_t": 1,
+                        "yield_fraction": 0.8,
+                        **PROV,
+                    }
+                ],
+            ),
+            "production": _table(
+                "production",
+                [{"region_id": r, "commodity_id": k, "year": 2024, "production_t": q, **PROV} for r, k, q in prod],
+            ),
+            "trade": _table(
+                "trade",
+                [
+                    {"exporter_id": e, "importer_id": i, "commodity_id": k, "year": 2024, "quantity_t": q, **PROV}
+                    for e, i, k, q in trade
+                ],
+            ),
+            "sectors": _table("sectors", [{"sector_id": "lamps", "name": "lamps", "activity_unit": "units"}]),
+            "intensities": _table(
+                "intensities", [{"sector_id": "lamps", "commodity_id": "oxide", "intensity_kg_per_unit": 1, **PROV}]
+            ),
+        },
+    )
+
+
+def test_supply_mix_by_hand(tiny: Dataset) -> None:
+    mix = build_network(tiny, "m").mix_table.set_index(["region_id", "commodity_id", "origin_id"])["share"]
+    assert mix[("AUT", "ore", "AUT")] == pytest.approx(0.5)  # 100 own + 100 from BEL
+    assert mix[("BEL", "ore", "BEL")] == 1.0  # exports all, imports none: supplies itself
+    assert mix[("CHE", "ore", "DNK")] == pytest.approx(0.5)  # no data: world mix 100/100/200
+    assert mix[("CHE", "oxide", "AUT")] == 1.0
+
+
+def test_effective_vs_direct_by_hand(tiny: Dataset) -> None:
+    che = effective_dependence(build_network(tiny, "m"), "CHE").loc[("CHE", "oxide")]
+    # 1 t of oxide in CHE comes from AUT, which needs 1/0.8 = 1.25 t ore, half its own, half BEL's.
+    assert che.loc[("mining", "AUT"), "requirement_t_per_t"] == pytest.approx(0.625)
+    assert che.loc[("mining", "BEL"), "effective_share_pct"] == pytest.approx(50.0)
+    assert ("mining", "DNK") not in che.index  # DNK ore never reaches CHE's oxide
+    assert che.loc[("mining", "AUT"), "direct_share_pct"] == pytest.approx(25.0)  # CHE's own ore mix
+    assert che.loc[("refining", "AUT"), "effective_share_pct"] == 100.0
+
+
+def test_chokepoints_by_hand(tiny: Dataset) -> None:
+    ranked = chokepoints(tiny, "CHE", "lamps", material="m", utilisation=0.8)
+    assert ranked.loc[("AUT", "refining"), "loss_static_pct"] == 100.0
+    assert ranked.loc[("BEL", "mining"), "loss_static_pct"] == pytest.approx(50.0)
+    assert ranked.loc[("DNK", "mining"), "loss_static_pct"] == 0.0
+    # Rerouted: spare = (1/0.8 − 1) × (100 + 200) = 75 t of the 100 t lost → AUT gets 87.5% of its ore.
+    assert ranked.loc[("BEL", "mining"), "loss_rerouted_pct"] == pytest.approx(12.5)
+    assert ranked.iloc[0].name == ("AUT", "refining")
+
+
+def test_import_reliance_by_hand(tiny: Dataset) -> None:
+    table = import_reliance(tiny, "m")
+    assert table.loc[("AUT", "ore"), "net_import_reliance_pct"] == pytest.approx(50.0)  # 100 of 200 t
+    assert table.loc[("CHE", "oxide"), "net_import_reliance_pct"] == 100.0
+
+
+def test_us_oxide_direct_shares_rest_on_dataset_rows(default: Dataset) -> None:
+    # UN Comtrade: US imports 10,248.721 t of HS 2846 from China in 2024; MP Materials made
+    # 1,294 t NdPr oxide (10-K 2024). Direct Chinese share = 10,248.721 / 11,542.721.
+    table = exposure(default, "USA", products=["ree_oxide"]).loc[("USA", "ree_oxide", "refining")]
+    assert table.loc["CHN", "direct_share_pct"] == pytest.approx(100 * 10_248.721 / 11_542.721)
+    assert table.loc["CHN", "effective_share_pct"] == pytest.approx(table.loc["CHN", "direct_share_pct"])
+
+
+def test_japan_magnets_rest_on_chinese_metal(default: Dataset) -> None:
+    table = exposure(default, "JPN", products=["ndfeb_magnet"]).loc[("JPN", "ndfeb_magnet")]
+    assert table.loc[("magnet", "JPN"), "direct_share_pct"] == 100.0  # made in Japan
+    assert table.loc[("metal", "CHN"), "effective_share_pct"] == pytest.approx(90.0)  # metal row: CHN 90%
+    assert table.loc[("refining", "CHN"), "effective_share_pct"] > 80.0
+
+
+def test_exposure_errors(default: Dataset) -> None:
+    with pytest.raises(ChokepointError, match="unknown region 'XYZ'"):
+        exposure(default, "XYZ")
+    with pytest.raises(ChokepointError, match="unknown product 'gold'"):
+        exposure(default, "JPN", products=["gold"])
+    with pytest.raises(ChokepointError, match="unknown sector 'toys'"):
+        chokepoints(default, "USA", "toys")
+    with pytest.raises(ChokepointError, match=r"utilisation 1\.5 must be in \(0, 1\]"):
+        chokepoints(default, "USA", "defence", utilisation=1.5)
