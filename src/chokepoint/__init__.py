@@ -11,9 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from chokepoint.checks import check_dataset
-from chokepoint.concentration import Overview, hhi, overview, top_k_share
+from chokepoint.chokepoints import chokepoints
+from chokepoint.concentration import Overview, concentration, hhi, overview, producer_shares, top_k_share
 from chokepoint.dataset import Dataset, default_dataset, layer, read_dataset_dir
 from chokepoint.errors import CheckError, ChokepointError, ImportFileError, SchemaError, StoreError
+from chokepoint.exposure import effective_dependence, exposure, import_reliance
+from chokepoint.iomath import upstream_footprint
+from chokepoint.network import SupplyNetwork, build_network
 from chokepoint.provenance import assumptions, sources_used
 
 __version__ = "0.1.0"
@@ -26,17 +30,26 @@ __all__ = [
     "Overview",
     "SchemaError",
     "StoreError",
+    "SupplyNetwork",
     "__version__",
     "assumptions",
+    "build_network",
     "check_dataset",
+    "chokepoints",
+    "concentration",
     "default_dataset",
+    "effective_dependence",
+    "exposure",
     "hhi",
+    "import_reliance",
     "layer",
     "load",
     "overview",
+    "producer_shares",
     "read_dataset_dir",
     "sources_used",
     "top_k_share",
+    "upstream_footprint",
 ]
 
 
