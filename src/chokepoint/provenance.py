@@ -5,27 +5,12 @@ from __future__ import annotations
 import pandas as pd
 
 from chokepoint.dataset import Dataset
-from chokepoint.schema import schema
+from chokepoint.schema import TABLES, schema
 
 __all__ = ["CITING_TABLES", "assumptions", "basis_summary", "sources_used"]
 
-#: Tables whose rows carry ``source_id``, ``basis`` and ``note``.
-CITING_TABLES: tuple[str, ...] = (
-    "element_content",
-    "recipes",
-    "facilities",
-    "facility_capacity",
-    "production",
-    "reserves",
-    "trade",
-    "intensities",
-    "sector_activity",
-    "stocks",
-    "prices",
-    "governance",
-    "supply_shares",
-    "material_indicators",
-)
+#: Tables whose rows carry ``source_id``, ``basis`` and ``note``: every table with figures.
+CITING_TABLES: tuple[str, ...] = tuple(t for t in TABLES if t != "sources" and "basis" in schema(t).columns)
 
 
 def _value_fields(table: str) -> list[str]:
