@@ -1,0 +1,275 @@
+"""Criticality indices: EU CRM supply risk and economic importance, GeoPolRisk, USGS-style supply risk.
+
+Pure functions over arrays, each with its equation and source; :func:`eu_criticality` applies the
+EU method to a dataset's ``supply_shares``, ``governance`` and ``material_indicators`` tables.
+
+Shares are fractions (0-1) everywhere. Published shares are rounded, so a stage may sum slightly
+above 1; sums up to ``1 + SHARE_SUM_TOLERANCE`` are accepted.
+
+What was verified and what was not
+----------------------------------
+* EU supply risk: the equation and the 0-10 WGI scaling ``5 - 2*WGI`` (six WGI estimates
+  averaged, 2016-2020) reproduce the published 2023 SR of dysprosium, erbium and gadolinium (China
+  100% of processing, global supply only) to the published one decimal. The guidelines' text was not
+  read; gallium is reproduced to 3.8 against a published 3.9 and germanium is not reproduced
+  (see the tests).
+* EU economic importance: the equation with value added scaled to the largest NACE sector
+  (C28, EUR 204,200 m) reproduces the published 2023 EI of neodymium (7.2) and terbium (6.4).
+* GeoPolRisk and the USGS supply risk implement the structure of the cited papers; their
+  governance rescaling and the USGS disruption-potential details were not read from the papers
+  and are parameters, not constants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from chokepoint.dataset import Dataset
+from chokepoint.errors import CheckError
+
+__all__ = [
+    "SHARE_SUM_TOLERANCE",
+    "eu_criticality",
+    "eu_economic_importance",
+    "eu_supply_risk",
+    "geopolrisk",
+    "hhi_wgi_t",
+    "usgs_disruption_potential",
+    "usgs_supply_risk",
+    "wgi_scaled_eu",
+]
+
+#: Rounded published shares may sum to a little more than 100 %.
+SHARE_SUM_TOLERANCE = 0.02
+
+_STAGES = ("extraction", "processing")
+
+
+def _array(name: str, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    arr = np.atleast_1d(np.asarray(values, dtype=float))
+    if arr.ndim != 1:
+        raise CheckError(f"{name}: expected a 1-D sequence, got shape {arr.shape}")
+    if np.isnan(arr).any():
+        raise CheckError(f"{name}: contains missing values; fill or drop them first")
+    return arr
+
+
+def _shares(name: str, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    s = _array(name, values)
+    if (s < 0).any():
+        raise CheckError(f"{name}: negative share {s.min():g}; shares are fractions from 0 to 1")
+    if s.sum() > 1 + SHARE_SUM_TOLERANCE:
+        raise CheckError(f"{name}: shares sum to {s.sum():.3f} (over 100%); give fractions of one market")
+    return s
+
+
+def _same_length(**arrays: npt.NDArray[np.float64]) -> None:
+    lengths = {k: len(v) for k, v in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        detail = ", ".join(f"{k}={n}" for k, n in lengths.items())
+        raise CheckError(f"mismatched lengths ({detail}); give one value per supplier")
+
+
+def _fraction(name: str, value: float) -> float:
+    v = float(value)
+    if not 0.0 <= v <= 1.0:
+        raise CheckError(f"{name}={v:g} is outside 0-1; give a fraction (0.35 for 35%)")
+    return v
+
+
+def wgi_scaled_eu(wgi_mean: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """EU-CRM governance score on 0-10 (10 = worst) from the mean of the six WGI estimates.
+
+    ``WGI_scaled = 5 - 2 * WGI_mean``: maps the WGI range [-2.5, 2.5] linearly onto [10, 0].
+    Source of the convention: EC (2017) guidelines, doi:10.2873/769526; not read here, verified by
+    reproducing published 2023 SR values (module docstring).
+    """
+    return 5.0 - 2.0 * _array("wgi_mean", wgi_mean)
+
+
+def hhi_wgi_t(shares: npt.ArrayLike, wgi: npt.ArrayLike, t: npt.ArrayLike | None = None) -> float:
+    """Governance- and trade-weighted concentration: ``HHI_WGI,t = Σ_c S_c² · WGI_c · t_c``.
+
+    ``S_c`` supplier shares as fractions (the guidelines' HHI on 0-1), ``WGI_c`` the EU-scaled
+    governance (0-10), ``t_c`` the trade-related variable (1 without measures, >1 with export
+    restrictions, 0.8 with an EU trade agreement; default 1). A monopoly of a country with
+    WGI 6 and t 1 scores 6. EC (2017) guidelines, doi:10.2873/769526.
+    """
+    s = _shares("shares", shares)
+    w = _array("wgi", wgi)
+    tt = np.ones_like(s) if t is None else _array("t", t)
+    _same_length(shares=s, wgi=w, t=tt)
+    if (w < 0).any() or (tt <= 0).any():
+        raise CheckError("wgi must be >= 0 and t > 0; check the governance and trade columns")
+    return float(np.sum(s**2 * w * tt))
+
+
+def eu_supply_risk(
+    hhi_gs: float,
+    hhi_eus: float | None,
+    import_reliance: float,
+    eol_rir: float,
+    si_sr: float,
+) -> float:
+    """EU supply risk at one stage: ``SR = [HHI_GS · IR/2 + HHI_EUS · (1 - IR/2)] · (1 - EOL_RIR) · SI_SR``.
+
+    ``HHI_GS``, ``HHI_EUS``: :func:`hhi_wgi_t` of global supply and of EU sourcing; ``IR`` import
+    reliance (fraction); ``EOL_RIR`` end-of-life recycling input rate; ``SI_SR`` substitution index.
+    Without EU sourcing data (``hhi_eus=None``) the study uses global supply alone:
+    ``SR = HHI_GS · (1 - EOL_RIR) · SI_SR``. The published SR is the larger of the extraction and
+    processing stages (the bottleneck). EC (2017) guidelines, doi:10.2873/769526.
+    """
+    ir = _fraction("import_reliance", import_reliance)
+    eol = _fraction("eol_rir", eol_rir)
+    si = float(si_sr)
+    if si < 0 or hhi_gs < 0 or (hhi_eus is not None and hhi_eus < 0):
+        raise CheckError("hhi and si_sr must be >= 0")
+    core = hhi_gs if hhi_eus is None else hhi_gs * ir / 2 + hhi_eus * (1 - ir / 2)
+    return float(core * (1 - eol) * si)
+
+
+def eu_economic_importance(
+    end_use_shares: npt.ArrayLike,
+    sector_value_added: npt.ArrayLike,
+    si_ei: float,
+    max_sector_value_added: float,
+) -> float:
+    """EU economic importance: ``EI = Σ_s A_s · Q_s / Q_max · 10 · SI_EI``.
+
+    ``A_s`` end-use shares allocated to NACE Rev.2 2-digit sectors, ``Q_s`` the sectors' value added,
+    scaled to the largest manufacturing sector (``Q_max``; EUR 204,200 m, C28, in the 2023 study) on a
+    0-10 scale; ``SI_EI`` substitution index. EC (2017) guidelines, doi:10.2873/769526.
+    """
+    a = _shares("end_use_shares", end_use_shares)
+    q = _array("sector_value_added", sector_value_added)
+    _same_length(end_use_shares=a, sector_value_added=q)
+    if max_sector_value_added <= 0 or (q < 0).any() or (q > max_sector_value_added).any():
+        raise CheckError("sector value added must be >= 0 and at most max_sector_value_added (> 0)")
+    return float(np.sum(a * q) / max_sector_value_added * 10.0 * float(si_ei))
+
+
+def geopolrisk(
+    production_shares: npt.ArrayLike,
+    governance: npt.ArrayLike,
+    imports: npt.ArrayLike,
+    domestic_production: float,
+) -> float:
+    """GeoPolRisk of country A for a material: ``HHI · Σ_c g_c · f_A,c / (p_A + F_A)``.
+
+    ``HHI = Σ s_i²`` of global production shares (fractions, 0-1), ``g_c`` governance risk of supplier
+    ``c`` (e.g. WGI political stability rescaled 0-1, higher = riskier; the rescaling is the caller's),
+    ``f_A,c`` A's imports from ``c``, ``p_A`` A's production, ``F_A = Σ f_A,c``. With no imports the
+    score is 0; with neither imports nor production it is undefined and raises. Gemechu et al. (2016)
+    J. Ind. Ecol. 20(1):154-165; Helbig et al. (2016); Santillán-Saldivar et al. (2021).
+    """
+    hhi = float(np.sum(_shares("production_shares", production_shares) ** 2))
+    g = _array("governance", governance)
+    f = _array("imports", imports)
+    _same_length(governance=g, imports=f)
+    if (f < 0).any() or domestic_production < 0:
+        raise CheckError("imports and domestic_production must be >= 0")
+    total = float(domestic_production) + float(f.sum())
+    if total == 0:
+        raise CheckError("no imports and no domestic production: GeoPolRisk is undefined")
+    return hhi * float(np.sum(g * f)) / total
+
+
+def usgs_disruption_potential(shares: npt.ArrayLike, governance_risk: npt.ArrayLike) -> float:
+    """Governance-weighted concentration of production: ``DP = Σ_c s_c² · r_c``.
+
+    ``s_c`` production shares (fractions), ``r_c`` supplier risk on 0-1 (e.g. ``1 - WGI percentile/100``).
+    Structure after Nassar & Fortier (2021), USGS OFR 2021-1045; the exact DP definition (which WGI
+    dimensions, which years, any normalisation) was NOT read from the report: treat it as a parameter.
+    """
+    s = _shares("shares", shares)
+    r = _array("governance_risk", governance_risk)
+    _same_length(shares=s, governance_risk=r)
+    if ((r < 0) | (r > 1)).any():
+        raise CheckError("governance_risk must lie in 0-1 (1 = worst)")
+    return float(np.sum(s**2 * r))
+
+
+def usgs_supply_risk(disruption_potential: float, trade_exposure: float, economic_vulnerability: float) -> float:
+    """USGS-style supply risk: ``SR = DP · TE · EV``.
+
+    ``DP`` disruption potential (:func:`usgs_disruption_potential`), ``TE`` trade exposure (net import
+    reliance, fraction; 0 for a net exporter), ``EV`` economic vulnerability (fraction). Structure of
+    Nassar & Fortier (2021), USGS OFR 2021-1045, doi:10.3133/ofr20211045; the report's exact scaling of
+    each factor was not verified, so no published USGS value is reproduced.
+    """
+    te = _fraction("trade_exposure", trade_exposure)
+    ev = _fraction("economic_vulnerability", economic_vulnerability)
+    if disruption_potential < 0:
+        raise CheckError("disruption_potential must be >= 0")
+    return float(disruption_potential) * te * ev
+
+
+def _indicator(ind: pd.DataFrame, name: str) -> float | None:
+    rows = ind.loc[ind["indicator"] == name, "value"]
+    return None if rows.empty else float(rows.iloc[0])
+
+
+def eu_criticality(
+    ds: Dataset,
+    material: str,
+    year: int,
+    governance_year: int = 2020,
+    wgi: Mapping[str, float] | None = None,
+    stages: tuple[str, ...] = _STAGES,
+) -> pd.DataFrame:
+    """EU supply risk of ``material`` at each stage from the dataset's tables.
+
+    Reads ``supply_shares`` (global ``extraction``/``processing`` and ``eu_sourcing``, with t),
+    ``governance`` (indicator ``wgi_scaled_eu`` of ``governance_year``, or ``wgi`` to override) and
+    ``material_indicators`` (``import_reliance_<stage>``, ``eol_rir``, ``si_sr``). EU sourcing rows
+    are used at the processing stage (the only stage stored). Returns one row per stage indexed by
+    ``(material, stage)``: ``hhi_gs``, ``hhi_eus``, ``import_reliance``, ``eol_rir``, ``si_sr``,
+    ``supply_risk`` and ``bottleneck`` (the stage with the larger SR, which the study publishes).
+    ``stages`` limits the stages computed (every supplier of a computed stage needs a score).
+    """
+    unknown = sorted(set(stages) - set(_STAGES))
+    if unknown:
+        raise CheckError(f"unknown stage {', '.join(unknown)}; stages are: {', '.join(_STAGES)}")
+    sh = ds["supply_shares"]
+    used = [*stages, *(["eu_sourcing"] if "processing" in stages else [])]
+    sh = sh[(sh["material"] == material) & (sh["year"] == year) & sh["stage"].isin(used)]
+    if sh.empty:
+        have = sorted(ds["supply_shares"]["material"].dropna().unique())
+        raise CheckError(f"no supply shares for {material!r} in {year}; materials: {', '.join(have)}")
+    gov = ds["governance"]
+    gov = gov[(gov["indicator"] == "wgi_scaled_eu") & (gov["year"] == governance_year)]
+    scores = {**dict(zip(gov["region_id"], gov["score"].astype(float), strict=True)), **(wgi or {})}
+    missing = sorted(set(sh["region_id"]) - set(scores))
+    if missing:
+        raise CheckError(
+            f"no wgi_scaled_eu score for {', '.join(missing)} ({material}, governance year {governance_year});"
+            " add rows to governance.csv or pass wgi={code: score}"
+        )
+    ind = ds["material_indicators"]
+    ind = ind[(ind["material"] == material) & (ind["year"] == year)]
+    eol, si = _indicator(ind, "eol_rir"), _indicator(ind, "si_sr")
+    if eol is None or si is None:
+        raise CheckError(f"material_indicators lacks eol_rir or si_sr for {material!r} in {year}")
+
+    def _hhi(rows: pd.DataFrame) -> float | None:
+        if rows.empty:
+            return None
+        t = rows["trade_restriction_t"].astype(float).fillna(1.0)
+        return hhi_wgi_t(rows["share"].astype(float), rows["region_id"].map(scores), t)
+
+    records = []
+    for stage in stages:
+        gs = _hhi(sh[sh["stage"] == stage])
+        ir = _indicator(ind, f"import_reliance_{stage}")
+        if gs is None or ir is None:
+            continue
+        eus = _hhi(sh[sh["stage"] == "eu_sourcing"]) if stage == "processing" else None
+        sr = eu_supply_risk(gs, eus, ir, eol, si)
+        records.append((material, stage, gs, np.nan if eus is None else eus, ir, eol, si, sr))
+    cols = ["material", "stage", "hhi_gs", "hhi_eus", "import_reliance", "eol_rir", "si_sr", "supply_risk"]
+    out = pd.DataFrame.from_records(records, columns=cols).set_index(["material", "stage"])
+    return out.assign(bottleneck=out["supply_risk"] == out["supply_risk"].max())
