@@ -3,8 +3,9 @@
 Nodes are (region, commodity) pairs. Each region's supply of a commodity comes from a *mix* of
 origins: its own production net of exports (all of it when it imports none), plus imports by
 origin (trade quantities; where a flow is known only in US dollars, its tonnage is estimated at
-the exporter's average unit value to the world that year). A region with neither production nor known imports of a commodity is
-assumed to buy at the world production mix, and the network records that it did so.
+the exporter's average unit value to the world that year). A region with neither production
+nor known imports of a commodity is assumed to buy at the world production mix, and the
+network records that it did so.
 
 Technical coefficients follow from recipes × mix: one tonne of commodity ``k`` made in region
 ``r`` needs ``a[j, k]`` tonnes of input ``j`` (``content_t_per_t / yield_fraction``), supplied to

@@ -163,9 +163,9 @@ def _where(origin: str, df: pd.DataFrame, position: int) -> str:
 def validate_table(table: str, df: pd.DataFrame, origin: str | None = None) -> pd.DataFrame:
     """Check ``df`` against the schema of ``table`` and return it with schema dtypes.
 
-    Checks, in order: required columns present (optional ones may be left out) and no unknown ones; numbers parse (and ints are whole); required
-    fields filled; values among the allowed ones; quantities not negative; fractions at most 1;
-    keys unique. The first failure raises :class:`SchemaError` with one line naming the origin
+    Checks, in order: required columns present (optional ones may be left out) and no unknown
+    ones; numbers parse (and ints are whole); required fields filled; values among the allowed
+    ones; quantities not negative; fractions at most 1; keys unique. The first failure raises :class:`SchemaError` with one line naming the origin
     (file), line, field, value and fix. An index named ``line`` is read as the file line of
     each row (as :func:`chokepoint.dataset.read_table_csv` sets it); otherwise rows count from 1.
     """
