@@ -165,9 +165,10 @@ def validate_table(table: str, df: pd.DataFrame, origin: str | None = None) -> p
 
     Checks, in order: required columns present (optional ones may be left out) and no unknown
     ones; numbers parse (and ints are whole); required fields filled; values among the allowed
-    ones; quantities not negative; fractions at most 1; keys unique. The first failure raises :class:`SchemaError` with one line naming the origin
-    (file), line, field, value and fix. An index named ``line`` is read as the file line of
-    each row (as :func:`chokepoint.dataset.read_table_csv` sets it); otherwise rows count from 1.
+    ones; quantities not negative; fractions at most 1; keys unique. The first failure raises
+    :class:`SchemaError` with one line naming the origin (file), line, field, value and fix. An
+    index named ``line`` is read as the file line of each row (as
+    :func:`chokepoint.dataset.read_table_csv` sets it); otherwise rows count from 1.
     """
     spec = schema(table)
     where = origin or table
