@@ -127,6 +127,8 @@ def test_us_oxide_direct_shares_rest_on_dataset_rows(default: Dataset) -> None:
     table = exposure(default, "USA", products=["ree_oxide"]).loc[("USA", "ree_oxide", "refining")]
     assert table.loc["CHN", "direct_share_pct"] == pytest.approx(100 * 10_248.721 / 11_542.721)
     assert table.loc["CHN", "effective_share_pct"] == pytest.approx(table.loc["CHN", "direct_share_pct"])
+    # Net import reliance (USGS definition): imports / (production + imports), no US oxide exports.
+    assert table.loc["CHN", "net_import_reliance_pct"] == pytest.approx(100 * 10_248.721 / 11_542.721)
 
 
 def test_japan_magnets_rest_on_chinese_metal(default: Dataset) -> None:

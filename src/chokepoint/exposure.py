@@ -30,7 +30,10 @@ def import_reliance(ds: Dataset, material: str = "rare_earths", year: int = 2024
     Regions and commodities with no trade data are absent rather than guessed.
     Indexed by (region_id, commodity_id).
     """
-    net = build_network(ds, material, year)
+    return _reliance(build_network(ds, material, year))
+
+
+def _reliance(net: SupplyNetwork) -> pd.DataFrame:
     mix = net.mix_table
     traded = mix[(mix["mix_basis"] == "production and trade") & (mix["origin_id"] != mix["region_id"])]
     imports = traded.groupby(["region_id", "commodity_id"])["quantity_t"].sum()
@@ -105,7 +108,8 @@ def exposure(
 ) -> pd.DataFrame:
     """``region``'s direct and effective dependence for ``products`` (default: every stage).
 
-    The rows of each product show, stage by stage, which origins its supply rests on.
+    The rows of each product show, stage by stage, which origins its supply rests on, with the
+    region's net import reliance for the stage's commodity where trade data exist.
     """
     if region not in set(ds["regions"]["region_id"]):
         raise ChokepointError(
@@ -117,6 +121,9 @@ def exposure(
             f"{region} has no production or trade of {material} in {year}; regions with data: {', '.join(net.regions)}"
         )
     table = effective_dependence(net, region)
+    reliance = _reliance(net)["net_import_reliance_pct"].rename_axis(["region_id", "commodity_id"])
+    keys = pd.MultiIndex.from_arrays([table.index.get_level_values("region_id"), table["commodity_id"]])
+    table["net_import_reliance_pct"] = reliance.reindex(keys).to_numpy()
     if products:
         unknown = sorted(set(products) - set(net.stages["commodity_id"]))
         if unknown:
