@@ -32,6 +32,7 @@ from chokepoint.exposure import exposure
 from chokepoint.importers import IMPORTERS
 from chokepoint.ingest import import_file
 from chokepoint.provenance import assumptions, basis_summary, sources_used
+from chokepoint.scenario import scenario_markdown
 from chokepoint.schema import schema_markdown
 from chokepoint.store import open_store
 
@@ -334,6 +335,12 @@ def data_drop(name: Annotated[str, typer.Argument(help="Dataset to remove.")], d
 def data_schema() -> None:
     """Print the schema reference (Markdown) generated from the schema files."""
     sys.stdout.write(schema_markdown())
+
+
+@app.command("scenario-schema", hidden=True)
+def scenario_schema() -> None:
+    """Print the scenario-file reference (Markdown) generated from the scenario models."""
+    sys.stdout.write(scenario_markdown())
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,120 @@
+"""Scenario files: the shipped examples load, and every kind of mistake is one line naming the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chokepoint.dataset import Dataset
+from chokepoint.scenario import Licence, ScenarioError, YearMonth, check_scenario, load_scenario
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
+GOOD = """
+name: t
+start: 2025-01
+horizon_months: 24
+export_controls:
+  - name: ban
+    controller: CHN
+    commodities: [ndfeb_magnet]
+    targets: {countries: [USA]}
+    instrument: {kind: ban}
+    start: 2025-04
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_shipped_scenarios_load_and_check(path: Path, default: Dataset) -> None:
+    scenario = load_scenario(path)
+    check_scenario(scenario, default, origin=path.name)
+    assert scenario.name == path.stem
+
+
+def test_fields_and_dates(tmp_path: Path) -> None:
+    s = load_scenario(_write(tmp_path, GOOD))
+    assert s.start == YearMonth(year=2025, month=1)
+    assert str(s.end) == "2026-12"
+    assert s.export_controls[0].start.index(s.start) == 3
+    licence = load_scenario(EXAMPLES / "china-2025-licensing.yaml").export_controls[0].instrument
+    assert isinstance(licence, Licence)
+    assert licence.approval_share == 0.3
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (("kind: ban", "kind: embargo"), "field export_controls[0].instrument: Input tag 'embargo'"),
+        (("start: 2025-04", "start: April"), "field export_controls[0].start: 'April': 'April' is not a month"),
+        (
+            ("horizon_months: 24", "horizon_months: many"),
+            "field horizon_months: 'many': Input should be a valid integer",
+        ),
+        (("instrument: {kind: ban}", "instrument: {kind: licence, approval_share: 1.5}"), "approval_share: 1.5:"),
+        (("targets: {countries: [USA]}", "targets: {}"), "give exactly one of countries or all_but"),
+        (("name: ban", "nmae: ban"), "field export_controls[0].nmae: 'ban': is not a field"),
+        (("controller: CHN", "controller: CHN: x"), "malformed YAML"),
+    ],
+)
+def test_shape_errors_are_one_line(tmp_path: Path, edit: tuple[str, str], expected: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(_write(tmp_path, GOOD.replace(*edit)))
+    message = str(info.value)
+    assert message.startswith("s.yaml")
+    assert expected in message
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (("controller: CHN", "controller: XYZ"), "field export_controls[0].controller: unknown region 'XYZ'"),
+        (("[ndfeb_magnet]", "[unobtainium]"), "field export_controls[0].commodities: unknown commodity 'unobtainium'"),
+        (("start: 2025-04", "start: 2030-01"), "2030-01 is outside the horizon 2025-01 to 2026-12"),
+    ],
+)
+def test_dataset_errors_are_one_line(tmp_path: Path, default: Dataset, edit: tuple[str, str], expected: str) -> None:
+    scenario = load_scenario(_write(tmp_path, GOOD.replace(*edit)))
+    with pytest.raises(ScenarioError, match=expected.replace("[", r"\[").replace("]", r"\]")):
+        check_scenario(scenario, default, origin="s.yaml")
+
+
+def test_contradictory_controls(tmp_path: Path, default: Dataset) -> None:
+    twice = (
+        GOOD
+        + """  - name: licence
+    controller: CHN
+    commodities: [ndfeb_magnet, ree_oxide]
+    targets: {all_but: [CHN]}
+    instrument: {kind: licence, approval_share: 0.5}
+    start: 2025-06
+"""
+    )
+    with pytest.raises(ScenarioError, match="export controls 'ban' and 'licence' both control ndfeb_magnet"):
+        check_scenario(load_scenario(_write(tmp_path, twice)), default)
+    # the same two, one after the other, are fine
+    check_scenario(
+        load_scenario(_write(tmp_path, twice.replace("start: 2025-04", "start: 2025-04\n    end: 2025-05"))), default
+    )
+
+
+def test_missing_file_and_not_a_mapping(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="file not found"):
+        load_scenario(tmp_path / "nope.yaml")
+    with pytest.raises(ScenarioError, match="a scenario is a mapping of fields"):
+        load_scenario(_write(tmp_path, "- just\n- a list\n"))
+
+
+def test_scenario_reference_page_is_current() -> None:
+    from chokepoint.scenario import scenario_markdown
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "scenarios.md"
+    assert page.read_text(encoding="utf-8") == scenario_markdown(), (
+        "run: chokepoint scenario-schema > docs/scenarios.md"
+    )
