@@ -6,13 +6,16 @@ Notation (Miller & Blair, *Input-Output Analysis*, 2nd ed., ch. 2): ``Z`` inter-
 Leontief inverse, ``F`` stressors (rows) by node, ``S = F·diag(x)⁻¹``.
 
 The footprint ``S·L·Y`` is computed without ever forming ``L``: the system ``(I − A)·X = Y`` is
-solved only for the demand columns needed — by dense LU for small systems, else by the Neumann
-(power) series ``X = Σₖ Aᵏ·Y`` on a sparse or dense ``A`` with the residual checked each step,
-falling back to LU when the series converges too slowly (spectral radius of ``A`` near 1).
+solved only for the demand columns needed — by dense LU for small systems, else by a Krylov
+method (GMRES, which needs at most as many products with ``A`` as the Neumann series
+``X = Σₖ Aᵏ·Y`` and usually several times fewer) on a sparse or dense ``A``, with the true
+residual checked, falling back to LU when it converges too slowly (spectral radius of ``A`` near 1).
+Every method checks that the system is productive (spectral radius of ``A`` below 1).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Literal, TypeAlias, overload
 
@@ -27,12 +30,21 @@ from chokepoint.errors import ChokepointError
 
 __all__ = ["IOInputError", "Solution", "calc_A", "calc_x", "solve_leontief", "upstream_footprint"]
 
-Method = Literal["auto", "dense", "series", "splu"]
+Method = Literal["auto", "dense", "krylov", "series", "splu"]
 Matrix: TypeAlias = npt.NDArray[np.float64] | sp.sparray | sp.spmatrix
 ArrayOrFrame: TypeAlias = npt.NDArray[np.float64] | pd.DataFrame
 
 #: Systems up to this many nodes are solved by dense LU: for them it is faster than anything else.
 DENSE_LIMIT = 2_000
+#: Above :data:`DENSE_LIMIT`, ``A`` is kept sparse (CSR) when at most this share of it is nonzero;
+#: denser, a multi-threaded dense product beats the single-threaded sparse one (measured ~9× per entry).
+SPARSE_DENSITY = 0.05
+#: Krylov steps between restarts (memory: this many n×m blocks).
+RESTART = 40
+#: Largest system the ``auto`` fallback factorises densely (n² floats); larger ones use sparse LU.
+_DENSE_FALLBACK_LIMIT = 30_000
+#: ``L·1`` larger than this means ``I − A`` is numerically singular.
+_MULTIPLIER_LIMIT = 1e14
 
 
 class IOInputError(ChokepointError):
@@ -41,7 +53,11 @@ class IOInputError(ChokepointError):
 
 @dataclass(frozen=True)
 class Solution:
-    """``X`` solving ``(I − A)·X = Y``, with how it was found."""
+    """``X`` solving ``(I − A)·X = Y``, with how it was found.
+
+    ``iterations`` counts products with ``A`` (0 for LU); ``residual`` is the largest column-wise
+    ``‖Y − (I − A)·X‖₂ / ‖Y‖₂``.
+    """
 
     X: npt.NDArray[np.float64]
     method: str
@@ -51,7 +67,7 @@ class Solution:
 
 def calc_x(Z: Matrix, Y: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Total output ``x = Z·1 + Y·1`` (row sums of flows plus final demand)."""
-    return np.asarray(Z.sum(axis=1)).ravel() + np.asarray(Y).sum(axis=1)
+    return np.asarray(Z.sum(axis=1), dtype=float).ravel() + np.asarray(Y, dtype=float).sum(axis=1)
 
 
 def calc_A(Z: Matrix, x: npt.NDArray[np.float64]) -> Matrix:
@@ -62,26 +78,36 @@ def calc_A(Z: Matrix, x: npt.NDArray[np.float64]) -> Matrix:
     return np.asarray(Z, dtype=float) * inv_x[np.newaxis, :]
 
 
+def _colnorm(M: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    norms: npt.NDArray[np.float64] = np.sqrt(np.einsum("ij,ij->j", M, M))
+    return norms
+
+
 def _residual(A: Matrix, X: npt.NDArray[np.float64], Y: npt.NDArray[np.float64]) -> float:
-    scale = max(float(np.abs(Y).max()), np.finfo(float).tiny)
-    return float(np.abs(Y - (X - A @ X)).max()) / scale
+    """Largest column-wise ``‖Y − (I − A)·X‖₂ / ‖Y‖₂`` (columns of zero demand count absolutely)."""
+    scale = _colnorm(Y)
+    scale[scale == 0] = 1.0
+    return float((_colnorm(Y - (X - A @ X)) / scale).max(initial=0.0))
 
 
 def _singular(detail: str) -> IOInputError:
     return IOInputError(
         f"I − A is singular or not productive ({detail}): some nodes use at least as much of their "
-        "own output as they make; check Z for flows larger than total output"
+        "own output, directly or around a loop, as they make; check Z for flows larger than total output"
     )
 
 
 def _solve_dense(A: Matrix, Y: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    dense = A.toarray() if isinstance(A, (sp.sparray, sp.spmatrix)) else np.asarray(A)
-    M = np.eye(dense.shape[0]) - dense
+    M = -A.toarray() if isinstance(A, (sp.sparray, sp.spmatrix)) else -np.asarray(A, dtype=float)
+    M[np.diag_indices_from(M)] += 1.0
     try:
-        lu = sla.lu_factor(M, check_finite=False)
-    except (sla.LinAlgError, ValueError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", sla.LinAlgWarning)  # "exactly zero" pivot
+            lu = sla.lu_factor(M, overwrite_a=True, check_finite=False)
+    except (sla.LinAlgError, sla.LinAlgWarning, ValueError) as exc:
         raise _singular("LU failed") from exc
-    if np.any(np.abs(np.diag(lu[0])) < 1e-14 * max(1.0, float(np.abs(np.diag(lu[0])).max()))):
+    pivots = np.abs(np.diag(lu[0]))
+    if not np.all(np.isfinite(pivots)) or pivots.min(initial=1.0) < 1e-14 * max(1.0, float(pivots.max(initial=0.0))):
         raise _singular("zero pivot")
     X: npt.NDArray[np.float64] = sla.lu_solve(lu, Y, check_finite=False)
     return X
@@ -100,22 +126,114 @@ def _solve_splu(A: Matrix, Y: npt.NDArray[np.float64]) -> npt.NDArray[np.float64
 def _series(
     A: Matrix, Y: npt.NDArray[np.float64], tol: float, max_iter: int
 ) -> tuple[npt.NDArray[np.float64], int, float] | None:
-    """Neumann series ``X = Y + A·Y + A²·Y + …``; ``None`` if it does not reach ``tol`` in time."""
-    scale = max(float(np.abs(Y).max()), np.finfo(float).tiny)
-    term = Y
+    """Neumann series ``X = Y + A·Y + A²·Y + …``; ``None`` if it does not reach ``tol`` in time.
+
+    After adding ``Aᵏ·Y`` the residual ``Y − (I − A)·X`` is exactly the next term ``Aᵏ⁺¹·Y``, so
+    the loop stops when that term is below ``tol`` relative to its column of ``Y`` (2-norm).
+    """
+    scale = _colnorm(Y)
+    scale[scale == 0] = 1.0
     X = Y.copy()
-    previous = np.inf
+    term = A @ Y
     for k in range(1, max_iter + 1):
-        term = A @ term
-        X += term
-        # The next term is the residual Y − (I − A)·X exactly, so its size is the error bound.
-        size = float(np.abs(term).max()) / scale
+        size = float((_colnorm(term) / scale).max(initial=0.0))
         if size <= tol:
             return X, k, size
-        if size > previous * 0.999999:  # not shrinking: spectral radius ≥ 1 or too close to it
+        if not np.isfinite(size) or size > _MULTIPLIER_LIMIT:  # diverging: spectral radius > 1
             return None
-        previous = size
+        X += term
+        term = A @ term
     return None
+
+
+def _krylov(
+    A: Matrix, Y: npt.NDArray[np.float64], tol: float, max_iter: int, restart: int = RESTART
+) -> tuple[npt.NDArray[np.float64], int, float] | None:
+    """Restarted GMRES on ``(I − A)·X = Y``, one Krylov space per column, all columns batched.
+
+    The k-th iterate minimises the residual over ``span{Y, A·Y, …, Aᵏ⁻¹·Y}``, the space the first
+    k Neumann terms live in, so it never needs more products with ``A`` than the series (usually
+    several times fewer). Each step is one product ``A @ V`` for all columns; orthogonalisation is
+    classical Gram–Schmidt (repeated when needed), as batched matrix products. Stops when every column's true
+    residual ``‖Y − (I − A)·X‖₂`` is below ``tol·‖Y‖₂``; ``None`` if that takes over ``max_iter`` products.
+    """
+    n = Y.shape[0]
+    scale = _colnorm(Y)
+    scale[scale == 0] = 1.0
+    X = np.zeros_like(Y)
+    R = Y.copy()
+    products = 0
+    while True:
+        beta = _colnorm(R)
+        worst = float((beta / scale).max(initial=0.0))
+        if worst <= tol:
+            return X, products, worst
+        if products >= max_iter or not np.isfinite(worst):
+            return None
+        cols = np.flatnonzero(beta > tol * scale)
+        mc = cols.size
+        target = tol * scale[cols]
+        steps = min(restart, max_iter - products)
+        V = np.empty((mc, steps + 1, n))  # V[c, j] is the j-th basis vector of column c
+        V[:, 0, :] = (R[:, cols] / beta[cols]).T
+        H = np.zeros((mc, steps + 1, steps))
+        cs = np.zeros((steps, mc))
+        sn = np.zeros((steps, mc))
+        g = np.zeros((steps + 1, mc))
+        g[0] = beta[cols]
+        size = np.full(mc, steps)  # Krylov dimension used per column
+        open_ = np.ones(mc, dtype=bool)
+        for j in range(steps):
+            Vj = V[:, j, :].T
+            W = np.ascontiguousarray((Vj - A @ Vj).T)  # (mc, n)
+            products += 1
+            before = np.sqrt(np.einsum("cn,cn->c", W, W))
+            for _ in range(2):  # classical Gram–Schmidt, repeated when cancellation lost orthogonality
+                h = np.matmul(V[:, : j + 1, :], W[:, :, np.newaxis])  # (mc, j+1, 1)
+                W -= np.matmul(h.transpose(0, 2, 1), V[:, : j + 1, :])[:, 0, :]
+                H[:, : j + 1, j] += h[:, :, 0]
+                hn = np.sqrt(np.einsum("cn,cn->c", W, W))
+                if np.all(hn > 0.5 * before):  # "twice is enough" (Giraud et al. 2005): no second pass needed
+                    break
+                before = hn
+            H[:, j + 1, j] = hn
+            broke = hn <= 1e-14 * np.abs(H[:, : j + 1, j]).max(axis=1)  # exact solution in the space
+            V[:, j + 1, :] = W / np.where(broke, 1.0, hn)[:, np.newaxis]
+            for i in range(j):  # apply the earlier Givens rotations to the new column of H
+                a, b = H[:, i, j].copy(), H[:, i + 1, j].copy()
+                H[:, i, j] = cs[i] * a + sn[i] * b
+                H[:, i + 1, j] = -sn[i] * a + cs[i] * b
+            a, b = H[:, j, j], H[:, j + 1, j]
+            d = np.hypot(a, b)
+            d_safe = np.where(d == 0, 1.0, d)
+            cs[j] = np.where(d == 0, 1.0, a / d_safe)
+            sn[j] = np.where(d == 0, 0.0, b / d_safe)
+            H[:, j, j] = d
+            H[:, j + 1, j] = 0.0
+            g[j + 1] = -sn[j] * g[j]
+            g[j] = cs[j] * g[j]
+            done = open_ & ((np.abs(g[j + 1]) <= 0.5 * target) | broke | (d == 0))
+            size[done] = j + 1 - (d[done] == 0)
+            open_ &= ~done
+            if not open_.any():
+                break
+        for c in range(mc):
+            k = int(size[c])
+            if k == 0:
+                continue
+            coef = sla.solve_triangular(H[c, :k, :k], g[:k, c], check_finite=False)
+            X[:, cols[c]] += coef @ V[c, :k, :]
+        R = Y - (X - A @ X)
+        products += 1
+
+
+def _productive_by_norm(A: Matrix) -> bool:
+    """True when a norm bound proves the spectral radius of ``A ≥ 0`` is below 1."""
+    if A.shape[0] == 0:
+        return True
+    cols = np.asarray(abs(A).sum(axis=0)).ravel()
+    rows = np.asarray(abs(A).sum(axis=1)).ravel()
+    return bool(cols.max() < 1.0 or rows.max() < 1.0)
 
 
 def solve_leontief(
@@ -123,28 +241,55 @@ def solve_leontief(
 ) -> Solution:
     """Solve ``(I − A)·X = Y`` for the columns of ``Y`` without forming ``(I − A)⁻¹``.
 
-    ``method``: ``dense`` (LU), ``splu`` (sparse LU), ``series`` (Neumann power series, sparse
-    or dense products, stopping when the next term is below ``tol`` relative to ``max|Y|``), or
-    ``auto``: dense LU up to :data:`DENSE_LIMIT` nodes; above, the series when the largest
-    column sum of ``A`` (a bound on its spectral radius) promises convergence in ``max_iter``
-    steps, with dense LU as the fallback.
+    ``method``: ``dense`` (LU), ``splu`` (sparse LU), ``series`` (Neumann power series
+    ``Σₖ Aᵏ·Y``), ``krylov`` (batched restarted GMRES, never more products with ``A`` than the
+    series), or ``auto``: dense LU up to :data:`DENSE_LIMIT` nodes, above it ``krylov`` with LU as
+    the fallback if it has not converged after ``max_iter`` products. Iterative methods stop when
+    every column's residual ``‖Y − (I − A)·X‖₂`` is below ``tol·‖Y‖₂``; products use ``A`` as given
+    (sparse or dense), so pass a sparse ``A`` only when it is mostly zeros.
+
+    Every method checks that the system is productive (spectral radius of ``A`` below 1, so that
+    ``(I − A)⁻¹ = I + A + A² + … ≥ 0`` exists). When neither the largest column nor row sum of
+    ``|A|`` is below 1 (physical units, or a suspect table), ``L·1`` is solved alongside ``Y``: it
+    is ``≥ 1`` everywhere exactly when the system is productive. Raises :class:`IOInputError`
+    if it is not, or if an iterative ``method`` does not converge in ``max_iter`` products.
     """
     n = A.shape[0]
     Y = np.asarray(Y, dtype=float)
-    if method == "dense" or (method == "auto" and n <= DENSE_LIMIT):
-        X = _solve_dense(A, Y)
-        return Solution(X, "dense", 0, _residual(A, X, Y))
-    if method == "splu":
-        X = _solve_splu(A, Y)
-        return Solution(X, "splu", 0, _residual(A, X, Y))
-    found = _series(A, Y, tol, max_iter)
-    if found is not None:
-        X, k, size = found
-        return Solution(X, "series", k, size)
-    if method == "series":
-        raise _singular(f"the power series did not converge in {max_iter} steps")
-    X = _solve_dense(A, Y)
-    return Solution(X, "dense", 0, _residual(A, X, Y))
+    if Y.ndim == 1:
+        Y = Y[:, np.newaxis]
+    probe = not _productive_by_norm(A)
+    B = np.hstack([Y, np.ones((n, 1))]) if probe else Y
+    if method == "auto":
+        method = "dense" if n <= DENSE_LIMIT else "krylov"
+    used: str = method
+    iterations = 0
+    residual = 0.0
+    if method == "dense":
+        X = _solve_dense(A, B)
+    elif method == "splu":
+        X = _solve_splu(A, B)
+    else:
+        found = (_series if method == "series" else _krylov)(A, B, tol, max_iter)
+        if found is None:
+            if probe or method == "series":
+                raise _singular(f"the {method} solution did not converge in {max_iter} products with A")
+            # Productive but slow to converge (spectral radius near 1): factorise instead.
+            X, used = (_solve_dense(A, B), "dense") if n <= _DENSE_FALLBACK_LIMIT else (_solve_splu(A, B), "splu")
+        else:
+            X, iterations, residual = found
+    if probe:
+        multipliers = X[:, -1]
+        X = X[:, :-1]
+        if not np.all(np.isfinite(multipliers)) or multipliers.min(initial=1.0) < 0.5:
+            raise _singular("(I − A)⁻¹·1 has entries below 1")
+        if multipliers.max(initial=0.0) > _MULTIPLIER_LIMIT:
+            raise _singular(f"(I − A)⁻¹·1 exceeds {_MULTIPLIER_LIMIT:g}")
+    if not np.all(np.isfinite(X)):
+        raise _singular("the solution is not finite")
+    if used in ("dense", "splu"):
+        residual = _residual(A, X, Y)
+    return Solution(X, used, iterations, residual)
 
 
 def _as_matrix(name: str, value: object) -> Matrix:
@@ -160,6 +305,17 @@ def _as_matrix(name: str, value: object) -> Matrix:
     return arr
 
 
+def _dense_to_csr(Z: npt.NDArray[np.float64]) -> sp.csr_array:
+    """CSR of a dense square matrix in one pass over it (``csr_array(Z)`` goes through COO)."""
+    if Z.flags.f_contiguous and not Z.flags.c_contiguous:  # e.g. DataFrame.to_numpy(): scan in memory order
+        return sp.csr_array(_dense_to_csr(Z.T).T)
+    n = Z.shape[0]
+    flat = np.ravel(Z)  # a view for C-ordered input
+    where = np.flatnonzero(flat)
+    indptr = np.searchsorted(where, np.arange(n + 1, dtype=np.int64) * n)
+    return sp.csr_array((flat[where], where % n, indptr), shape=Z.shape)
+
+
 def _check(Z: Matrix, Y: npt.NDArray[np.float64], F: Matrix | None) -> None:
     n, m = Z.shape
     if n != m:
@@ -169,8 +325,9 @@ def _check(Z: Matrix, Y: npt.NDArray[np.float64], F: Matrix | None) -> None:
     if F is not None and F.shape[1] != n:
         raise IOInputError(f"F has {F.shape[1]} columns but Z has {n} nodes; give one column of stressors per node")
     values = np.asarray(Z.data if isinstance(Z, (sp.sparray, sp.spmatrix)) else Z)
-    if not np.all(np.isfinite(values)) or not np.all(np.isfinite(Y)):
-        raise IOInputError("Z and Y must be finite numbers; found NaN or infinity")
+    for name, arr in (("Z", values), ("Y", Y), ("F", None if F is None else (F.data if sp.issparse(F) else F))):
+        if arr is not None and not np.isfinite(np.asarray(arr)).all():
+            raise IOInputError(f"{name} must hold finite numbers; found NaN or infinity — fill gaps with 0")
     if values.size and float(values.min()) < 0:
         raise IOInputError(f"Z has a negative flow ({float(values.min()):g}); flows between nodes cannot be negative")
 
@@ -217,6 +374,17 @@ def upstream_footprint(
         _as_matrix("Y", Yv.to_numpy(dtype=float) if isinstance(Yv, pd.DataFrame) else Yv), dtype=float
     )
     Fm = None if F is None else _as_matrix("F", F)
+    n = Zm.shape[0]
+    if (
+        isinstance(Zm, np.ndarray)
+        and Zm.shape[0] == Zm.shape[1]
+        and method in ("auto", "krylov", "series", "splu")
+        and (method == "splu" or n > DENSE_LIMIT)
+        and np.count_nonzero(Zm[:: max(1, n // 200)]) <= SPARSE_DENSITY * n * len(range(0, n, max(1, n // 200)))
+    ):
+        # Products with a mostly-zero A are cheaper sparse; NaN and negatives survive the conversion,
+        # so the checks below then scan only the nonzeros.
+        Zm = _dense_to_csr(Zm)
     _check(Zm, Ym, Fm)
     x = calc_x(Zm, Ym)
     A = calc_A(Zm, x)

@@ -16,6 +16,7 @@ whose Leontief solution traces every region's supply back through all stages.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,8 +83,14 @@ def _trade_quantities(trade: pd.DataFrame) -> pd.DataFrame:
     return flows.dropna(subset=["quantity_t"])
 
 
-def build_network(ds: Dataset, material: str = "rare_earths", year: int = 2024) -> SupplyNetwork:
-    """Build the supply network of ``material`` in ``year`` from production, trade and recipes."""
+def build_network(
+    ds: Dataset, material: str = "rare_earths", year: int = 2024, consumers: Iterable[str] = ()
+) -> SupplyNetwork:
+    """Build the supply network of ``material`` in ``year`` from production, trade and recipes.
+
+    ``consumers`` adds regions that neither produce nor trade in the data (they buy at the world
+    production mix), so that their demand can be traced too.
+    """
     com = ds["commodities"]
     chain = com[com["material"] == material].sort_values("stage_order")
     if chain.empty:
@@ -96,7 +103,7 @@ def build_network(ds: Dataset, material: str = "rare_earths", year: int = 2024) 
         raise ChokepointError(f"no production of {material} in {year}; choose another --year")
     trade = ds["trade"]
     flows = _trade_quantities(trade[(trade["year"] == year) & trade["commodity_id"].isin(ks)])
-    regions = sorted({*prod["region_id"], *flows["exporter_id"], *flows["importer_id"]})
+    regions = sorted({*prod["region_id"], *flows["exporter_id"], *flows["importer_id"], *consumers})
     nodes = pd.MultiIndex.from_product([regions, ks], names=["region_id", "commodity_id"])
     n = len(nodes)
     production = prod.set_index(["region_id", "commodity_id"])["production_t"].reindex(nodes).fillna(0.0)
