@@ -138,3 +138,14 @@ def test_chokepoints_and_concentration_commands(capsys: pytest.CaptureFixture[st
     years = {r["year"]: r for r in json.loads(out)}
     assert years[2024]["top1_share_pct"] == pytest.approx(100 * 270_000 / 390_000)
     assert years[2019]["top1_share_pct"] == pytest.approx(100 * 132_000 / 223_000)  # Minerals Yearbook 2022 T8
+
+
+@pytest.mark.parametrize("method", ["eu", "geopolrisk", "usgs"])
+def test_criticality_command(capsys: pytest.CaptureFixture[str], method: str) -> None:
+    code, out, _ = run(capsys, "criticality", "--method", method, "-f", "json")
+    assert code == 0
+    rows = json.loads(out)
+    assert rows
+    if method == "eu":
+        dy = next(r for r in rows if r["material"] == "dysprosium" and r["stage"] == "processing")
+        assert dy["supply_risk"] == pytest.approx(5.6, abs=0.05)  # EU CRM 2023: Dy SR 5.6

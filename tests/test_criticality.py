@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pandas as pd
 import pytest
 
 import chokepoint as cp
 from chokepoint.criticality import (
+    CRITICALITY_METHODS,
+    criticality_table,
     eu_criticality,
     eu_economic_importance,
     eu_supply_risk,
+    eu_table,
     geopolrisk,
+    geopolrisk_table,
     hhi_wgi_t,
     usgs_disruption_potential,
     usgs_supply_risk,
+    usgs_table,
     wgi_scaled_eu,
 )
 from chokepoint.dataset import Dataset
-from chokepoint.errors import ChokepointError
+from chokepoint.errors import CheckError, ChokepointError
+from chokepoint.schema import validate_table
 
 # The study publishes SR and EI to one decimal: a reproduction is exact if it rounds to the
 # published figure, i.e. lies within half a unit of the last digit (0.05).
@@ -144,3 +153,180 @@ def test_unknown_country_code_raises(ds: Dataset) -> None:
 def test_unknown_material_raises(ds: Dataset) -> None:
     with pytest.raises(ChokepointError, match="no supply shares"):
         eu_criticality(ds, "unobtainium", 2023)
+
+
+# --- dataset-level tables: a tiny constructed dataset -------------------------------------------
+
+PROV = {"source_id": "s", "basis": "reported", "note": ""}
+
+
+def _table(name: str, rows: list[dict[str, object]]) -> pd.DataFrame:
+    return validate_table(name, pd.DataFrame(rows).astype("string"))
+
+
+def _tiny(governance: dict[str, float]) -> Dataset:
+    """One commodity (ore). AUT, BEL, CHE mine 100, 200, 100 t; CHE imports 60 t from BEL and
+    20 t from AUT; DNK has no data. ``governance`` gives each country's wgi_scaled_eu (2020)."""
+    prod = [("AUT", 100), ("BEL", 200), ("CHE", 100)]
+    trade = [("BEL", "CHE", 60), ("AUT", "CHE", 20)]
+    return Dataset(
+        "tiny",
+        {
+            "sources": _table(
+                "sources", [{"source_id": "s", "publisher": "p", "title": "t", "section": "x", "published_year": 2024}]
+            ),
+            "regions": _table(
+                "regions", [{"region_id": r, "name": r, "kind": "country"} for r in ("AUT", "BEL", "CHE", "DNK")]
+            ),
+            "commodities": _table(
+                "commodities",
+                [
+                    {
+                        "commodity_id": "ore",
+                        "name": "ore",
+                        "material": "m",
+                        "stage": "mining",
+                        "stage_order": 1,
+                        "quantity_basis": "t",
+                    }
+                ],
+            ),
+            "production": _table(
+                "production",
+                [{"region_id": r, "commodity_id": "ore", "year": 2024, "production_t": q, **PROV} for r, q in prod],
+            ),
+            "trade": _table(
+                "trade",
+                [
+                    {"exporter_id": e, "importer_id": i, "commodity_id": "ore", "year": 2024, "quantity_t": q, **PROV}
+                    for e, i, q in trade
+                ],
+            ),
+            "governance": _table(
+                "governance",
+                [
+                    {"region_id": r, "year": 2020, "indicator": "wgi_scaled_eu", "score": g, **PROV}
+                    for r, g in governance.items()
+                ],
+            ),
+        },
+    )
+
+
+@pytest.fixture
+def tiny() -> Dataset:
+    return _tiny({"AUT": 2.0, "BEL": 3.0, "CHE": 1.0})
+
+
+def test_geopolrisk_table_by_hand(tiny: Dataset) -> None:
+    """Shares of world output 100/400, 200/400, 100/400: HHI = 0.25² + 0.5² + 0.25² = 0.375.
+    CHE: imports 60 t from BEL (g = 3.0/10) and 20 t from AUT (g = 2.0/10), produces 100 t:
+    GeoPolRisk = 0.375 · (0.3·60 + 0.2·20) / (100 + 80) = 0.375 · 22 / 180."""
+    table = geopolrisk_table(tiny, "CHE", material="m")
+    assert table.index.names == ["commodity_id"]
+    row = table.loc["ore"]
+    assert row["hhi"] == pytest.approx(0.375)
+    assert row["imports_t"] == pytest.approx(80.0)
+    assert row["domestic_production_t"] == pytest.approx(100.0)
+    assert row["import_governance_risk"] == pytest.approx(22 / 80)  # (0.3·60 + 0.2·20) / 80
+    assert row["geopolrisk"] == pytest.approx(0.375 * 22 / 180)
+    assert row["suppliers"] == "AUT BEL"
+    # AUT imports nothing: no import-borne risk
+    assert geopolrisk_table(tiny, "AUT", material="m").loc["ore", "geopolrisk"] == 0.0
+
+
+def test_geopolrisk_table_errors(tiny: Dataset) -> None:
+    with pytest.raises(CheckError, match="DNK has no production or trade data"):
+        geopolrisk_table(tiny, "DNK", material="m")
+    with pytest.raises(CheckError, match="no wgi_scaled_eu score for BEL"):
+        geopolrisk_table(_tiny({"AUT": 2.0}), "CHE", material="m")
+
+
+US_OXIDE_2024 = {
+    # production.csv, ree_oxide 2024 (t REO): CHN (reuters_quota_2024), MYS (lynas_fy2025_results),
+    # USA (mp_10k_2024), ROW (iea_gcmo2024; counts in the world total, not as a producer)
+    "production": {"CHN": 254_000.0, "MYS": 10_685.0, "USA": 1_294.0, "ROW": 10_108.0},
+    # trade.csv: CHN -> USA HS 2846 in 2024, 10,248.721 t (un_comtrade_us_china_hs2846_280530); no US exports
+    "imports_from_chn_t": 10_248.721,
+    # governance.csv: wgi_scaled_eu 2020
+    "wgi_scaled_eu": {"CHN": 5.6763, "MYS": 4.2619, "USA": 2.6814},
+}
+
+
+def test_usgs_table_us_oxide_by_hand(ds: Dataset) -> None:
+    rows = US_OXIDE_2024
+    prod = ds["production"]
+    prod = prod[(prod["commodity_id"] == "ree_oxide") & (prod["year"] == 2024)].set_index("region_id")
+    assert prod["production_t"].drop("WLD", errors="ignore").to_dict() == rows["production"]
+    world = sum(rows["production"].values())
+    dp = sum((rows["production"][c] / world) ** 2 * w / 10 for c, w in rows["wgi_scaled_eu"].items())
+    te = rows["imports_from_chn_t"] / (rows["production"]["USA"] + rows["imports_from_chn_t"])
+    table = usgs_table(ds)  # USA, 2024, rare_earths, EV = 1 (assumption)
+    assert table.index.names == ["commodity_id"]
+    row = table.loc["ree_oxide"]
+    assert row["disruption_potential"] == pytest.approx(dp)
+    assert row["trade_exposure"] == pytest.approx(te)
+    assert row["supply_risk"] == pytest.approx(dp * te)
+    assert row["ev_basis"].startswith("assumption")
+    # EV scales the result; a caller's EV is recorded as given
+    half = usgs_table(ds, economic_vulnerability=0.5).loc["ree_oxide"]
+    assert half["supply_risk"] == pytest.approx(0.5 * dp * te)
+    assert half["ev_basis"] == "given by the caller"
+    # the US mines more concentrate than it uses: no trade exposure, no supply risk
+    assert table.loc["ree_concentrate", "supply_risk"] == 0.0
+
+
+@pytest.mark.parametrize("material", ["dysprosium", "erbium", "gadolinium"])
+def test_eu_table_reproduces_published_supply_risk(ds: Dataset, material: str) -> None:
+    """Same published figures as above (EC 2023, doi:10.2873/725585), through the table API;
+    the processing stage is the bottleneck. Tolerance: published one-decimal rounding."""
+    table = eu_table(ds, 2023, [material])
+    assert table.index.names == ["material", "stage"]
+    row = table.loc[(material, "processing")]
+    assert bool(row["bottleneck"])
+    assert row["supply_risk"] == pytest.approx(row["published_supply_risk"], abs=PUBLISHED_ROUNDING)
+    assert row["difference"] == pytest.approx(row["supply_risk"] - row["published_supply_risk"])
+    assert row["published_supply_risk"] == _indicator(ds, material, "supply_risk")
+
+
+def test_eu_table_skips_a_stage_without_governance(ds: Dataset) -> None:
+    gov = ds["governance"]
+    partial = Dataset("partial", {**ds.tables, "governance": gov[gov["region_id"] != "MMR"]})
+    table = eu_table(partial, 2023, ["dysprosium"])
+    extraction = table.loc[("dysprosium", "extraction")]
+    assert "no wgi_scaled_eu score (2020) for MMR" in extraction["note"]
+    assert pd.isna(extraction["supply_risk"])
+    assert table.loc[("dysprosium", "processing"), "note"] == ""  # China only: still computed
+
+
+def test_criticality_table_dispatches(ds: Dataset) -> None:
+    assert set(CRITICALITY_METHODS) == {"eu", "geopolrisk", "usgs"}
+    pd.testing.assert_frame_equal(criticality_table(ds, "usgs"), usgs_table(ds, "USA", 2024))
+    pd.testing.assert_frame_equal(criticality_table(ds, "geopolrisk", region="CHN"), geopolrisk_table(ds, "CHN"))
+    eu = criticality_table(ds, "eu")  # every assessed rare-earth element, 2023
+    assert set(eu.index.get_level_values("material")) == {
+        *("dysprosium", "erbium", "gadolinium", "neodymium", "praseodymium", "terbium")
+    }
+    pd.testing.assert_frame_equal(criticality_table(ds, "eu", material="gallium"), eu_table(ds, 2023, ["gallium"]))
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda d: geopolrisk_table(d, "XYZ"), "unknown region 'XYZ'"),
+        (lambda d: usgs_table(d, "XYZ"), "unknown region 'XYZ'"),
+        (lambda d: geopolrisk_table(d, "USA", material="unobtainium"), "unknown material 'unobtainium'"),
+        (lambda d: usgs_table(d, material="unobtainium"), "unknown material 'unobtainium'"),
+        (lambda d: eu_table(d, 2023, ["unobtainium"]), "no supply shares for unobtainium"),
+        (lambda d: criticality_table(d, "ahp"), "unknown method 'ahp'"),  # type: ignore[arg-type]
+        (lambda d: criticality_table(d, "geopolrisk"), "give region"),
+        (lambda d: criticality_table(d, "eu", region="USA"), "EU only"),
+        (lambda d: criticality_table(d, "eu", material="graphite"), "unknown material 'graphite'"),
+        (lambda d: usgs_table(d, "DEU"), "DEU has no trade data"),
+        (lambda d: usgs_table(d, economic_vulnerability=1.5), "outside 0-1"),
+    ],
+)
+def test_table_errors_are_one_line(ds: Dataset, call: Callable[[Dataset], object], match: str) -> None:
+    with pytest.raises(CheckError, match=match) as info:
+        call(ds)
+    assert "\n" not in str(info.value)

@@ -25,6 +25,7 @@ from chokepoint.checks import check_dataset
 from chokepoint.chokepoints import chokepoints
 from chokepoint.concentration import concentration
 from chokepoint.concentration import overview as compute_overview
+from chokepoint.criticality import criticality_table
 from chokepoint.dataset import DEFAULT_NAME, Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.export import ExportFormat, export_dataset
@@ -244,6 +245,32 @@ def chokepoints_cmd(
     with _dataset(db, dataset) as ds:
         table = chokepoints(ds, region, sector, year, commodity, utilisation)
     _emit_indexed(table.head(top), fmt, title=f"{region} {sector} {year}: supply lost if one node fails (%)")
+
+
+class Method(StrEnum):
+    eu = "eu"
+    geopolrisk = "geopolrisk"
+    usgs = "usgs"
+
+
+@app.command("criticality")
+def criticality_cmd(
+    method: Annotated[Method, typer.Option("--method", "-m", help="EU CRM 2017 method, GeoPolRisk or USGS-style.")],
+    region: Annotated[
+        str | None, typer.Option("--region", "-r", help="Importing region (GeoPolRisk, USGS; default USA).")
+    ] = None,
+    commodity: MaterialOption = "rare_earths",
+    year: Annotated[int | None, typer.Option("--year", "-y", help="Year (default: 2023 for eu, 2024 else).")] = None,
+    fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+    dataset: DatasetOption = None,
+) -> None:
+    """Criticality indices computed from the dataset, next to published values where they exist."""
+    with _dataset(db, dataset) as ds:
+        if region is None and method is not Method.eu:
+            region = "USA"
+        table = criticality_table(ds, method.value, year=year, region=region, material=commodity)
+    _emit_indexed(table, fmt, title=f"Criticality ({method.value})")
 
 
 @data_app.command("sources")
