@@ -3,7 +3,6 @@ the shipped data against the rows they rest on."""
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from chokepoint.chokepoints import chokepoints
@@ -11,80 +10,14 @@ from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.exposure import effective_dependence, exposure, import_reliance
 from chokepoint.network import build_network
-from chokepoint.schema import validate_table
-
-PROV = {"source_id": "s", "basis": "reported", "note": ""}
-
-
-def _table(name: str, rows: list[dict[str, object]]) -> pd.DataFrame:
-    return validate_table(name, pd.DataFrame(rows).astype("string"))
+from tests.tiny import tiny_dataset
 
 
 @pytest.fixture
 def tiny() -> Dataset:
     """Ore (mining) → oxide (refining, 1.25 t ore per t oxide). A and D mine 100 and 200 t, B
     mines 100 t and ships it all to A; A makes 60 t oxide and ships 30 t to C."""
-    prod = [("AUT", "ore", 100), ("BEL", "ore", 100), ("DNK", "ore", 200), ("AUT", "oxide", 60)]
-    trade = [("BEL", "AUT", "ore", 100), ("AUT", "CHE", "oxide", 30)]
-    return Dataset(
-        "tiny",
-        {
-            "sources": _table(
-                "sources", [{"source_id": "s", "publisher": "p", "title": "t", "section": "x", "published_year": 2024}]
-            ),
-            "regions": _table(
-                "regions", [{"region_id": r, "name": r, "kind": "country"} for r in ("AUT", "BEL", "CHE", "DNK")]
-            ),
-            "commodities": _table(
-                "commodities",
-                [
-                    {
-                        "commodity_id": "ore",
-                        "name": "ore",
-                        "material": "m",
-                        "stage": "mining",
-                        "stage_order": 1,
-                        "quantity_basis": "t",
-                    },
-                    {
-                        "commodity_id": "oxide",
-                        "name": "oxide",
-                        "material": "m",
-                        "stage": "refining",
-                        "stage_order": 2,
-                        "quantity_basis": "t",
-                    },
-                ],
-            ),
-            "recipes": _table(
-                "recipes",
-                [
-                    {
-                        "output_commodity_id": "oxide",
-                        "input_commodity_id": "ore",
-                        "content_t_per_t": 1,
-                        "yield_fraction": 0.8,
-                        **PROV,
-                    }
-                ],
-            ),
-            "production": _table(
-                "production",
-                [{"region_id": r, "commodity_id": k, "year": 2024, "production_t": q, **PROV} for r, k, q in prod],
-            ),
-            "trade": _table(
-                "trade",
-                [
-                    {"exporter_id": e, "importer_id": i, "commodity_id": k, "year": 2024, "quantity_t": q, **PROV}
-                    for e, i, k, q in trade
-                ],
-            ),
-            "sectors": _table("sectors", [{"sector_id": "lamps", "name": "lamps", "activity_unit": "units"}]),
-            "intensities": _table(
-                "intensities", [{"sector_id": "lamps", "commodity_id": "oxide", "intensity_kg_per_unit": 1, **PROV}]
-            ),
-        },
-    )
+    return tiny_dataset()
 
 
 def test_supply_mix_by_hand(tiny: Dataset) -> None:

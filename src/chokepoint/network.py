@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 
-__all__ = ["MIX_BASES", "SupplyNetwork", "build_network"]
+__all__ = ["MIX_BASES", "SupplyNetwork", "build_network", "input_matrix"]
 
 #: How a region's supply mix of a commodity was established.
 MIX_BASES = ("production and trade", "world production mix (no data for this region)")
@@ -66,6 +66,18 @@ class SupplyNetwork:
             raise ChokepointError(
                 f"region {region!r} has no {commodity} node in {self.material} {self.year}; regions: {known}"
             ) from None
+
+
+def input_matrix(recipes: pd.DataFrame, commodities: list[str]) -> npt.NDArray[np.float64]:
+    """``a[j, k]``: tonnes of input ``j`` per tonne of ``k`` (``content_t_per_t / yield_fraction``)."""
+    a = np.zeros((len(commodities), len(commodities)))
+    index = pd.Index(commodities)
+    rows = index.get_indexer(pd.Index(recipes["input_commodity_id"]))
+    cols = index.get_indexer(pd.Index(recipes["output_commodity_id"]))
+    keep = (rows >= 0) & (cols >= 0)
+    values = (recipes["content_t_per_t"] / recipes["yield_fraction"]).to_numpy(dtype=float)
+    a[rows[keep], cols[keep]] = values[keep]
+    return a
 
 
 def _trade_quantities(trade: pd.DataFrame) -> pd.DataFrame:

@@ -160,6 +160,11 @@ class Leakage(_Model):
 
 
 class ExportControl(_Model):
+    """A control by ``controller`` on its exports of ``commodities`` to ``targets`` from ``start`` to
+    ``end`` (inclusive; open-ended without ``end``). ``affected_share`` is the share of each
+    commodity's flow the control covers; by default the listed ``elements``' share of rare-earth
+    oxide for oxides and metals (all of it without ``elements``), and all of it for magnets."""
+
     name: str
     controller: str
     commodities: list[str] = Field(min_length=1)
@@ -169,6 +174,7 @@ class ExportControl(_Model):
     start: YearMonth
     end: YearMonth | None = None
     leakage: list[Leakage] = []
+    affected_share: Share | None = None
 
     @model_validator(mode="after")
     def _dates(self) -> Self:
@@ -256,7 +262,11 @@ class Offtake(_Model):
 
 
 class Scenario(_Model):
-    """A scenario file, field by field (see ``docs/scenarios.md``)."""
+    """A scenario: dataset and base year, monthly horizon from ``start``, the shocks and responses.
+    Model parameters (assumptions until calibrated): ``capacity_utilisation`` of producers in the
+    base year (spare capacity = 1/utilisation − 1); ``sourcing_adjustment``, the share of the gap
+    between last month's sourcing and what actually arrived that buyers close each month;
+    ``price_scarcity_exponent`` η in price = base price × exp(η × world shortfall share)."""
 
     name: str
     description: str = ""
@@ -275,6 +285,9 @@ class Scenario(_Model):
     substitution: list[Substitution] = []
     offtakes: list[Offtake] = []
     priorities: dict[str, Annotated[float, Field(gt=0.0)]] = {}
+    capacity_utilisation: Annotated[float, Field(gt=0.0, le=1.0)] = 0.85
+    sourcing_adjustment: Share = 0.3
+    price_scarcity_exponent: Annotated[float, Field(ge=0.0)] = 11.0
 
     @field_validator("datasets")
     @classmethod

@@ -1,0 +1,164 @@
+"""The calibrated starting point of a simulation: demand, capacity and production per node.
+
+Built from a dataset for one material and base year, in tonnes per month:
+
+- **Final demand** by region and sector. World final use of each commodity is what is produced
+  and not consumed by the next stage (``W_k − Σ a[k, k']·W_k'``, from production and recipes).
+  Sectors with activity and intensity data (EVs, wind, robots …) take activity × intensity in
+  each region that reports activity; the world remainder of a sector is ``ROW``'s. What the
+  named sectors do not explain is sector ``other`` (industrial motors, catalysts, glass …),
+  split across regions in proportion to their named-sector demand — an assumption.
+- **Production** consistent with that demand and each region's sourcing mix (the Leontief
+  solution ``x = (I − A)⁻¹·M·y``), so a run without shocks reproduces the baseline exactly.
+- **Capacity** = max(production, reported production) / ``utilisation``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from chokepoint.dataset import Dataset
+from chokepoint.errors import ChokepointError
+from chokepoint.iomath import solve_leontief
+from chokepoint.network import SupplyNetwork, build_network, input_matrix
+
+__all__ = ["OTHER", "Baseline", "build_baseline"]
+
+#: The sector that takes final use no named sector explains.
+OTHER = "other"
+Array = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """Arrays over the network's nodes (region, commodity) and sectors, per month."""
+
+    net: SupplyNetwork
+    sectors: tuple[str, ...]
+    final_t: Array  # (nodes, sectors) final demand per month
+    production_t: Array  # (nodes,) baseline production per month
+    capacity_t: Array  # (nodes,) capacity per month
+    price_usd_per_kg: Array  # (commodities,) base-year price per stage commodity (NaN if unknown)
+    demand_table: pd.DataFrame  # how final demand was built, per region × sector × commodity
+
+    @property
+    def commodities(self) -> list[str]:
+        return list(self.net.stages["commodity_id"])
+
+    @property
+    def inputs(self) -> Array:
+        """``a[j, k]``: tonnes of input ``j`` per tonne of ``k``."""
+        return input_matrix(self.net.recipe, self.commodities)
+
+    @property
+    def commodity_index(self) -> npt.NDArray[np.intp]:
+        """Position of each node's commodity in :attr:`commodities`."""
+        codes = pd.Index(self.commodities).get_indexer(self.net.nodes.get_level_values("commodity_id"))
+        return np.asarray(codes, dtype=np.intp)
+
+
+def _world(prod: pd.DataFrame) -> pd.Series:
+    world = prod[prod["region_id"] == "WLD"].set_index("commodity_id")["production_t"]
+    summed = prod[prod["region_id"] != "WLD"].groupby("commodity_id")["production_t"].sum()
+    return world.combine_first(summed)
+
+
+def _without_members(activity: pd.DataFrame, regions: pd.DataFrame) -> pd.DataFrame:
+    """Drop a country's rows where an aggregate it belongs to (EU27) reports the same sector."""
+    members = regions.dropna(subset=["members"])
+    pairs = {
+        (m, sector)
+        for agg, text in zip(members["region_id"], members["members"], strict=True)
+        for sector in activity.loc[activity["region_id"] == agg, "sector_id"]
+        for m in str(text).split()
+    }
+    covered = [(r, s) in pairs for r, s in zip(activity["region_id"], activity["sector_id"], strict=True)]
+    return activity[~np.asarray(covered, dtype=bool)]
+
+
+def build_baseline(ds: Dataset, material: str = "rare_earths", year: int = 2024, utilisation: float = 0.85) -> Baseline:
+    """Calibrate demand, production and capacity of ``material`` in ``year`` (see module docs)."""
+    if not 0 < utilisation <= 1:
+        raise ChokepointError(f"utilisation {utilisation} must be in (0, 1]")
+    chain = ds["commodities"]
+    chain = chain[chain["material"] == material].sort_values("stage_order")
+    ks = list(chain["commodity_id"])
+    prod = ds["production"]
+    prod = prod[(prod["year"] == year) & prod["commodity_id"].isin(ks)]
+    world = _world(prod).reindex(ks).fillna(0.0)
+    a = input_matrix(ds["recipes"], ks)
+    world_final = (world - a @ world.to_numpy()).clip(lower=0.0)
+
+    # Named sectors: activity × intensity by region; the world remainder goes to ROW.
+    uses = ds["intensities"][ds["intensities"]["commodity_id"].isin(ks)]
+    act = ds["sector_activity"]
+    act = act[(act["year"] == year) & act["sector_id"].isin(uses["sector_id"])]
+    reported = _without_members(act[act["region_id"] != "WLD"], ds["regions"])
+    world_act = act[act["region_id"] == "WLD"].set_index("sector_id")["activity"]
+    rest = (world_act - reported.groupby("sector_id")["activity"].sum().reindex(world_act.index).fillna(0.0)).clip(
+        lower=0
+    )
+    activity = pd.concat(
+        [
+            reported[["region_id", "sector_id", "activity"]],
+            rest.rename("activity").reset_index().assign(region_id="ROW"),
+        ]
+    )
+    demand = activity.merge(uses[["sector_id", "commodity_id", "intensity_kg_per_unit"]], on="sector_id")
+    demand["final_t_per_yr"] = demand["activity"] * demand["intensity_kg_per_unit"] / 1000.0
+    named = demand.groupby("commodity_id")["final_t_per_yr"].sum().reindex(ks).fillna(0.0)
+    scale = (world_final / named.where(named > 0)).clip(upper=1.0).fillna(1.0)
+    demand["final_t_per_yr"] *= demand["commodity_id"].map(scale)
+    demand["basis"] = "activity × intensity" + np.where(
+        demand["commodity_id"].map(scale) < 1, ", scaled to world use", ""
+    )
+    # Final use the named sectors do not explain: sector `other`, split like named demand.
+    region_weight = demand.groupby("region_id")["final_t_per_yr"].sum()
+    if region_weight.sum() <= 0:
+        raise ChokepointError(f"no sector activity × intensity for {material} in {year}; add sector_activity rows")
+    region_weight /= region_weight.sum()
+    other = (world_final - named.clip(upper=world_final)).clip(lower=0.0)
+    other_rows = pd.DataFrame(
+        [
+            {"region_id": r, "sector_id": OTHER, "commodity_id": k, "final_t_per_yr": other[k] * w, "basis": "residual"}
+            for k in ks
+            if other[k] > 0
+            for r, w in region_weight.items()
+        ]
+    )
+    table = pd.concat([demand, other_rows], ignore_index=True)[
+        ["region_id", "sector_id", "commodity_id", "final_t_per_yr", "basis"]
+    ]
+    table = table[table["final_t_per_yr"] > 0].reset_index(drop=True)
+
+    net = build_network(ds, material, year, consumers=sorted(set(table["region_id"])))
+    sectors = (*sorted(set(table["sector_id"]) - {OTHER}), OTHER)
+    rows = net.nodes.get_indexer(pd.MultiIndex.from_frame(table[["region_id", "commodity_id"]]))
+    cols = pd.Index(sectors).get_indexer(table["sector_id"])
+    final = np.zeros((len(net.nodes), len(sectors)))
+    np.add.at(final, (rows, cols), table["final_t_per_yr"].to_numpy() / 12.0)
+    delivered = net.mix @ final.sum(axis=1)
+    production = np.asarray(solve_leontief(net.A, delivered).X, dtype=float).ravel()
+    reported_prod = prod[prod["region_id"] != "WLD"].set_index(["region_id", "commodity_id"])["production_t"]
+    reported_t = reported_prod.reindex(net.nodes).fillna(0.0).to_numpy(dtype=float) / 12.0
+    capacity = np.maximum(production, reported_t) / utilisation
+
+    prices = ds["prices"]
+    prices = prices[(prices["year"] == year) & prices["commodity_id"].isin(ks)]
+    # A stage's reference price: the NdPr oxide quote for oxide, else the median quote of the stage.
+    ndpr = prices[prices["element"] == "NdPr"].groupby("commodity_id")["price_usd_per_kg"].first()
+    median = prices.groupby("commodity_id")["price_usd_per_kg"].median()
+    price = ndpr.combine_first(median).reindex(ks).to_numpy(dtype=float)
+    return Baseline(
+        net=net,
+        sectors=sectors,
+        final_t=final,
+        production_t=production,
+        capacity_t=capacity,
+        price_usd_per_kg=price,
+        demand_table=table,
+    )

@@ -1,0 +1,153 @@
+"""Simulation results as tidy tables with units in column names, plus a summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from chokepoint.iomath import solve_leontief
+from chokepoint.simulate.baseline import Baseline
+from chokepoint.simulate.engine import Trajectory
+from chokepoint.simulate.plan import Plan
+
+__all__ = ["Results", "tabulate"]
+
+#: A region's supply counts as recovered once its shortfall stays below this share of demand.
+RECOVERED_BELOW = 0.01
+
+
+@dataclass(frozen=True)
+class Results:
+    """Tables of one run (the first draw when several were run) and its summary."""
+
+    scenario: str
+    tables: dict[str, pd.DataFrame] = field(repr=False)
+    summary: pd.DataFrame = field(repr=False)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _traced_shares(baseline: Baseline, shipped: npt.NDArray[np.float64], controller: str) -> npt.NDArray[np.float64]:
+    """Share of each region's supply of each commodity resting on ``controller`` at each upstream
+    stage, traced through the month's actual shipments with the exposure core's Leontief solve.
+
+    Returns (T, R, K_product, K_stage) fractions: ``A[(o, j), (r, k)] = a[j, k]·m_j[o, r]`` with
+    ``m_j`` the month's sourcing shares of ``j``, and ``X = (I − A)⁻¹·M`` per delivered unit.
+    """
+    net = baseline.net
+    regions, ks = list(net.regions), baseline.commodities
+    R, K = len(regions), len(ks)
+    a = baseline.inputs
+    c = regions.index(controller)
+    out = np.zeros((shipped.shape[0], R, K, K))
+    for t in range(shipped.shape[0]):
+        got = shipped[t].sum(axis=1, keepdims=True)  # (K, 1, b)
+        m = np.divide(shipped[t], got, out=np.zeros_like(shipped[t]), where=got > 0)  # (K, o, b)
+        M = np.zeros((R, K, R, K))
+        for k in range(K):
+            M[:, k, :, k] = m[k]
+        A = (m.transpose(1, 0, 2)[..., None] * a[None, :, None, :]).reshape(R * K, R * K)
+        X = solve_leontief(A, M.reshape(R * K, R * K)).X.reshape(R, K, R, K)  # (o, j, r, k)
+        total = X.sum(axis=0)  # (j, r, k)
+        out[t] = np.divide(X[c], total, out=np.zeros_like(total), where=total > 1e-12).transpose(1, 2, 0)
+    return out
+
+
+def tabulate(baseline: Baseline, plan: Plan, trajectory: Trajectory, scenario: str, controller: str = "CHN") -> Results:
+    """Tidy tables of the first draw of ``trajectory`` and a summary per region and sector."""
+    net = baseline.net
+    regions, ks, sectors = list(net.regions), baseline.commodities, list(baseline.sectors)
+    periods = [str(p) for p in plan.periods]
+    T, R, K = len(periods), len(regions), len(ks)
+    tr = trajectory
+
+    def cube(values: npt.NDArray[np.float64], names: list[str], axes: list[list[str]]) -> pd.DataFrame:
+        idx = pd.MultiIndex.from_product(axes, names=names)
+        return pd.DataFrame({"value": values.ravel()}, index=idx).reset_index()
+
+    production = cube(tr.production_t[0], ["period", "region_id", "commodity_id"], [periods, regions, ks])
+    production = production.rename(columns={"value": "production_t"})
+    flows = cube(
+        tr.shipped_t[0], ["period", "commodity_id", "exporter_id", "importer_id"], [periods, ks, regions, regions]
+    )
+    flows = flows.rename(columns={"value": "flow_t"})
+    flows = flows[flows["flow_t"] > 1e-9].reset_index(drop=True)
+    demand = tr.demand_t[0]
+    served = tr.served_t[0]
+    short = cube(demand, ["period", "region_id", "commodity_id", "sector_id"], [periods, regions, ks, sectors])
+    short = short.rename(columns={"value": "demand_t"})
+    short["served_t"] = served.ravel()
+    short["shortfall_t"] = (short["demand_t"] - short["served_t"]).clip(lower=0.0)
+    short = short[short["demand_t"] > 0].reset_index(drop=True)
+    short["shortfall_pct"] = 100.0 * short["shortfall_t"] / short["demand_t"]
+    prices = cube(tr.price_index[0], ["period", "commodity_id"], [periods, ks]).rename(columns={"value": "price_index"})
+    prices["price_usd_per_kg"] = prices["price_index"] * np.tile(baseline.price_usd_per_kg, T)
+    stocks = cube(tr.stock_t[0], ["period", "region_id", "commodity_id"], [periods, regions, ks]).rename(
+        columns={"value": "stock_t"}
+    )
+    stocks["draw_t"] = tr.stock_draw_t[0].ravel()
+    stocks["build_t"] = tr.stock_build_t[0].ravel()
+    stocks = stocks[(plan.stock_target_t.reshape(R, K) > 0)[None].repeat(T, 0).ravel()].reset_index(drop=True)
+
+    # China's share of each region's supply: direct (shipments) and traced to the mine.
+    shipped = tr.shipped_t[0]
+    received = shipped.sum(axis=2)  # (T, K, b)
+    c = regions.index(controller) if controller in regions else None
+    direct = (
+        np.zeros((T, K, R))
+        if c is None
+        else np.divide(shipped[:, :, c, :], received, out=np.zeros((T, K, R)), where=received > 0)
+    )
+    share = cube(direct.transpose(0, 2, 1), ["period", "region_id", "commodity_id"], [periods, regions, ks])
+    share = share.rename(columns={"value": "direct_share_pct"})
+    share["direct_share_pct"] *= 100.0
+    if c is not None:
+        traced = _traced_shares(baseline, shipped, controller)  # (T, R, K, K_stage)
+        stage_names = list(net.stages["stage"])
+        for j, stage in enumerate(stage_names):
+            share[f"traced_{stage}_pct"] = 100.0 * traced[..., j].ravel()
+
+    summary = _summary(short, periods)
+    return Results(
+        scenario=scenario,
+        tables={
+            "production": production,
+            "flows": flows,
+            "shortfall": short,
+            "prices": prices,
+            "stocks": stocks,
+            "controller_share": share,
+        },
+        summary=summary,
+    )
+
+
+def _summary(short: pd.DataFrame, periods: npt.ArrayLike) -> pd.DataFrame:
+    """Per region and sector: peak shortfall, cumulative shortfall, months short, recovery."""
+    order = {p: i for i, p in enumerate(np.asarray(periods))}
+    by = short.groupby(["region_id", "sector_id", "period"], as_index=False)[["demand_t", "shortfall_t"]].sum()
+    by["share"] = by["shortfall_t"] / by["demand_t"]
+    by["t"] = by["period"].map(order)
+    rows = []
+    for (region, sector), g in by.groupby(["region_id", "sector_id"]):
+        g = g.sort_values("t")
+        hit = g[g["share"] >= RECOVERED_BELOW]
+        first = int(hit["t"].min()) if len(hit) else None
+        last = int(hit["t"].max()) if len(hit) else None
+        rows.append(
+            {
+                "region_id": region,
+                "sector_id": sector,
+                "peak_shortfall_pct": 100.0 * float(g["share"].max()),
+                "cumulative_shortfall_t": float(g["shortfall_t"].sum()),
+                "months_short": len(hit),
+                "first_short": None if first is None else str(g.loc[g["t"] == first, "period"].iloc[0]),
+                "recovery_months": None if first is None or last is None else last - first + 1,
+                "recovered": last is None or last < int(g["t"].max()),
+            }
+        )
+    table = pd.DataFrame(rows)
+    return table.sort_values("cumulative_shortfall_t", ascending=False, ignore_index=True)

@@ -1,0 +1,144 @@
+"""The shock engine's invariants: mass balance, no negatives, the baseline without shocks, and
+monotone responses to stricter controls and larger stockpiles; on the tiny network (properties
+over random scenarios) and on the shipped dataset."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chokepoint.dataset import Dataset
+from chokepoint.scenario import Scenario
+from chokepoint.simulate import build_baseline, build_plan, run_fast, simulate
+from chokepoint.simulate.engine import Trajectory
+from tests.tiny import tiny_dataset
+
+
+def _scenario(**fields: object) -> Scenario:
+    return Scenario.model_validate({"name": "t", "start": "2025-01", "horizon_months": 12, "material": "m", **fields})
+
+
+def _run(ds: Dataset, scenario: Scenario) -> Trajectory:
+    baseline = build_baseline(ds, scenario.material, scenario.base_year, scenario.capacity_utilisation)
+    return run_fast(
+        baseline,
+        build_plan(baseline, scenario, ds),
+        sourcing_adjustment=scenario.sourcing_adjustment,
+        price_scarcity_exponent=scenario.price_scarcity_exponent,
+    )
+
+
+def _balance_error(tr: Trajectory) -> float:
+    """|production + imports + stock draw − (exports + intermediate + final + stock build + inventory)|."""
+    ship = tr.shipped_t  # (B, T, K, o, b)
+    own = np.einsum("btkii->btik", ship)
+    imports = ship.sum(axis=3).transpose(0, 1, 3, 2) - own
+    exports = ship.sum(axis=4).transpose(0, 1, 3, 2) - own
+    lhs = tr.production_t + imports + tr.stock_draw_t
+    rhs = exports + tr.intermediate_use_t + tr.served_t.sum(-1) + tr.stock_build_t + tr.unsold_t + tr.unused_t
+    return float(np.abs(lhs - rhs).max())
+
+
+def _target_shortfall(tr: Trajectory, region: int) -> float:
+    return float((tr.demand_t - tr.served_t)[0, :, region].sum())
+
+
+def _ban(kind: dict[str, object], **extra: object) -> dict[str, object]:
+    return {
+        "name": "c",
+        "controller": "AUT",
+        "commodities": ["oxide"],
+        "targets": {"countries": ["CHE"]},
+        "instrument": kind,
+        "start": "2025-03",
+        **extra,
+    }
+
+
+def test_no_shock_reproduces_the_baseline() -> None:
+    ds = tiny_dataset()
+    tr = _run(ds, _scenario())
+    baseline = build_baseline(ds, "m", 2024)
+    assert np.abs(tr.demand_t - tr.served_t).max() < 1e-9
+    assert np.allclose(tr.production_t[0], baseline.production_t.reshape(-1, 2)[None], rtol=1e-12)
+    assert np.all(tr.price_index == 1.0)
+    # Baseline by hand: CHE and AUT each use 30 t/yr of oxide for lamps (30,000 units × 1 kg);
+    # of 400 t ore mined, 1.25 × 60 t feed the oxide, so 325 t is final use of ore ("other").
+    lamps = baseline.final_t[:, baseline.sectors.index("lamps")].sum() * 12
+    other = baseline.final_t[:, baseline.sectors.index("other")].sum() * 12
+    assert (lamps, other) == (pytest.approx(60.0), pytest.approx(325.0))
+
+
+def test_ban_cuts_the_target_by_hand() -> None:
+    # CHE gets all its oxide from AUT; a ban from month 3 leaves it nothing, and AUT's spare
+    # capacity has nowhere else allowed to go, so CHE's lamps lose everything from March.
+    tr = _run(tiny_dataset(), _scenario(export_controls=[_ban({"kind": "ban"})]))
+    che = tr.demand_t[0, :, 1, 1].sum(-1), tr.served_t[0, :, 1, 1].sum(-1)
+    assert np.allclose(che[1][:2], che[0][:2])
+    assert np.allclose(che[1][2:], 0.0)
+    assert _balance_error(tr) < 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    approval=st.floats(0.0, 1.0),
+    stricter=st.floats(0.0, 1.0),
+    stock_months=st.floats(0.0, 6.0),
+    more_stock=st.floats(0.0, 6.0),
+    ore_bel=st.floats(10.0, 300.0),
+    lamps_che=st.floats(1_000.0, 60_000.0),
+)
+def test_invariants_over_random_scenarios(
+    approval: float, stricter: float, stock_months: float, more_stock: float, ore_bel: float, lamps_che: float
+) -> None:
+    ds = tiny_dataset(
+        production={("AUT", "ore"): 100, ("BEL", "ore"): ore_bel, ("DNK", "ore"): 200, ("AUT", "oxide"): 60},
+        activity={"CHE": lamps_che, "AUT": 30_000, "WLD": 30_000 + lamps_che},
+    )
+    stock = [{"region": "CHE", "commodity": "oxide", "months_of_demand": stock_months}]
+    loose = _run(
+        ds, _scenario(export_controls=[_ban({"kind": "licence", "approval_share": approval})], stockpiles=stock)
+    )
+    for tr in (loose,):
+        assert _balance_error(tr) < 1e-6
+        for name in ("production_t", "shipped_t", "unsold_t", "served_t", "stock_t", "intermediate_use_t"):
+            assert getattr(tr, name).min() > -1e-9, name
+        assert (tr.served_t <= tr.demand_t + 1e-9).all()
+    che = 1  # regions are sorted: AUT, BEL, CHE… → index of CHE in the network
+    strict = _run(
+        ds,
+        _scenario(export_controls=[_ban({"kind": "licence", "approval_share": approval * stricter})], stockpiles=stock),
+    )
+    assert _target_shortfall(strict, che) >= _target_shortfall(loose, che) - 1e-6
+    bigger = [{"region": "CHE", "commodity": "oxide", "months_of_demand": stock_months + more_stock}]
+    larger = _run(
+        ds, _scenario(export_controls=[_ban({"kind": "licence", "approval_share": approval})], stockpiles=bigger)
+    )
+    assert _target_shortfall(larger, che) <= _target_shortfall(loose, che) + 1e-6
+
+
+def test_default_dataset_invariants_and_determinism(default: Dataset) -> None:
+    controls = [
+        {
+            "name": "ban",
+            "controller": "CHN",
+            "commodities": ["ndfeb_magnet"],
+            "targets": {"countries": ["USA"]},
+            "instrument": {"kind": "ban"},
+            "start": "2025-03",
+            "end": "2025-08",
+        }
+    ]
+    scenario = Scenario.model_validate(
+        {"name": "t", "start": "2025-01", "horizon_months": 24, "export_controls": controls}
+    )
+    tr = _run(default, scenario)
+    assert _balance_error(tr) < 1e-6
+    baseline_run = _run(default, Scenario.model_validate({"name": "none", "start": "2025-01", "horizon_months": 6}))
+    assert np.abs(baseline_run.demand_t - baseline_run.served_t).max() < 1e-6
+    first, second = simulate(default, scenario), simulate(default, scenario)
+    assert first.summary.equals(second.summary)
+    usa = first.summary.query("region_id == 'USA' and sector_id == 'ev'").iloc[0]
+    assert usa["peak_shortfall_pct"] == pytest.approx(100.0)  # all US magnets come from China in the data
