@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from chokepoint import __version__
@@ -33,8 +34,11 @@ from chokepoint.exposure import exposure
 from chokepoint.importers import IMPORTERS
 from chokepoint.ingest import import_file
 from chokepoint.provenance import assumptions, basis_summary, sources_used
-from chokepoint.scenario import scenario_markdown
+from chokepoint.report import render_simulation_report
+from chokepoint.scenario import load_scenario, scenario_markdown
 from chokepoint.schema import schema_markdown
+from chokepoint.simulate import simulate
+from chokepoint.simulate.save import save_results
 from chokepoint.store import open_store
 
 app = typer.Typer(
@@ -245,6 +249,39 @@ def chokepoints_cmd(
     with _dataset(db, dataset) as ds:
         table = chokepoints(ds, region, sector, year, commodity, utilisation)
     _emit_indexed(table.head(top), fmt, title=f"{region} {sector} {year}: supply lost if one node fails (%)")
+
+
+class Mode(StrEnum):
+    fast = "fast"
+    lp = "lp"
+
+
+@app.command("simulate")
+def simulate_cmd(
+    file: Annotated[
+        Path, typer.Argument(help="Scenario file (YAML), e.g. examples/scenarios/china-2025-licensing.yaml.")
+    ],
+    mode: Annotated[Mode, typer.Option("--mode", help="fast: vectorised pro-rata; lp: HiGHS per month.")] = Mode.fast,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder for tables, summary.json, report.html.")
+    ] = None,
+    fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+) -> None:
+    """Run a scenario month by month; print its summary and write tables and an offline report."""
+    scenario = load_scenario(file)
+    target = out or Path("runs") / scenario.name
+    with open_store(db) as store:
+        ds = store.load(scenario.datasets)
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(f"simulating {scenario.name}", total=scenario.horizon_months)
+        results = simulate(
+            ds, scenario, mode.value, origin=file.name, on_period=lambda t: progress.update(task, completed=t + 1)
+        )
+        progress.update(task, description="writing the report", completed=scenario.horizon_months)
+        written = save_results(results, target, render_simulation_report(results))
+    _emit(results.summary.head(15), fmt, title=f"{scenario.name}: shortfall by region and sector ({mode.value} mode)")
+    typer.echo(f"report: {(written / 'report.html').resolve()}", err=fmt is not OutputFormat.table)
 
 
 class Method(StrEnum):

@@ -266,6 +266,8 @@ class Scenario(_Model):
     Model parameters (assumptions until calibrated): ``capacity_utilisation`` of producers in the
     base year (spare capacity = 1/utilisation − 1); ``sourcing_adjustment``, the share of the gap
     between last month's sourcing and what actually arrived that buyers close each month;
+    ``sourcing_reversion``, the share of the way back to base-year suppliers (as far as controls
+    allow) that buyers go each month;
     ``price_scarcity_exponent`` η in price = base price × exp(η × world shortfall share)."""
 
     name: str
@@ -287,6 +289,7 @@ class Scenario(_Model):
     priorities: dict[str, Annotated[float, Field(gt=0.0)]] = {}
     capacity_utilisation: Annotated[float, Field(gt=0.0, le=1.0)] = 0.85
     sourcing_adjustment: Share = 0.3
+    sourcing_reversion: Share = 0.1
     price_scarcity_exponent: Annotated[float, Field(ge=0.0)] = 11.0
 
     @field_validator("datasets")

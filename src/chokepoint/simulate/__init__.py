@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Literal
 
 from chokepoint.dataset import Dataset
@@ -17,20 +19,50 @@ __all__ = ["Baseline", "Plan", "Results", "Trajectory", "build_baseline", "build
 Mode = Literal["fast", "lp"]
 
 
-def simulate(ds: Dataset, scenario: Scenario, mode: Mode = "fast", origin: str = "scenario") -> Results:
+def simulate(
+    ds: Dataset,
+    scenario: Scenario,
+    mode: Mode = "fast",
+    origin: str = "scenario",
+    on_period: Callable[[int], None] | None = None,
+) -> Results:
     """Run ``scenario`` on ``ds``: calibrate the baseline, plan the shocks, step month by month.
 
-    Deterministic: the same dataset, scenario (and seed) give the same results.
+    ``mode``: ``fast`` (vectorised pro-rata with rerouting) or ``lp`` (HiGHS, one LP a month).
+    Deterministic: the same dataset and scenario give the same results. ``on_period`` is called
+    after each simulated month (progress reporting).
     """
     check_scenario(scenario, ds, origin=origin)
-    if mode != "fast":
-        raise ChokepointError(f"allocation mode {mode!r} is not available yet; use --mode fast")
+    if mode not in ("fast", "lp"):
+        raise ChokepointError(f"unknown allocation mode {mode!r}; use fast or lp")
+    started = time.perf_counter()
     baseline = build_baseline(ds, scenario.material, scenario.base_year, scenario.capacity_utilisation)
     plan = build_plan(baseline, scenario, ds)
-    trajectory = run_fast(
-        baseline,
-        plan,
-        sourcing_adjustment=scenario.sourcing_adjustment,
-        price_scarcity_exponent=scenario.price_scarcity_exponent,
+    if mode == "lp":
+        from chokepoint.simulate.lp import run_lp
+
+        trajectory = run_lp(baseline, plan, price_scarcity_exponent=scenario.price_scarcity_exponent)
+    else:
+        trajectory = run_fast(
+            baseline,
+            plan,
+            sourcing_adjustment=scenario.sourcing_adjustment,
+            sourcing_reversion=scenario.sourcing_reversion,
+            price_scarcity_exponent=scenario.price_scarcity_exponent,
+            on_period=on_period,
+        )
+    results = tabulate(baseline, plan, trajectory, scenario.name)
+    results.info.update(
+        {
+            "scenario": scenario.name,
+            "description": scenario.description,
+            "mode": mode,
+            "datasets": scenario.datasets,
+            "base_year": scenario.base_year,
+            "start": str(scenario.start),
+            "end": str(scenario.end),
+            "months": scenario.horizon_months,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
     )
-    return tabulate(baseline, plan, trajectory, scenario.name)
+    return results

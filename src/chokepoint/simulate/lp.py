@@ -1,0 +1,397 @@
+"""The ``lp`` allocation mode: one linear programme a month (HiGHS), warm-started month to month.
+
+Each month ``t`` the allocation is the optimum of the period LP below; between months the same
+responses as the ``fast`` mode (:mod:`chokepoint.simulate.engine`) update stocks, prices and
+substitution. Indices: region ``r`` (origin ``o``, buyer ``b``), commodity (stage) ``k`` with
+inputs ``j`` (recipe ``a[j, k]`` t of ``j`` per t of ``k``), sector ``s``. All quantities are
+tonnes per month.
+
+Variables (bounds)::
+
+    q[r,k]    ∈ [0, cap[t,r,k]]                 production from inputs (recycled supply rec[r,k] is added on top)
+    g[k,o,b]  ∈ [0, ref[k,o,b]·min(1, α[k,o,b])] shipments along the month's baseline lanes
+    e[k,o,b]  ∈ [0, ∞) if α[k,o,b] = 1 else 0    extra shipments (rerouting), uncontrolled arcs only
+    d[r,k]    ∈ [0, min(stock, max_release)]    strategic stock draw, where release is enabled
+    h[r,k]    ∈ [0, refill[r,k]]                stock build (refill, as in the fast mode)
+    x[r,k,s,l] ∈ [0, D[t,r,k,s]/L]              final demand served, in L equal segments l
+
+``α`` is the plan's allowed share; ``ref[k,o,b] = m⁰_k[o,b]·u_t[b,k]`` is the baseline flow of
+the arc: baseline sourcing shares ``m⁰`` applied to the month's use ``u_t`` (final demand after
+substitution plus refill plus the inputs its own orders need, top down through the recipes). A
+controlled arc (``α < 1``) may carry at most ``α·ref``; an uncontrolled arc is unbounded.
+
+Rows::
+
+    supply[o,k]:  Σ_b (g + e)[k,o,b] − q[o,k]                                   ≤ rec[o,k]   (unsold allowed)
+    use[r,j]:     Σ_o (g + e)[j,o,r] + d[r,j] − Σ_k a[j,k]·q[r,k] − h[r,j] − Σ_{s,l} x[r,j,s,l] ≥ 0  (unused allowed)
+    clean[r,k]:   Σ_{s ∈ excl(r), l} x[r,k,s,l] − Σ_o (1 − c[k,o,r])·(g + e)[k,o,r] − d[r,k] ≤ 0
+
+``clean`` is the licence exclusion: sectors a licence excludes may only be served from the
+uncontrolled part of the region's supply (``c`` is the controlled share of an arc) and its own
+stock. It earmarks controlled material for other uses, which is exact for what arrives; it does
+not trace controlled content inside products made in the region (own production counts as clean).
+
+Objective (minimised, in units of the lowest sector priority per tonne)::
+
+    − Σ w[s]·(1 + δ·(L − 1 − l)/L)·x[r,k,s,l] + ε_q·Σ q + ε_g·Σ g + ε_e·Σ e + ε_d·Σ d − ε_h·Σ h,
+    w = priority / min(priority),  δ = 10⁻²,  ε_q = ε_g = 10⁻⁵ ≪ ε_e = 10⁻⁴ ≪ ε_h = 10⁻² < ε_d = 2·10⁻² ≪ 1
+
+so serving demand comes first (higher priority first: defence-first scenarios set its weight),
+then refilling stocks, then drawing as little stock as possible, then rerouting as little as
+possible, then producing and shipping no more than needed. The segments make rationing fair
+within a priority level: every user competing for the same supply gets its first quarter before
+anyone gets a second, so served shares agree to within 1/L (a plain LP would pick an arbitrary
+vertex: one sector served fully, another not at all); priorities closer than a factor 1 + δ mix.
+Without shocks the unique optimum is the baseline (every lane at its ``ref``).
+
+The duals of the ``use`` rows are shadow prices: the objective gained by one more tonne of ``j``
+at ``r`` — about ``w`` of the sector left short where supply is short (or where a tonne more
+would free supply for a short buyer of the same origins), the tiny cost of supplying it
+otherwise.
+
+Between months: stock −= d, stock += h; ``refill = min(target/refill_months, target − stock)``
+where nothing was short last month; price ``p = exp(η·world shortfall share)`` per commodity;
+substitution moves toward ``min(ceiling, −elasticity·ln p)`` with its first-order lag.
+
+Each month is passed to HiGHS in one call (column-wise sparse matrix built from vectorised COO
+triplets) and started from the previous month's optimal basis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import highspy
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from highspy._core import _Highs
+
+from chokepoint.errors import ChokepointError
+from chokepoint.simulate.baseline import Baseline
+from chokepoint.simulate.engine import Trajectory
+from chokepoint.simulate.plan import Plan
+
+__all__ = ["build_model", "run_lp", "run_lp_with_duals"]
+
+Array = npt.NDArray[np.float64]
+Index = npt.NDArray[np.int64]
+
+#: Cost per tonne produced from inputs, shipped on a baseline lane, shipped on an extra lane.
+EPS_PRODUCE, EPS_LANE, EPS_REROUTE = 1e-5, 1e-5, 1e-4
+#: Reward per tonne of stock rebuilt, cost per tonne of stock drawn (draw > build: no cycling).
+EPS_BUILD, EPS_DRAW = 1e-2, 2e-2
+#: Segments of each sector's demand and the extra reward for the first segments (fair rationing).
+SEGMENTS, FAIRNESS = 4, 1e-2
+INF = highspy.kHighsInf
+
+
+@dataclass(frozen=True)
+class Period:
+    """What one month's LP needs (shapes in comments)."""
+
+    capacity: Array  # (R, K)
+    recycled: Array  # (R, K)
+    ref: Array  # (K, R, R) baseline flow o → b this month
+    allowed: Array  # (K, R, R)
+    controlled: Array  # (K, R, R)
+    draw_cap: Array  # (R, K)
+    refill: Array  # (R, K)
+    demand: Array  # (R, K, S)
+    excluded: Array  # (R, S) bool
+    weight: Array  # (S,)
+    a: Array  # (K, K) inputs a[j, k]
+
+
+@dataclass
+class Model:
+    """Columns and rows of one period LP, filled by the ``define_*`` functions."""
+
+    cost: list[Array] = field(default_factory=list)
+    col_lower: list[Array] = field(default_factory=list)
+    col_upper: list[Array] = field(default_factory=list)
+    row_lower: list[Array] = field(default_factory=list)
+    row_upper: list[Array] = field(default_factory=list)
+    entries: list[tuple[Index, Index, Array]] = field(default_factory=list)
+    cols: dict[str, Index] = field(default_factory=dict)
+    rows: dict[str, Index] = field(default_factory=dict)
+    n_col: int = 0
+    n_row: int = 0
+
+    def add_cols(self, name: str, lower: Array, upper: Array, cost: Array) -> Index:
+        """A family of columns shaped like ``lower``; returns their positions in that shape."""
+        idx = np.arange(self.n_col, self.n_col + lower.size).reshape(lower.shape)
+        self.n_col += lower.size
+        self.col_lower.append(lower.ravel())
+        self.col_upper.append(np.broadcast_to(upper, lower.shape).ravel())
+        self.cost.append(np.broadcast_to(cost, lower.shape).ravel())
+        self.cols[name] = idx
+        return idx
+
+    def add_rows(self, name: str, lower: Array, upper: Array) -> Index:
+        """A family of rows shaped like ``lower``; returns their positions in that shape."""
+        idx = np.arange(self.n_row, self.n_row + lower.size).reshape(lower.shape)
+        self.n_row += lower.size
+        self.row_lower.append(lower.ravel())
+        self.row_upper.append(np.broadcast_to(upper, lower.shape).ravel())
+        self.rows[name] = idx
+        return idx
+
+    def add_terms(self, rows: Index, cols: Index, values: Array | float) -> None:
+        """Coefficients ``values`` at (``rows``, ``cols``), all broadcast to one shape."""
+        r, c, v = np.broadcast_arrays(rows, cols, np.asarray(values, dtype=float))
+        self.entries.append((r.ravel(), c.ravel(), v.ravel()))
+
+    def to_highs(self) -> highspy.HighsLp:
+        """The model as a column-wise HiGHS LP (COO → CSC, zeros dropped)."""
+        r, c, v = (np.concatenate(parts) for parts in zip(*self.entries, strict=True))
+        keep = v != 0.0
+        A = sp.csc_array((v[keep], (r[keep], c[keep])), shape=(self.n_row, self.n_col))
+        A.sort_indices()
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = self.n_col, self.n_row
+        lp.col_cost_ = np.concatenate(self.cost)
+        lp.col_lower_ = np.concatenate(self.col_lower)
+        lp.col_upper_ = np.concatenate(self.col_upper)
+        lp.row_lower_ = np.concatenate(self.row_lower)
+        lp.row_upper_ = np.concatenate(self.row_upper)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = A.indices.astype(np.int32)
+        lp.a_matrix_.value_ = A.data
+        return lp
+
+
+def define_production(m: Model, p: Period) -> None:
+    """``0 ≤ q[r,k] ≤ cap[r,k]``, cost ``ε_q`` per tonne."""
+    m.add_cols("q", np.zeros_like(p.capacity), p.capacity, np.array(EPS_PRODUCE))
+
+
+def define_flows(m: Model, p: Period) -> None:
+    """``0 ≤ g[k,o,b] ≤ ref·min(1, α)`` (cost ``ε_g``); ``0 ≤ e[k,o,b] ≤ ∞ if α = 1 else 0`` (cost ``ε_e``)."""
+    lower = np.zeros_like(p.ref)
+    m.add_cols("g", lower, p.ref * np.minimum(p.allowed, 1.0), np.array(EPS_LANE))
+    m.add_cols("e", lower, np.where(p.allowed >= 1.0, INF, 0.0), np.array(EPS_REROUTE))
+
+
+def define_stock_draw(m: Model, p: Period) -> None:
+    """``0 ≤ d[r,k] ≤ min(stock, max_release)`` where release is on, cost ``ε_d``."""
+    m.add_cols("d", np.zeros_like(p.draw_cap), p.draw_cap, np.array(EPS_DRAW))
+
+
+def define_stock_build(m: Model, p: Period) -> None:
+    """``0 ≤ h[r,k] ≤ refill[r,k]``, reward ``ε_h``."""
+    m.add_cols("h", np.zeros_like(p.refill), p.refill, np.array(-EPS_BUILD))
+
+
+def define_served(m: Model, p: Period) -> None:
+    """``0 ≤ x[r,k,s,l] ≤ D[r,k,s]/L``, reward ``w[s]·(1 + δ·(L − 1 − l)/L)`` per tonne."""
+    upper = np.repeat(p.demand[..., None] / SEGMENTS, SEGMENTS, axis=-1)
+    bonus = 1.0 + FAIRNESS * np.arange(SEGMENTS - 1, -1, -1) / SEGMENTS
+    m.add_cols("x", np.zeros_like(upper), upper, -p.weight[:, None] * bonus[None, :])
+
+
+def define_supply_balance(m: Model, p: Period) -> None:
+    """``Σ_b (g + e)[k,o,b] − q[o,k] ≤ rec[o,k]``: ship no more than made plus recycled."""
+    rows = m.add_rows("supply", np.full_like(p.recycled, -INF), p.recycled)  # (R, K)
+    by_arc = rows.T[:, :, None]  # (K, o, 1)
+    m.add_terms(by_arc, m.cols["g"], 1.0)
+    m.add_terms(by_arc, m.cols["e"], 1.0)
+    m.add_terms(rows, m.cols["q"], -1.0)
+
+
+def define_use_balance(m: Model, p: Period) -> None:
+    """``Σ_o (g + e)[j,o,r] + d[r,j] − Σ_k a[j,k]·q[r,k] − h[r,j] − Σ_{s,l} x[r,j,s,l] ≥ 0``: what
+    arrives covers inputs, stock build and final use (the rest is unused inventory)."""
+    rows = m.add_rows("use", np.zeros_like(p.recycled), np.array(INF))  # (R, K)
+    by_arc = rows.T[:, None, :]  # (K, 1, b)
+    m.add_terms(by_arc, m.cols["g"], 1.0)
+    m.add_terms(by_arc, m.cols["e"], 1.0)
+    m.add_terms(rows, m.cols["d"], 1.0)
+    m.add_terms(rows, m.cols["h"], -1.0)
+    m.add_terms(rows[:, :, None, None], m.cols["x"], -1.0)
+    m.add_terms(rows[:, :, None], m.cols["q"][:, None, :], -p.a[None, :, :])  # (r, j, k)
+
+
+def define_clean_supply(m: Model, p: Period) -> None:
+    """``Σ_{s excluded at r, l} x[r,k,s,l] − Σ_o (1 − c[k,o,r])·(g + e)[k,o,r] − d[r,k] ≤ 0``: sectors
+    a licence excludes are served only from uncontrolled supply (free where none is excluded)."""
+    any_excluded = np.asarray(p.excluded.any(axis=1))
+    upper = np.where(any_excluded[:, None], np.zeros_like(p.recycled), INF)
+    rows = m.add_rows("clean", np.full_like(p.recycled, -INF), upper)
+    m.add_terms(rows[:, :, None, None], m.cols["x"], p.excluded[:, None, :, None].astype(float))
+    by_arc = rows.T[:, None, :]
+    m.add_terms(by_arc, m.cols["g"], -(1.0 - p.controlled))
+    m.add_terms(by_arc, m.cols["e"], -(1.0 - p.controlled))
+    m.add_terms(rows, m.cols["d"], -1.0)
+
+
+def build_model(p: Period) -> Model:
+    """The period LP (module docs): columns, then rows, each family vectorised."""
+    m = Model()
+    define_production(m, p)
+    define_flows(m, p)
+    define_stock_draw(m, p)
+    define_stock_build(m, p)
+    define_served(m, p)
+    define_supply_balance(m, p)
+    define_use_balance(m, p)
+    define_clean_supply(m, p)
+    return m
+
+
+def reference_use(mix: Array, a: Array, need: Array) -> Array:
+    """Use ``u[b,k]`` when every region sources along ``mix`` (K, o, b) and needs ``need`` (R, K)
+    for final use and stocks: ``u_k = need_k + Σ_k' a[k,k']·(m_k' u_k')``, top down through the
+    stages (commodities are ordered upstream first)."""
+    K = a.shape[0]
+    use = np.zeros_like(need)
+    made = np.zeros_like(need)
+    for k in reversed(range(K)):
+        use[:, k] = need[:, k] + made @ a[k, :]
+        made[:, k] = mix[k] @ use[:, k]
+    return use
+
+
+def run_lp(
+    baseline: Baseline,
+    plan: Plan,
+    *,
+    price_scarcity_exponent: float = 11.0,
+    on_period: Callable[[int], None] | None = None,
+) -> Trajectory:
+    """Run the month loop with the period LP (batch of one); see :func:`run_lp_with_duals`."""
+    trajectory, _ = run_lp_with_duals(
+        baseline, plan, price_scarcity_exponent=price_scarcity_exponent, on_period=on_period
+    )
+    return trajectory
+
+
+def run_lp_with_duals(
+    baseline: Baseline,
+    plan: Plan,
+    *,
+    price_scarcity_exponent: float = 11.0,
+    on_period: Callable[[int], None] | None = None,
+) -> tuple[Trajectory, Array]:
+    """Run the month loop, solving the period LP each month (module docs).
+
+    Returns the trajectory (batch of one, fields as in :func:`~chokepoint.simulate.engine.run_fast`)
+    and the shadow prices (T, R, K) of the ``use`` balances: objective units (weight of the
+    lowest-priority sector) per tonne. ``on_period`` is called with each finished month's index.
+    The LP is always feasible (nothing moved, nothing served) and bounded (served ≤ demand,
+    every unbounded column has a positive cost), so a solver failure is an error.
+    """
+    net = baseline.net
+    R, K, S = len(net.regions), len(baseline.commodities), len(baseline.sectors)
+    T = len(plan.periods)
+    a = baseline.inputs
+    mix4 = net.mix.toarray().reshape(R, K, R, K)
+    mix = np.stack([mix4[:, k, :, k] for k in range(K)])  # (K, o, b)
+    final0 = baseline.final_t.reshape(R, K, S)
+    priority = np.asarray(plan.priority, dtype=float)
+    weight = priority / priority.min()
+    eta = float(price_scarcity_exponent)
+
+    target = plan.stock_target_t.reshape(R, K)
+    stock = target.copy()
+    max_release = plan.stock_max_release_t.reshape(R, K)
+    refill_rate = target / plan.stock_refill_months.reshape(R, K)
+    releases = plan.stock_release.reshape(R, K) > 0
+    subst = np.zeros((S, K))
+    short_last = np.zeros((R, K), dtype=bool)
+
+    rec: dict[str, Array] = {
+        name: np.zeros((T, *shape))
+        for name, shape in {
+            "production": (R, K),
+            "shipped": (K, R, R),
+            "draw": (R, K),
+            "build": (R, K),
+            "stock": (R, K),
+            "intermediate": (R, K),
+            "demand": (R, K, S),
+            "served": (R, K, S),
+            "price": (K,),
+            "subst": (S, K),
+            "dual": (R, K),
+        }.items()
+    }
+    # The raw binding: the Python ``Highs`` wrapper prints a banner on construction, before its
+    # output can be switched off, and its callbacks are not needed here.
+    h = _Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve", "off")
+    basis: highspy.HighsBasis | None = None
+    for t in range(T):
+        demand = final0 * plan.demand_multiplier[t].reshape(R, K, S) * (1.0 - subst.T[None, :, :])
+        refill = np.where(~short_last & (stock < target), np.minimum(refill_rate, target - stock), 0.0)
+        ref_use = reference_use(mix, a, demand.sum(axis=-1) + refill)
+        period = Period(
+            capacity=plan.capacity_t[t].reshape(R, K),
+            recycled=plan.recycled_t[t].reshape(R, K),
+            ref=mix * ref_use.T[:, None, :],
+            allowed=plan.allowed[t],
+            controlled=plan.controlled_origin[t],
+            draw_cap=np.where(releases, np.minimum(stock, max_release), 0.0),
+            refill=refill,
+            demand=demand,
+            excluded=plan.excluded[t] > 0,
+            weight=weight,
+            a=a,
+        )
+        model = build_model(period)
+        lp = model.to_highs()
+        h.passModel(lp)
+        if basis is not None:
+            h.setBasis(basis)
+        h.run()
+        status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise ChokepointError(f"period LP of {plan.periods[t]} not solved: {h.modelStatusToString(status)}")
+        basis = h.getBasis()
+        sol = h.getSolution()
+        x = np.clip(np.asarray(sol.col_value), lp.col_lower_, lp.col_upper_)
+        cols = model.cols
+        q, d, build = x[cols["q"]], x[cols["d"]], x[cols["h"]]
+        served = x[cols["x"]].sum(axis=-1)
+        stock = stock - d + build
+        rec["production"][t] = q + period.recycled
+        rec["shipped"][t] = x[cols["g"]] + x[cols["e"]]
+        rec["draw"][t], rec["build"][t], rec["stock"][t] = d, build, stock
+        rec["intermediate"][t] = q @ a.T  # (r, j) = Σ_k a[j,k]·q[r,k]
+        rec["demand"][t], rec["served"][t] = demand, served
+        rec["dual"][t] = np.asarray(sol.row_dual)[model.rows["use"]]
+
+        gap = demand.sum(axis=-1) - served.sum(axis=-1)  # (R, K)
+        want = demand.sum(axis=(0, 2))
+        scarcity = np.divide(gap.sum(axis=0), want, out=np.zeros(K), where=want > 0)
+        price = np.exp(eta * scarcity)
+        target_sub = np.minimum(plan.substitution_ceiling, -plan.substitution_elasticity * np.log(price)[None, :])
+        subst = subst + (target_sub - subst) / plan.substitution_lag
+        short_last = gap > 1e-9
+        rec["price"][t], rec["subst"][t] = price, subst
+        if on_period is not None:
+            on_period(t)
+
+    shipped = rec["shipped"]
+    delivered = shipped.sum(axis=2).transpose(0, 2, 1) + rec["draw"]  # (T, R, K)
+    unsold = rec["production"] - shipped.sum(axis=3).transpose(0, 2, 1)
+    unused = delivered - rec["intermediate"] - rec["served"].sum(axis=-1) - rec["build"]
+    trajectory = Trajectory(
+        production_t=rec["production"][None],
+        shipped_t=shipped[None],
+        unsold_t=unsold[None],
+        delivered_t=delivered[None],
+        stock_draw_t=rec["draw"][None],
+        stock_build_t=rec["build"][None],
+        stock_t=rec["stock"][None],
+        intermediate_use_t=rec["intermediate"][None],
+        unused_t=unused[None],
+        demand_t=rec["demand"][None],
+        served_t=rec["served"][None],
+        price_index=rec["price"][None],
+        substitution=rec["subst"][None],
+    )
+    return trajectory, rec["dual"]

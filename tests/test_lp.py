@@ -1,0 +1,230 @@
+"""The ``lp`` allocation mode: the same invariants as the fast mode (mass balance, no negatives,
+the baseline without shocks, monotone in the strictness of a control), hand-checked cuts on the
+tiny network, optimal rerouting (never more short than the fast mode), priorities, licence
+exclusions and shadow prices."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chokepoint.dataset import Dataset
+from chokepoint.scenario import Scenario
+from chokepoint.simulate import build_baseline, build_plan, run_fast
+from chokepoint.simulate.engine import Trajectory
+from chokepoint.simulate.lp import FAIRNESS, SEGMENTS, run_lp, run_lp_with_duals
+from chokepoint.simulate.plan import _baseline_orders
+from tests.test_simulate import _balance_error, _ban, _scenario, _target_shortfall
+from tests.tiny import tiny_dataset
+
+AUT, CHE = 0, 2  # regions are sorted: AUT, BEL, CHE, DNK
+ORE, OXIDE = 0, 1
+NAMES = ("production_t", "shipped_t", "unsold_t", "delivered_t", "served_t", "stock_t", "unused_t", "stock_draw_t")
+
+
+def _lp(ds: Dataset, scenario: Scenario) -> tuple[Trajectory, np.ndarray]:
+    baseline = build_baseline(ds, scenario.material, scenario.base_year, scenario.capacity_utilisation)
+    return run_lp_with_duals(
+        baseline, build_plan(baseline, scenario, ds), price_scarcity_exponent=scenario.price_scarcity_exponent
+    )
+
+
+def _check_invariants(tr: Trajectory, tol: float = 1e-9) -> None:
+    scale = max(1.0, float(tr.production_t.max()))
+    assert _balance_error(tr) < tol * scale
+    for name in NAMES:
+        assert getattr(tr, name).min() > -tol * scale, name
+    assert (tr.served_t <= tr.demand_t * (1 + 1e-12) + tol).all()
+
+
+def test_no_shock_reproduces_the_baseline() -> None:
+    ds = tiny_dataset()
+    tr, duals = _lp(ds, _scenario())
+    baseline = build_baseline(ds, "m", 2024)
+    assert np.abs(tr.demand_t - tr.served_t).max() < 1e-12
+    assert np.allclose(tr.production_t[0], baseline.production_t.reshape(-1, 2)[None], rtol=1e-12)
+    # Every lane carries its baseline flow; by hand: AUT ships CHE its 30 t/yr of oxide.
+    assert np.allclose(tr.shipped_t[0], _baseline_orders(baseline, 4, 2)[None], rtol=1e-12, atol=1e-12)
+    assert tr.shipped_t[0, :, OXIDE, AUT, CHE] == pytest.approx(30 / 12)
+    assert np.all(tr.price_index == 1.0)
+    _check_invariants(tr)
+    assert np.abs(tr.unused_t).max() < 1e-9  # nothing shipped that is not needed
+    assert duals.min() >= 0.0
+    assert duals.max() < 1e-3  # nothing short: supply is worth only its tiny costs
+
+
+def test_no_shock_on_the_default_dataset(default: Dataset) -> None:
+    scenario = Scenario.model_validate({"name": "none", "start": "2025-01", "horizon_months": 6})
+    tr, _ = _lp(default, scenario)
+    baseline = build_baseline(default, scenario.material, scenario.base_year, scenario.capacity_utilisation)
+    assert np.abs(tr.demand_t - tr.served_t).max() < 1e-9 * tr.demand_t.max()
+    K = len(baseline.commodities)
+    assert np.allclose(tr.production_t[0], baseline.production_t.reshape(-1, K)[None], rtol=1e-9, atol=1e-9)
+    _check_invariants(tr)
+
+
+def test_ban_cuts_the_target_by_hand() -> None:
+    # CHE gets all its oxide from AUT and no one else makes oxide: a ban from month 3 leaves CHE's
+    # lamps nothing, and AUT makes only its own 30 t/yr of oxide (2.5 t/month instead of 5).
+    tr, duals = _lp(tiny_dataset(), _scenario(export_controls=[_ban({"kind": "ban"})]))
+    demand, served = tr.demand_t[0, :, CHE, OXIDE].sum(-1), tr.served_t[0, :, CHE, OXIDE].sum(-1)
+    assert np.allclose(served[:2], demand[:2])
+    assert np.allclose(served[2:], 0.0)
+    assert np.allclose(tr.shipped_t[0, 2:, OXIDE, AUT, CHE], 0.0)
+    assert tr.production_t[0, :2, AUT, OXIDE] == pytest.approx(5.0)
+    assert tr.production_t[0, 2:, AUT, OXIDE] == pytest.approx(2.5)
+    _check_invariants(tr)
+    # Shadow price of CHE's oxide: the reward of the first unserved tonne of lamps once short.
+    first_segment = 1.0 + FAIRNESS * (SEGMENTS - 1) / SEGMENTS
+    assert duals[2:, CHE, OXIDE] == pytest.approx(first_segment)
+    assert duals[:2, CHE, OXIDE].max() < 1e-3
+    assert duals[:, AUT, OXIDE].max() < 1e-3  # AUT is never short
+
+
+def test_licence_excluded_sector_gets_no_controlled_supply() -> None:
+    # Every licence is approved, but lamps are an excluded end use and all of CHE's oxide is
+    # controlled (AUT's): CHE's lamps get nothing, and no oxide is shipped to sit unused.
+    licence = {"kind": "licence", "approval_share": 1.0, "excluded_sectors": ["lamps"]}
+    tr, _ = _lp(tiny_dataset(), _scenario(export_controls=[_ban(licence)]))
+    assert np.allclose(tr.served_t[0, :2, CHE, OXIDE], tr.demand_t[0, :2, CHE, OXIDE])
+    assert np.allclose(tr.served_t[0, 2:, CHE, OXIDE], 0.0)
+    assert np.allclose(tr.shipped_t[0, 2:, OXIDE, AUT, CHE], 0.0)
+    _check_invariants(tr)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    approval=st.floats(0.0, 1.0),
+    stricter=st.floats(0.0, 1.0),
+    stock_months=st.floats(0.0, 6.0),
+    more_stock=st.floats(0.0, 6.0),
+    ore_bel=st.floats(10.0, 300.0),
+    lamps_che=st.floats(1_000.0, 60_000.0),
+)
+def test_invariants_over_random_scenarios(
+    approval: float, stricter: float, stock_months: float, more_stock: float, ore_bel: float, lamps_che: float
+) -> None:
+    ds = tiny_dataset(
+        production={("AUT", "ore"): 100, ("BEL", "ore"): ore_bel, ("DNK", "ore"): 200, ("AUT", "oxide"): 60},
+        activity={"CHE": lamps_che, "AUT": 30_000, "WLD": 30_000 + lamps_che},
+    )
+
+    def run(share: float, months: float) -> Trajectory:
+        stock = [{"region": "CHE", "commodity": "oxide", "months_of_demand": months}]
+        control = _ban({"kind": "licence", "approval_share": share})
+        return _lp(ds, _scenario(export_controls=[control], stockpiles=stock))[0]
+
+    loose = run(approval, stock_months)
+    _check_invariants(loose, tol=1e-7)
+    assert _target_shortfall(run(approval * stricter, stock_months), CHE) >= _target_shortfall(loose, CHE) - 1e-6
+    assert _target_shortfall(run(approval, stock_months + more_stock), CHE) <= _target_shortfall(loose, CHE) + 1e-6
+
+
+def _two_refiners() -> Dataset:
+    """DNK also refines oxide (40 t/yr) and sells CHE a quarter of its oxide: after a cut, CHE can
+    reroute to DNK's spare capacity."""
+    return tiny_dataset(
+        production={
+            ("AUT", "ore"): 100,
+            ("BEL", "ore"): 100,
+            ("DNK", "ore"): 200,
+            ("AUT", "oxide"): 60,
+            ("DNK", "oxide"): 40,
+        },
+        trade={("BEL", "AUT", "ore"): 100, ("AUT", "CHE", "oxide"): 30, ("DNK", "CHE", "oxide"): 10},
+    )
+
+
+@pytest.mark.parametrize(
+    "control",
+    [
+        _ban({"kind": "ban"}),
+        _ban({"kind": "ban"}, controller="BEL", commodities=["ore"], targets={"countries": ["AUT"]}),
+        _ban({"kind": "licence", "approval_share": 0.2}),
+    ],
+    ids=["oxide-to-CHE", "ore-to-AUT", "licence"],
+)
+def test_lp_is_never_more_short_than_the_fast_mode(control: dict[str, object]) -> None:
+    # Without substitution or stocks demand is the same in both modes and each month stands alone.
+    # Under a ban the fast mode's allocation is feasible for the LP, so the LP, rerouting at once
+    # rather than with a lag, leaves no more shortfall in any month. Not a theorem for licences:
+    # the fast mode lets α of *rerouted* orders through a licensed arc, the LP only α·ref, so
+    # there it is checked on a case where the licensed lane is not the binding one.
+    ds = _two_refiners()
+    scenario = _scenario(export_controls=[control])
+    baseline = build_baseline(ds, "m", 2024)
+    plan = build_plan(baseline, scenario, ds)
+    fast = run_fast(baseline, plan)
+    lp = run_lp(baseline, plan)
+    assert np.allclose(lp.demand_t, fast.demand_t)
+    short_fast = (fast.demand_t - fast.served_t)[0].sum(axis=(1, 2, 3))
+    short_lp = (lp.demand_t - lp.served_t)[0].sum(axis=(1, 2, 3))
+    assert (short_lp <= short_fast + 1e-9).all()
+    _check_invariants(lp)
+
+
+def test_lp_reroutes_at_once_where_the_fast_mode_lags() -> None:
+    ds = _two_refiners()
+    scenario = _scenario(export_controls=[_ban({"kind": "ban"})])
+    baseline = build_baseline(ds, "m", 2024)
+    plan = build_plan(baseline, scenario, ds)
+    short_fast = (run_fast(baseline, plan).demand_t - run_fast(baseline, plan).served_t)[0, 2].sum()
+    lp = run_lp(baseline, plan)
+    short_lp = (lp.demand_t - lp.served_t)[0, 2].sum()
+    assert short_lp < 0.5 * short_fast
+    # What CHE lost from AUT comes from DNK in the first month of the ban.
+    assert lp.shipped_t[0, 2, OXIDE, 3, CHE] > lp.shipped_t[0, 1, OXIDE, 3, CHE] + 1.0
+
+
+def test_priorities_and_fair_rationing_on_the_default_dataset(default: Dataset) -> None:
+    ban = {
+        "name": "ban",
+        "controller": "CHN",
+        "commodities": ["ndfeb_magnet"],
+        "targets": {"all_but": []},
+        "instrument": {"kind": "ban"},
+        "start": "2025-03",
+    }
+
+    def run(priorities: dict[str, float]) -> tuple[Trajectory, np.ndarray]:
+        fields = {"name": "t", "start": "2025-01", "horizon_months": 4, "export_controls": [ban]}
+        return _lp(default, Scenario.model_validate({**fields, "priorities": priorities}))
+
+    baseline = build_baseline(default)
+    defence, magnet = baseline.sectors.index("defence"), baseline.commodities.index("ndfeb_magnet")
+    equal, duals = run({})
+    _check_invariants(equal, tol=1e-7)
+    demand, served = equal.demand_t[0, 2:, :, magnet], equal.served_t[0, 2:, :, magnet]  # (t, r, s)
+    short = demand - served
+    assert short.sum() > 0.01 * demand.sum()  # the world outside China cannot make up for it
+    assert short[..., defence].sum() > 0  # with equal priorities, defence shares the shortage
+    # Fair within a region: sectors' served shares differ by at most one segment.
+    wanted = demand > 0
+    share = served / np.where(wanted, demand, 1.0)
+    spread = np.where(wanted, share, -np.inf).max(-1) - np.where(wanted, share, np.inf).min(-1)
+    assert spread[wanted.any(-1)].max() <= 1.0 / SEGMENTS + 1e-9
+    # Short buyers' supply has a shadow price near the sector weight (others' may too: a tonne
+    # more there frees supply for a short buyer of the same origins); before the ban only costs.
+    region_short = short.sum(-1) > 1e-6 * demand.sum(-1)
+    assert region_short.any()
+    assert (duals[2:, :, magnet][region_short] > 0.99).all()
+    assert duals[:2].max() < 1e-3
+    assert duals.min() > -1e-9
+    first, _ = run({"defence": 10.0})
+    assert np.allclose(first.served_t[0, :, :, magnet, defence], first.demand_t[0, :, :, magnet, defence])
+    total = (first.demand_t - first.served_t)[0].sum()
+    assert total == pytest.approx((equal.demand_t - equal.served_t)[0].sum(), rel=1e-6)  # same tonnes, other users
+
+
+def test_stock_is_drawn_in_a_ban_and_refilled_after_it() -> None:
+    # CHE holds 2 months of oxide (5 t) and refills over 5 months (1 t/month) once nothing is
+    # short; a two-month ban (March–April) is bridged by the stock, which then refills.
+    stock = [{"region": "CHE", "commodity": "oxide", "months_of_demand": 2, "refill_months": 5}]
+    control = _ban({"kind": "ban"}, end="2025-04")
+    tr, _ = _lp(tiny_dataset(), _scenario(export_controls=[control], stockpiles=stock, capacity_utilisation=0.5))
+    assert np.abs(tr.demand_t - tr.served_t).max() < 1e-9
+    assert tr.stock_t[0, :, CHE, OXIDE] == pytest.approx([5, 5, 2.5, 0, 1, 2, 3, 4, 5, 5, 5, 5])
+    assert tr.stock_draw_t[0, :, CHE, OXIDE] == pytest.approx([0, 0, 2.5, 2.5, 0, 0, 0, 0, 0, 0, 0, 0])
+    _check_invariants(tr)

@@ -1,0 +1,105 @@
+"""The shipped example scenarios run, and their calibrated numbers hold (docs/backtest.md)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import chokepoint as cp
+from chokepoint.scenario import load_scenario
+from chokepoint.simulate import Results, simulate
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
+NAMES = ["china-2025-licensing", "myanmar-disruption", "us-mp-materials", "japan-2010"]
+
+
+@cache
+def _run(name: str) -> Results:
+    return simulate(cp.default_dataset(), load_scenario(SCENARIOS / f"{name}.yaml"))
+
+
+def _chn_magnet_exports(res: Results) -> pd.Series:
+    """China's NdFeB magnet exports to all other regions per month, as a share of the first month."""
+    f = res.tables["flows"]
+    f = f[(f["commodity_id"] == "ndfeb_magnet") & (f["exporter_id"] == "CHN") & (f["importer_id"] != "CHN")]
+    periods = res.tables["prices"]["period"].unique()
+    by_month = f.groupby("period")["flow_t"].sum().reindex(periods).fillna(0.0)
+    return by_month / by_month.iloc[0]
+
+
+def _shortfall_pct(res: Results, region: str | None = None, sector: str | None = None) -> pd.Series:
+    s = res.tables["shortfall"]
+    if region is not None:
+        s = s[s["region_id"] == region]
+    if sector is not None:
+        s = s[s["sector_id"] == sector]
+    g = s.groupby("period")[["demand_t", "shortfall_t"]].sum()
+    return 100.0 * g["shortfall_t"] / g["demand_t"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_scenario_runs_fast_and_has_no_shortfall_before_its_first_shock(name: str) -> None:
+    res = _run(name)
+    assert res.info["seconds"] < 5.0
+    first_shock = {
+        "china-2025-licensing": "2025-04",
+        "myanmar-disruption": "2024-10",
+        "us-mp-materials": "2025-04",
+        "japan-2010": "2010-01",  # the 2010 quota applies from January
+    }[name]
+    before = _shortfall_pct(res)
+    assert (before[before.index < first_shock] < 1e-6).all()
+
+
+def test_china_2025_magnet_exports_are_calibrated() -> None:
+    # Observed China NdFeB exports / 2024 monthly average (4,783 t): April 2,628 t = 0.550,
+    # May 1,238 t = 0.259 (-74% y/y, automotiveworld.com); fitted by the April and May approval shares.
+    exports = _chn_magnet_exports(_run("china-2025-licensing"))
+    assert exports["2025-04"] == pytest.approx(0.550, abs=0.005)
+    assert exports["2025-05"] == pytest.approx(0.259, abs=0.005)
+    # Aug-Oct 2025 observed 1.29 / 1.21 / 1.14 (restocking overshoot, not modelled): the fit recovers
+    # to baseline; record the simulated values so a change in the engine shows.
+    assert exports[["2025-08", "2025-09", "2025-10"]].tolist() == pytest.approx([0.935, 0.987, 0.997], abs=0.01)
+
+
+def test_china_2025_civil_shortfall_is_transient() -> None:
+    res = _run("china-2025-licensing")
+    assert res.summary["recovered"].all()
+    assert (_shortfall_pct(res, "EU27")["2025-08":] < 1e-6).all()
+    peak = res.summary.query("region_id == 'USA' and sector_id == 'ev'").iloc[0]
+    assert peak["months_short"] == 4  # April to July 2025
+
+
+def test_myanmar_disruption_is_absorbed_by_spare_chinese_mining() -> None:
+    res = _run("myanmar-disruption")
+    world = _shortfall_pct(res)
+    assert world["2024-10"] == pytest.approx(8.6, abs=0.5)
+    assert world["2025-03":].max() < 2.0
+    price = res.tables["prices"].pivot(index="period", columns="commodity_id", values="price_index")
+    assert price["ree_oxide"].max() == pytest.approx(2.58, abs=0.1)
+    assert (price.loc["2025-10":] - 1.0).abs().max().max() < 1e-6
+
+
+def test_us_defence_shortfall_ends_when_it_resources_outside_china() -> None:
+    # Defence users get no Chinese licences; US defence magnets are short in the first licensing
+    # month and re-sourced to uncontrolled magnet makers (Japan, rest of world) the next month —
+    # before MP's 10X plant, whose capacity the model only uses when buyers are short.
+    res = _run("us-mp-materials")
+    defence = _shortfall_pct(res, "USA", "defence")
+    assert defence["2025-04"] == pytest.approx(100.0)
+    assert defence["2025-05":].max() < 1e-6
+
+
+def test_japan_2010_analogue_price_path() -> None:
+    # Observed 2010-2011 peak multiples ~9x (Pr oxide) to ~26x (Dy oxide); the 2024-based analogue
+    # peaks far lower (docs/backtest.md states the miss).
+    res = _run("japan-2010")
+    price = res.tables["prices"].groupby("commodity_id")["price_index"].max()
+    assert price["ree_oxide"] == pytest.approx(1.91, abs=0.1)
+    japan = _shortfall_pct(res, "JPN")
+    # The Sep-Nov 2010 halt bites through Japan's Chinese metal; it is re-sourced within months.
+    assert japan["2010-09"] > 10.0
+    assert japan["2010-12"] < 1.0
