@@ -149,3 +149,38 @@ def test_criticality_command(capsys: pytest.CaptureFixture[str], method: str) ->
     if method == "eu":
         dy = next(r for r in rows if r["material"] == "dysprosium" and r["stage"] == "processing")
         assert dy["supply_risk"] == pytest.approx(5.6, abs=0.05)  # EU CRM 2023: Dy SR 5.6
+
+
+def test_simulate_writes_tables_summary_and_report(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    scenario = tmp_path / "ban.yaml"
+    scenario.write_text(
+        "name: ban\nstart: 2025-01\nhorizon_months: 6\nexport_controls:\n"
+        "  - {name: b, controller: CHN, commodities: [ndfeb_magnet], targets: {countries: [USA]},\n"
+        "     instrument: {kind: ban}, start: 2025-03}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "run"
+    code, stdout, err = run(capsys, "simulate", str(scenario), "--out", str(out), "-f", "json")
+    assert code == 0, err
+    rows = json.loads(stdout)
+    usa = next(r for r in rows if r["region_id"] == "USA" and r["sector_id"] == "ev")
+    assert usa["peak_shortfall_pct"] == pytest.approx(100.0)  # US magnets all come from China in the data
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["info"]["months"] == 6
+    assert {f"{t}.parquet" for t in ("flows", "shortfall", "prices", "summary")} <= {p.name for p in out.iterdir()}
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "<script src=" not in html
+    assert not list(tmp_path.glob(".run*"))  # no temporary folder left
+
+
+def test_simulate_rejects_a_bad_scenario_in_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    scenario = tmp_path / "bad.yaml"
+    scenario.write_text(
+        "name: bad\nstart: 2025-01\nhorizon_months: 6\n"
+        "stockpiles:\n  - {region: XYZ, commodity: ree_oxide, stock_t: 5}\n"
+    )
+    code, _, err = run(capsys, "simulate", str(scenario), "--out", str(tmp_path / "run"))
+    assert code == 2
+    assert err.startswith("chokepoint: error: bad.yaml: field stockpiles[0].region: unknown region 'XYZ'")
+    assert err.count("\n") == 1
+    assert not (tmp_path / "run").exists()

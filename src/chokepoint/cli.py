@@ -35,7 +35,7 @@ from chokepoint.importers import IMPORTERS
 from chokepoint.ingest import import_file
 from chokepoint.provenance import assumptions, basis_summary, sources_used
 from chokepoint.report import render_simulation_report
-from chokepoint.scenario import load_scenario, scenario_markdown
+from chokepoint.scenario import check_scenario, load_scenario, scenario_markdown
 from chokepoint.schema import schema_markdown
 from chokepoint.simulate import simulate
 from chokepoint.simulate.save import save_results
@@ -273,6 +273,7 @@ def simulate_cmd(
     target = out or Path("runs") / scenario.name
     with open_store(db) as store:
         ds = store.load(scenario.datasets)
+    check_scenario(scenario, ds, origin=file.name)  # before the progress bar: errors stay one line
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(f"simulating {scenario.name}", total=scenario.horizon_months)
         results = simulate(
