@@ -280,7 +280,7 @@ def simulate_cmd(
             ds, scenario, mode.value, origin=file.name, on_period=lambda t: progress.update(task, completed=t + 1)
         )
         progress.update(task, description="writing the report", completed=scenario.horizon_months)
-        written = save_results(results, target, render_simulation_report(results))
+        written = save_results(results, target, render_simulation_report(results, notes=scenario.notes))
     _emit(results.summary.head(15), fmt, title=f"{scenario.name}: shortfall by region and sector ({mode.value} mode)")
     typer.echo(f"report: {(written / 'report.html').resolve()}", err=fmt is not OutputFormat.table)
 

@@ -263,6 +263,7 @@ class Offtake(_Model):
 
 class Scenario(_Model):
     """A scenario: dataset and base year, monthly horizon from ``start``, the shocks and responses.
+    ``notes`` are shown in the report (sources, calibration targets and fit).
     Model parameters (assumptions until calibrated): ``capacity_utilisation`` of producers in the
     base year (spare capacity = 1/utilisation − 1); ``sourcing_adjustment``, the share of the gap
     between last month's sourcing and what actually arrived that buyers close each month;
@@ -272,6 +273,7 @@ class Scenario(_Model):
 
     name: str
     description: str = ""
+    notes: list[str] = []
     datasets: list[str] = ["default"]
     material: str = "rare_earths"
     base_year: int = 2024
