@@ -103,3 +103,13 @@ def test_japan_2010_analogue_price_path() -> None:
     # The Sep-Nov 2010 halt bites through Japan's Chinese metal; it is re-sourced within months.
     assert japan["2010-09"] > 10.0
     assert japan["2010-12"] < 1.0
+
+
+def test_us_magnets_come_from_mp_once_10x_runs() -> None:
+    # The DoD offtake reserves 10X's output for US buyers from 2028-01 (9,000 t/yr = 750 t/month).
+    f = _run("us-mp-materials").tables["flows"]
+    us = f[(f["commodity_id"] == "ndfeb_magnet") & (f["importer_id"] == "USA")]
+    by = us.pivot_table(index="period", columns="exporter_id", values="flow_t", aggfunc="sum").fillna(0.0)
+    assert by.loc["2027-12", "USA"] < 5.0
+    assert by.loc["2030-01", "USA"] > 500.0
+    assert by.loc["2030-01", "CHN"] < by.loc["2027-12", "CHN"] / 2

@@ -142,3 +142,16 @@ def test_default_dataset_invariants_and_determinism(default: Dataset) -> None:
     assert first.summary.equals(second.summary)
     usa = first.summary.query("region_id == 'USA' and sector_id == 'ev'").iloc[0]
     assert usa["peak_shortfall_pct"] == pytest.approx(100.0)  # all US magnets come from China in the data
+
+
+def test_offtake_reserves_a_share_of_the_buyers_sourcing() -> None:
+    # AUT buys its ore half from itself and half from BEL; an offtake of 60 t/yr (5 t/month) from
+    # DNK makes DNK supply AUT from the second month (the floor applies to next month's sourcing).
+    offtake = [{"buyer": "AUT", "seller": "DNK", "commodity": "ore", "quantity_t_per_yr": 60, "start": "2025-01"}]
+    tr = _run(tiny_dataset(), _scenario(offtakes=offtake))
+    aut, dnk, ore = 0, 3, 0
+    shipped = tr.shipped_t[0, :, ore, dnk, aut]
+    assert shipped[0] == 0.0
+    assert shipped[1:] == pytest.approx(5.0)
+    assert _balance_error(tr) < 1e-9
+    assert np.abs(tr.demand_t - tr.served_t).max() < 1e-9  # DNK has spare capacity: nobody is short

@@ -50,6 +50,7 @@ class Plan:
     substitution_elasticity: Array  # (S, K) (≤ 0)
     substitution_lag: Array  # (S, K) months
     priority: Array  # (S,) weight of each sector when supply is short
+    offtake_t: Array  # (T, K, R, R) tonnes per month reserved from seller o for buyer b
 
 
 def _months(scenario: Scenario, when: YearMonth | None, default: int) -> int:
@@ -202,6 +203,12 @@ def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
         si, ki = sector_of[sub.sector], k_of[sub.commodity]
         ceiling[si, ki], elasticity[si, ki], lag[si, ki] = sub.ceiling, sub.price_elasticity, max(1, sub.lag_months)
     priority = np.array([scenario.priorities.get(s, 1.0) for s in baseline.sectors])
+    offtake = np.zeros((T, K, R, R))
+    for o in scenario.offtakes:
+        if o.seller in r_of and o.buyer in r_of and o.commodity in k_of:
+            offtake[active(o.start, o.end), k_of[o.commodity], r_of[o.seller], r_of[o.buyer]] += (
+                o.quantity_t_per_yr / 12.0
+            )
     return Plan(
         periods=periods,
         capacity_t=capacity,
@@ -218,6 +225,7 @@ def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
         substitution_elasticity=elasticity,
         substitution_lag=lag,
         priority=priority,
+        offtake_t=offtake,
     )
 
 
