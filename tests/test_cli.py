@@ -159,7 +159,7 @@ def test_simulate_writes_tables_summary_and_report(capsys: pytest.CaptureFixture
         "     instrument: {kind: ban}, start: 2025-03}\n",
         encoding="utf-8",
     )
-    out = tmp_path / "run"
+    out = tmp_path / "runs" / "ban"  # a folder that does not exist yet, like the default runs/<name>
     code, stdout, err = run(capsys, "simulate", str(scenario), "--out", str(out), "-f", "json")
     assert code == 0, err
     rows = json.loads(stdout)
@@ -170,7 +170,7 @@ def test_simulate_writes_tables_summary_and_report(capsys: pytest.CaptureFixture
     assert {f"{t}.parquet" for t in ("flows", "shortfall", "prices", "summary")} <= {p.name for p in out.iterdir()}
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "<script src=" not in html
-    assert not list(tmp_path.glob(".run*"))  # no temporary folder left
+    assert not list(out.parent.glob(".ban*"))  # no temporary folder left
 
 
 def test_simulate_rejects_a_bad_scenario_in_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -271,6 +271,7 @@ def simulate_cmd(
     """Run a scenario month by month; print its summary and write tables and an offline report."""
     scenario = load_scenario(file)
     target = out or Path("runs") / scenario.name
+    target.parent.mkdir(parents=True, exist_ok=True)
     with open_store(db) as store:
         ds = store.load(scenario.datasets)
     check_scenario(scenario, ds, origin=file.name)  # before the progress bar: errors stay one line
