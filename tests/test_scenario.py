@@ -118,3 +118,12 @@ def test_scenario_reference_page_is_current() -> None:
     assert page.read_text(encoding="utf-8") == scenario_markdown(), (
         "run: chokepoint scenario-schema > docs/scenarios.md"
     )
+
+
+def test_an_export_ratio_observation_names_its_exporter(tmp_path: Path) -> None:
+    text = (
+        GOOD
+        + "observed:\n  - {metric: export_ratio, commodity: ndfeb_magnet, period: 2025-05, value: 0.26, source: s}\n"
+    )
+    with pytest.raises(ScenarioError, match=r"field observed\[0\]: export_ratio needs the exporting region"):
+        load_scenario(_write(tmp_path, text))

@@ -113,3 +113,11 @@ def test_us_magnets_come_from_mp_once_10x_runs() -> None:
     assert by.loc["2027-12", "USA"] < 5.0
     assert by.loc["2030-01", "USA"] > 500.0
     assert by.loc["2030-01", "CHN"] < by.loc["2027-12", "CHN"] / 2
+
+
+def test_reports_compare_observed_and_simulated() -> None:
+    china = _run("china-2025-licensing").tables["observed"].set_index("period")
+    assert china.loc["2025-05", "simulated_over_observed"] == pytest.approx(1.0, abs=0.02)
+    assert china.loc["2025-08", "simulated_over_observed"] == pytest.approx(0.73, abs=0.03)  # overshoot missed
+    japan = _run("japan-2010").tables["observed"]
+    assert (japan["simulated_over_observed"] < 0.25).all()  # the 2024-based analogue misses the 2011 spike

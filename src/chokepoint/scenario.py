@@ -31,6 +31,7 @@ __all__ = [
     "ExportControl",
     "Leakage",
     "Licence",
+    "Observation",
     "Offtake",
     "Quota",
     "Recycling",
@@ -261,6 +262,26 @@ class Offtake(_Model):
     end: YearMonth | None = None
 
 
+class Observation(_Model):
+    """An observed value to compare with the simulation (shown in the report with the fit).
+    ``price_index``: the commodity's price relative to the base (pre-shock) level;
+    ``export_ratio``: ``region``'s exports of the commodity to all other regions relative to the
+    first (no-shock) month."""
+
+    metric: Literal["price_index", "export_ratio"]
+    commodity: str
+    region: str | None = None
+    period: YearMonth
+    value: Annotated[float, Field(ge=0.0)]
+    source: str
+
+    @model_validator(mode="after")
+    def _region(self) -> Self:
+        if self.metric == "export_ratio" and self.region is None:
+            raise ValueError("export_ratio needs the exporting region")
+        return self
+
+
 class Scenario(_Model):
     """A scenario: dataset and base year, monthly horizon from ``start``, the shocks and responses.
     ``notes`` are shown in the report (sources, calibration targets and fit).
@@ -288,6 +309,7 @@ class Scenario(_Model):
     recycling: list[Recycling] = []
     substitution: list[Substitution] = []
     offtakes: list[Offtake] = []
+    observed: list[Observation] = []
     priorities: dict[str, Annotated[float, Field(gt=0.0)]] = {}
     capacity_utilisation: Annotated[float, Field(gt=0.0, le=1.0)] = 0.85
     sourcing_adjustment: Share = 0.3
@@ -413,6 +435,11 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
         need("region", regions, o.buyer, f"offtakes[{i}].buyer")
         need("region", regions, o.seller, f"offtakes[{i}].seller")
         need("commodity", commodities, o.commodity, f"offtakes[{i}].commodity")
+    for i, ob in enumerate(scenario.observed):
+        need("commodity", commodities, ob.commodity, f"observed[{i}].commodity")
+        if ob.region is not None:
+            need("region", regions, ob.region, f"observed[{i}].region")
+        within(ob.period, f"observed[{i}].period")
     for sector in scenario.priorities:
         need("sector", sectors, sector, "priorities")
     _check_contradictions(scenario, origin)
@@ -462,6 +489,7 @@ _SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("recycling[]", Recycling),
     ("substitution[]", Substitution),
     ("offtakes[]", Offtake),
+    ("observed[]", Observation),
 )
 
 

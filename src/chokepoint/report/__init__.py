@@ -90,11 +90,30 @@ def render_simulation_report(results: Results, *, notes: list[str] | None = None
         summary_total=len(results.summary),
         figures=figures,
         notes=list(notes or []),
+        observed=_observed_rows(tables.get("observed")),
         plotlyjs=Markup(get_plotlyjs()),
     )
 
 
 # --- the chain ------------------------------------------------------------------------------------
+
+
+def _observed_rows(observed: pd.DataFrame | None) -> list[list[str]]:
+    """Rows of the observed-vs-simulated table (empty without observations)."""
+    if observed is None or observed.empty:
+        return []
+    return [
+        [
+            str(r["period"]),
+            str(r["metric"]).replace("_", " "),
+            str(r["commodity_id"]) + (f" ({r['region_id']})" if isinstance(r["region_id"], str) else ""),
+            f"{r['observed']:.3g}",
+            f"{r['simulated']:.3g}",
+            f"{r['simulated_over_observed']:.2f}",
+            str(r["source"]),
+        ]
+        for r in observed.to_dict("records")
+    ]
 
 
 def _periods(results: Results) -> list[str]:

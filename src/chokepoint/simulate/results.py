@@ -10,11 +10,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from chokepoint.iomath import solve_leontief
+from chokepoint.scenario import Observation
 from chokepoint.simulate.baseline import Baseline
 from chokepoint.simulate.engine import Trajectory
 from chokepoint.simulate.plan import Plan
 
-__all__ = ["Results", "tabulate"]
+__all__ = ["Results", "compare_observed", "tabulate"]
 
 #: A region's supply counts as recovered once its shortfall stays below this share of demand.
 RECOVERED_BELOW = 0.01
@@ -122,6 +123,41 @@ def tabulate(baseline: Baseline, plan: Plan, trajectory: Trajectory, scenario: s
             "controller_share": share,
         },
         summary=summary,
+    )
+
+
+def compare_observed(results: Results, observations: list[Observation]) -> pd.DataFrame:
+    """Observed values next to the simulated ones, with their ratio (simulated / observed)."""
+    prices = results.tables["prices"].set_index(["period", "commodity_id"])["price_index"]
+    flows = results.tables["flows"]
+    rows = []
+    for ob in observations:
+        period = str(ob.period)
+        if ob.metric == "price_index":
+            simulated = float(prices.get((period, ob.commodity), np.nan))
+        else:
+            out = flows[(flows["commodity_id"] == ob.commodity) & (flows["exporter_id"] == ob.region)]
+            monthly = out[out["importer_id"] != ob.region].groupby("period")["flow_t"].sum()
+            first = monthly.get(results.tables["prices"]["period"].iloc[0], np.nan)
+            simulated = float(monthly.get(period, 0.0) / first) if first and first > 0 else float("nan")
+        rows.append(
+            {
+                "period": period,
+                "metric": ob.metric,
+                "commodity_id": ob.commodity,
+                "region_id": ob.region,
+                "observed": ob.value,
+                "simulated": simulated,
+                "simulated_over_observed": simulated / ob.value if ob.value > 0 else float("nan"),
+                "source": ob.source,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            *("period", "metric", "commodity_id", "region_id", "observed", "simulated"),
+            *("simulated_over_observed", "source"),
+        ],
     )
 
 

@@ -29,7 +29,11 @@ def headline(results: Results) -> dict[str, Any]:
     prices = results.tables["prices"]
     peaks = prices.groupby("commodity_id")["price_index"].max()
     worst = results.summary.sort_values("peak_shortfall_pct", ascending=False).head(10)
+    observed = results.tables.get("observed")
     return {
+        "observed_vs_simulated": []
+        if observed is None
+        else [{k: _clean(v) for k, v in row.items()} for row in observed.to_dict("records")],
         "max_price_index": {k: round(float(v), 3) for k, v in peaks.items()},
         "worst_shortfalls": [{k: _clean(v) for k, v in row.items()} for row in worst.to_dict("records")],
         "all_recovered": bool(results.summary["recovered"].all()) if len(results.summary) else True,
