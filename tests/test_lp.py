@@ -228,3 +228,16 @@ def test_stock_is_drawn_in_a_ban_and_refilled_after_it() -> None:
     assert tr.stock_t[0, :, CHE, OXIDE] == pytest.approx([5, 5, 2.5, 0, 1, 2, 3, 4, 5, 5, 5, 5])
     assert tr.stock_draw_t[0, :, CHE, OXIDE] == pytest.approx([0, 0, 2.5, 2.5, 0, 0, 0, 0, 0, 0, 0, 0])
     _check_invariants(tr)
+
+
+def test_offtake_is_delivered_first_in_the_lp() -> None:
+    # Without the offtake AUT takes no ore from DNK (its base mix is AUT and BEL); with 60 t/yr
+    # reserved from DNK (spare capacity), the LP ships exactly 5 t/month on that lane.
+    offtake = [{"buyer": "AUT", "seller": "DNK", "commodity": "ore", "quantity_t_per_yr": 60, "start": "2025-01"}]
+    scenario = _scenario(offtakes=offtake)
+    baseline = build_baseline(tiny_dataset(), "m", 2024)
+    tr = run_lp(baseline, build_plan(baseline, scenario, tiny_dataset()))
+    aut, dnk, ore = 0, 3, 0
+    assert tr.shipped_t[0, :, ore, dnk, aut] == pytest.approx(5.0)
+    assert np.abs(tr.demand_t - tr.served_t).max() < 1e-9
+    assert _balance_error(tr) < 1e-9

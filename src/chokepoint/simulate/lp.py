@@ -25,6 +25,7 @@ Rows::
     supply[o,k]:  Σ_b (g + e)[k,o,b] − q[o,k]                                   ≤ rec[o,k]   (unsold allowed)
     use[r,j]:     Σ_o (g + e)[j,o,r] + d[r,j] − Σ_k a[j,k]·q[r,k] − h[r,j] − Σ_{s,l} x[r,j,s,l] ≥ 0  (unused allowed)
     clean[r,k]:   Σ_{s ∈ excl(r), l} x[r,k,s,l] − Σ_o (1 − c[k,o,r])·(g + e)[k,o,r] − d[r,k] ≤ 0
+    offtake[k,o,b]: (g + e)[k,o,b] + v[k,o,b] ≥ reserved[k,o,b]   (reserved lanes only; v ≥ 0 costs ε_v = 10⁻³)
 
 ``clean`` is the licence exclusion: sectors a licence excludes may only be served from the
 uncontrolled part of the region's supply (``c`` is the controlled share of an arc) and its own
@@ -82,6 +83,8 @@ Index = npt.NDArray[np.int64]
 EPS_PRODUCE, EPS_LANE, EPS_REROUTE = 1e-5, 1e-5, 1e-4
 #: Reward per tonne of stock rebuilt, cost per tonne of stock drawn (draw > build: no cycling).
 EPS_BUILD, EPS_DRAW = 1e-2, 2e-2
+#: Cost per tonne of an offtake the seller does not deliver (above rerouting, far below demand).
+EPS_OFFTAKE = 1e-3
 #: Segments of each sector's demand and the extra reward for the first segments (fair rationing).
 SEGMENTS, FAIRNESS = 4, 1e-2
 INF = highspy.kHighsInf
@@ -102,6 +105,7 @@ class Period:
     excluded: Array  # (R, S) bool
     weight: Array  # (S,)
     a: Array  # (K, K) inputs a[j, k]
+    reserved: Array  # (K, R, R) offtake tonnes reserved from seller o for buyer b
 
 
 @dataclass
@@ -227,6 +231,19 @@ def define_clean_supply(m: Model, p: Period) -> None:
     m.add_terms(rows, m.cols["d"], -1.0)
 
 
+def define_offtakes(m: Model, p: Period) -> None:
+    """``(g + e)[k,o,b] + v[k,o,b] ≥ reserved[k,o,b]`` on every reserved lane, ``v ≥ 0`` at cost
+    ``ε_v``: an offtake takes the seller's output first; ``v`` is what the seller cannot deliver."""
+    k, o, b = np.nonzero(p.reserved > 0)
+    if not len(k):
+        return
+    rows = m.add_rows("offtake", p.reserved[k, o, b], np.full(len(k), INF))
+    v = m.add_cols("v", np.zeros(len(k)), np.full(len(k), INF), np.array(EPS_OFFTAKE))
+    m.add_terms(rows, m.cols["g"][k, o, b], 1.0)
+    m.add_terms(rows, m.cols["e"][k, o, b], 1.0)
+    m.add_terms(rows, v, 1.0)
+
+
 def build_model(p: Period) -> Model:
     """The period LP (module docs): columns, then rows, each family vectorised."""
     m = Model()
@@ -238,6 +255,7 @@ def build_model(p: Period) -> Model:
     define_supply_balance(m, p)
     define_use_balance(m, p)
     define_clean_supply(m, p)
+    define_offtakes(m, p)
     return m
 
 
@@ -340,6 +358,7 @@ def run_lp_with_duals(
             excluded=plan.excluded[t] > 0,
             weight=weight,
             a=a,
+            reserved=plan.offtake_t[t],
         )
         model = build_model(period)
         lp = model.to_highs()
