@@ -115,11 +115,8 @@ def exposure(
         raise ChokepointError(
             f"unknown region {region!r}; use an ISO3 code such as JPN, USA, DEU (see data/regions.csv)"
         )
-    net = build_network(ds, material, year)
-    if region not in set(net.regions):
-        raise ChokepointError(
-            f"{region} has no production or trade of {material} in {year}; regions with data: {', '.join(net.regions)}"
-        )
+    # A region without production or trade data still buys: at the world production mix.
+    net = build_network(ds, material, year, consumers=[region])
     table = effective_dependence(net, region)
     reliance = _reliance(net)["net_import_reliance_pct"].rename_axis(["region_id", "commodity_id"])
     keys = pd.MultiIndex.from_arrays([table.index.get_level_values("region_id"), table["commodity_id"]])
