@@ -16,11 +16,11 @@ from pathlib import Path
 from types import UnionType
 from typing import Annotated, Any, Literal, Self, Union, get_args, get_origin
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
+from chokepoint.yamlfile import load_yaml_model
 
 __all__ = [
     "Ban",
@@ -334,45 +334,9 @@ class Scenario(_Model):
         return load_scenario(path)
 
 
-def _where(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
-
-
 def load_scenario(path: Path | str) -> Scenario:
     """Read and validate a scenario file; any problem is one :class:`ScenarioError` line."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: file not found") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path.name}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"{path.name}{where}: malformed YAML ({problem}); check indentation and colons") from None
-    if not isinstance(raw, dict):
-        kind = type(raw).__name__
-        raise ScenarioError(f"{path.name}: a scenario is a mapping of fields (name:, start:, …), got {kind}")
-    try:
-        return Scenario.model_validate(raw)
-    except ValidationError as exc:
-        # A misspelt key also makes the right key "missing": report the misspelling first.
-        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
-        first = errors[0]
-        value = first.get("input")
-        shown = "" if isinstance(value, dict | list) else f" {value!r}:"
-        message = str(first["msg"]).removeprefix("Value error, ")
-        if first["type"] == "extra_forbidden":
-            message = "is not a field of a scenario here; check its spelling against docs/scenarios.md"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ScenarioError(f"{path.name}: field {_where(first['loc'])}:{shown} {message}{more}") from None
+    return load_yaml_model(path, Scenario, ScenarioError, "scenario")
 
 
 def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") -> None:

@@ -50,6 +50,7 @@ TABLES: tuple[str, ...] = (
     "governance",
     "supply_shares",
     "material_indicators",
+    "leverage",
 )
 
 Dtype = Literal["str", "int", "float"]
