@@ -1,0 +1,158 @@
+"""Leverage maths on cases with hand-computable answers, and pathway files' one-line errors."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from chokepoint.dataset import Dataset
+from chokepoint.leverage import (
+    Dependence,
+    LeverageError,
+    Pathway,
+    cutoff_costs,
+    dependence_path,
+    deterrence,
+    load_pathway,
+    present_value,
+    run_pathway,
+    substitution_rate,
+)
+
+
+def _dep(controller: str, target: str, domain: str, **kw: float) -> Dependence:
+    values = {
+        "dependence": 0.8,
+        "downstream_output_usd": 100.0,
+        "controller_revenue_usd": 10.0,
+        "market_ceded_share": 0.0,
+        "leakage_share": 0.0,
+        "substitution_years": 10.0,
+    } | kw
+    return Dependence(controller, target, domain, *values.values())
+
+
+def _assume(controller: str, target: str, domain: str, **metrics: float) -> list[dict[str, object]]:
+    base = {
+        "dependence_share": 0.8,
+        "downstream_output_usd": 100.0,
+        "controller_revenue_usd": 10.0,
+        "market_ceded_share": 0.0,
+        "leakage_share": 0.0,
+        "substitution_years": 10.0,
+    } | metrics
+    return [
+        {"controller": controller, "target": target, "domain": domain, "metric": m, "value": v, "rationale": "test"}
+        for m, v in base.items()
+    ]
+
+
+def test_substitution_by_hand() -> None:
+    # Full effort for T_sub = 10 years replaces 90% of the dependence: 0.8 → 0.08.
+    rate = substitution_rate(10.0)
+    assert rate == pytest.approx(math.log(10) / 10)
+    path = dependence_path(0.8, rate, np.ones(11))
+    assert path[0] == 0.8
+    assert path[10] == pytest.approx(0.08)
+
+
+def test_zero_substitution_effort_means_no_erosion() -> None:
+    costs = cutoff_costs(_dep("USA", "CHN", "ai_chips"), np.ones(15), baseline_effort=0.0, response=0.0)
+    assert np.allclose(costs["dependence_share"], 0.8)
+    assert np.allclose(costs["leverage_usd"], 80.0)  # Y·d·(1 − λ) = 100 × 0.8
+    # the controller loses only the blocked sales, R·d/d₀ = 10 a year: nothing is eroded for good
+    assert np.allclose(costs["cost_to_controller_usd"], 10.0)
+
+
+def test_controls_erode_the_controllers_leverage() -> None:
+    dep = _dep("USA", "CHN", "ai_chips", leakage_share=0.25)
+    engaged = cutoff_costs(dep, np.zeros(10), baseline_effort=0.1, response=1.0)
+    decoupled = cutoff_costs(dep, np.ones(10), baseline_effort=0.1, response=1.0)
+    assert (decoupled["leverage_usd"].iloc[1:] < engaged["leverage_usd"].iloc[1:]).all()
+    # year 1 under control: d = 0.8·exp(−ln10/10 × 1.0) ; leverage = 100·d·0.75
+    assert decoupled["leverage_usd"].iloc[1] == pytest.approx(100 * 0.8 * math.exp(-math.log(10) / 10) * 0.75)
+
+
+def test_a_symmetric_pair_has_zero_net_leverage(default: Dataset) -> None:
+    pathway = Pathway.model_validate(
+        {
+            "name": "mirror",
+            "horizon_years": 5,
+            "assumptions": _assume("USA", "CHN", "ai_chips") + _assume("CHN", "USA", "rare_earths"),
+            "controls": [
+                {"controller": "USA", "target": "CHN", "domain": "ai_chips", "coverage": 1.0, "start": 2026},
+                {"controller": "CHN", "target": "USA", "domain": "rare_earths", "coverage": 1.0, "start": 2026},
+            ],
+        }
+    )
+    out = run_pathway(
+        default.__class__(default.name, {**default.tables, "leverage": default["leverage"].iloc[:0]}),
+        pathway,
+        "USA",
+        "CHN",
+    )
+    assert np.allclose(out["balance"]["net_usd"], 0.0)
+    assert out["deterrence"]["USA_restrained"].tolist() == out["deterrence"]["CHN_restrained"].tolist()
+
+
+def test_deterrence_threshold_by_hand(default: Dataset) -> None:
+    # One year, no discounting effect: A's gain = θ·Y·d = θ·80; its own cost of a full cutoff = R = 10;
+    # B's retaliation = 100·0.5 = 50. Restraint holds while θ·80 ≤ 60, i.e. θ ≤ 0.75.
+    assert deterrence(gain=60.0, own_cost=10.0, retaliation=50.0)
+    assert not deterrence(gain=60.01, own_cost=10.0, retaliation=50.0)
+    empty = default.__class__(default.name, {**default.tables, "leverage": default["leverage"].iloc[:0]})
+    for theta, holds in ((0.75, True), (0.76, False)):
+        pathway = Pathway.model_validate(
+            {
+                "name": "one-year",
+                "horizon_years": 1,
+                "coercion_share": theta,
+                "baseline_effort": 0.0,
+                "effort_response": 0.0,
+                "assumptions": _assume("USA", "CHN", "ai_chips")
+                + _assume("CHN", "USA", "rare_earths", dependence_share=0.5, controller_revenue_usd=0.0),
+            }
+        )
+        row = run_pathway(empty, pathway, "USA", "CHN")["deterrence"].iloc[0]
+        assert row["USA_gain_usd"] == pytest.approx(theta * 80.0)
+        assert row["USA_own_cost_usd"] == pytest.approx(10.0)
+        assert row["USA_retaliation_usd"] == pytest.approx(50.0)
+        assert row["USA_restrained"] == holds
+
+
+def test_present_value_by_hand() -> None:
+    assert present_value([100.0, 100.0], 0.25) == pytest.approx(180.0)
+
+
+def test_missing_metric_is_named(default: Dataset) -> None:
+    pathway = Pathway.model_validate(
+        {"name": "gap", "assumptions": _assume("USA", "CHN", "ai_chips")[:-1]}  # no substitution_years
+    )
+    empty = default.__class__(default.name, {**default.tables, "leverage": default["leverage"].iloc[:0]})
+    with pytest.raises(LeverageError, match="USA→CHN ai_chips has no substitution_years for 2024"):
+        run_pathway(empty, pathway, "USA", "CHN")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("name: p\ncoercion_share: 2\n", "field coercion_share: 2: Input should be less than or equal to 1"),
+        (
+            "name: p\ncontrols:\n"
+            "  - {controller: USA, target: CHN, domain: ai_chips, coverage: 1, start: 2030, end: 2026}\n",
+            "end 2026 is before start 2030",
+        ),
+        ("name: p\nhorizon: 15\n", "field horizon: 15: is not a field of a pathway"),
+        ("name: [p\n", "malformed YAML"),
+    ],
+)
+def test_bad_pathway_files_are_one_line(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(LeverageError) as info:
+        load_pathway(path)
+    assert expected in str(info.value)
+    assert "\n" not in str(info.value)
