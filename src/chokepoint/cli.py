@@ -31,10 +31,24 @@ from chokepoint.dataset import DEFAULT_NAME, Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.export import ExportFormat, export_dataset
 from chokepoint.exposure import exposure
+from chokepoint.files import atomic_folder
 from chokepoint.importers import IMPORTERS
 from chokepoint.ingest import import_file
+from chokepoint.leverage import (
+    Headline,
+    LeverageError,
+    Pathway,
+    assumptions_table,
+    comparison_tables,
+    find_pathway,
+    leverage_headline,
+    load_pathway,
+    sensitivity,
+    shipped_pathways,
+)
 from chokepoint.provenance import assumptions, basis_summary, sources_used
 from chokepoint.report import render_simulation_report
+from chokepoint.report.leverage import render_leverage_report
 from chokepoint.scenario import check_scenario, load_scenario, scenario_markdown
 from chokepoint.schema import schema_markdown
 from chokepoint.simulate import simulate
@@ -53,6 +67,11 @@ data_app = typer.Typer(
     help="The store and its datasets: sources, assumptions, checks, import, export.", no_args_is_help=True
 )
 app.add_typer(data_app, name="data")
+leverage_app = typer.Typer(
+    help="Who holds leverage over whom: one policy pathway, or all shipped pathways side by side.",
+    no_args_is_help=True,
+)
+app.add_typer(leverage_app, name="leverage")
 
 # Piped output is not a terminal, where Rich would fall back to 80 columns and fold every cell.
 _out = Console(width=None if sys.stdout.isatty() else 160)
@@ -407,6 +426,132 @@ def data_schema() -> None:
 def scenario_schema() -> None:
     """Print the scenario-file reference (Markdown) generated from the scenario models."""
     sys.stdout.write(scenario_markdown())
+
+
+# --- leverage -------------------------------------------------------------------------------------
+
+RegionA = Annotated[str, typer.Argument(help="Region A (ISO3), whose leverage the headline is about, e.g. USA.")]
+RegionB = Annotated[str, typer.Argument(help="Region B (ISO3), e.g. CHN.")]
+HorizonOption = Annotated[
+    int | None, typer.Option("--horizon", min=1, max=50, help="Years to run (overrides the pathways' horizon_years).")
+]
+
+
+def _check_regions(ds: Dataset, *regions: str) -> None:
+    known = set(ds["regions"]["region_id"].astype(str))
+    for region in regions:
+        if region not in known:
+            raise LeverageError(f"unknown region {region!r}; use an ISO3 code from the regions table, e.g. USA or CHN")
+
+
+def _with_horizon(pathway: Pathway, horizon: int | None) -> Pathway:
+    return pathway if horizon is None else pathway.model_copy(update={"horizon_years": horizon})
+
+
+def _bn_table(df: pd.DataFrame) -> pd.DataFrame:
+    """USD columns in USD bn, for the terminal."""
+    out = df.copy()
+    for col in [c for c in out.columns if str(c).endswith("_usd")]:
+        out[col] = out[col] / 1e9
+    return out.rename(
+        columns={c: str(c).removesuffix("_usd") + "_usd_bn" for c in out.columns if str(c).endswith("_usd")}
+    )
+
+
+@leverage_app.command("run")
+def leverage_run(
+    a: RegionA,
+    b: RegionB,
+    pathway: Annotated[
+        str, typer.Option("--pathway", "-p", help="Shipped pathway name (see `leverage compare`) or a YAML file.")
+    ] = "status-quo",
+    horizon: HorizonOption = None,
+    fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+    dataset: DatasetOption = None,
+) -> None:
+    """One pathway: leverage, costs and deterrence per year, domain and direction."""
+    chosen = _with_horizon(find_pathway(pathway), horizon)
+    with _dataset(db, dataset) as ds:
+        _check_regions(ds, a, b)
+        tables = comparison_tables(ds, [chosen], a, b)
+    if fmt is not OutputFormat.table:
+        _emit(tables["comparison"], fmt)
+        return
+    comparison = tables["comparison"]
+    pivot = comparison.pivot_table(index="year", columns=["direction", "domain"], values="leverage_usd") / 1e9
+    pivot.columns = [" ".join(map(str, col)) for col in pivot.columns]
+    _print_table(pivot.reset_index(), title=f"{chosen.name}: leverage by direction and domain (USD bn a year)")
+    _print_table(
+        _bn_table(tables["deterrence"].drop(columns=["pathway", "t"])),
+        title=f"{chosen.name}: deterrence (present values over the years left, USD bn)",
+    )
+    summary = _bn_table(leverage_headline(comparison, a, b).pathways).drop(columns=["pathway"])
+    _print_table(summary, title=f"{chosen.name}: summary (USD bn; a = {a}, b = {b})")
+
+
+def _compare_all(
+    a: str, b: str, horizon: int | None, db: Path | None, dataset: list[str] | None
+) -> tuple[list[Pathway], dict[str, pd.DataFrame], Headline]:
+    paths = shipped_pathways()
+    if not paths:
+        raise LeverageError("no shipped pathways found; run from the source checkout or pass files to `leverage run`")
+    pathways = [_with_horizon(load_pathway(p), horizon) for p in paths]
+    with _dataset(db, dataset) as ds:
+        _check_regions(ds, a, b)
+        tables = comparison_tables(ds, pathways, a, b)
+        tables["sensitivity"] = sensitivity(ds, pathways, a, b)
+    tables["assumptions"] = assumptions_table(pathways)
+    rate = next((p.discount_rate for p in pathways if p.name == "calibrated-engagement"), pathways[0].discount_rate)
+    head = leverage_headline(tables["comparison"], a, b, discount_rate=rate)
+    tables["headline"] = head.pathways
+    return pathways, tables, head
+
+
+@leverage_app.command("compare")
+def leverage_compare(
+    a: RegionA,
+    b: RegionB,
+    horizon: HorizonOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder for tables (CSV and Parquet) and report.html.")
+    ] = None,
+    fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+    dataset: DatasetOption = None,
+) -> None:
+    """All shipped pathways side by side, the headline (does blanket decoupling leave A with less
+    leverage over B than calibrated engagement, and from when?) and its one-at-a-time sensitivity."""
+    _, tables, head = _compare_all(a, b, horizon, db, dataset)
+    if out is not None:
+        html = render_leverage_report(tables, head, tables["sensitivity"], assumptions=tables["assumptions"])
+        with atomic_folder(out) as tmp:
+            for name, table in tables.items():
+                table.to_parquet(tmp / f"{name}.parquet", index=False)
+                table.to_csv(tmp / f"{name}.csv", index=False)
+            (tmp / "report.html").write_text(html, encoding="utf-8")
+    if fmt is OutputFormat.json:
+        doc = {
+            "headline": head.text,
+            "less_leverage": head.less_leverage,
+            "from_year": head.from_year,
+            "gap_share": head.gap_share,
+            "pathways": _records(head.pathways),
+            "sensitivity": _records(tables["sensitivity"]),
+            "comparison": _records(tables["comparison"]),
+        }
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    elif fmt is OutputFormat.csv:
+        sys.stdout.write(tables["comparison"].to_csv(index=False))
+        typer.echo(head.text, err=True)
+    else:
+        _print_table(_bn_table(head.pathways), title=f"Pathways compared: {a} and {b} (USD bn)")
+        sens = tables["sensitivity"].assign(gap_pct=100 * tables["sensitivity"]["gap_share"])
+        sens = sens[["parameter", "factor", "less_leverage", "from_year", "gap_pct", "flips", "changes"]]
+        _print_table(sens, title="Sensitivity of the headline (each parameter ×0.5 and ×2)")
+        typer.echo(head.text)
+    if out is not None:
+        typer.echo(f"report: {(out / 'report.html').resolve()}", err=fmt is not OutputFormat.table)
 
 
 def _version(value: bool) -> None:

@@ -30,9 +30,10 @@ All functions are pure; :func:`run_pathway` returns tidy tables.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -44,17 +45,29 @@ from chokepoint.errors import ChokepointError
 from chokepoint.yamlfile import load_yaml_model
 
 __all__ = [
+    "DECOUPLED",
+    "ENGAGED",
+    "SENSITIVITY_PARAMETERS",
     "Dependence",
+    "Headline",
     "LeverageError",
     "Pathway",
+    "assumptions_table",
+    "balance_matrix",
+    "compare_pathways",
+    "comparison_tables",
     "cutoff_costs",
     "dependence_path",
     "deterrence",
+    "find_pathway",
     "leverage_balance",
+    "leverage_headline",
     "load_dependences",
     "load_pathway",
     "present_value",
     "run_pathway",
+    "sensitivity",
+    "shipped_pathways",
     "substitution_rate",
 ]
 
@@ -242,18 +255,32 @@ def load_dependences(ds: Dataset, pathway: Pathway) -> list[Dependence]:
 def run_pathway(ds: Dataset, pathway: Pathway, a: str, b: str) -> dict[str, pd.DataFrame]:
     """Run ``pathway`` for the pair ``a``, ``b``: yearly dependence, leverage and costs per domain
     and direction (``domains``), the balance (``balance``) and the deterrence check (``deterrence``)."""
-    deps = [d for d in load_dependences(ds, pathway) if {d.controller, d.target} == {a, b}]
-    if not deps:
+    return _run(_pair(load_dependences(ds, pathway), pathway, a, b), pathway, a, b)
+
+
+def _pair(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> list[Dependence]:
+    pair = [d for d in deps if {d.controller, d.target} == {a, b}]
+    if not pair:
         raise LeverageError(f"{pathway.name}: no dependence between {a} and {b} in the data or assumptions")
+    return pair
+
+
+def _coverage(pathway: Pathway, dep: Dependence, years: Array) -> Array:
+    """Yearly coverage of ``dep`` under the pathway's controls (the largest where they overlap)."""
+    coverage = np.zeros(len(years))
+    for c in pathway.controls:
+        if (c.controller, c.target, c.domain) == (dep.controller, dep.target, dep.domain):
+            live = (years >= c.start) & (years <= (c.end if c.end is not None else years[-1]))
+            coverage[live] = np.maximum(coverage[live], c.coverage)
+    return coverage
+
+
+def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, pd.DataFrame]:
     H = pathway.horizon_years
     years = pathway.start_year + np.arange(H)
     frames = []
     for dep in deps:
-        coverage = np.zeros(H)
-        for c in pathway.controls:
-            if (c.controller, c.target, c.domain) == (dep.controller, dep.target, dep.domain):
-                live = (years >= c.start) & (years <= (c.end if c.end is not None else years[-1]))
-                coverage[live] = np.maximum(coverage[live], c.coverage)
+        coverage = _coverage(pathway, dep, years.astype(float))
         costs = cutoff_costs(dep, coverage, pathway.baseline_effort, pathway.effort_response)
         frames.append(
             costs.reset_index().assign(
@@ -277,6 +304,9 @@ def run_pathway(ds: Dataset, pathway: Pathway, a: str, b: str) -> dict[str, pd.D
                 gain = pathway.coercion_share * float(pv_lev.max())
                 # escalating fully in its strongest domain costs the side its own sales there
                 chosen = next(d for d in deps if d.controller == side and d.domain == best)
+                # from the dependence the target still has at t: what is already eroded is sunk
+                now = mine[(mine["t"] == t) & (mine["domain"] == best)]["dependence_share"].iloc[0]
+                chosen = replace(chosen, dependence=float(now))
                 full = cutoff_costs(chosen, np.ones(H - t), pathway.baseline_effort, pathway.effort_response)
                 best_own = present_value(full["cost_to_controller_usd"], pathway.discount_rate)
             if len(theirs):
@@ -291,3 +321,441 @@ def run_pathway(ds: Dataset, pathway: Pathway, a: str, b: str) -> dict[str, pd.D
         row["deterrence_holds"] = bool(row[f"{a}_restrained"] and row[f"{b}_restrained"])
         checks.append(row)
     return {"domains": domains, "balance": balance, "deterrence": pd.DataFrame(checks)}
+
+
+# --- pathways side by side ------------------------------------------------------------------------
+
+#: The two pathways the headline sets against each other (the seed argument's two policies).
+DECOUPLED = "blanket-decoupling"
+ENGAGED = "calibrated-engagement"
+
+#: Where the shipped pathway files live (in a source checkout; the CLI also looks in ./examples/pathways).
+PATHWAYS_DIR = Path(__file__).resolve().parents[2] / "examples" / "pathways"
+
+
+def pathway_folders() -> list[Path]:
+    """Folders searched for a pathway given by name: ``./examples/pathways``, then the checkout's."""
+    local = Path("examples") / "pathways"
+    folders = [local] if local.is_dir() else []
+    if PATHWAYS_DIR.is_dir() and (not folders or local.resolve() != PATHWAYS_DIR):
+        folders.append(PATHWAYS_DIR)
+    return folders
+
+
+def shipped_pathways() -> list[Path]:
+    """The pathway files found by name (first folder wins), in name order."""
+    found: dict[str, Path] = {}
+    for folder in pathway_folders():
+        for path in sorted(folder.glob("*.yaml")):
+            found.setdefault(path.stem, path)
+    return [found[k] for k in sorted(found)]
+
+
+def find_pathway(name_or_path: str | Path) -> Pathway:
+    """A pathway by name (``calibrated-engagement``) from :func:`pathway_folders`, or from a YAML file."""
+    text = str(name_or_path)
+    path = Path(text)
+    if path.suffix in {".yaml", ".yml"} or path.parent != Path(".") or path.is_file():
+        return load_pathway(path)
+    for candidate in shipped_pathways():
+        if candidate.stem == text:
+            return load_pathway(candidate)
+    names = ", ".join(p.stem for p in shipped_pathways()) or "none found"
+    raise LeverageError(f"unknown pathway {text!r}; shipped pathways: {names}; or give the path to a YAML file")
+
+
+def _full_cutoff_cost(dep: Dependence, d: Array) -> Array:
+    """What cutting ``dep`` off completely in a year costs the controller, at dependence ``d`` that
+    year: blocked sales ``(1 − λ)·R·d/d₀`` + ceded market ``m·R`` + sales eroded for good ``R·(1 − d/d₀)``."""
+    kept = d / dep.dependence if dep.dependence > 0 else np.zeros_like(d)
+    r = dep.controller_revenue_usd
+    return np.asarray((1.0 - dep.leakage_share) * r * kept + dep.market_ceded_share * r + r * (1.0 - kept))
+
+
+def _tables(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, pd.DataFrame]:
+    out = _run(deps, pathway, a, b)
+    domains = out["domains"]
+    by_key = {(d.controller, d.target, d.domain): d for d in deps}
+    full = np.zeros(len(domains))
+    share = domains["dependence_share"].to_numpy(dtype=float)
+    keys = zip(domains["controller_id"], domains["target_id"], domains["domain"], strict=True)
+    for i, key in enumerate(keys):
+        full[i] = _full_cutoff_cost(by_key[(str(key[0]), str(key[1]), str(key[2]))], share[i : i + 1])[0]
+    balance = out["balance"]
+    deter = out["deterrence"]
+    pair = balance[["year", "net_usd"]].merge(deter[["year", "deterrence_holds"]], on="year")
+    comparison = (
+        domains.assign(
+            pathway=pathway.name,
+            direction=domains["controller_id"] + "→" + domains["target_id"],
+            cutoff_cost_to_controller_usd=full,
+        )
+        .merge(pair.rename(columns={"net_usd": "net_balance_usd"}), on="year")
+        .loc[:, _COMPARISON_COLUMNS]
+    )
+    return {
+        "comparison": comparison,
+        "balance": balance.assign(pathway=pathway.name).loc[:, ["pathway", "year", *balance.columns.drop("year")]],
+        "deterrence": deter.assign(pathway=pathway.name).loc[:, ["pathway", *deter.columns]],
+    }
+
+
+_COMPARISON_COLUMNS = [
+    "pathway",
+    "year",
+    "t",
+    "direction",
+    "controller_id",
+    "target_id",
+    "domain",
+    "coverage",
+    "effort",
+    "dependence_share",
+    "leverage_usd",
+    "cost_to_target_usd",
+    "cost_to_controller_usd",
+    "cutoff_cost_to_controller_usd",
+    "net_balance_usd",
+    "deterrence_holds",
+]
+
+
+def comparison_tables(ds: Dataset, pathways: list[Pathway], a: str, b: str) -> dict[str, pd.DataFrame]:
+    """Run every pathway for ``a``, ``b`` and stack the results: ``comparison`` (see
+    :func:`compare_pathways`), ``balance`` and ``deterrence`` (one row per pathway × year) and the
+    ``matrix`` of :func:`balance_matrix`."""
+    return _stack([_tables(_pair(load_dependences(ds, p), p, a, b), p, a, b) for p in _unique(pathways)])
+
+
+def _unique(pathways: list[Pathway]) -> list[Pathway]:
+    if not pathways:
+        raise LeverageError("no pathway to compare; give at least one")
+    names = [p.name for p in pathways]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise LeverageError(f"pathway name {twice[0]!r} is used twice; give each pathway a distinct name")
+    return pathways
+
+
+def _stack(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    out = {k: pd.concat([p[k] for p in parts], ignore_index=True) for k in parts[0]}
+    out["matrix"] = balance_matrix(out["comparison"])
+    return out
+
+
+def compare_pathways(ds: Dataset, pathways: list[Pathway], a: str, b: str) -> pd.DataFrame:
+    """The pathways side by side, tidy: one row per pathway × year × direction × domain.
+
+    Columns: ``coverage`` of the control in force, the target's substitution ``effort``,
+    ``dependence_share`` ``d_t``, ``leverage_usd`` ``L_t``, this year's ``cost_to_target_usd`` and
+    ``cost_to_controller_usd`` of the control in force, ``cutoff_cost_to_controller_usd`` (what a
+    complete cutoff would cost the controller that year; its cost to the target is ``L_t``), and
+    per pathway × year ``net_balance_usd`` (``a``'s leverage over ``b`` summed over domains minus
+    ``b``'s over ``a``) and ``deterrence_holds`` (mutual restraint is stable).
+    """
+    return comparison_tables(ds, pathways, a, b)["comparison"]
+
+
+def balance_matrix(comparison: pd.DataFrame, year: int | None = None) -> pd.DataFrame:
+    """Domains × direction in one year (default: each pathway's last): the cost of a complete
+    cutoff to the target (``L_t``) and to the controller, and their ratio (cost imposed per dollar
+    of cost borne; above 1 the controller hurts the target more than itself)."""
+    if year is None:
+        last = comparison.groupby("pathway")["year"].transform("max")
+        rows = comparison[comparison["year"] == last]
+    else:
+        rows = comparison[comparison["year"] == year]
+    own = rows["cutoff_cost_to_controller_usd"]
+    ratio = np.divide(
+        rows["leverage_usd"].to_numpy(), own.to_numpy(), out=np.full(len(rows), np.nan), where=own.to_numpy() > 0
+    )
+    return (
+        rows.assign(cutoff_cost_ratio=ratio)
+        .loc[
+            :,
+            [
+                "pathway",
+                "year",
+                "direction",
+                "domain",
+                "coverage",
+                "dependence_share",
+                "leverage_usd",
+                "cutoff_cost_to_controller_usd",
+                "cutoff_cost_ratio",
+            ],
+        ]
+        .reset_index(drop=True)
+    )
+
+
+# --- the headline ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Headline:
+    """Whether, and from when, blanket decoupling leaves ``a`` with less total leverage over ``b``
+    than calibrated engagement, with one row per pathway in ``pathways``."""
+
+    a: str
+    b: str
+    pathways: pd.DataFrame
+    decoupled: str
+    engaged: str
+    less_leverage: bool | None  # None when one of the two pathways was not run
+    from_year: int | None  # first year the decoupled pathway's leverage is below the engaged one's
+    last_year: int | None
+    gap_usd: float | None  # decoupled minus engaged, last year
+    gap_share: float | None  # the gap as a share of the engaged pathway's leverage, last year
+
+    @property
+    def text(self) -> str:
+        """The headline as one sentence."""
+        if self.less_leverage is None:
+            return f"The headline compares {self.decoupled} with {self.engaged}; run both pathways to compute it."
+        last = self.pathways.set_index("pathway")["a_over_b_last_usd"]
+        dec, eng = float(last[self.decoupled]), float(last[self.engaged])
+        amounts = (
+            f"by {self.last_year} {self.a}'s leverage over {self.b} is USD {_bn(dec)} "
+            f"against USD {_bn(eng)} ({100 * (self.gap_share or 0.0):+.1f}%)"
+        )
+        if self.less_leverage:
+            return (
+                f"Blanket decoupling leaves {self.a} with less leverage over {self.b} than calibrated engagement "
+                f"from {self.from_year}: {amounts}."
+            )
+        return (
+            f"Blanket decoupling does not leave {self.a} with less leverage over {self.b} than calibrated "
+            f"engagement by {self.last_year}: {amounts}."
+        )
+
+    def conclusion(self) -> dict[str, object]:
+        """The discrete findings a sensitivity run checks for change: the headline verdict, and per
+        pathway who the balance favours at the horizon and whether deterrence holds every year."""
+        out: dict[str, object] = {"less_leverage": self.less_leverage}
+        for r in self.pathways.to_dict("records"):
+            out[f"{r['pathway']}: balance favours"] = r["balance_favours"]
+            out[f"{r['pathway']}: deterrence holds every year"] = bool(r["deterrence_years_failing"] == 0)
+        return out
+
+
+def _bn(value: float) -> str:
+    return f"{value / 1e9:,.0f} bn" if abs(value) >= 1e10 else f"{value / 1e9:,.1f} bn"
+
+
+def _first_year(years: pd.Series, mask: pd.Series) -> int | None:
+    hit = years[mask.to_numpy()]
+    return int(hit.iloc[0]) if len(hit) else None
+
+
+def leverage_headline(
+    comparison: pd.DataFrame,
+    a: str,
+    b: str,
+    *,
+    discount_rate: float = 0.05,
+    decoupled: str = DECOUPLED,
+    engaged: str = ENGAGED,
+    tolerance: float = 1e-9,
+) -> Headline:
+    """Per pathway: ``a``'s total leverage over ``b`` in the first and last year, ``b``'s over
+    ``a``, the net balance and whom it favours, the first year the balance changes side, the years
+    deterrence fails, and the present value (at ``discount_rate``) of the costs each side bears from
+    the controls in force. Then the verdict: is ``decoupled``'s leverage of ``a`` over ``b`` below
+    ``engaged``'s by more than ``tolerance`` (relative) in the last year, and from which year."""
+    totals = (
+        comparison.groupby(["pathway", "year", "controller_id"], sort=False)["leverage_usd"]
+        .sum()
+        .unstack("controller_id")
+        .reindex(columns=[a, b])
+        .fillna(0.0)
+    )
+    rows = []
+    for name, g in comparison.groupby("pathway", sort=False):
+        t = totals.loc[name]
+        per_year = g.groupby("year").agg(net=("net_balance_usd", "first"), holds=("deterrence_holds", "first"))
+        years = pd.Series(per_year.index)
+        sign = np.sign(per_year["net"].to_numpy())
+        changed = pd.Series(sign != sign[0])
+        to_a = g["controller_id"] == a
+        cost_a = np.where(to_a, g["cost_to_controller_usd"], g["cost_to_target_usd"])
+        cost_b = np.where(to_a, g["cost_to_target_usd"], g["cost_to_controller_usd"])
+        pv = (1.0 + discount_rate) ** -g["t"].to_numpy(dtype=float)
+        net_last = float(per_year["net"].iloc[-1])
+        rows.append(
+            {
+                "pathway": name,
+                "first_year": int(years.iloc[0]),
+                "last_year": int(years.iloc[-1]),
+                "a_over_b_first_usd": float(t[a].iloc[0]),
+                "a_over_b_last_usd": float(t[a].iloc[-1]),
+                "b_over_a_last_usd": float(t[b].iloc[-1]),
+                "net_last_usd": net_last,
+                "balance_favours": a if net_last > 0 else (b if net_last < 0 else "neither"),
+                "balance_changes_side": _first_year(years, changed),
+                "deterrence_years_failing": int((~per_year["holds"].astype(bool)).sum()),
+                "deterrence_fails_from": _first_year(years, ~per_year["holds"].astype(bool)),
+                "pv_cost_to_a_usd": float(np.sum(cost_a * pv)),
+                "pv_cost_to_b_usd": float(np.sum(cost_b * pv)),
+            }
+        )
+    table = pd.DataFrame(rows)
+    for col in ("balance_changes_side", "deterrence_fails_from"):
+        table[col] = table[col].astype("Int64")
+    if decoupled not in totals.index.get_level_values(0) or engaged not in totals.index.get_level_values(0):
+        return Headline(a, b, table, decoupled, engaged, None, None, None, None, None)
+    by_pathway = totals[a].unstack("pathway")
+    both = by_pathway[[decoupled, engaged]].dropna()
+    common = both.index
+    dec, eng = both[decoupled], both[engaged]
+    below = dec < eng * (1.0 - tolerance)
+    gap = float(dec.iloc[-1] - eng.iloc[-1])
+    return Headline(
+        a,
+        b,
+        table,
+        decoupled,
+        engaged,
+        less_leverage=bool(below.iloc[-1]),
+        from_year=_first_year(pd.Series(common), below) if bool(below.iloc[-1]) else None,
+        last_year=int(common[-1]),
+        gap_usd=gap,
+        gap_share=gap / float(eng.iloc[-1]) if eng.iloc[-1] > 0 else None,
+    )
+
+
+# --- one-at-a-time sensitivity --------------------------------------------------------------------
+
+#: Parameters :func:`sensitivity` varies: the pathway's game and effort parameters, and metrics of
+#: every dependence (all domains, both directions at once).
+PATHWAY_PARAMETERS = ("baseline_effort", "effort_response", "coercion_share", "discount_rate")
+DEPENDENCE_PARAMETERS = {
+    "substitution_years": "substitution_years",
+    "leakage_share": "leakage_share",
+    "dependence_share": "dependence",
+}
+SENSITIVITY_PARAMETERS = (
+    "substitution_years",
+    "baseline_effort",
+    "effort_response",
+    "leakage_share",
+    "coercion_share",
+    "discount_rate",
+    "dependence_share",
+)
+#: Valid range of each parameter; scaled values are clipped into it.
+_BOUNDS = dict.fromkeys((*PATHWAY_PARAMETERS, "leakage_share", "dependence_share"), (0.0, 1.0)) | {
+    "substitution_years": (1e-6, math.inf)
+}
+
+
+def _scaled(value: float, name: str, factor: float) -> float:
+    lo, hi = _BOUNDS[name]
+    return float(min(max(value * factor, lo), hi))
+
+
+def _vary(
+    deps: dict[str, list[Dependence]], pathways: list[Pathway], name: str, factor: float
+) -> tuple[dict[str, list[Dependence]], list[Pathway], list[float], list[float]]:
+    """The inputs with ``name`` scaled by ``factor``, and the values before and after."""
+    if name in PATHWAY_PARAMETERS:
+        before = [float(getattr(p, name)) for p in pathways]
+        after = [_scaled(v, name, factor) for v in before]
+        varied = [p.model_copy(update={name: v}) for p, v in zip(pathways, after, strict=True)]
+        return deps, varied, before, after
+    field = DEPENDENCE_PARAMETERS[name]
+    before = [float(getattr(d, field)) for pair in deps.values() for d in pair]
+    new = {
+        k: [_with(d, field, _scaled(float(getattr(d, field)), name, factor)) for d in pair] for k, pair in deps.items()
+    }
+    after = [float(getattr(d, field)) for pair in new.values() for d in pair]
+    return new, pathways, before, after
+
+
+def _with(dep: Dependence, field: str, value: float) -> Dependence:
+    changes: dict[str, Any] = {field: value}
+    return replace(dep, **changes)
+
+
+def _headline_of(
+    deps: dict[str, list[Dependence]], pathways: list[Pathway], a: str, b: str, decoupled: str, engaged: str
+) -> Headline:
+    tables = _stack([_tables(deps[p.name], p, a, b) for p in pathways])
+    rate = next((p.discount_rate for p in pathways if p.name == engaged), pathways[0].discount_rate)
+    return leverage_headline(tables["comparison"], a, b, discount_rate=rate, decoupled=decoupled, engaged=engaged)
+
+
+def sensitivity(
+    ds: Dataset,
+    base: list[Pathway],
+    a: str,
+    b: str,
+    parameters: Sequence[str] = SENSITIVITY_PARAMETERS,
+    factors: Sequence[float] = (0.5, 2.0),
+    *,
+    decoupled: str = DECOUPLED,
+    engaged: str = ENGAGED,
+) -> pd.DataFrame:
+    """One-at-a-time sensitivity of the headline: each parameter scaled by each factor (clipped to
+    its valid range) in every pathway, or in every dependence for ``substitution_years``,
+    ``leakage_share`` and ``dependence_share``, everything else at its base value.
+
+    One row per parameter × factor after a ``base`` row: the values before and after (min and max
+    over pathways or dependences), the verdict (``less_leverage``, ``from_year``, ``gap_share``),
+    ``flips`` (the verdict differs from the base run's) and ``changes`` (every finding of
+    :meth:`Headline.conclusion` that differs, and a moved ``from_year``).
+    """
+    pathways = _unique(base)
+    unknown = [p for p in parameters if p not in SENSITIVITY_PARAMETERS]
+    if unknown:
+        raise LeverageError(
+            f"unknown sensitivity parameter {unknown[0]!r}; choose from {', '.join(SENSITIVITY_PARAMETERS)}"
+        )
+    deps = {p.name: _pair(load_dependences(ds, p), p, a, b) for p in pathways}
+    ref = _headline_of(deps, pathways, a, b, decoupled, engaged)
+    ref_conclusion = ref.conclusion()
+    rows = [_sensitivity_row("base", 1.0, [], [], ref, ref, ref_conclusion)]
+    for name in parameters:
+        for factor in factors:
+            new_deps, new_pathways, before, after = _vary(deps, pathways, name, factor)
+            head = _headline_of(new_deps, new_pathways, a, b, decoupled, engaged)
+            rows.append(_sensitivity_row(name, factor, before, after, head, ref, ref_conclusion))
+    out = pd.DataFrame(rows)
+    out["from_year"] = out["from_year"].astype("Int64")
+    return out
+
+
+def _sensitivity_row(
+    name: str,
+    factor: float,
+    before: list[float],
+    after: list[float],
+    head: Headline,
+    ref: Headline,
+    ref_conclusion: dict[str, object],
+) -> dict[str, object]:
+    conclusion = head.conclusion()
+    changes = [f"{k}: {ref_conclusion.get(k)} → {v}" for k, v in conclusion.items() if ref_conclusion.get(k) != v]
+    if head.from_year != ref.from_year and head.less_leverage and ref.less_leverage:
+        changes.append(f"from year: {ref.from_year} → {head.from_year}")
+    return {
+        "parameter": name,
+        "factor": factor,
+        "base_min": min(before) if before else math.nan,
+        "base_max": max(before) if before else math.nan,
+        "varied_min": min(after) if after else math.nan,
+        "varied_max": max(after) if after else math.nan,
+        "clipped": bool(before) and any(abs(x * factor - y) > 1e-12 for x, y in zip(before, after, strict=True)),
+        "less_leverage": head.less_leverage,
+        "from_year": head.from_year,
+        "gap_share": head.gap_share if head.gap_share is not None else math.nan,
+        "flips": head.less_leverage != ref.less_leverage,
+        "changes": "; ".join(changes),
+    }
+
+
+def assumptions_table(pathways: list[Pathway]) -> pd.DataFrame:
+    """Every assumption of every pathway, one row each, with its rationale (for reports and files)."""
+    rows = [{"pathway": p.name, **a.model_dump()} for p in pathways for a in p.assumptions]
+    columns = ["pathway", "controller", "target", "domain", "metric", "value", "rationale"]
+    return pd.DataFrame(rows, columns=columns)
