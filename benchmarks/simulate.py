@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _tables import RESULTS, markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
 SCENARIO = ROOT / "examples" / "scenarios" / "china-2025-licensing.yaml"
 SEED = 20250404
 DRAWS = 10_000
@@ -440,16 +440,7 @@ def main() -> None:
         "per node: an upper bound on node-steps/s for any implementation that streams its state "
         "through memory once a month.\n\n"
     )
-    (RESULTS / "simulate.md").write_text(header + _markdown(table) + "\n")
-
-
-def _markdown(table: pd.DataFrame) -> str:
-    def cell(v: object) -> str:
-        return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join(lines)
+    (RESULTS / "simulate.md").write_text(header + markdown_table(table) + "\n")
 
 
 if __name__ == "__main__":

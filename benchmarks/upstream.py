@@ -21,13 +21,12 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from _tables import RESULTS, markdown_table
 
-RESULTS = Path(__file__).resolve().parent / "results"
 SECTORS = 200  # per region, as in EXIOBASE
 SEED = 20240601
 
@@ -330,16 +329,7 @@ def main() -> None:
         "subprocess's peak resident memory including data generation. max_rel_diff is elementwise "
         "|ours − baseline| / |baseline| (networkx row: baseline vs the same truncated series).\n\n"
     )
-    (RESULTS / "upstream.md").write_text(header + _markdown(table) + "\n")
-
-
-def _markdown(table: pd.DataFrame) -> str:
-    def cell(v: object) -> str:
-        return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join(lines)
+    (RESULTS / "upstream.md").write_text(header + markdown_table(table) + "\n")
 
 
 if __name__ == "__main__":
