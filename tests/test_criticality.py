@@ -25,7 +25,7 @@ from chokepoint.criticality import (
 )
 from chokepoint.dataset import Dataset
 from chokepoint.errors import CheckError, ChokepointError
-from chokepoint.schema import validate_table
+from tests.tiny import _table
 
 # The study publishes SR and EI to one decimal: a reproduction is exact if it rounds to the
 # published figure, i.e. lies within half a unit of the last digit (0.05).
@@ -158,10 +158,6 @@ def test_unknown_material_raises(ds: Dataset) -> None:
 # --- dataset-level tables: a tiny constructed dataset -------------------------------------------
 
 PROV = {"source_id": "s", "basis": "reported", "note": ""}
-
-
-def _table(name: str, rows: list[dict[str, object]]) -> pd.DataFrame:
-    return validate_table(name, pd.DataFrame(rows).astype("string"))
 
 
 def _tiny(governance: dict[str, float]) -> Dataset:

@@ -19,6 +19,7 @@ from chokepoint.dataset import Dataset
 from chokepoint.errors import CheckError
 from chokepoint.provenance import CITING_TABLES
 from chokepoint.regions import is_iso3
+from chokepoint.schema import schema
 
 __all__ = [
     "CHECKS",
@@ -61,8 +62,6 @@ def _row_label(df: pd.DataFrame, key: list[str]) -> pd.Series:
 
 
 def _key_of(table: str) -> list[str]:
-    from chokepoint.schema import schema
-
     return schema(table).key
 
 

@@ -142,8 +142,7 @@ def concentration(
     shares = producer_shares(ds, commodity, year)
     keys = ["commodity_id", "stage", "year"]
     if by == "country":
-        world = shares.groupby(keys)[["world_t", "world_basis"]].first()
-        return world.join(summarise_shares(shares, keys, "region_id"))
+        return _by_country(shares)
     if by != "owner":
         raise ChokepointError(f"unknown grouping {by!r}; use country, owner or element")
     fac = ds["facilities"].merge(ds["facility_capacity"], on="facility_id")
@@ -154,6 +153,12 @@ def concentration(
     owners = owners.assign(share=owners["output_t"] / owners["world_t"], counted=True)
     covered = owners.groupby(keys)["share"].sum().rename("coverage_pct") * 100.0
     return world.set_index(keys).join(covered, how="inner").join(summarise_shares(owners, keys, "owner"))
+
+
+def _by_country(shares: pd.DataFrame) -> pd.DataFrame:
+    keys = ["commodity_id", "stage", "year"]
+    world = shares.groupby(keys)[["world_t", "world_basis"]].first()
+    return world.join(summarise_shares(shares, keys, "region_id"))
 
 
 def _element_concentration(ds: Dataset, year: int | None) -> pd.DataFrame:
@@ -192,7 +197,7 @@ def overview(ds: Dataset, commodity: str, year: int) -> Overview:
             *("production_t", "share_pct", "source_id", "basis"),
         ]
     ].reset_index(drop=True)
-    stages = concentration(ds, commodity, year).reset_index()
+    stages = _by_country(shares).reset_index()
     com = ds["commodities"].set_index("commodity_id")
     stages = stages.assign(
         stage_order=stages["commodity_id"].map(com["stage_order"]),

@@ -8,6 +8,7 @@ importers; :func:`layer` puts one dataset over another, replacing rows that shar
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -63,8 +64,6 @@ def read_table_csv(table: str, path: Path | str, text: str | None = None) -> pd.
     ``text`` lets a caller pass the content (e.g. from package resources); ``path`` then only
     names it in error messages.
     """
-    import io
-
     name = Path(path).name
     try:
         source = io.StringIO(text) if text is not None else Path(path)
