@@ -88,3 +88,18 @@ def test_unopenable_store_is_a_clear_error(tmp_path: Path) -> None:
 def test_layer_needs_a_dataset() -> None:
     with pytest.raises(Exception, match="no dataset to layer"):
         layer([])
+
+
+def test_a_store_from_an_older_schema_is_migrated(tmp_path: Path, default: Dataset) -> None:
+    # an older version's store: a table without a column the schema has since added, another with
+    # a column it has since dropped
+    path = tmp_path / "s.duckdb"
+    with open_store(path) as store:
+        store._con.execute('ALTER TABLE "sector_values" DROP COLUMN region_id')
+        store._con.execute('ALTER TABLE "prices" ADD COLUMN retired VARCHAR')
+        store._con.execute("UPDATE datasets SET fingerprint = 'old'")
+    with open_store(path) as store:
+        stored = store.read("default")
+    pd.testing.assert_frame_equal(
+        stored["sector_values"].reset_index(drop=True), default["sector_values"].reset_index(drop=True)
+    )

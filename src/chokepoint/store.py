@@ -49,6 +49,27 @@ class Store:
         for table in TABLES:
             cols = ", ".join(f'"{f.field}" {_SQL_TYPES[f.dtype]}' for f in schema(table).fields)
             self._con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" (dataset VARCHAR NOT NULL, {cols})')
+            self._migrate(table, cols)
+
+    def _migrate(self, table: str, cols: str) -> None:
+        """Bring a table written by an older version to the current schema: columns the schema
+        added start empty, columns it dropped go (the default dataset is rewritten anyway)."""
+        have = [r[1] for r in self._con.execute(f"PRAGMA table_info('{table}')").fetchall()]
+        want = ["dataset", *schema(table).columns]
+        if have == want:
+            return
+        kept = ", ".join(f'"{c}"' for c in want if c in have)
+        con = self._con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(f'CREATE TABLE "_{table}_new" (dataset VARCHAR NOT NULL, {cols})')
+            con.execute(f'INSERT INTO "_{table}_new" ({kept}) SELECT {kept} FROM "{table}"')
+            con.execute(f'DROP TABLE "{table}"')
+            con.execute(f'ALTER TABLE "_{table}_new" RENAME TO "{table}"')
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     def datasets(self) -> pd.DataFrame:
         """The datasets held: name, origin file, fingerprint, time saved, total rows."""
@@ -73,7 +94,8 @@ class Store:
                     continue
                 frame = df.assign(dataset=ds.name)[["dataset", *schema(table).columns]]
                 con.register("_incoming", frame)
-                con.execute(f'INSERT INTO "{table}" SELECT * FROM _incoming')
+                names = ", ".join(f'"{c}"' for c in frame.columns)
+                con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM _incoming')
                 con.unregister("_incoming")
             con.execute("DELETE FROM datasets WHERE name = ?", [ds.name])
             con.execute(
