@@ -85,6 +85,7 @@ _REFERENCES: tuple[tuple[str, str, str, str], ...] = (
     ("intensities", "commodity_id", "commodities", "commodity_id"),
     ("sector_activity", "region_id", "regions", "region_id"),
     ("sector_activity", "sector_id", "sectors", "sector_id"),
+    ("sector_values", "sector_id", "sectors", "sector_id"),
     ("stocks", "region_id", "regions", "region_id"),
     ("stocks", "commodity_id", "commodities", "commodity_id"),
     ("prices", "commodity_id", "commodities", "commodity_id"),

@@ -45,6 +45,7 @@ TABLES: tuple[str, ...] = (
     "trade",
     "intensities",
     "sector_activity",
+    "sector_values",
     "stocks",
     "prices",
     "governance",
