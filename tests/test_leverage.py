@@ -156,3 +156,50 @@ def test_bad_pathway_files_are_one_line(tmp_path: Path, text: str, expected: str
         load_pathway(path)
     assert expected in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def _denial_pathway(strength: float, via: str = "chip_equipment") -> Pathway:
+    return Pathway.model_validate(
+        {
+            "name": "denied",
+            "horizon_years": 3,
+            "baseline_effort": 0.0,
+            "effort_response": 1.0,
+            "assumptions": _assume("USA", "CHN", "ai_chips") + _assume("USA", "CHN", "chip_equipment"),
+            "controls": [
+                {"controller": "USA", "target": "CHN", "domain": "ai_chips", "coverage": 1.0, "start": 2025},
+                {"controller": "USA", "target": "CHN", "domain": "chip_equipment", "coverage": 0.8, "start": 2025},
+            ],
+            "denials": [
+                {
+                    "controller": "USA",
+                    "target": "CHN",
+                    "domain": "ai_chips",
+                    "via": via,
+                    "strength": strength,
+                    "rationale": "test",
+                }
+            ],
+        }
+    )
+
+
+def test_denied_tools_slow_substitution_by_hand(default: Dataset) -> None:
+    # A complete chip control at full effort: d₁ = 0.8·exp(−κ·(1 − s·c)) with the tool control's
+    # coverage c = 0.8 and strength s = 0.5, κ = ln10/10; with s = 0 it is the undenied 0.8·exp(−κ).
+    empty = default.__class__(default.name, {**default.tables, "leverage": default["leverage"].iloc[:0]})
+    kappa = math.log(10) / 10
+    for strength in (0.0, 0.5):
+        domains = run_pathway(empty, _denial_pathway(strength), "USA", "CHN")["domains"]
+        chips = domains[domains["domain"] == "ai_chips"].set_index("t")
+        assert chips.loc[1, "rate_factor"] == pytest.approx(1 - strength * 0.8)
+        assert chips.loc[1, "dependence_share"] == pytest.approx(0.8 * math.exp(-kappa * (1 - strength * 0.8)))
+        tools = domains[domains["domain"] == "chip_equipment"].set_index("t")
+        assert tools.loc[1, "rate_factor"] == 1.0  # no denial names it
+
+
+def test_a_denial_of_an_unknown_domain_is_one_line(default: Dataset) -> None:
+    empty = default.__class__(default.name, {**default.tables, "leverage": default["leverage"].iloc[:0]})
+    with pytest.raises(LeverageError, match=r"denials\[0\]\.via: no dependence USA→CHN 'euv' in the data") as info:
+        run_pathway(empty, _denial_pathway(0.5, via="euv"), "USA", "CHN")
+    assert "\n" not in str(info.value)

@@ -3,11 +3,13 @@ and the offline report."""
 
 from __future__ import annotations
 
+import io
 import json
 from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -19,6 +21,7 @@ from chokepoint.leverage import (
     SENSITIVITY_PARAMETERS,
     LeverageError,
     Pathway,
+    break_even,
     comparison_tables,
     find_pathway,
     leverage_headline,
@@ -29,7 +32,7 @@ from chokepoint.leverage import (
 )
 from chokepoint.report.leverage import render_leverage_report
 
-PATHWAYS = Path(__file__).resolve().parents[1] / "examples" / "pathways"
+PATHWAYS = Path(__file__).resolve().parents[1] / "src" / "chokepoint" / "pathways"
 NAMES = ["blanket-decoupling", "calibrated-engagement", "rare-earth-crisis", "status-quo"]
 
 
@@ -86,8 +89,19 @@ def test_compare_has_one_row_per_pathway_year_direction_and_domain() -> None:
     # the pair-level columns are constant within a pathway-year
     per_year = comparison.groupby(["pathway", "year"])[["net_balance_usd", "deterrence_holds"]].nunique()
     assert (per_year == 1).all().all()
-    # a complete cutoff costs the target its leverage; the control in force costs it coverage × that
-    assert (comparison["cost_to_target_usd"] - comparison["coverage"] * comparison["leverage_usd"]).abs().max() < 1e-3
+    # a complete cutoff costs the target its leverage; the control in force costs it coverage × that,
+    # except for rare earths, where the share is the simulated loss at that coverage
+    share = {(d.controller, d.target, d.domain): d for d in deps}
+    keys = zip(comparison["controller_id"], comparison["target_id"], comparison["domain"], strict=True)
+    expected = [
+        share[k].cost_share(c) * lev
+        for k, c, lev in zip(keys, comparison["coverage"], comparison["leverage_usd"], strict=True)
+    ]
+    assert np.allclose(comparison["cost_to_target_usd"], expected, rtol=1e-12)
+    linear = comparison["domain"] != "rare_earths"
+    assert np.allclose(
+        comparison["cost_to_target_usd"][linear], (comparison["coverage"] * comparison["leverage_usd"])[linear]
+    )
 
 
 def test_headline_decoupling_erodes_leverage_from_the_year_after_it_starts() -> None:
@@ -173,12 +187,48 @@ def test_compare_command_writes_tables_and_an_offline_report(
     assert doc["headline"].startswith("Blanket decoupling leaves USA with less leverage over CHN")
     assert {p["pathway"] for p in doc["pathways"]} == set(NAMES)
     names = {"comparison", "balance", "deterrence", "matrix", "sensitivity", "headline", "assumptions"}
+    names |= {"thresholds", "rare_earth_cutoff"}
     assert {f"{n}.{ext}" for n in names for ext in ("csv", "parquet")} | {"report.html"} == {
         p.name for p in out_dir.iterdir()
     }
     assert len(pd.read_parquet(out_dir / "comparison.parquet")) == len(doc["comparison"])
     assert not list(tmp_path.glob(".compare*"))
-    _assert_offline((out_dir / "report.html").read_text(encoding="utf-8"))
+    html = (out_dir / "report.html").read_text(encoding="utf-8")
+    _assert_offline(html)
+    # the values that reverse the headline and the simulated rare-earth cost are on the page
+    assert "Which values reverse the headline" in html
+    assert "Rare earths: the cost of a cutoff, simulated" in html
+    flips = {r["parameter"] for r in doc["thresholds"] if r["flips_at_factor"] is not None}
+    assert "denial_strength" in flips
+    cutoff = pd.DataFrame(doc["rare_earth_cutoff"])
+    assert set(cutoff["direction"]) == {"CHN→USA"}
+    assert (cutoff["value_lost_usd"] > 0).all()
+
+
+def test_pathways_run_by_default_and_are_listed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # `leverage A B` is `leverage run A B`, as the issue writes it
+    code, out, err = run(
+        capsys, "leverage", "USA", "CHN", "--pathway", "calibrated-engagement", "--horizon", "2", "-f", "csv"
+    )
+    assert code == 0, err
+    assert set(pd.read_csv(io.StringIO(out))["year"]) == {2025, 2026}
+    code, out, _ = run(capsys, "leverage", "pathways", "-f", "csv")
+    listed = pd.read_csv(io.StringIO(out))
+    assert listed["name"].tolist() == NAMES
+    assert all(Path(f).is_file() for f in listed["file"])
+    # an edited copy with a shipped pathway's name replaces it in the comparison
+    edited = tmp_path / "mine.yaml"
+    text = (PATHWAYS / "calibrated-engagement.yaml").read_text(encoding="utf-8")
+    edited.write_text(text.replace("coverage: 0.3, start: 2026", "coverage: 1.0, start: 2026"), encoding="utf-8")
+    code, out, err = run(capsys, "leverage", "compare", "USA", "CHN", "--horizon", "3", "-p", str(edited), "-f", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    chips = [
+        r["coverage"]
+        for r in doc["comparison"]
+        if r["pathway"] == "calibrated-engagement" and r["domain"] == "ai_chips" and r["year"] == 2026
+    ]
+    assert chips == [1.0]
 
 
 class _Attributes(HTMLParser):
@@ -249,3 +299,17 @@ def test_leverage_errors_are_one_line(
     assert expected in err
     assert err.count("\n") == 1
     assert "Traceback" not in err + out
+
+
+def test_break_even_factor_is_where_the_full_headline_flips() -> None:
+    # The fast search (last-year leverage only) against the full tables of `sensitivity`: just
+    # past the factor the verdict has flipped, just short of it, it has not.
+    ds, pathways = cp.default_dataset(), _pathways()
+    table = break_even(ds, pathways, "USA", "CHN", parameters=["denial_strength"]).set_index("direction")
+    assert np.isnan(table.loc["down", "flips_at_factor"])  # weaker denial only strengthens the verdict
+    factor = float(table.loc["up", "flips_at_factor"])
+    assert 1.0 < factor < 10.0
+    around = sensitivity(
+        ds, pathways, "USA", "CHN", parameters=["denial_strength"], factors=(factor * 0.995, factor * 1.005)
+    )
+    assert around["flips"].tolist() == [False, False, True]  # base, just below, just above

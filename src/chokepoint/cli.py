@@ -39,12 +39,14 @@ from chokepoint.leverage import (
     LeverageError,
     Pathway,
     assumptions_table,
+    break_even,
     comparison_tables,
     find_pathway,
     leverage_headline,
     load_pathway,
     sensitivity,
     shipped_pathways,
+    simulated_cutoffs,
 )
 from chokepoint.provenance import assumptions, basis_summary, sources_used
 from chokepoint.report import render_simulation_report
@@ -67,8 +69,21 @@ data_app = typer.Typer(
     help="The store and its datasets: sources, assumptions, checks, import, export.", no_args_is_help=True
 )
 app.add_typer(data_app, name="data")
+
+
+class _RunByDefault(typer.core.TyperGroup):
+    """``chokepoint leverage USA CHN …`` means ``chokepoint leverage run USA CHN …``."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["run", *args]
+        return super().resolve_command(ctx, args)
+
+
 leverage_app = typer.Typer(
-    help="Who holds leverage over whom: one policy pathway, or all shipped pathways side by side.",
+    cls=_RunByDefault,
+    help="Who holds leverage over whom: `leverage A B --pathway NAME` runs one policy pathway (the `run` "
+    "command), `leverage compare A B` all shipped pathways side by side.",
     no_args_is_help=True,
 )
 app.add_typer(leverage_app, name="leverage")
@@ -448,14 +463,13 @@ def _with_horizon(pathway: Pathway, horizon: int | None) -> Pathway:
     return pathway if horizon is None else pathway.model_copy(update={"horizon_years": horizon})
 
 
-def _bn_table(df: pd.DataFrame) -> pd.DataFrame:
-    """USD columns in USD bn, for the terminal."""
+def _bn_table(df: pd.DataFrame, keep: Sequence[str] = ()) -> pd.DataFrame:
+    """USD columns (but those in ``keep``) in USD bn, for the terminal."""
     out = df.copy()
-    for col in [c for c in out.columns if str(c).endswith("_usd")]:
+    usd = [c for c in out.columns if str(c).endswith("_usd") and c not in keep]
+    for col in usd:
         out[col] = out[col] / 1e9
-    return out.rename(
-        columns={c: str(c).removesuffix("_usd") + "_usd_bn" for c in out.columns if str(c).endswith("_usd")}
-    )
+    return out.rename(columns={c: str(c).removesuffix("_usd") + "_usd_bn" for c in usd})
 
 
 @leverage_app.command("run")
@@ -491,16 +505,18 @@ def leverage_run(
 
 
 def _compare_all(
-    a: str, b: str, horizon: int | None, db: Path | None, dataset: list[str] | None
+    a: str, b: str, horizon: int | None, db: Path | None, dataset: list[str] | None, extra: list[Path] | None = None
 ) -> tuple[list[Pathway], dict[str, pd.DataFrame], Headline]:
-    paths = shipped_pathways()
-    if not paths:
-        raise LeverageError("no shipped pathways found; run from the source checkout or pass files to `leverage run`")
-    pathways = [_with_horizon(load_pathway(p), horizon) for p in paths]
+    by_name = {p.name: p for p in map(load_pathway, shipped_pathways())}
+    by_name |= {p.name: p for p in map(load_pathway, extra or [])}  # a user's edited copy replaces its namesake
+    pathways = [_with_horizon(p, horizon) for p in by_name.values()]
     with _dataset(db, dataset) as ds:
         _check_regions(ds, a, b)
         tables = comparison_tables(ds, pathways, a, b)
         tables["sensitivity"] = sensitivity(ds, pathways, a, b)
+        tables["thresholds"] = break_even(ds, pathways, a, b)
+        reference = next((p for p in pathways if p.name == "calibrated-engagement"), pathways[0])
+        tables["rare_earth_cutoff"] = simulated_cutoffs(ds, reference, a, b)
     tables["assumptions"] = assumptions_table(pathways)
     rate = next((p.discount_rate for p in pathways if p.name == "calibrated-engagement"), pathways[0].discount_rate)
     head = leverage_headline(tables["comparison"], a, b, discount_rate=rate)
@@ -516,13 +532,21 @@ def leverage_compare(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Folder for tables (CSV and Parquet) and report.html.")
     ] = None,
+    pathway: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--pathway",
+            "-p",
+            help="A pathway YAML file to compare as well (repeatable); one named like a shipped pathway replaces it.",
+        ),
+    ] = None,
     fmt: FormatOption = OutputFormat.table,
     db: DbOption = None,
     dataset: DatasetOption = None,
 ) -> None:
     """All shipped pathways side by side, the headline (does blanket decoupling leave A with less
     leverage over B than calibrated engagement, and from when?) and its one-at-a-time sensitivity."""
-    _, tables, head = _compare_all(a, b, horizon, db, dataset)
+    _, tables, head = _compare_all(a, b, horizon, db, dataset, pathway)
     if out is not None:
         html = render_leverage_report(tables, head, tables["sensitivity"], assumptions=tables["assumptions"])
         with atomic_folder(out) as tmp:
@@ -538,6 +562,8 @@ def leverage_compare(
             "gap_share": head.gap_share,
             "pathways": _records(head.pathways),
             "sensitivity": _records(tables["sensitivity"]),
+            "thresholds": _records(tables["thresholds"]),
+            "rare_earth_cutoff": _records(tables["rare_earth_cutoff"]),
             "comparison": _records(tables["comparison"]),
         }
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
@@ -549,9 +575,26 @@ def leverage_compare(
         sens = tables["sensitivity"].assign(gap_pct=100 * tables["sensitivity"]["gap_share"])
         sens = sens[["parameter", "factor", "less_leverage", "from_year", "gap_pct", "flips", "changes"]]
         _print_table(sens, title="Sensitivity of the headline (each parameter ×0.5 and ×2)")
+        flips = tables["thresholds"].dropna(subset=["flips_at_factor"])
+        _print_table(
+            flips, title="Values that reverse the headline (factor on the base value; the rest never do in ×0.1–×10)"
+        )
+        cut = _bn_table(tables["rare_earth_cutoff"], keep=["unit_value_usd"])
+        _print_table(cut, title="Rare earths: a year's complete cutoff, simulated and valued by sector (USD bn)")
         typer.echo(head.text)
     if out is not None:
         typer.echo(f"report: {(out / 'report.html').resolve()}", err=fmt is not OutputFormat.table)
+
+
+@leverage_app.command("pathways")
+def leverage_pathways(fmt: FormatOption = OutputFormat.table) -> None:
+    """The shipped pathways and their files (copy one, edit it, pass it with --pathway)."""
+    rows = [
+        {"name": p.name, "description": p.description, "file": str(f)}
+        for f in shipped_pathways()
+        for p in [load_pathway(f)]
+    ]
+    _emit(pd.DataFrame(rows), fmt, title="Shipped pathways")
 
 
 def _version(value: bool) -> None:

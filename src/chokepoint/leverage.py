@@ -40,6 +40,7 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from chokepoint.cutoff import loss_curve, simulated_cutoff
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.yamlfile import load_yaml_model
@@ -54,6 +55,7 @@ __all__ = [
     "Pathway",
     "assumptions_table",
     "balance_matrix",
+    "break_even",
     "compare_pathways",
     "comparison_tables",
     "cutoff_costs",
@@ -68,6 +70,7 @@ __all__ = [
     "run_pathway",
     "sensitivity",
     "shipped_pathways",
+    "simulated_cutoffs",
     "substitution_rate",
 ]
 
@@ -92,6 +95,16 @@ class Dependence:
     market_ceded_share: float  # m
     leakage_share: float  # λ
     substitution_years: float  # T_sub
+    #: The cost of a control of coverage c as a share of a complete cutoff's, tabulated
+    #: (coverages, shares) — simulated for rare earths; ``None`` means proportional (share = c).
+    loss_share: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+
+    def cost_share(self, coverage: npt.ArrayLike) -> Array:
+        """Share of a complete cutoff's cost to the target that a control of ``coverage`` imposes."""
+        c = np.asarray(coverage, dtype=float)
+        if self.loss_share is None:
+            return c
+        return np.interp(c, self.loss_share[0], self.loss_share[1])
 
 
 def substitution_rate(substitution_years: float) -> float:
@@ -101,10 +114,11 @@ def substitution_rate(substitution_years: float) -> float:
     return math.log(10.0) / substitution_years
 
 
-def dependence_path(d0: float, rate: float, effort: npt.ArrayLike) -> Array:
-    """``d_0 = d0``, ``d_{t+1} = d_t·exp(−rate·e_t)`` for the yearly efforts ``e_t`` (0–1)."""
+def dependence_path(d0: float, rate: npt.ArrayLike, effort: npt.ArrayLike) -> Array:
+    """``d_0 = d0``, ``d_{t+1} = d_t·exp(−rate_t·e_t)`` for the yearly efforts ``e_t`` (0–1) and a
+    rate constant or per year."""
     e = np.asarray(effort, dtype=float)
-    steps = np.concatenate([[0.0], np.cumsum(rate * e)[:-1]])
+    steps = np.concatenate([[0.0], np.cumsum(np.asarray(rate, dtype=float) * e)[:-1]])
     return d0 * np.exp(-steps)
 
 
@@ -114,12 +128,21 @@ def present_value(values: npt.ArrayLike, discount_rate: float) -> float:
     return float(np.sum(v / (1.0 + discount_rate) ** np.arange(len(v))))
 
 
-def cutoff_costs(dep: Dependence, coverage: npt.ArrayLike, baseline_effort: float, response: float) -> pd.DataFrame:
+def cutoff_costs(
+    dep: Dependence,
+    coverage: npt.ArrayLike,
+    baseline_effort: float,
+    response: float,
+    rate_factor: npt.ArrayLike = 1.0,
+) -> pd.DataFrame:
     """Yearly dependence, leverage and cutoff costs of ``dep`` under control ``coverage`` (0–1 per
-    year); see the module docs for the equations. Indexed by year offset ``t``."""
+    year), the target's substitution rate scaled each year by ``rate_factor`` (below 1 where
+    controls deny it what substitution needs); see the module docs for the equations. Indexed by
+    year offset ``t``."""
     c = np.asarray(coverage, dtype=float)
     effort = baseline_effort + (1.0 - baseline_effort) * response * c
-    d = dependence_path(dep.dependence, substitution_rate(dep.substitution_years), effort)
+    rate = substitution_rate(dep.substitution_years) * np.broadcast_to(np.asarray(rate_factor, dtype=float), c.shape)
+    d = dependence_path(dep.dependence, rate, effort)
     kept = np.divide(d, dep.dependence, out=np.zeros_like(d), where=dep.dependence > 0)
     leverage = dep.downstream_output_usd * d * (1.0 - dep.leakage_share)
     lost_sales = c * (1.0 - dep.leakage_share) * dep.controller_revenue_usd * kept
@@ -129,9 +152,10 @@ def cutoff_costs(dep: Dependence, coverage: npt.ArrayLike, baseline_effort: floa
         {
             "coverage": c,
             "effort": effort,
+            "rate_factor": rate / substitution_rate(dep.substitution_years),
             "dependence_share": d,
             "leverage_usd": leverage,
-            "cost_to_target_usd": c * leverage,
+            "cost_to_target_usd": dep.cost_share(c) * leverage,
             "cost_to_controller_usd": lost_sales + ceded + eroded,
         },
         index=pd.RangeIndex(len(c), name="t"),
@@ -176,6 +200,20 @@ class PathwayControl(BaseModel):
     end: int | None = None
 
 
+class Denial(BaseModel):
+    """Controls on ``via`` slow the target's substitution in ``domain``: its rate is multiplied by
+    ``1 − strength·c_t`` with ``c_t`` the coverage of the control on ``via`` (tools denied cannot
+    build the substitutes; compute denied cannot train them)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    controller: str
+    target: str
+    domain: str
+    via: str
+    strength: Share
+    rationale: str
+
+
 class Assumption(BaseModel):
     """A value the pathway sets for a dependence's metric (overrides or fills the dataset)."""
 
@@ -202,6 +240,7 @@ class Pathway(BaseModel):
     baseline_effort: Share = 0.2
     effort_response: Share = 1.0
     controls: list[PathwayControl] = []
+    denials: list[Denial] = []
     assumptions: list[Assumption] = []
 
     @model_validator(mode="after")
@@ -227,10 +266,31 @@ _METRICS = (
 )
 
 
+#: Domains whose cutoff cost is simulated (:mod:`chokepoint.cutoff`), not read as a figure, and
+#: the material each stands for in the supply network.
+SIMULATED_DOMAINS = {"rare_earths": "rare_earths"}
+
+
+#: The Dependence field each metric fills.
+_FIELDS = (
+    "dependence",
+    "downstream_output_usd",
+    "controller_revenue_usd",
+    "market_ceded_share",
+    "leakage_share",
+    "substitution_years",
+)
+
+
 def load_dependences(ds: Dataset, pathway: Pathway) -> list[Dependence]:
     """Every directed dependence with all metrics, from the dataset's ``leverage`` rows of
     ``pathway.data_year`` overridden by the pathway's assumptions; a missing metric is an error
-    naming it (never a silent default)."""
+    naming it (never a silent default).
+
+    For rare earths the output at stake is simulated: ``Y = loss₁ / d₀`` with ``loss₁`` the
+    target's sector output lost in the first year of a complete cutoff
+    (:func:`chokepoint.cutoff.loss_curve`), and a partial control costs the simulated share of it
+    — unless the pathway's assumptions set ``downstream_output_usd`` themselves."""
     rows = ds["leverage"]
     rows = rows[rows["year"] == pathway.data_year]
     values: dict[tuple[str, str, str], dict[str, float]] = {}
@@ -238,18 +298,58 @@ def load_dependences(ds: Dataset, pathway: Pathway) -> list[Dependence]:
         rows["controller_id"], rows["target_id"], rows["domain"], rows["metric"], rows["value"], strict=True
     ):
         values.setdefault((str(c), str(t), str(d)), {})[str(m)] = float(v)
+    assumed = set()
     for a in pathway.assumptions:
         values.setdefault((a.controller, a.target, a.domain), {})[a.metric] = a.value
+        assumed.add((a.controller, a.target, a.domain, a.metric))
     out = []
     for (c, t, d), metrics in sorted(values.items()):
+        loss_share = None
+        simulate = d in SIMULATED_DOMAINS and (c, t, d, "downstream_output_usd") not in assumed
+        if simulate and metrics.get("dependence_share", 0.0) > 0:
+            curve = loss_curve(ds, c, t, pathway.data_year, material=SIMULATED_DOMAINS[d])
+            full = float(curve.iloc[-1])
+            metrics["downstream_output_usd"] = full / metrics["dependence_share"]
+            if full > 0:
+                loss_share = (tuple(curve.index.astype(float)), tuple(curve.to_numpy() / full))
         missing = [m for m in _METRICS if m not in metrics]
         if missing:
             raise LeverageError(
                 f"{pathway.name}: {c}→{t} {d} has no {missing[0]} for {pathway.data_year}; add a leverage row "
                 f"or an assumptions entry (controller: {c}, target: {t}, domain: {d}, metric: {missing[0]})"
             )
-        out.append(Dependence(c, t, d, *(metrics[m] for m in _METRICS)))
+        figures = dict(zip(_FIELDS, (metrics[m] for m in _METRICS), strict=True))
+        out.append(Dependence(c, t, d, loss_share=loss_share, **figures))
+    _check_denials(pathway, {(x.controller, x.target, x.domain) for x in out})
     return out
+
+
+def simulated_cutoffs(ds: Dataset, pathway: Pathway, a: str, b: str) -> pd.DataFrame:
+    """For each dependence between ``a`` and ``b`` whose cost is simulated (rare earths): the
+    target's shortfall in the first year of a complete cutoff, valued by sector
+    (:func:`chokepoint.cutoff.simulated_cutoff`), with ``direction`` and ``domain`` columns."""
+    assumed = {(x.controller, x.target, x.domain) for x in pathway.assumptions if x.metric == "downstream_output_usd"}
+    frames = [
+        simulated_cutoff(
+            ds, d.controller, d.target, 1.0, pathway.data_year, material=SIMULATED_DOMAINS[d.domain]
+        ).assign(direction=f"{d.controller}→{d.target}", domain=d.domain)
+        for d in _pair(load_dependences(ds, pathway), pathway, a, b)
+        if d.domain in SIMULATED_DOMAINS and (d.controller, d.target, d.domain) not in assumed
+    ]
+    if not frames:
+        return pd.DataFrame(columns=["direction", "domain", "sector_id", "value_lost_usd"])
+    out = pd.concat(frames, ignore_index=True)
+    return out.loc[:, ["direction", "domain", *out.columns.drop(["direction", "domain"])]]
+
+
+def _check_denials(pathway: Pathway, known: set[tuple[str, str, str]]) -> None:
+    for i, n in enumerate(pathway.denials):
+        for field, key in (("domain", (n.controller, n.target, n.domain)), ("via", (n.controller, n.target, n.via))):
+            if key not in known:
+                raise LeverageError(
+                    f"{pathway.name}: denials[{i}].{field}: no dependence {key[0]}→{key[1]} {key[2]!r} "
+                    "in the data or assumptions"
+                )
 
 
 def run_pathway(ds: Dataset, pathway: Pathway, a: str, b: str) -> dict[str, pd.DataFrame]:
@@ -265,14 +365,30 @@ def _pair(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> list[Depe
     return pair
 
 
-def _coverage(pathway: Pathway, dep: Dependence, years: Array) -> Array:
-    """Yearly coverage of ``dep`` under the pathway's controls (the largest where they overlap)."""
+def _coverage(pathway: Pathway, key: tuple[str, str, str], years: Array) -> Array:
+    """Yearly coverage of the (controller, target, domain) ``key`` under the pathway's controls
+    (the largest where they overlap)."""
     coverage = np.zeros(len(years))
     for c in pathway.controls:
-        if (c.controller, c.target, c.domain) == (dep.controller, dep.target, dep.domain):
+        if (c.controller, c.target, c.domain) == key:
             live = (years >= c.start) & (years <= (c.end if c.end is not None else years[-1]))
             coverage[live] = np.maximum(coverage[live], c.coverage)
     return coverage
+
+
+def _rate_factor(pathway: Pathway, dep: Dependence, years: Array, escalated: str | None = None) -> Array:
+    """Yearly factor on ``dep``'s substitution rate from the pathway's denials: the product of
+    ``1 − strength·c_via`` (``c_via = 1`` for the ``escalated`` domain)."""
+    factor = np.ones(len(years))
+    for n in pathway.denials:
+        if (n.controller, n.target, n.domain) == (dep.controller, dep.target, dep.domain):
+            via = (
+                np.ones(len(years))
+                if n.via == escalated
+                else _coverage(pathway, (n.controller, n.target, n.via), years)
+            )
+            factor *= 1.0 - n.strength * via
+    return factor
 
 
 def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, pd.DataFrame]:
@@ -280,8 +396,10 @@ def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, 
     years = pathway.start_year + np.arange(H)
     frames = []
     for dep in deps:
-        coverage = _coverage(pathway, dep, years.astype(float))
-        costs = cutoff_costs(dep, coverage, pathway.baseline_effort, pathway.effort_response)
+        key = (dep.controller, dep.target, dep.domain)
+        coverage = _coverage(pathway, key, years.astype(float))
+        factor = _rate_factor(pathway, dep, years.astype(float))
+        costs = cutoff_costs(dep, coverage, pathway.baseline_effort, pathway.effort_response, factor)
         frames.append(
             costs.reset_index().assign(
                 year=years, controller_id=dep.controller, target_id=dep.target, domain=dep.domain
@@ -307,7 +425,8 @@ def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, 
                 # from the dependence the target still has at t: what is already eroded is sunk
                 now = mine[(mine["t"] == t) & (mine["domain"] == best)]["dependence_share"].iloc[0]
                 chosen = replace(chosen, dependence=float(now))
-                full = cutoff_costs(chosen, np.ones(H - t), pathway.baseline_effort, pathway.effort_response)
+                factor = _rate_factor(pathway, chosen, years[t:].astype(float), escalated=best)
+                full = cutoff_costs(chosen, np.ones(H - t), pathway.baseline_effort, pathway.effort_response, factor)
                 best_own = present_value(full["cost_to_controller_usd"], pathway.discount_rate)
             if len(theirs):
                 pv_ret = theirs.groupby("domain")["leverage_usd"].apply(
@@ -329,30 +448,17 @@ def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, 
 DECOUPLED = "blanket-decoupling"
 ENGAGED = "calibrated-engagement"
 
-#: Where the shipped pathway files live (in a source checkout; the CLI also looks in ./examples/pathways).
-PATHWAYS_DIR = Path(__file__).resolve().parents[2] / "examples" / "pathways"
-
-
-def pathway_folders() -> list[Path]:
-    """Folders searched for a pathway given by name: ``./examples/pathways``, then the checkout's."""
-    local = Path("examples") / "pathways"
-    folders = [local] if local.is_dir() else []
-    if PATHWAYS_DIR.is_dir() and (not folders or local.resolve() != PATHWAYS_DIR):
-        folders.append(PATHWAYS_DIR)
-    return folders
+#: The pathway files shipped with the package (copy one to edit it; ``chokepoint leverage pathways``).
+PATHWAYS_DIR = Path(__file__).resolve().parent / "pathways"
 
 
 def shipped_pathways() -> list[Path]:
-    """The pathway files found by name (first folder wins), in name order."""
-    found: dict[str, Path] = {}
-    for folder in pathway_folders():
-        for path in sorted(folder.glob("*.yaml")):
-            found.setdefault(path.stem, path)
-    return [found[k] for k in sorted(found)]
+    """The shipped pathway files, in name order."""
+    return sorted(PATHWAYS_DIR.glob("*.yaml"))
 
 
 def find_pathway(name_or_path: str | Path) -> Pathway:
-    """A pathway by name (``calibrated-engagement``) from :func:`pathway_folders`, or from a YAML file."""
+    """A shipped pathway by name (``calibrated-engagement``), or a pathway YAML file by path."""
     text = str(name_or_path)
     path = Path(text)
     if path.suffix in {".yaml", ".yml"} or path.parent != Path(".") or path.is_file():
@@ -410,6 +516,7 @@ _COMPARISON_COLUMNS = [
     "domain",
     "coverage",
     "effort",
+    "rate_factor",
     "dependence_share",
     "leverage_usd",
     "cost_to_target_usd",
@@ -638,13 +745,14 @@ SENSITIVITY_PARAMETERS = (
     "substitution_years",
     "baseline_effort",
     "effort_response",
+    "denial_strength",
     "leakage_share",
     "coercion_share",
     "discount_rate",
     "dependence_share",
 )
 #: Valid range of each parameter; scaled values are clipped into it.
-_BOUNDS = dict.fromkeys((*PATHWAY_PARAMETERS, "leakage_share", "dependence_share"), (0.0, 1.0)) | {
+_BOUNDS = dict.fromkeys((*PATHWAY_PARAMETERS, "denial_strength", "leakage_share", "dependence_share"), (0.0, 1.0)) | {
     "substitution_years": (1e-6, math.inf)
 }
 
@@ -658,6 +766,17 @@ def _vary(
     deps: dict[str, list[Dependence]], pathways: list[Pathway], name: str, factor: float
 ) -> tuple[dict[str, list[Dependence]], list[Pathway], list[float], list[float]]:
     """The inputs with ``name`` scaled by ``factor``, and the values before and after."""
+    if name == "denial_strength":
+        before = [n.strength for p in pathways for n in p.denials]
+        varied = [
+            p.model_copy(
+                update={
+                    "denials": [n.model_copy(update={"strength": _scaled(n.strength, name, factor)}) for n in p.denials]
+                }
+            )
+            for p in pathways
+        ]
+        return deps, varied, before, [n.strength for p in varied for n in p.denials]
     if name in PATHWAY_PARAMETERS:
         before = [float(getattr(p, name)) for p in pathways]
         after = [_scaled(v, name, factor) for v in before]
@@ -754,8 +873,103 @@ def _sensitivity_row(
     }
 
 
+def _last_year_gap(
+    deps: dict[str, list[Dependence]], pathways: list[Pathway], a: str, decoupled: str, engaged: str
+) -> float:
+    """``(L_dec − L_eng) / L_eng``: the headline's relative gap in ``a``'s total leverage in the
+    last year, computed from the dependence paths alone (no tables), for fast searches."""
+    last = {}
+    for p in pathways:
+        if p.name in (decoupled, engaged):
+            years = (p.start_year + np.arange(p.horizon_years)).astype(float)
+            total = 0.0
+            for dep in deps[p.name]:
+                if dep.controller != a:
+                    continue
+                c = _coverage(p, (dep.controller, dep.target, dep.domain), years)
+                effort = p.baseline_effort + (1.0 - p.baseline_effort) * p.effort_response * c
+                rate = substitution_rate(dep.substitution_years) * _rate_factor(p, dep, years)
+                d = dependence_path(dep.dependence, rate, effort)[-1]
+                total += dep.downstream_output_usd * d * (1.0 - dep.leakage_share)
+            last[p.name] = total
+    if decoupled not in last or engaged not in last:
+        raise LeverageError(f"break-even needs both {decoupled} and {engaged} among the pathways")
+    return (last[decoupled] - last[engaged]) / last[engaged] if last[engaged] > 0 else math.nan
+
+
+def break_even(
+    ds: Dataset,
+    base: list[Pathway],
+    a: str,
+    b: str,
+    parameters: Sequence[str] = SENSITIVITY_PARAMETERS,
+    span: float = 10.0,
+    *,
+    decoupled: str = DECOUPLED,
+    engaged: str = ENGAGED,
+    tolerance: float = 1e-9,
+    steps: int = 12,
+) -> pd.DataFrame:
+    """Which values of each parameter reverse the headline: per parameter and direction (``down``:
+    scaled by factors from 1 to ``1/span``; ``up``: from 1 to ``span``, clipped to the valid
+    range, as in :func:`sensitivity`), the factor at which the verdict (``decoupled`` leaves ``a``
+    with less leverage than ``engaged`` in the last year) first changes, found on a geometric grid
+    of ``steps`` and refined by bisection to 0.1%; NaN where it does not change within ``span``.
+    ``value_min``/``value_max`` are the parameter's values at that factor."""
+    pathways = _unique(base)
+    deps = {p.name: _pair(load_dependences(ds, p), p, a, b) for p in pathways}
+
+    def less(name: str, factor: float) -> bool:
+        new_deps, new_pathways, _, _ = _vary(deps, pathways, name, factor)
+        return _last_year_gap(new_deps, new_pathways, a, decoupled, engaged) < -tolerance
+
+    rows = []
+    for name in parameters:
+        if name not in SENSITIVITY_PARAMETERS:
+            raise LeverageError(
+                f"unknown sensitivity parameter {name!r}; choose from {', '.join(SENSITIVITY_PARAMETERS)}"
+            )
+        verdict = less(name, 1.0)
+        for direction, end in (("down", 1.0 / span), ("up", span)):
+            grid = np.geomspace(1.0, end, steps + 1)[1:]
+            flipped = next((i for i, f in enumerate(grid) if less(name, float(f)) != verdict), None)
+            factor = math.nan
+            if flipped is not None:
+                lo, hi = math.log(grid[flipped - 1] if flipped else 1.0), math.log(grid[flipped])
+                while abs(hi - lo) > 1e-3:
+                    mid = (lo + hi) / 2
+                    lo, hi = (lo, mid) if less(name, math.exp(mid)) != verdict else (mid, hi)
+                factor = math.exp(hi)
+            values = _vary(deps, pathways, name, factor)[3] if math.isfinite(factor) else []
+            rows.append(
+                {
+                    "parameter": name,
+                    "direction": direction,
+                    "base_less_leverage": verdict,
+                    "flips_at_factor": factor,
+                    "value_min": min(values) if values else math.nan,
+                    "value_max": max(values) if values else math.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def assumptions_table(pathways: list[Pathway]) -> pd.DataFrame:
-    """Every assumption of every pathway, one row each, with its rationale (for reports and files)."""
+    """Every assumption of every pathway, one row each, with its rationale (for reports and files);
+    a denial is a row with metric ``denial_strength via <domain>``."""
     rows = [{"pathway": p.name, **a.model_dump()} for p in pathways for a in p.assumptions]
+    rows += [
+        {
+            "pathway": p.name,
+            "controller": n.controller,
+            "target": n.target,
+            "domain": n.domain,
+            "metric": f"denial_strength via {n.via}",
+            "value": n.strength,
+            "rationale": n.rationale,
+        }
+        for p in pathways
+        for n in p.denials
+    ]
     columns = ["pathway", "controller", "target", "domain", "metric", "value", "rationale"]
     return pd.DataFrame(rows, columns=columns)

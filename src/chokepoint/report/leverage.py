@@ -62,6 +62,10 @@ def render_leverage_report(
         sensitivity=_rows(sensitivity, _SENSITIVITY_COLUMNS),
         sensitivity_columns=list(_SENSITIVITY_COLUMNS.values()),
         flips=sensitivity.loc[sensitivity["flips"].astype(bool), ["parameter", "factor"]].to_dict("records"),
+        thresholds=_rows(tables["thresholds"], _THRESHOLD_COLUMNS) if "thresholds" in tables else [],
+        threshold_columns=list(_THRESHOLD_COLUMNS.values()),
+        cutoff=_rows(tables["rare_earth_cutoff"], _CUTOFF_COLUMNS) if "rare_earth_cutoff" in tables else [],
+        cutoff_columns=list(_CUTOFF_COLUMNS.values()),
         assumptions=[] if assumptions is None else _assumption_rows(assumptions),
         plotlyjs=Markup(get_plotlyjs()),
     )
@@ -198,15 +202,39 @@ _SENSITIVITY_COLUMNS = {
 }
 
 
+_THRESHOLD_COLUMNS = {
+    "parameter": "parameter",
+    "direction": "scaled",
+    "base_less_leverage": "base verdict: decoupling leaves less leverage",
+    "flips_at_factor": "verdict reverses at ×",
+    "value_min": "value there (min)",
+    "value_max": "value there (max)",
+}
+_CUTOFF_COLUMNS = {
+    "direction": "direction",
+    "sector_id": "sector",
+    "commodity_id": "commodity",
+    "shortfall_t": "shortfall (t)",
+    "units_lost": "units not made",
+    "unit_value_usd": "USD per unit",
+    "value_lost_usd": "output lost (USD bn)",
+    "valued_at": "valued at",
+}
+
+
 def _cell(column: str, value: Any) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if column == "unit_value_usd":
+        return f"{float(value):,.0f}"
     if column.endswith("_usd"):
         return f"{float(value) / 1e9:,.1f}"
     if column == "gap_share":
         return f"{100 * float(value):+.1f}%"
+    if column in ("shortfall_t", "units_lost"):
+        return f"{float(value):,.0f}" if abs(float(value)) >= 10 else f"{float(value):.2g}"
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)
