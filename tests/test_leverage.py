@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from chokepoint.dataset import Dataset
@@ -16,6 +17,7 @@ from chokepoint.leverage import (
     cutoff_costs,
     dependence_path,
     deterrence,
+    escalation_ladder,
     load_pathway,
     present_value,
     run_pathway,
@@ -203,3 +205,26 @@ def test_a_denial_of_an_unknown_domain_is_one_line(default: Dataset) -> None:
     with pytest.raises(LeverageError, match=r"denials\[0\]\.via: no dependence USA→CHN 'euv' in the data") as info:
         run_pathway(empty, _denial_pathway(0.5, via="euv"), "USA", "CHN")
     assert "\n" not in str(info.value)
+
+
+def test_escalation_ladder_by_hand() -> None:
+    # A can cut x (costs A 1, B 10) or y (costs A 5, B 100); B can cut z (costs B 2, A 50).
+    matrix = pd.DataFrame(
+        {
+            "pathway": "p",
+            "year": 2030,
+            "direction": ["A→B", "A→B", "B→A"],
+            "domain": ["y", "x", "z"],
+            "leverage_usd": [100.0, 10.0, 50.0],
+            "cutoff_cost_to_controller_usd": [5.0, 1.0, 2.0],
+            "cutoff_cost_ratio": [20.0, 10.0, 25.0],
+        }
+    )
+    ladder = escalation_ladder(matrix).set_index(["side", "rung"])
+    assert ladder.loc[("A", 1), "domain"] == "x"  # the cheapest rung first
+    assert ladder.loc[("A", 1), "answer_domain"] == "z"  # 50 ≥ 10: a proportionate answer
+    assert not ladder.loc[("A", 1), "escalation_dominance"]
+    assert ladder.loc[("A", 2), "domain"] == "y"
+    assert ladder.loc[("A", 2), "escalation_dominance"]  # B has nothing that imposes 100
+    assert ladder.loc[("B", 1), "answer_domain"] == "y"  # A's cheapest cut imposing ≥ 50
+    assert ladder.loc[("B", 1), "answer_cost_to_self_usd"] == 5.0

@@ -187,7 +187,7 @@ def test_compare_command_writes_tables_and_an_offline_report(
     assert doc["headline"].startswith("Blanket decoupling leaves USA with less leverage over CHN")
     assert {p["pathway"] for p in doc["pathways"]} == set(NAMES)
     names = {"comparison", "balance", "deterrence", "matrix", "sensitivity", "headline", "assumptions"}
-    names |= {"thresholds", "rare_earth_cutoff"}
+    names |= {"thresholds", "rare_earth_cutoff", "ladder"}
     assert {f"{n}.{ext}" for n in names for ext in ("csv", "parquet")} | {"report.html"} == {
         p.name for p in out_dir.iterdir()
     }

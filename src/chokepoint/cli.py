@@ -500,6 +500,10 @@ def leverage_run(
         _bn_table(tables["deterrence"].drop(columns=["pathway", "t"])),
         title=f"{chosen.name}: deterrence (present values over the years left, USD bn)",
     )
+    _print_table(
+        _bn_table(tables["ladder"].drop(columns=["pathway", "cost_ratio"])),
+        title=f"{chosen.name}: escalation ladders, first and last year (USD bn)",
+    )
     summary = _bn_table(leverage_headline(comparison, a, b).pathways).drop(columns=["pathway"])
     _print_table(summary, title=f"{chosen.name}: summary (USD bn; a = {a}, b = {b})")
 
@@ -563,6 +567,7 @@ def leverage_compare(
             "pathways": _records(head.pathways),
             "sensitivity": _records(tables["sensitivity"]),
             "thresholds": _records(tables["thresholds"]),
+            "ladder": _records(tables["ladder"]),
             "rare_earth_cutoff": _records(tables["rare_earth_cutoff"]),
             "comparison": _records(tables["comparison"]),
         }

@@ -61,6 +61,7 @@ __all__ = [
     "cutoff_costs",
     "dependence_path",
     "deterrence",
+    "escalation_ladder",
     "find_pathway",
     "leverage_balance",
     "leverage_headline",
@@ -547,6 +548,11 @@ def _unique(pathways: list[Pathway]) -> list[Pathway]:
 def _stack(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
     out = {k: pd.concat([p[k] for p in parts], ignore_index=True) for k in parts[0]}
     out["matrix"] = balance_matrix(out["comparison"])
+    years = out["comparison"]["year"]
+    out["ladder"] = pd.concat(
+        [escalation_ladder(balance_matrix(out["comparison"], year=int(y))) for y in sorted({years.min(), years.max()})],
+        ignore_index=True,
+    )
     return out
 
 
@@ -594,6 +600,61 @@ def balance_matrix(comparison: pd.DataFrame, year: int | None = None) -> pd.Data
         ]
         .reset_index(drop=True)
     )
+
+
+def escalation_ladder(matrix: pd.DataFrame) -> pd.DataFrame:
+    """Each side's escalation ladder and the other side's answers, from a :func:`balance_matrix`.
+
+    Per pathway and side, the rungs are the side's domains from the cheapest complete cutoff to
+    the dearest (its own cost), each with the cost it imposes and its ratio. The ``answer`` to a
+    rung is the other side's cheapest cutoff that imposes at least as much as the rung does (a
+    proportionate answer), with its costs; where the other side has none, the rung gives the side
+    ``escalation_dominance`` (the other side's strongest rung is reported instead).
+    """
+    rows = []
+    for (pathway, year), g in matrix.groupby(["pathway", "year"], sort=False):
+        sides = g.assign(side=g["direction"].str.split("→").str[0])
+        for side, mine in sides.groupby("side", sort=False):
+            theirs = sides[sides["side"] != side].sort_values("cutoff_cost_to_controller_usd")
+            ladder = mine.sort_values(["cutoff_cost_to_controller_usd", "leverage_usd"], ascending=[True, False])
+            for rung, r in enumerate(ladder.itertuples(index=False), start=1):
+                enough = theirs[theirs["leverage_usd"] >= r.leverage_usd]
+                dominant = enough.empty and not theirs.empty
+                answer = (theirs.nlargest(1, "leverage_usd") if dominant else enough.head(1)).to_dict("records")
+                a = answer[0] if answer else {}
+                rows.append(
+                    {
+                        "pathway": pathway,
+                        "year": year,
+                        "side": side,
+                        "rung": rung,
+                        "domain": r.domain,
+                        "cost_to_other_usd": r.leverage_usd,
+                        "cost_to_self_usd": r.cutoff_cost_to_controller_usd,
+                        "cost_ratio": r.cutoff_cost_ratio,
+                        "answer_domain": a.get("domain"),
+                        "answer_cost_to_self_usd": a.get("cutoff_cost_to_controller_usd", math.nan),
+                        "answer_cost_to_other_usd": a.get("leverage_usd", math.nan),
+                        "escalation_dominance": dominant,
+                    }
+                )
+    return pd.DataFrame(rows, columns=_LADDER_COLUMNS)
+
+
+_LADDER_COLUMNS = [
+    "pathway",
+    "year",
+    "side",
+    "rung",
+    "domain",
+    "cost_to_other_usd",
+    "cost_to_self_usd",
+    "cost_ratio",
+    "answer_domain",
+    "answer_cost_to_self_usd",
+    "answer_cost_to_other_usd",
+    "escalation_dominance",
+]
 
 
 # --- the headline ---------------------------------------------------------------------------------

@@ -62,6 +62,8 @@ def render_leverage_report(
         sensitivity=_rows(sensitivity, _SENSITIVITY_COLUMNS),
         sensitivity_columns=list(_SENSITIVITY_COLUMNS.values()),
         flips=sensitivity.loc[sensitivity["flips"].astype(bool), ["parameter", "factor"]].to_dict("records"),
+        ladder=_rows(tables["ladder"], _LADDER_COLUMNS) if "ladder" in tables else [],
+        ladder_columns=list(_LADDER_COLUMNS.values()),
         thresholds=_rows(tables["thresholds"], _THRESHOLD_COLUMNS) if "thresholds" in tables else [],
         threshold_columns=list(_THRESHOLD_COLUMNS.values()),
         cutoff=_rows(tables["rare_earth_cutoff"], _CUTOFF_COLUMNS) if "rare_earth_cutoff" in tables else [],
@@ -202,6 +204,19 @@ _SENSITIVITY_COLUMNS = {
 }
 
 
+_LADDER_COLUMNS = {
+    "pathway": "pathway",
+    "year": "year",
+    "side": "side",
+    "rung": "rung",
+    "domain": "cuts off",
+    "cost_to_other_usd": "cost imposed (USD bn)",
+    "cost_to_self_usd": "cost borne (USD bn)",
+    "answer_domain": "proportionate answer",
+    "answer_cost_to_other_usd": "answer imposes (USD bn)",
+    "answer_cost_to_self_usd": "answer costs (USD bn)",
+    "escalation_dominance": "no proportionate answer",
+}
 _THRESHOLD_COLUMNS = {
     "parameter": "parameter",
     "direction": "scaled",
