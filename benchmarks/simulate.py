@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "examples" / "scenarios" / "china-2025-licensing.yaml"
 SEED = 20250404
 DRAWS = 10_000
-CHUNK = 256  # draws per run_draws call: stage-0 lane arrays (256 × 14 × 17 float64) stay in L2
+CHUNK = 256  # draws per run_draws call: stage-0 lane arrays (14 × 17 × 256 float64, batch last) stay in L2
 WORKERS = 2
 REF_CHECK_MONTHS = 24  # months over which the plain-Python reference must match run_fast
 

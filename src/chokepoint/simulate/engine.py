@@ -1,6 +1,6 @@
 """The period loop of the ``fast`` allocation mode, vectorised over a batch of parameter draws.
 
-Each month, with arrays shaped (batch B, regions R) per commodity k (stage):
+Each month, with arrays shaped (regions R, batch B) per commodity k (stage):
 
 1. **Orders, top down.** Each region needs its final demand plus the inputs its planned output
    needs; it orders from origins along its current sourcing shares ``mix[k][o, b]``, and an
@@ -58,21 +58,6 @@ class Trajectory:
     served_t: Array  # (B, T, R, K, S) final demand served
     price_index: Array  # (B, T, K) price relative to the base year
     substitution: Array  # (B, T, S, K) share of demand substituted
-
-
-def _serve(final: Array, available: Array, priority: Array) -> Array:
-    """Split ``available`` (B, R) among sector demands ``final`` (B, R, S): higher priority first,
-    pro rata within a priority level."""
-    served = np.zeros_like(final)
-    left = available.copy()
-    for level in np.unique(priority)[::-1]:
-        cols = priority == level
-        want = final[..., cols]
-        total = want.sum(axis=-1)
-        ratio = np.divide(left, total, out=np.ones_like(total), where=total > 0).clip(0.0, 1.0)
-        served[..., cols] = want * ratio[..., None]
-        left = left - served[..., cols].sum(axis=-1)
-    return served
 
 
 def run_fast(
@@ -150,67 +135,87 @@ def run_draws(
     return kept
 
 
+# Internals work batch-LAST: node arrays (R, B), lane arrays (A, R, B), sector arrays (S, R, B). Every
+# elementwise pass then runs over B contiguous values and every sum over origins, buyers or sectors
+# adds whole rows, instead of numpy looping over short trailing axes of 6 or 17 values.
+
+
 @dataclass(frozen=True)
 class _Lanes:
-    """Batch-independent lane constants of one stage in one month, over its active origins."""
+    """Batch-independent lane constants of one stage in one month, over its active origins, shaped
+    (A, R, 1) to broadcast over the batch (matrices for products are (A, R))."""
 
-    limit: Array  # (A, R) allowed share
-    limited: npt.NDArray[np.bool_] | None  # (A, R) lanes with limit < 1 (None: none)
+    limit: Array  # (A, R, 1) allowed share
+    unlimited: Array | None  # (A, R, 1) +inf on lanes without a limit, else 0 (None: no lane limited)
     open_: Array | None  # (A, R) 1.0 where limit > 0 (None: all open)
-    controlled: Array | None  # (C, R) controlled share on origins with any control (None: none)
+    controlled: Array | None  # (C, R, 1) controlled share on origins with any control (None: none)
     controlled_rows: npt.NDArray[np.intp]
     clean: Array | None  # (A, R) 1.0 on uncontrolled open lanes (None: all lanes clean and open)
     dirty: Array | None  # (A, R) 1.0 on controlled open lanes
-    desired: Array  # (A, R) base mix × limit
+    desired: Array  # (A, R, 1) base mix × limit
+    desired_t: Array  # (R, A) its transpose, for the product with capacity ratios
 
 
 def _lanes(limit: Array, controlled: Array, base_mix: Array) -> _Lanes:
     open_ = limit > 0
     clean = (controlled == 0) & open_
     rows = np.flatnonzero((controlled != 0).any(axis=1))
+    desired = base_mix * limit
     return _Lanes(
-        limit=limit,
-        limited=(limit < 1.0) if (limit < 1.0).any() else None,
+        limit=limit[..., None],
+        unlimited=np.where(limit < 1.0, 0.0, np.inf)[..., None] if (limit < 1.0).any() else None,
         open_=None if open_.all() else open_.astype(float),
-        controlled=controlled[rows] if len(rows) else None,
+        controlled=controlled[rows][..., None] if len(rows) else None,
         controlled_rows=rows,
         clean=None if clean.all() else clean.astype(float),
         dirty=None if clean.all() else (open_ & ~clean).astype(float),
-        desired=base_mix * limit,
+        desired=desired[..., None],
+        desired_t=np.ascontiguousarray(desired.T),
     )
 
 
-def _serve_levels(final: Array, available: Array, levels: list[npt.NDArray[np.bool_]] | None) -> Array:
-    """:func:`_serve` with the priority levels precomputed (``None``: a single level)."""
+def _ratio(num: Array, den: Array, default: float) -> Array:
+    """``num / den`` where ``den > 0``, else ``default``. (Plain passes: a ufunc with ``where=`` runs
+    an unvectorised masked loop, about ten times slower.)"""
+    positive = den > 0
+    return np.where(positive, num / np.where(positive, den, 1.0), default)
+
+
+def _headroom(allowed: Array, shipped: Array, unlimited: Array) -> Array:
+    """What a lane may still carry: its allowed orders less what it shipped; +inf if unlimited."""
+    headroom = allowed - shipped
+    headroom += unlimited
+    return headroom
+
+
+def _serve_levels(final: Array, available: Array, levels: list[npt.NDArray[np.intp]] | None) -> Array:
+    """Split ``available`` (R, B) among sector demands ``final`` (S, R, B): higher priority first,
+    pro rata within a priority level (``levels``: sector indices per level, highest first;
+    ``None``: a single level)."""
     if levels is None:
-        total = final.sum(axis=-1)
-        ratio = np.divide(available, total, out=np.ones_like(total), where=total > 0).clip(0.0, 1.0)
-        return final * ratio[..., None]
+        ratio = _ratio(available, final.sum(axis=0), 1.0).clip(0.0, 1.0)
+        return final * ratio
     served = np.zeros_like(final)
     left = available.copy()
     for cols in levels:
-        want = final[..., cols]
-        total = want.sum(axis=-1)
-        ratio = np.divide(left, total, out=np.ones_like(total), where=total > 0).clip(0.0, 1.0)
-        served[..., cols] = want * ratio[..., None]
-        left = left - served[..., cols].sum(axis=-1)
+        want = final[cols]
+        ratio = _ratio(left, want.sum(axis=0), 1.0).clip(0.0, 1.0)
+        got = want * ratio
+        served[cols] = got
+        left -= got.sum(axis=0)
     return served
 
 
 def _reserve(mix: Array, reserved_t: Array, allowed: Array, use: Array) -> None:
-    """Raise sourcing shares (B, A, R) in place to the offtake floors ``reserved_t / use`` (capped
+    """Raise sourcing shares (A, R, B) in place to the offtake floors ``reserved_t / use`` (capped
     by the lane's allowed share), scaling the other shares down so each buyer's still sum to 1."""
-    floor = np.minimum(
-        np.divide(reserved_t[None], use[:, None, :], out=np.zeros_like(mix), where=use[:, None, :] > 0),
-        allowed[None],
-    )
-    floor_total = floor.sum(axis=1, keepdims=True)
+    floor = np.minimum(_ratio(reserved_t[..., None], use[None], 0.0), allowed[..., None])
+    floor_total = floor.sum(axis=0, keepdims=True)
     np.divide(floor, floor_total, out=floor, where=floor_total > 1.0)  # floors above 100%: share out
     raised = np.maximum(mix, floor)
     above = raised - floor
-    room = (1.0 - floor.sum(axis=1, keepdims=True)).clip(min=0.0)
-    above_total = above.sum(axis=1, keepdims=True)
-    scale = np.divide(room, above_total, out=np.zeros_like(room), where=above_total > 0)
+    room = (1.0 - floor.sum(axis=0, keepdims=True)).clip(min=0.0)
+    scale = _ratio(room, above.sum(axis=0, keepdims=True), 0.0)
     mix[...] = floor + above * scale
 
 
@@ -223,10 +228,10 @@ def _loop(
     on_period: Callable[[int], None] | None,
     record_all: bool,
 ) -> tuple[dict[str, Array], DrawSummary]:
-    # Layout: per-stage node arrays are (K, B, R); lane arrays of stage k are (B, A_k, R) over the
-    # stage's *active* origins only (those with capacity, recycling or base-year sales at any time):
-    # an origin with none of these never ships, is never promised anything and keeps a zero
-    # sourcing share, so leaving its rows out changes no result.
+    # Layout (batch last, see above): per-stage node arrays are (K, R, B); lane arrays of stage k
+    # are (A_k, R, B) over the stage's *active* origins only (those with capacity, recycling or
+    # base-year sales at any time): an origin with none of these never ships, is never promised
+    # anything and keeps a zero sourcing share, so leaving its rows out changes no result.
     sourcing_adjustment, sourcing_reversion, price_scarcity_exponent = rates
     net = baseline.net
     R, K, S = len(net.regions), len(baseline.commodities), len(baseline.sectors)
@@ -246,28 +251,36 @@ def _loop(
         )
         for k in range(K)
     ]
+    node_a = [act[k] * K + k for k in range(K)]  # flat node index of each active origin
     base_mix = [mix0[act[k], k, :, k] for k in range(K)]
     has_offtake = [bool(plan.offtake_t[:, k].any()) for k in range(K)]
-    mix = [np.broadcast_to(base_mix[k], (B, len(act[k]), R)).copy() for k in range(K)]
-    lam = np.broadcast_to(np.asarray(sourcing_adjustment, dtype=float), (B,))[:, None, None]
-    mu = np.broadcast_to(np.asarray(sourcing_reversion, dtype=float), (B,))[:, None, None]
-    base_capacity = baseline.capacity_t.reshape(R, K)
-    base_cap_a = [base_capacity[act[k], k] for k in range(K)]
-    eta = np.broadcast_to(np.asarray(price_scarcity_exponent, dtype=float), (B,))[:, None]
-    scale = np.ones((B, R * K)) if capacity_scale is None else np.asarray(capacity_scale, dtype=float)
+    mix = [np.repeat(base_mix[k][..., None], B, axis=2) for k in range(K)]
+    lam = np.broadcast_to(np.asarray(sourcing_adjustment, dtype=float), (B,))
+    mu = np.broadcast_to(np.asarray(sourcing_reversion, dtype=float), (B,))
+    eta = np.broadcast_to(np.asarray(price_scarcity_exponent, dtype=float), (B,))
+    scale = np.ones((R * K, B)) if capacity_scale is None else np.asarray(capacity_scale, dtype=float).T
+    scale_a = [np.ascontiguousarray(scale[node_a[k]]) for k in range(K)]  # (A, B)
+    base_capacity = baseline.capacity_t
+    base_cap_a = [base_capacity[node_a[k]][:, None] for k in range(K)]  # (A, 1)
     levels_all = np.unique(plan.priority)[::-1]
-    levels = None if len(levels_all) == 1 else [plan.priority == level for level in levels_all]
+    levels = None if len(levels_all) == 1 else [np.flatnonzero(plan.priority == level) for level in levels_all]
 
-    stock = np.broadcast_to(plan.stock_target_t.reshape(R, K), (B, R, K)).copy()
-    target = plan.stock_target_t.reshape(R, K)
-    max_release = plan.stock_max_release_t.reshape(R, K)
-    refill_rate = np.divide(target, plan.stock_refill_months.reshape(R, K))
-    releases = plan.stock_release.reshape(R, K) > 0
-    release_k = [bool(releases[:, k].any()) for k in range(K)]
-    price = np.ones((B, K))
-    subst = np.zeros((B, S, K))
-    short_last = np.zeros((B, R, K), dtype=bool)
-    final0 = baseline.final_t.reshape(R, K, S).transpose(1, 0, 2)  # (K, R, S)
+    def per_node(x: Array) -> Array:  # (n,) → (K, R, 1)
+        return np.ascontiguousarray(x.reshape(R, K).T)[..., None]
+
+    target = per_node(plan.stock_target_t)
+    stock = np.repeat(target, B, axis=2)
+    max_release = per_node(plan.stock_max_release_t)
+    refill_rate = np.divide(target, per_node(plan.stock_refill_months))
+    releases = per_node(plan.stock_release) > 0
+    release_k = [bool(releases[k].any()) for k in range(K)]
+    price = np.ones((K, B))
+    subst = np.zeros((K, S, B))
+    short_last = np.zeros((K, R, B), dtype=bool)
+    final0 = baseline.final_t.reshape(R, K, S).transpose(1, 2, 0)  # (K, S, R)
+    ceiling = plan.substitution_ceiling.T[..., None]  # (K, S, 1)
+    elasticity = plan.substitution_elasticity.T[..., None]
+    lag = plan.substitution_lag.T[..., None]
 
     # Batch-independent constants per month, shared by consecutive months with the same controls.
     lanes: list[list[_Lanes]] = []
@@ -298,148 +311,139 @@ def _loop(
         "price": (K,),
         "subst": (S, K),
     }
-    out = {name: np.zeros((B, T, *shape)) for name, shape in shapes.items()} if record_all else {}
-    short_rs = np.zeros((B, T, R, S))
-    demand_rs = np.zeros((B, T, R, S))
-    price_k = np.zeros((B, T, K))
-    use = np.zeros((K, B, R))
-    plan_out = np.zeros((K, B, R))
-    delivered = np.zeros((K, B, R))
-    served_all = np.zeros((K, B, R, S))
-    served_sum = np.zeros((K, B, R))
+    # Recorded batch last too, (T, …, B); moved to batch first once at the end.
+    out = {name: np.zeros((T, *shape, B)) for name, shape in shapes.items()} if record_all else {}
+    short_t = np.zeros((T, S, R, B))
+    demand_t = np.zeros((T, S, R, B))
+    price_t = np.zeros((T, K, B))
+    use = np.zeros((K, R, B))
+    plan_out = np.zeros((K, R, B))
+    delivered = np.zeros((K, R, B))
+    served_all = np.zeros((K, S, R, B))
+    served_sum = np.zeros((K, R, B))
+    intermediate = np.zeros((K, R, B))
     orders_lane: list[Array] = [mix[k] for k in range(K)]
     for t in range(T):
-        capacity = (plan.capacity_t[t] * scale).reshape(B, R, K)
-        cap_a = [capacity[:, act[k], k] for k in range(K)]
-        # final[k, b, r, s]: base demand × multiplier × (1 − substitution)
-        final = (final0 * plan.demand_multiplier[t].reshape(R, K, S).transpose(1, 0, 2))[:, None] * (
-            1.0 - subst.transpose(2, 0, 1)[:, :, None, :]
-        )
-        final_total = final.sum(axis=-1)  # (K, B, R)
+        cap_a = [plan.capacity_t[t, node_a[k], None] * scale_a[k] for k in range(K)]  # (A, B)
+        # final[k, s, r, b]: base demand × multiplier × (1 − substitution)
+        mult = plan.demand_multiplier[t].reshape(R, K, S).transpose(1, 2, 0)
+        final = (final0 * mult)[..., None] * (1.0 - subst)[:, :, None, :]
+        final_total = final.sum(axis=1)  # (K, R, B)
         refill = np.where(~short_last & (stock < target), np.minimum(refill_rate, target - stock), 0.0)
-        recycled = plan.recycled_t[t].reshape(R, K)
-        excluded = plan.excluded[t] > 0  # (R, S)
+        recycled = plan.recycled_t[t].reshape(R, K).T[..., None]  # (K, R, 1)
+        excluded = plan.excluded[t].T[..., None] > 0  # (S, R, 1)
         any_excluded = bool(excluded.any())
         if record_all:
-            cur = {name: np.zeros((B, *shape)) for name, shape in shapes.items()}
-            intermediate = np.zeros((K, B, R))
+            cur = {name: out[name][t] for name in shapes}
+            intermediate[...] = 0.0
 
         # 1. Orders, top down: use → orders to origins → planned output → its inputs' use.
         for k in reversed(range(K)):
-            need = final_total[k] + refill[..., k]
+            need = final_total[k] + refill[k]
             for out_k in outputs_of[k]:
-                need = need + a[k, out_k] * plan_out[out_k]
+                need += a[k, out_k] * plan_out[out_k]
             use[k] = need
-            orders_lane[k] = mix[k] * need[:, None, :]  # (B, A, R) orders on each lane
+            orders_lane[k] = mix[k] * need  # (A, R, B) orders on each lane
             plan_out[k] = 0.0
-            plan_out[k][:, act[k]] = np.minimum(cap_a[k], orders_lane[k].sum(axis=2))
+            plan_out[k][act[k]] = np.minimum(cap_a[k], orders_lane[k].sum(axis=1))
 
         # 2. Supply, bottom up.
         for k in range(K):
             lk = lanes[t][k]
             u = use[k]
-            ratio = np.ones((B, R))
+            ratio = np.ones((R, B))
             for j in inputs_of[k]:
                 needed = a[j, k] * plan_out[k]
-                avail = delivered[j] * np.divide(needed, use[j], out=np.zeros((B, R)), where=use[j] > 0)
-                ratio = np.minimum(ratio, np.divide(avail, needed, out=np.ones((B, R)), where=needed > 0))
+                avail = delivered[j] * _ratio(needed, use[j], 0.0)
+                np.minimum(ratio, _ratio(avail, needed, 1.0), out=ratio)
             made = plan_out[k] * ratio
             if record_all:
                 for j in inputs_of[k]:
                     intermediate[j] += a[j, k] * made
-            produced = made + recycled[:, k]
-            prod_a = produced[:, act[k]]
+            produced = made + recycled[k]
+            prod_a = produced[act[k]]
             orders = orders_lane[k]
-            allowed = orders if lk.limited is None else orders * lk.limit
-            total_allowed = allowed.sum(axis=2)
-            fill = np.divide(prod_a, total_allowed, out=np.zeros_like(prod_a), where=total_allowed > 0).clip(max=1.0)
-            shipped = allowed * fill[..., None]
-            surplus = prod_a - shipped.sum(axis=2)
-            gap = (u - shipped.sum(axis=1)).clip(min=0.0)
+            allowed = orders if lk.unlimited is None else orders * lk.limit
+            fill = _ratio(prod_a, allowed.sum(axis=1), 0.0).clip(max=1.0)
+            shipped = allowed * fill[:, None, :]
+            surplus = prod_a - shipped.sum(axis=1)
+            gap = (u - shipped.sum(axis=0)).clip(min=0.0)
             # Surplus offered to buyers still short, pro rata to their gaps, on open lanes; a
             # controlled lane carries at most its allowed share of what was ordered on it.
-            wanted = gap.sum(axis=1)[:, None] if lk.open_ is None else gap @ lk.open_.T
-            per_gap = np.divide(surplus, wanted, out=np.zeros_like(surplus), where=wanted > 0)
-            extra = gap[:, None, :] * per_gap[..., None]
+            wanted = gap.sum(axis=0) if lk.open_ is None else lk.open_ @ gap
+            extra = gap * _ratio(surplus, wanted, 0.0)[:, None, :]
             if lk.open_ is not None:
-                extra *= lk.open_
-            if lk.limited is not None:
-                headroom = allowed - shipped
-                np.minimum(extra, headroom, out=extra, where=lk.limited)
-            got = extra.sum(axis=1)
-            extra *= np.divide(gap, got, out=np.ones_like(got), where=got > 0).clip(max=1.0)[:, None, :]
+                extra *= lk.open_[..., None]
+            if lk.unlimited is not None:
+                np.minimum(extra, _headroom(allowed, shipped, lk.unlimited), out=extra)
+            extra *= _ratio(gap, extra.sum(axis=0), 1.0).clip(max=1.0)
             shipped += extra
-            received = shipped.sum(axis=1)
+            received = shipped.sum(axis=0)
             if record_all:
-                cur["shipped"][:, k][:, act[k]] = shipped
-                cur["production"][:, :, k] = produced
-                cur["unsold"][:, :, k] = produced
-                cur["unsold"][:, act[k], k] -= shipped.sum(axis=2)
-            short = (u - refill[..., k] - received).clip(min=0.0)
+                cur["shipped"][k][act[k]] = shipped
+                cur["production"][:, k] = produced
+                cur["unsold"][:, k] = produced
+                cur["unsold"][act[k], k] -= shipped.sum(axis=1)
+            short = (u - refill[k] - received).clip(min=0.0)
             if release_k[k]:
-                draw = np.where(releases[:, k], np.minimum(np.minimum(stock[..., k], short), max_release[:, k]), 0.0)
+                draw = np.where(releases[k], np.minimum(np.minimum(stock[k], short), max_release[k]), 0.0)
             else:
-                draw = np.zeros((B, R))
-            stock[..., k] -= draw
+                draw = np.zeros((R, B))
+            stock[k] -= draw
             delivered[k] = received + draw
             # Final use gets its pro-rata part of deliveries; excluded sectors only uncontrolled supply.
-            final_part = np.divide(final_total[k], u, out=np.zeros((B, R)), where=u > 0)
+            final_part = _ratio(final_total[k], u, 0.0)
             available = delivered[k] * final_part
             if any_excluded:
                 if lk.controlled is None:
-                    controlled = np.zeros((B, R))
+                    controlled = np.zeros((R, B))
                 else:
-                    controlled = np.einsum("bar,ar->br", shipped[:, lk.controlled_rows], lk.controlled)
+                    controlled = (shipped[lk.controlled_rows] * lk.controlled).sum(axis=0)
                 clean = np.minimum((delivered[k] - controlled) * final_part, available)
                 want_excluded = final[k] * excluded
-                served = _serve_levels(want_excluded, clean, levels)
-                served += _serve_levels(final[k] * ~excluded, available - served.sum(axis=-1), levels)
+                served_excluded = _serve_levels(want_excluded, clean, levels)
+                served = served_excluded + _serve_levels(
+                    final[k] - want_excluded, available - served_excluded.sum(axis=0), levels
+                )
             else:
                 served = _serve_levels(final[k], available, levels)
             served_all[k] = served
-            served_sum[k] = served.sum(axis=-1)
-            refill_part = np.divide(refill[..., k], u, out=np.zeros((B, R)), where=u > 0)
-            build = delivered[k] * refill_part
-            stock[..., k] += build
+            served_sum[k] = served.sum(axis=0)
+            build = delivered[k] * _ratio(refill[k], u, 0.0)
+            stock[k] += build
             if record_all:
-                cur["draw"][:, :, k] = draw
-                cur["build"][:, :, k] = build
-                cur["unused"][:, :, k] = delivered[k] - served_sum[k] - build
+                cur["draw"][:, k] = draw
+                cur["build"][:, k] = build
+                cur["unused"][:, k] = delivered[k] - served_sum[k] - build
             # Buyers still short ask origins with spare capacity for the gap next month, and shift
             # sourcing toward what arrived plus those promises (rerouting to spare capacity).
             gap = (u - received).clip(min=0.0)
             spare = (cap_a[k] - prod_a).clip(min=0.0)
             if any_excluded:
-                unmet_excluded = (want_excluded - served * excluded).sum(axis=-1)
+                unmet_excluded = (want_excluded - served_excluded).sum(axis=0)
                 gap_clean = np.maximum(gap, unmet_excluded)
             else:
                 gap_clean = gap
             # Excluded sectors' unmet demand can only be asked of uncontrolled lanes.
             if lk.clean is None:
-                asked = gap_clean.sum(axis=1)[:, None]
-                per_ask = np.divide(spare, asked, out=np.zeros_like(spare), where=asked > 0)
-                promised = gap_clean[:, None, :] * per_ask[..., None]
+                per_ask = _ratio(spare, gap_clean.sum(axis=0), 0.0)
+                promised = gap_clean * per_ask[:, None, :]
             else:
                 assert lk.dirty is not None
-                asked = gap_clean @ lk.clean.T + gap @ lk.dirty.T
-                per_ask = np.divide(spare, asked, out=np.zeros_like(spare), where=asked > 0)
-                promised = np.where(lk.clean > 0, gap_clean[:, None, :], gap[:, None, :])
+                per_ask = _ratio(spare, lk.clean @ gap_clean + lk.dirty @ gap, 0.0)
+                promised = np.where(lk.clean[..., None] > 0, gap_clean, gap)
                 if lk.open_ is not None:
-                    promised *= lk.open_
-                promised *= per_ask[..., None]
-            if lk.limited is not None:
-                headroom = allowed - shipped
-                np.minimum(promised, headroom, out=promised, where=lk.limited)
-            p_sum = promised.sum(axis=1)
-            promised *= np.divide(gap_clean, p_sum, out=np.ones_like(gap_clean), where=p_sum > 0).clip(max=1.0)[
-                :, None, :
-            ]
+                    promised *= lk.open_[..., None]
+                promised *= per_ask[:, None, :]
+            if lk.unlimited is not None:
+                np.minimum(promised, _headroom(allowed, shipped, lk.unlimited), out=promised)
+            promised *= _ratio(gap_clean, promised.sum(axis=0), 1.0).clip(max=1.0)
             promised += shipped  # sourced: what arrived plus what was promised
-            total = promised.sum(axis=1)
+            total = promised.sum(axis=0)
             has = total > 0
-            actual = np.divide(promised, total[:, None, :], out=promised, where=has[:, None, :])
+            actual = np.divide(promised, np.where(has, total, 1.0), out=promised)
             if not has.all():
-                np.copyto(actual, mix[k], where=~has[:, None, :])
+                np.copyto(actual, mix[k], where=~has)
             mk = mix[k]
             mk *= 1.0 - lam
             actual *= lam
@@ -447,27 +451,22 @@ def _loop(
             # ... and drift back toward their base-year suppliers as far as controls allow them
             # (weighted by how much of its base capacity each origin has now: no return to a
             # disrupted supplier) ...
-            cap_ratio = np.divide(cap_a[k], base_cap_a[k], out=np.zeros_like(cap_a[k]), where=base_cap_a[k] > 0).clip(
-                max=1.0
-            )
-            desired = lk.desired * cap_ratio[..., None]
-            desired_total = cap_ratio @ lk.desired
+            cap_ratio = _ratio(cap_a[k], base_cap_a[k], 0.0).clip(max=1.0)
+            desired = lk.desired * cap_ratio[:, None, :]
+            desired_total = lk.desired_t @ cap_ratio
             has = desired_total > 0
-            np.divide(desired, desired_total[:, None, :], out=desired, where=has[:, None, :])
+            np.divide(desired, np.where(has, desired_total, 1.0), out=desired)
             if not has.all():
-                np.copyto(desired, np.broadcast_to(base_mix[k], desired.shape), where=~has[:, None, :])
+                np.copyto(desired, np.broadcast_to(base_mix[k][..., None], desired.shape), where=~has)
             # ... keeping with uncontrolled suppliers at least the share excluded sectors need.
             if any_excluded:
-                need_clean = np.divide(want_excluded.sum(axis=-1), u, out=np.zeros((B, R)), where=u > 0).clip(max=1.0)
+                need_clean = _ratio(want_excluded.sum(axis=0), u, 0.0).clip(max=1.0)
                 if need_clean.any():
-                    clean_now = mk if lk.clean is None else mk * lk.clean
-                    clean_total = clean_now.sum(axis=1)
+                    clean_now = mk if lk.clean is None else mk * lk.clean[..., None]
+                    clean_total = clean_now.sum(axis=0)
                     keep = np.where(clean_total > 0, need_clean, 0.0)
-                    desired *= (1.0 - keep)[:, None, :]
-                    desired += (
-                        clean_now
-                        * np.divide(keep, clean_total, out=np.zeros_like(keep), where=clean_total > 0)[:, None, :]
-                    )
+                    desired *= 1.0 - keep
+                    desired += clean_now * _ratio(keep, clean_total, 0.0)
             mk *= 1.0 - mu
             desired *= mu
             mk += desired
@@ -476,29 +475,30 @@ def _loop(
                 _reserve(mk, plan.offtake_t[t, k][act[k]], plan.allowed[t, k][act[k]], u)
 
         # 3. Between months: scarcity, price, substitution.
-        demand_sum = final_total  # (K, B, R)
-        gap_node = demand_sum - served_sum
-        gap_world = gap_node.sum(axis=2).T  # (B, K)
-        want_world = demand_sum.sum(axis=2).T
-        scarcity = np.divide(gap_world, want_world, out=np.zeros((B, K)), where=want_world > 0)
+        gap_node = final_total - served_sum  # (K, R, B)
+        scarcity = _ratio(gap_node.sum(axis=1), final_total.sum(axis=1), 0.0)  # (K, B)
         price = np.exp(eta * scarcity)
-        target_sub = np.minimum(plan.substitution_ceiling, -plan.substitution_elasticity * np.log(price)[:, None, :])
-        subst = subst + (target_sub - subst) / plan.substitution_lag
-        short_last = gap_node.transpose(1, 2, 0) > 1e-9
+        target_sub = np.minimum(ceiling, -elasticity * np.log(price)[:, None, :])
+        subst = subst + (target_sub - subst) / lag
+        short_last = gap_node > 1e-9
         if record_all:
-            cur["unused"] -= intermediate.transpose(1, 2, 0)
-            cur["intermediate"] = intermediate.transpose(1, 2, 0)
-            cur["delivered"] = delivered.transpose(1, 2, 0)
-            cur["stock"] = stock
-            cur["demand"] = final.transpose(1, 2, 0, 3)
-            cur["served"] = served_all.transpose(1, 2, 0, 3)
-            cur["price"] = price
-            cur["subst"] = subst
-            for name, value in cur.items():
-                out[name][:, t] = value
-        demand_rs[:, t] = final.sum(axis=0)
-        short_rs[:, t] = demand_rs[:, t] - served_all.sum(axis=0)
-        price_k[:, t] = price
+            cur["unused"] -= intermediate.transpose(1, 0, 2)
+            cur["intermediate"][...] = intermediate.transpose(1, 0, 2)
+            cur["delivered"][...] = delivered.transpose(1, 0, 2)
+            cur["stock"][...] = stock.transpose(1, 0, 2)
+            cur["demand"][...] = final.transpose(2, 0, 1, 3)
+            cur["served"][...] = served_all.transpose(2, 0, 1, 3)
+            cur["price"][...] = price
+            cur["subst"][...] = subst.transpose(1, 0, 2)
+        final.sum(axis=0, out=demand_t[t])
+        np.subtract(demand_t[t], served_all.sum(axis=0), out=short_t[t])
+        price_t[t] = price
         if on_period is not None:
             on_period(t)
-    return out, DrawSummary(demand_t=demand_rs, shortfall_t=short_rs, price_index=price_k)
+    recorded = {name: np.ascontiguousarray(np.moveaxis(value, -1, 0)) for name, value in out.items()}
+    # The Monte Carlo outputs are returned as batch-first *views* (no copy of the largest arrays).
+    return recorded, DrawSummary(
+        demand_t=demand_t.transpose(3, 0, 2, 1),
+        shortfall_t=short_t.transpose(3, 0, 2, 1),
+        price_index=price_t.transpose(2, 0, 1),
+    )
