@@ -48,5 +48,7 @@ def test_every_rare_earth_stage_is_covered_in_2024(default: Dataset) -> None:
 def test_unknown_commodity_and_year_are_clear_errors(default: Dataset) -> None:
     with pytest.raises(ChokepointError, match="unknown commodity or material 'unobtainium'; choose one of"):
         overview(default, "unobtainium", 2024)
-    with pytest.raises(ChokepointError, match="no production of 'rare_earths' in 1950; years with data: 2019"):
+    with pytest.raises(
+        ChokepointError, match="no production of 'rare_earths' in 1950; years with data: 2009, 2010, 2011, 2019"
+    ):
         overview(default, "rare_earths", 1950)
