@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 
-__all__ = ["MIX_BASES", "SupplyNetwork", "build_network", "input_matrix"]
+__all__ = ["MIX_BASES", "SupplyNetwork", "build_network", "input_matrix", "trade_quantities"]
 
 #: How a region's supply mix of a commodity was established.
 MIX_BASES = ("production and trade", "world production mix (no data for this region)")
@@ -80,7 +80,7 @@ def input_matrix(recipes: pd.DataFrame, commodities: list[str]) -> npt.NDArray[n
     return a
 
 
-def _trade_quantities(trade: pd.DataFrame) -> pd.DataFrame:
+def trade_quantities(trade: pd.DataFrame) -> pd.DataFrame:
     """Bilateral flows in tonnes; value-only flows priced at the exporter's unit value to WLD."""
     world = trade[(trade["importer_id"] == "WLD") & trade["quantity_t"].gt(0) & trade["value_usd"].gt(0)]
     unit_value = (
@@ -114,7 +114,7 @@ def build_network(
     if prod.empty:
         raise ChokepointError(f"no production of {material} in {year}; choose another --year")
     trade = ds["trade"]
-    flows = _trade_quantities(trade[(trade["year"] == year) & trade["commodity_id"].isin(ks)])
+    flows = trade_quantities(trade[(trade["year"] == year) & trade["commodity_id"].isin(ks)])
     regions = sorted({*prod["region_id"], *flows["exporter_id"], *flows["importer_id"], *consumers})
     nodes = pd.MultiIndex.from_product([regions, ks], names=["region_id", "commodity_id"])
     n = len(nodes)

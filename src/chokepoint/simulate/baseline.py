@@ -7,7 +7,9 @@ Built from a dataset for one material and base year, in tonnes per month:
   Sectors with activity and intensity data (EVs, wind, robots …) take activity × intensity in
   each region that reports activity; the world remainder of a sector is ``ROW``'s. What the
   named sectors do not explain is sector ``other`` (industrial motors, catalysts, glass …),
-  split across regions in proportion to their named-sector demand — an assumption.
+  split across regions by their *apparent use* left unexplained: production + imports − exports
+  − what their own next-stage production takes, less their named demand (like named demand
+  where no region has production or trade data for the commodity).
 - **Production** consistent with that demand and each region's sourcing mix (the Leontief
   solution ``x = (I − A)⁻¹·M·y``), so a run without shocks reproduces the baseline exactly.
 - **Capacity** = max(production, reported production) / ``utilisation``.
@@ -15,6 +17,7 @@ Built from a dataset for one material and base year, in tonnes per month:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +27,7 @@ import pandas as pd
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.iomath import solve_leontief
-from chokepoint.network import SupplyNetwork, build_network, input_matrix
+from chokepoint.network import SupplyNetwork, build_network, input_matrix, trade_quantities
 
 __all__ = ["OTHER", "Baseline", "build_baseline"]
 
@@ -80,8 +83,36 @@ def _without_members(activity: pd.DataFrame, regions: pd.DataFrame) -> pd.DataFr
     return activity[~np.asarray(covered, dtype=bool)]
 
 
-def build_baseline(ds: Dataset, material: str = "rare_earths", year: int = 2024, utilisation: float = 0.85) -> Baseline:
-    """Calibrate demand, production and capacity of ``material`` in ``year`` (see module docs)."""
+def _apparent_final_use(
+    ds: Dataset, prod: pd.DataFrame, ks: list[str], a: npt.NDArray[np.float64], year: int
+) -> pd.Series:
+    """Per (region, commodity), t/yr: production + imports − exports − what the region's own
+    production of the next stages takes as input, where the data give production or trade."""
+    made = prod[prod["region_id"] != "WLD"].groupby(["region_id", "commodity_id"])["production_t"].sum()
+    trade = ds["trade"]
+    flows = trade_quantities(trade[(trade["year"] == year) & trade["commodity_id"].isin(ks)])
+    flows = flows[flows["exporter_id"] != flows["importer_id"]]
+    imports = (
+        flows.groupby(["importer_id", "commodity_id"])["quantity_t"].sum().rename_axis(["region_id", "commodity_id"])
+    )
+    exports = (
+        flows.groupby(["exporter_id", "commodity_id"])["quantity_t"].sum().rename_axis(["region_id", "commodity_id"])
+    )
+    apparent = made.add(imports, fill_value=0.0).sub(exports, fill_value=0.0)
+    grid = made.unstack("commodity_id").reindex(columns=ks).fillna(0.0)
+    inputs = pd.DataFrame(grid.to_numpy() @ a.T, index=grid.index, columns=pd.Index(ks, name="commodity_id")).stack()
+    return apparent.sub(inputs, fill_value=0.0).clip(lower=0.0)
+
+
+def build_baseline(
+    ds: Dataset,
+    material: str = "rare_earths",
+    year: int = 2024,
+    utilisation: float = 0.85,
+    extra_regions: Iterable[str] = (),
+) -> Baseline:
+    """Calibrate demand, production and capacity of ``material`` in ``year`` (see module docs).
+    ``extra_regions`` get nodes even without base-year data (where a scenario builds capacity)."""
     if not 0 < utilisation <= 1:
         raise ChokepointError(f"utilisation {utilisation} must be in (0, 1]")
     chain = ds["commodities"]
@@ -116,26 +147,41 @@ def build_baseline(ds: Dataset, material: str = "rare_earths", year: int = 2024,
     demand["basis"] = "activity × intensity" + np.where(
         demand["commodity_id"].map(scale) < 1, ", scaled to world use", ""
     )
-    # Final use the named sectors do not explain: sector `other`, split like named demand.
+    # Final use the named sectors do not explain: sector `other`, split by each region's apparent
+    # use left unexplained (production + imports − exports − its own next-stage input, less its
+    # named demand); where no region has such data, like named demand.
     region_weight = demand.groupby("region_id")["final_t_per_yr"].sum()
     if region_weight.sum() <= 0:
         raise ChokepointError(f"no sector activity × intensity for {material} in {year}; add sector_activity rows")
     region_weight /= region_weight.sum()
     other = (world_final - named.clip(upper=world_final)).clip(lower=0.0)
-    other_rows = pd.DataFrame(
-        [
-            {"region_id": r, "sector_id": OTHER, "commodity_id": k, "final_t_per_yr": other[k] * w, "basis": "residual"}
-            for k in ks
-            if other[k] > 0
-            for r, w in region_weight.items()
-        ]
+    unexplained = (
+        _apparent_final_use(ds, prod, ks, a, year)
+        .sub(demand.groupby(["region_id", "commodity_id"])["final_t_per_yr"].sum(), fill_value=0.0)
+        .clip(lower=0.0)
     )
+    residual = []
+    for k in ks:
+        if other[k] <= 0:
+            continue
+        mine = unexplained.xs(k, level="commodity_id") if k in unexplained.index.get_level_values(1) else None
+        weights, basis = (
+            (mine / mine.sum(), "residual, split by apparent use")
+            if mine is not None and mine.sum() > 0
+            else (region_weight, "residual, split like named demand")
+        )
+        residual += [
+            {"region_id": r, "sector_id": OTHER, "commodity_id": k, "final_t_per_yr": other[k] * w, "basis": basis}
+            for r, w in weights.items()
+            if w > 0
+        ]
+    other_rows = pd.DataFrame(residual)
     table = pd.concat([demand, other_rows], ignore_index=True)[
         ["region_id", "sector_id", "commodity_id", "final_t_per_yr", "basis"]
     ]
     table = table[table["final_t_per_yr"] > 0].reset_index(drop=True)
 
-    net = build_network(ds, material, year, consumers=sorted(set(table["region_id"])))
+    net = build_network(ds, material, year, consumers=sorted(set(table["region_id"]) | set(extra_regions)))
     sectors = (*sorted(set(table["sector_id"]) - {OTHER}), OTHER)
     rows = net.nodes.get_indexer(pd.MultiIndex.from_frame(table[["region_id", "commodity_id"]]))
     cols = pd.Index(sectors).get_indexer(table["sector_id"])
