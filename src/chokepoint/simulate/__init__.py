@@ -36,7 +36,13 @@ def simulate(
     if mode not in ("fast", "lp"):
         raise ChokepointError(f"unknown allocation mode {mode!r}; use fast or lp")
     started = time.perf_counter()
-    baseline = build_baseline(ds, scenario.material, scenario.base_year, scenario.capacity_utilisation)
+    # Regions where the scenario builds capacity or trades under an offtake need a node even
+    # when the base year has no data for them (Australia's Mount Weld before 2011).
+    new_regions = {p.region for p in scenario.projects} | {o.seller for o in scenario.offtakes}
+    new_regions |= {o.buyer for o in scenario.offtakes}
+    baseline = build_baseline(
+        ds, scenario.material, scenario.base_year, scenario.capacity_utilisation, extra_regions=new_regions
+    )
     plan = build_plan(baseline, scenario, ds)
     if mode == "lp":
         from chokepoint.simulate.lp import run_lp

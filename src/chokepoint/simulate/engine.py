@@ -206,10 +206,13 @@ def _serve_levels(final: Array, available: Array, levels: list[npt.NDArray[np.in
     return served
 
 
-def _reserve(mix: Array, reserved_t: Array, allowed: Array, use: Array) -> None:
+def _reserve(mix: Array, reserved_t: Array, capacity: Array, allowed: Array, use: Array) -> None:
     """Raise sourcing shares (A, R, B) in place to the offtake floors ``reserved_t / use`` (capped
-    by the lane's allowed share), scaling the other shares down so each buyer's still sum to 1."""
-    floor = np.minimum(_ratio(reserved_t[..., None], use[None], 0.0), allowed[..., None])
+    by the lane's allowed share), scaling the other shares down so each buyer's still sum to 1.
+    A seller reserves at most its ``capacity`` (A, B) this month, shared pro rata among its
+    offtakers: an agreement cannot make a buyer wait for a plant that is not built yet."""
+    reserved = reserved_t[..., None] * _ratio(capacity, reserved_t.sum(axis=1)[:, None], 1.0).clip(max=1.0)[:, None]
+    floor = np.minimum(_ratio(reserved, use[None], 0.0), allowed[..., None])
     floor_total = floor.sum(axis=0, keepdims=True)
     np.divide(floor, floor_total, out=floor, where=floor_total > 1.0)  # floors above 100%: share out
     raised = np.maximum(mix, floor)
@@ -472,7 +475,7 @@ def _loop(
             mk += desired
             # Offtake agreements reserve a seller's share of the buyer's use (within controls).
             if has_offtake[k]:
-                _reserve(mk, plan.offtake_t[t, k][act[k]], plan.allowed[t, k][act[k]], u)
+                _reserve(mk, plan.offtake_t[t, k][act[k]], cap_a[k], plan.allowed[t, k][act[k]], u)
 
         # 3. Between months: scarcity, price, substitution.
         gap_node = final_total - served_sum  # (K, R, B)
