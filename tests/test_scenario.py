@@ -44,7 +44,7 @@ def test_fields_and_dates(tmp_path: Path) -> None:
     assert s.export_controls[0].start.index(s.start) == 3
     licence = load_scenario(EXAMPLES / "china-2025-licensing.yaml").export_controls[0].instrument
     assert isinstance(licence, Licence)
-    assert licence.approval_share == 0.5495
+    assert licence.approval_share == 0.5494
 
 
 @pytest.mark.parametrize(
@@ -127,3 +127,18 @@ def test_an_export_ratio_observation_names_its_exporter(tmp_path: Path) -> None:
     )
     with pytest.raises(ScenarioError, match=r"field observed\[0\]: export_ratio needs the exporting region"):
         load_scenario(_write(tmp_path, text))
+
+
+def test_an_import_share_observation_names_importer_and_origin(tmp_path: Path, default: Dataset) -> None:
+    bad = GOOD + (
+        "observed:\n  - {metric: import_share, commodity: ree_oxide, region: JPN, period: 2025-05,"
+        " value: 0.6, source: s}\n"
+    )
+    with pytest.raises(ScenarioError, match=r"import_share needs the importing region and the origin"):
+        load_scenario(_write(tmp_path, bad))
+    late = GOOD + (
+        "observed:\n  - {metric: import_share, commodity: ree_oxide, region: JPN, origin: CHN, period: 2026-06,"
+        " months: 12, value: 0.6, source: s}\n"
+    )
+    with pytest.raises(ScenarioError, match=r"observed\[0\]\.months: 12 months from 2026-06 run past the horizon end"):
+        check_scenario(load_scenario(_write(tmp_path, late)), default, origin="s.yaml")

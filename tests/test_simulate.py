@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from chokepoint.dataset import Dataset
 from chokepoint.scenario import Scenario
 from chokepoint.simulate import build_baseline, build_plan, run_fast, simulate
-from chokepoint.simulate.engine import Trajectory
+from chokepoint.simulate.engine import Trajectory, _reserve
 from tests.tiny import tiny_dataset
 
 
@@ -63,12 +63,16 @@ def test_no_shock_reproduces_the_baseline() -> None:
     baseline = build_baseline(ds, "m", 2024)
     assert np.abs(tr.demand_t - tr.served_t).max() < 1e-9
     assert np.allclose(tr.production_t[0], baseline.production_t.reshape(-1, 2)[None], rtol=1e-12)
-    assert np.all(tr.price_index == 1.0)
+    assert np.allclose(tr.price_index, 1.0, rtol=0, atol=1e-12)
     # Baseline by hand: CHE and AUT each use 30 t/yr of oxide for lamps (30,000 units × 1 kg);
     # of 400 t ore mined, 1.25 × 60 t feed the oxide, so 325 t is final use of ore ("other").
     lamps = baseline.final_t[:, baseline.sectors.index("lamps")].sum() * 12
     other = baseline.final_t[:, baseline.sectors.index("other")].sum() * 12
     assert (lamps, other) == (pytest.approx(60.0), pytest.approx(325.0))
+    # ... split by apparent use: AUT mines 100 + imports 100 − 75 into its oxide = 125 t;
+    # DNK mines 200 t and exports none; BEL exports all it mines.
+    by_region = baseline.demand_table.query("sector_id == 'other'").set_index("region_id")["final_t_per_yr"]
+    assert by_region.to_dict() == {"AUT": pytest.approx(125.0), "DNK": pytest.approx(200.0)}
 
 
 def test_ban_cuts_the_target_by_hand() -> None:
@@ -147,11 +151,45 @@ def test_default_dataset_invariants_and_determinism(default: Dataset) -> None:
 def test_offtake_reserves_a_share_of_the_buyers_sourcing() -> None:
     # AUT buys its ore half from itself and half from BEL; an offtake of 60 t/yr (5 t/month) from
     # DNK makes DNK supply AUT from the second month (the floor applies to next month's sourcing).
+    # At 50% utilisation DNK (200 t/yr, all used at home) has 200 t/yr spare for it.
     offtake = [{"buyer": "AUT", "seller": "DNK", "commodity": "ore", "quantity_t_per_yr": 60, "start": "2025-01"}]
-    tr = _run(tiny_dataset(), _scenario(offtakes=offtake))
+    tr = _run(tiny_dataset(), _scenario(offtakes=offtake, capacity_utilisation=0.5))
     aut, dnk, ore = 0, 3, 0
     shipped = tr.shipped_t[0, :, ore, dnk, aut]
     assert shipped[0] == 0.0
     assert shipped[1:] == pytest.approx(5.0)
     assert _balance_error(tr) < 1e-9
     assert np.abs(tr.demand_t - tr.served_t).max() < 1e-9  # DNK has spare capacity: nobody is short
+
+
+def test_an_offtake_reserves_at_most_the_sellers_capacity() -> None:
+    # One buyer using 10 t/month, sourcing half from each of two origins; a 5 t/month offtake from
+    # a third. With no capacity the third reserves nothing; with 2.5 t it reserves 2.5 / 10 = 25%,
+    # and the other two shares shrink to 37.5% each.
+    for capacity, expected in ((0.0, [0.5, 0.5, 0.0]), (2.5, [0.375, 0.375, 0.25])):
+        mix = np.array([0.5, 0.5, 0.0]).reshape(3, 1, 1)
+        _reserve(
+            mix,
+            reserved_t=np.array([[0.0], [0.0], [5.0]]),
+            capacity=np.array([[10.0], [10.0], [capacity]]),
+            allowed=np.ones((3, 1)),
+            use=np.array([[10.0]]),
+        )
+        assert mix.ravel() == pytest.approx(expected)
+
+
+def test_observations_over_a_window_by_hand() -> None:
+    # CHE's oxide all comes from AUT; a ban from month 3 stops it. Over months 1-4 AUT's exports
+    # are (30 + 30 + 0 + 0) / (4 × 30) = 0.5 of the first month's, and CHE's imports stay 100% AUT's.
+    scenario = _scenario(
+        export_controls=[_ban({"kind": "ban"})],
+        observed=[
+            {"metric": "export_ratio", "commodity": "oxide", "region": "AUT", "period": "2025-01", "months": 4,
+             "value": 0.5, "source": "hand"},
+            {"metric": "import_share", "commodity": "oxide", "region": "CHE", "origin": "AUT", "period": "2025-01",
+             "months": 2, "value": 1.0, "source": "hand"},
+        ],
+    )  # fmt: skip
+    observed = simulate(tiny_dataset(), scenario).tables["observed"].set_index("metric")["simulated"]
+    assert observed["export_ratio"] == pytest.approx(0.5)
+    assert observed["import_share"] == pytest.approx(1.0)

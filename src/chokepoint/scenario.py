@@ -266,12 +266,16 @@ class Observation(_Model):
     """An observed value to compare with the simulation (shown in the report with the fit).
     ``price_index``: the commodity's price relative to the base (pre-shock) level;
     ``export_ratio``: ``region``'s exports of the commodity to all other regions relative to the
-    first (no-shock) month."""
+    first (no-shock) month; ``import_share``: the share of ``region``'s imports of the commodity
+    that come from ``origin``. An observation of a year or a quarter covers ``months`` months from
+    ``period`` (prices averaged, flows summed before the ratio)."""
 
-    metric: Literal["price_index", "export_ratio"]
+    metric: Literal["price_index", "export_ratio", "import_share"]
     commodity: str
     region: str | None = None
+    origin: str | None = None
     period: YearMonth
+    months: Annotated[int, Field(ge=1, le=120)] = 1
     value: Annotated[float, Field(ge=0.0)]
     source: str
 
@@ -279,6 +283,8 @@ class Observation(_Model):
     def _region(self) -> Self:
         if self.metric == "export_ratio" and self.region is None:
             raise ValueError("export_ratio needs the exporting region")
+        if self.metric == "import_share" and (self.region is None or self.origin is None):
+            raise ValueError("import_share needs the importing region and the origin")
         return self
 
 
@@ -401,9 +407,16 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
         need("commodity", commodities, o.commodity, f"offtakes[{i}].commodity")
     for i, ob in enumerate(scenario.observed):
         need("commodity", commodities, ob.commodity, f"observed[{i}].commodity")
-        if ob.region is not None:
-            need("region", regions, ob.region, f"observed[{i}].region")
+        for field in ("region", "origin"):
+            code = getattr(ob, field)
+            if code is not None:
+                need("region", regions, code, f"observed[{i}].{field}")
         within(ob.period, f"observed[{i}].period")
+        if ob.period.index(scenario.start) + ob.months - 1 > last:
+            raise ScenarioError(
+                f"{origin}: field observed[{i}].months: {ob.months} months from {ob.period} run past the "
+                f"horizon end {scenario.end}"
+            )
     for sector in scenario.priorities:
         need("sector", sectors, sector, "priorities")
     _check_contradictions(scenario, origin)

@@ -128,21 +128,33 @@ def tabulate(baseline: Baseline, plan: Plan, trajectory: Trajectory, scenario: s
 
 def compare_observed(results: Results, observations: list[Observation]) -> pd.DataFrame:
     """Observed values next to the simulated ones, with their ratio (simulated / observed)."""
-    prices = results.tables["prices"].set_index(["period", "commodity_id"])["price_index"]
+    prices = results.tables["prices"]
+    periods = list(pd.unique(prices["period"]))
     flows = results.tables["flows"]
+    flows = flows[flows["exporter_id"] != flows["importer_id"]]
     rows = []
     for ob in observations:
         period = str(ob.period)
+        window = periods[periods.index(period) : periods.index(period) + ob.months] if period in periods else []
         if ob.metric == "price_index":
-            simulated = float(prices.get((period, ob.commodity), np.nan))
-        else:
+            mine = prices[(prices["commodity_id"] == ob.commodity) & prices["period"].isin(window)]
+            simulated = float(mine["price_index"].mean()) if len(mine) else float("nan")
+        elif ob.metric == "export_ratio":
             out = flows[(flows["commodity_id"] == ob.commodity) & (flows["exporter_id"] == ob.region)]
-            monthly = out[out["importer_id"] != ob.region].groupby("period")["flow_t"].sum()
-            first = monthly.get(results.tables["prices"]["period"].iloc[0], np.nan)
-            simulated = float(monthly.get(period, 0.0) / first) if first and first > 0 else float("nan")
+            first = float(out.loc[out["period"] == periods[0], "flow_t"].sum())
+            total = float(out.loc[out["period"].isin(window), "flow_t"].sum())
+            simulated = total / (first * len(window)) if first > 0 and window else float("nan")
+        else:
+            into = flows[(flows["commodity_id"] == ob.commodity) & (flows["importer_id"] == ob.region)]
+            into = into[into["period"].isin(window)]
+            total = float(into["flow_t"].sum())
+            simulated = (
+                float(into.loc[into["exporter_id"] == ob.origin, "flow_t"].sum()) / total if total > 0 else float("nan")
+            )
         rows.append(
             {
                 "period": period,
+                "months": ob.months,
                 "metric": ob.metric,
                 "commodity_id": ob.commodity,
                 "region_id": ob.region,
@@ -155,7 +167,7 @@ def compare_observed(results: Results, observations: list[Observation]) -> pd.Da
     return pd.DataFrame(
         rows,
         columns=[
-            *("period", "metric", "commodity_id", "region_id", "observed", "simulated"),
+            *("period", "months", "metric", "commodity_id", "region_id", "observed", "simulated"),
             *("simulated_over_observed", "source"),
         ],
     )
