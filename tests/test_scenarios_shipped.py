@@ -120,6 +120,15 @@ def test_us_magnets_come_from_mp_once_10x_runs() -> None:
     assert by.loc["2030-01", "CHN"] < by.loc["2027-12", "CHN"] / 2
 
 
+def test_the_ndpr_price_floor_costs_the_dod_the_gap_to_the_market() -> None:
+    # USD 110/kg against the 2024 NdPr price of USD 55/kg x the oxide index (~1.03 under the
+    # licences) on MP's ~1,240 t a year: about USD 66 m a year.
+    floors = _run("us-mp-materials").tables["price_floors"]
+    paid = floors.assign(year=floors["period"].str[:4]).groupby("year")["payment_usd"].sum()
+    assert paid["2026"] == pytest.approx(66e6, rel=0.02)
+    assert list(paid.index[[0, -1]]) == ["2025", "2034"]
+
+
 def test_reports_compare_observed_and_simulated() -> None:
     china = _run("china-2025-licensing").tables["observed"].set_index("period")
     assert china.loc["2025-05", "simulated_over_observed"] == pytest.approx(1.0, abs=0.02)

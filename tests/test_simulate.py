@@ -5,15 +5,17 @@ over random scenarios) and on the shipped dataset."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chokepoint.dataset import Dataset
-from chokepoint.scenario import Scenario
+from chokepoint.scenario import Scenario, ScenarioError
+from chokepoint.schema import validate_table
 from chokepoint.simulate import build_baseline, build_plan, run_fast, simulate
 from chokepoint.simulate.engine import Trajectory, _reserve
-from tests.tiny import tiny_dataset
+from tests.tiny import PROV, tiny_dataset
 
 
 def _scenario(**fields: object) -> Scenario:
@@ -193,3 +195,24 @@ def test_observations_over_a_window_by_hand() -> None:
     observed = simulate(tiny_dataset(), scenario).tables["observed"].set_index("metric")["simulated"]
     assert observed["export_ratio"] == pytest.approx(0.5)
     assert observed["import_share"] == pytest.approx(1.0)
+
+
+def test_a_price_floor_pays_the_gap_by_hand() -> None:
+    # AUT makes 60 t/yr of oxide (5 t a month) at a market price of USD 4/kg; a USD 10/kg floor
+    # on half of it costs (10 − 4) × 2.5 t × 1,000 = USD 15,000 a month, for months 3-5.
+    ds = tiny_dataset()
+    price = {
+        "product": "oxide",
+        "commodity_id": "oxide",
+        "market": "spot",
+        "year": 2024,
+        "price_usd_per_kg": 4.0,
+        **PROV,
+    }
+    ds = Dataset(ds.name, {**ds.tables, "prices": validate_table("prices", pd.DataFrame([price]).astype("string"))})
+    floor = {"region": "AUT", "commodity": "oxide", "usd_per_kg": 10, "covered_share": 0.5, "start": "2025-03"}
+    scenario = _scenario(price_floors=[{**floor, "end": "2025-05"}])
+    paid = simulate(ds, scenario).tables["price_floors"].set_index("period")["payment_usd"]
+    assert paid.to_dict() == {p: pytest.approx(15_000.0) for p in ("2025-03", "2025-04", "2025-05")}
+    with pytest.raises(ScenarioError, match=r"price_floors\[0\]\.commodity: no 2024 price for 'ore'"):
+        simulate(ds, _scenario(price_floors=[{**floor, "commodity": "ore"}]))

@@ -33,6 +33,7 @@ __all__ = [
     "Licence",
     "Observation",
     "Offtake",
+    "PriceFloor",
     "Quota",
     "Recycling",
     "Scenario",
@@ -262,6 +263,20 @@ class Offtake(_Model):
     end: YearMonth | None = None
 
 
+class PriceFloor(_Model):
+    """A guaranteed price for ``region``'s output of ``commodity`` (the DoD's USD 110/kg NdPr floor
+    for MP Materials): whoever guarantees it pays ``usd_per_kg`` minus the market price on the
+    ``covered_share`` of the output whenever the market is below the floor. The engine does not
+    idle capacity on low prices, so the floor changes no flow; its result is that payment."""
+
+    region: str
+    commodity: str
+    usd_per_kg: Annotated[float, Field(gt=0.0)]
+    covered_share: Share = 1.0
+    start: YearMonth
+    end: YearMonth | None = None
+
+
 class Observation(_Model):
     """An observed value to compare with the simulation (shown in the report with the fit).
     ``price_index``: the commodity's price relative to the base (pre-shock) level;
@@ -315,6 +330,7 @@ class Scenario(_Model):
     recycling: list[Recycling] = []
     substitution: list[Substitution] = []
     offtakes: list[Offtake] = []
+    price_floors: list[PriceFloor] = []
     observed: list[Observation] = []
     priorities: dict[str, Annotated[float, Field(gt=0.0)]] = {}
     capacity_utilisation: Annotated[float, Field(gt=0.0, le=1.0)] = 0.85
@@ -405,6 +421,16 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
         need("region", regions, o.buyer, f"offtakes[{i}].buyer")
         need("region", regions, o.seller, f"offtakes[{i}].seller")
         need("commodity", commodities, o.commodity, f"offtakes[{i}].commodity")
+    priced = set(ds["prices"].loc[ds["prices"]["year"] == scenario.base_year, "commodity_id"])
+    for i, pf in enumerate(scenario.price_floors):
+        need("region", regions, pf.region, f"price_floors[{i}].region")
+        need("commodity", commodities, pf.commodity, f"price_floors[{i}].commodity")
+        if pf.commodity not in priced:
+            raise ScenarioError(
+                f"{origin}: field price_floors[{i}].commodity: no {scenario.base_year} price for {pf.commodity!r} "
+                "in the prices table; a floor is paid against the market price"
+            )
+        within(pf.start, f"price_floors[{i}].start")
     for i, ob in enumerate(scenario.observed):
         need("commodity", commodities, ob.commodity, f"observed[{i}].commodity")
         for field in ("region", "origin"):

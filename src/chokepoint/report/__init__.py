@@ -91,11 +91,36 @@ def render_simulation_report(results: Results, *, notes: list[str] | None = None
         figures=figures,
         notes=list(notes or []),
         observed=_observed_rows(tables.get("observed")),
+        floors=_floor_rows(tables.get("price_floors")),
         plotlyjs=Markup(get_plotlyjs()),
     )
 
 
 # --- the chain ------------------------------------------------------------------------------------
+
+
+def _floor_rows(floors: pd.DataFrame | None) -> list[list[str]]:
+    """Price-floor payments by year (empty without floors)."""
+    if floors is None or floors.empty:
+        return []
+    by_year = floors.assign(year=floors["period"].str[:4]).groupby(["region_id", "commodity_id", "year"])
+    table = by_year.agg(
+        floor=("floor_usd_per_kg", "mean"),
+        market=("market_usd_per_kg", "mean"),
+        output=("covered_output_t", "sum"),
+        paid=("payment_usd", "sum"),
+    ).reset_index()
+    return [
+        [
+            f"{r['region_id']} {r['commodity_id']}",
+            str(r["year"]),
+            f"{r['floor']:,.0f}",
+            f"{r['market']:,.1f}",
+            f"{r['output']:,.0f}",
+            f"{r['paid'] / 1e6:,.1f}",
+        ]
+        for r in table.to_dict("records")
+    ]
 
 
 def _observed_rows(observed: pd.DataFrame | None) -> list[list[str]]:
@@ -104,7 +129,7 @@ def _observed_rows(observed: pd.DataFrame | None) -> list[list[str]]:
         return []
     return [
         [
-            str(r["period"]),
+            str(r["period"]) + (f" (+{r['months']} mo)" if r.get("months", 1) > 1 else ""),
             str(r["metric"]).replace("_", " "),
             str(r["commodity_id"]) + (f" ({r['region_id']})" if isinstance(r["region_id"], str) else ""),
             f"{r['observed']:.3g}",

@@ -10,7 +10,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from chokepoint.iomath import solve_leontief
-from chokepoint.scenario import Observation
+from chokepoint.scenario import Observation, Scenario
 from chokepoint.simulate.baseline import Baseline
 from chokepoint.simulate.engine import Trajectory
 from chokepoint.simulate.plan import Plan
@@ -171,6 +171,37 @@ def compare_observed(results: Results, observations: list[Observation]) -> pd.Da
             *("simulated_over_observed", "source"),
         ],
     )
+
+
+def price_floor_payments(results: Results, scenario: Scenario) -> pd.DataFrame:
+    """Per price floor and month in force: the market price, the floor, the covered output and
+    what the guarantor pays, ``max(0, floor − market) × covered output`` (USD; the market price
+    is the commodity's base-year price × the simulated index)."""
+    prices = results.tables["prices"].set_index(["period", "commodity_id"])["price_usd_per_kg"]
+    production = results.tables["production"].set_index(["period", "region_id", "commodity_id"])["production_t"]
+    periods = list(pd.unique(results.tables["prices"]["period"]))
+    rows = []
+    for pf in scenario.price_floors:
+        last = len(periods) - 1 if pf.end is None else pf.end.index(scenario.start)
+        for period in periods[pf.start.index(scenario.start) : last + 1]:
+            market = float(prices.get((period, pf.commodity), np.nan))
+            output = float(production.get((period, pf.region, pf.commodity), 0.0)) * pf.covered_share
+            rows.append(
+                {
+                    "period": period,
+                    "region_id": pf.region,
+                    "commodity_id": pf.commodity,
+                    "floor_usd_per_kg": pf.usd_per_kg,
+                    "market_usd_per_kg": market,
+                    "covered_output_t": output,
+                    "payment_usd": max(0.0, pf.usd_per_kg - market) * output * 1000.0,
+                }
+            )
+    columns = [
+        *("period", "region_id", "commodity_id", "floor_usd_per_kg", "market_usd_per_kg"),
+        *("covered_output_t", "payment_usd"),
+    ]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _summary(short: pd.DataFrame, periods: npt.ArrayLike) -> pd.DataFrame:

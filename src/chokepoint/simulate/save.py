@@ -34,10 +34,19 @@ def headline(results: Results) -> dict[str, Any]:
         "observed_vs_simulated": []
         if observed is None
         else [{k: _clean(v) for k, v in row.items()} for row in observed.to_dict("records")],
+        "price_floor_payments_usd": _floor_totals(results.tables.get("price_floors")),
         "max_price_index": {k: round(float(v), 3) for k, v in peaks.items()},
         "worst_shortfalls": [{k: _clean(v) for k, v in row.items()} for row in worst.to_dict("records")],
         "all_recovered": bool(results.summary["recovered"].all()) if len(results.summary) else True,
     }
+
+
+def _floor_totals(floors: pd.DataFrame | None) -> dict[str, float]:
+    """Total price-floor payment per guaranteed region and commodity, USD."""
+    if floors is None or floors.empty:
+        return {}
+    totals = floors.groupby(floors["region_id"] + " " + floors["commodity_id"])["payment_usd"].sum()
+    return {str(key): round(float(value), 0) for key, value in totals.items()}
 
 
 def save_results(results: Results, out: Path | str, report_html: str | None = None) -> Path:
