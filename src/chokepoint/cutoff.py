@@ -27,7 +27,7 @@ import pandas as pd
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.scenario import Scenario
-from chokepoint.simulate import build_baseline, build_plan, run_fast
+from chokepoint.simulate import build_baseline, build_plan, run_scenario
 from chokepoint.simulate.baseline import OTHER, Baseline
 
 __all__ = ["COVERAGE_GRID", "CutoffError", "cutoff_scenario", "loss_curve", "simulated_cutoff", "unit_values"]
@@ -114,14 +114,7 @@ def _shortfall_t(
     r = list(baseline.net.regions).index(target)
     out = []
     for scenario in scenarios:
-        plan = build_plan(baseline, scenario, ds)
-        tr = run_fast(
-            baseline,
-            plan,
-            sourcing_adjustment=scenario.sourcing_adjustment,
-            sourcing_reversion=scenario.sourcing_reversion,
-            price_scarcity_exponent=scenario.price_scarcity_exponent,
-        )
+        tr = run_scenario(baseline, build_plan(baseline, scenario, ds), scenario)
         out.append(np.clip(tr.demand_t[0] - tr.served_t[0], 0.0, None)[:, r].sum(axis=0))  # (K, S)
     return np.asarray(out)
 
@@ -138,6 +131,24 @@ def _baseline(ds: Dataset, controller: str, target: str, year: int, material: st
     return baseline
 
 
+def _losses(
+    ds: Dataset, controller: str, target: str, coverages: Sequence[float], year: int, months: int, material: str
+) -> pd.DataFrame:
+    """Coverage × sector × commodity: the target's shortfall and its value (one baseline)."""
+    baseline = _baseline(ds, controller, target, year, material)
+    scenarios = [cutoff_scenario(ds, controller, target, c, year, months, material) for c in coverages]
+    short = _shortfall_t(baseline, ds, scenarios, target)  # (coverages, K, S)
+    table = _value_per_t(ds, baseline, year, target)
+    k = pd.Index(baseline.commodities).get_indexer(pd.Index(table["commodity_id"]))
+    s = pd.Index(baseline.sectors).get_indexer(pd.Index(table["sector_id"]))
+    out = pd.concat(
+        [table.assign(coverage=c, shortfall_t=short[i][k, s]) for i, c in enumerate(coverages)], ignore_index=True
+    )
+    out["units_lost"] = out["shortfall_t"] * out["units_per_t"]
+    out["value_lost_usd"] = out["shortfall_t"] * out["usd_per_t"]
+    return out
+
+
 def simulated_cutoff(
     ds: Dataset,
     controller: str,
@@ -152,16 +163,7 @@ def simulated_cutoff(
     output), ``unit_value_usd``, ``value_lost_usd`` and ``valued_at``."""
     if not 0.0 <= coverage <= 1.0:
         raise CutoffError(f"coverage must be between 0 and 1, got {coverage}")
-    baseline = _baseline(ds, controller, target, year, material)
-    scenario = cutoff_scenario(ds, controller, target, coverage, year, months, material)
-    short = _shortfall_t(baseline, ds, [scenario], target)[0]
-    table = _value_per_t(ds, baseline, year, target)
-    position = pd.MultiIndex.from_frame(table[["commodity_id", "sector_id"]])
-    k = pd.Index(baseline.commodities).get_indexer(position.get_level_values(0))
-    s = pd.Index(baseline.sectors).get_indexer(position.get_level_values(1))
-    table["shortfall_t"] = short[k, s]
-    table["units_lost"] = table["shortfall_t"] * table["units_per_t"]
-    table["value_lost_usd"] = table["shortfall_t"] * table["usd_per_t"]
+    table = _losses(ds, controller, target, [coverage], year, months, material)
     table = table[table["shortfall_t"] > 0].sort_values("value_lost_usd", ascending=False)
     columns = [
         "sector_id",
@@ -186,15 +188,5 @@ def loss_curve(
 ) -> pd.Series:
     """The target's output lost (USD) in ``months`` of a control at each of ``coverages``, indexed by
     coverage: the sum of :func:`simulated_cutoff`'s ``value_lost_usd``, run as one baseline."""
-    baseline = _baseline(ds, controller, target, year, material)
-    scenarios = [cutoff_scenario(ds, controller, target, c, year, months, material) for c in coverages]
-    short = _shortfall_t(baseline, ds, scenarios, target)  # (coverages, K, S)
-    table = _value_per_t(ds, baseline, year, target)
-    usd_per_t = (
-        table.set_index(["commodity_id", "sector_id"])["usd_per_t"]
-        .reindex(pd.MultiIndex.from_product([baseline.commodities, baseline.sectors]))
-        .to_numpy()
-        .reshape(len(baseline.commodities), len(baseline.sectors))
-    )
-    lost = (short * usd_per_t[None]).sum(axis=(1, 2))
-    return pd.Series(lost, index=pd.Index(list(coverages), name="coverage"), name="value_lost_usd")
+    lost = _losses(ds, controller, target, coverages, year, months, material).groupby("coverage", sort=False)
+    return lost["value_lost_usd"].sum().rename("value_lost_usd")

@@ -14,9 +14,41 @@ from chokepoint.simulate.engine import Trajectory, run_fast
 from chokepoint.simulate.plan import Plan, build_plan
 from chokepoint.simulate.results import Results, compare_observed, price_floor_payments, tabulate
 
-__all__ = ["Baseline", "Plan", "Results", "Trajectory", "build_baseline", "build_plan", "run_fast", "simulate"]
+__all__ = [
+    "Baseline",
+    "Plan",
+    "Results",
+    "Trajectory",
+    "build_baseline",
+    "build_plan",
+    "run_fast",
+    "run_scenario",
+    "simulate",
+]
 
 Mode = Literal["fast", "lp"]
+
+
+def run_scenario(
+    baseline: Baseline,
+    plan: Plan,
+    scenario: Scenario,
+    mode: Mode = "fast",
+    on_period: Callable[[int], None] | None = None,
+) -> Trajectory:
+    """Step ``plan`` month by month in ``mode`` with the scenario's engine parameters."""
+    if mode == "lp":
+        from chokepoint.simulate.lp import run_lp
+
+        return run_lp(baseline, plan, price_scarcity_exponent=scenario.price_scarcity_exponent)
+    return run_fast(
+        baseline,
+        plan,
+        sourcing_adjustment=scenario.sourcing_adjustment,
+        sourcing_reversion=scenario.sourcing_reversion,
+        price_scarcity_exponent=scenario.price_scarcity_exponent,
+        on_period=on_period,
+    )
 
 
 def simulate(
@@ -44,19 +76,7 @@ def simulate(
         ds, scenario.material, scenario.base_year, scenario.capacity_utilisation, extra_regions=new_regions
     )
     plan = build_plan(baseline, scenario, ds)
-    if mode == "lp":
-        from chokepoint.simulate.lp import run_lp
-
-        trajectory = run_lp(baseline, plan, price_scarcity_exponent=scenario.price_scarcity_exponent)
-    else:
-        trajectory = run_fast(
-            baseline,
-            plan,
-            sourcing_adjustment=scenario.sourcing_adjustment,
-            sourcing_reversion=scenario.sourcing_reversion,
-            price_scarcity_exponent=scenario.price_scarcity_exponent,
-            on_period=on_period,
-        )
+    trajectory = run_scenario(baseline, plan, scenario, mode, on_period)
     results = tabulate(baseline, plan, trajectory, scenario.name)
     if scenario.observed:
         results.tables["observed"] = compare_observed(results, scenario.observed)
