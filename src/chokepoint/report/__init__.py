@@ -129,7 +129,7 @@ def _observed_rows(observed: pd.DataFrame | None) -> list[list[str]]:
         return []
     return [
         [
-            str(r["period"]) + (f" (+{r['months']} mo)" if r.get("months", 1) > 1 else ""),
+            str(r["period"]) + (f", {r['months']} months" if r.get("months", 1) > 1 else ""),
             str(r["metric"]).replace("_", " "),
             str(r["commodity_id"]) + (f" ({r['region_id']})" if isinstance(r["region_id"], str) else ""),
             f"{r['observed']:.3g}",
