@@ -228,3 +228,26 @@ def test_escalation_ladder_by_hand() -> None:
     assert ladder.loc[("A", 2), "escalation_dominance"]  # B has nothing that imposes 100
     assert ladder.loc[("B", 1), "answer_domain"] == "y"  # A's cheapest cut imposing ≥ 50
     assert ladder.loc[("B", 1), "answer_cost_to_self_usd"] == 5.0
+
+
+def test_a_denial_of_a_domain_by_itself_is_one_line(default: Dataset) -> None:
+    empty = default.__class__(default.name, {**default.tables, "leverage": default["leverage"].iloc[:0]})
+    with pytest.raises(LeverageError, match=r"denials\[0\]\.via: 'ai_chips' is the denied domain itself"):
+        run_pathway(empty, _denial_pathway(0.5, via="ai_chips"), "USA", "CHN")
+
+
+def test_a_side_without_answers_has_escalation_dominance() -> None:
+    matrix = pd.DataFrame(
+        {
+            "pathway": "p",
+            "year": 2030,
+            "direction": ["A→B"],
+            "domain": ["x"],
+            "leverage_usd": [10.0],
+            "cutoff_cost_to_controller_usd": [1.0],
+            "cutoff_cost_ratio": [10.0],
+        }
+    )
+    rung = escalation_ladder(matrix).iloc[0]
+    assert rung["escalation_dominance"]
+    assert rung["answer_domain"] is None

@@ -212,6 +212,9 @@ def test_pathways_run_by_default_and_are_listed(capsys: pytest.CaptureFixture[st
     )
     assert code == 0, err
     assert set(pd.read_csv(io.StringIO(out))["year"]) == {2025, 2026}
+    code, _, err = run(capsys, "leverage", "compar", "USA", "CHN")  # a typo is not a region
+    assert code == 2
+    assert "No such command 'compar'" in err
     code, out, _ = run(capsys, "leverage", "pathways", "-f", "csv")
     listed = pd.read_csv(io.StringIO(out))
     assert listed["name"].tolist() == NAMES

@@ -142,3 +142,11 @@ def test_an_import_share_observation_names_importer_and_origin(tmp_path: Path, d
     )
     with pytest.raises(ScenarioError, match=r"observed\[0\]\.months: 12 months from 2026-06 run past the horizon end"):
         check_scenario(load_scenario(_write(tmp_path, late)), default, origin="s.yaml")
+
+
+def test_a_price_floor_ending_before_it_starts_is_one_line(tmp_path: Path) -> None:
+    text = (
+        GOOD + "price_floors:\n  - {region: USA, commodity: ree_oxide, usd_per_kg: 110, start: 2026-01, end: 2025-06}\n"
+    )
+    with pytest.raises(ScenarioError, match=r"field price_floors\[0\]: end 2025-06 is before start 2026-01"):
+        load_scenario(_write(tmp_path, text))

@@ -71,10 +71,20 @@ def test_no_shock_reproduces_the_baseline() -> None:
     lamps = baseline.final_t[:, baseline.sectors.index("lamps")].sum() * 12
     other = baseline.final_t[:, baseline.sectors.index("other")].sum() * 12
     assert (lamps, other) == (pytest.approx(60.0), pytest.approx(325.0))
-    # ... split by apparent use: AUT mines 100 + imports 100 − 75 into its oxide = 125 t;
-    # DNK mines 200 t and exports none; BEL exports all it mines.
+    # ... where the data place it: AUT mines 100 + imports 100 − 75 into its oxide = 125 t; DNK
+    # mines 200 t and reports no exports (so uses them at home); BEL exports all it mines.
     by_region = baseline.demand_table.query("sector_id == 'other'").set_index("region_id")["final_t_per_yr"]
     assert by_region.to_dict() == {"AUT": pytest.approx(125.0), "DNK": pytest.approx(200.0)}
+
+
+def test_residual_use_the_data_cannot_place_is_split_like_named_demand() -> None:
+    # DNK's world export total (150 t of its 200 t) counts even without bilateral rows: it uses 50 t
+    # at home. With AUT's 125 t that places 175 t of the 325 t residual; the other 150 t are split
+    # like lamp demand: AUT +75, CHE 75.
+    flows = {("BEL", "AUT", "ore"): 100, ("AUT", "CHE", "oxide"): 30, ("DNK", "WLD", "ore"): 150}
+    baseline = build_baseline(tiny_dataset(trade=flows), "m", 2024)
+    other = baseline.demand_table.query("sector_id == 'other'").groupby("region_id")["final_t_per_yr"].sum()
+    assert other.to_dict() == {"AUT": pytest.approx(200.0), "CHE": pytest.approx(75.0), "DNK": pytest.approx(50.0)}
 
 
 def test_ban_cuts_the_target_by_hand() -> None:

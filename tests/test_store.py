@@ -103,3 +103,17 @@ def test_a_store_from_an_older_schema_is_migrated(tmp_path: Path, default: Datas
     pd.testing.assert_frame_equal(
         stored["sector_values"].reset_index(drop=True), default["sector_values"].reset_index(drop=True)
     )
+
+
+def test_a_dataset_saved_before_a_required_column_existed_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    with open_store(path) as store:
+        store.save(_production([("CHN", "ree_concentrate", 2030, 1.0)]), origin="test")
+        store._con.execute('ALTER TABLE "production" DROP COLUMN basis')  # as an older version wrote it
+        store._con.execute("UPDATE datasets SET fingerprint = 'old' WHERE name = 'default'")
+    with open_store(path) as store:
+        store.read("default")  # rewritten from the package: fine
+        with pytest.raises(
+            StoreError, match="dataset 'mine' was saved before table 'production' gained column 'basis'"
+        ):
+            store.read("mine")

@@ -28,7 +28,9 @@ def tiny_dataset(
     prod = production or {("AUT", "ore"): 100, ("BEL", "ore"): 100, ("DNK", "ore"): 200, ("AUT", "oxide"): 60}
     flows = trade or {("BEL", "AUT", "ore"): 100, ("AUT", "CHE", "oxide"): 30}
     lamps = activity or {"CHE": 30_000, "AUT": 30_000, "WLD": 60_000}
-    regions = sorted({r for r, _ in prod} | {e for e, _, _ in flows} | {i for _, i, _ in flows} | set(lamps) - {"WLD"})
+    regions = sorted(
+        ({r for r, _ in prod} | {e for e, _, _ in flows} | {i for _, i, _ in flows} | set(lamps)) - {"WLD"}
+    )
     return Dataset(
         "tiny",
         {

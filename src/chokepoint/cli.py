@@ -72,10 +72,11 @@ app.add_typer(data_app, name="data")
 
 
 class _RunByDefault(typer.core.TyperGroup):
-    """``chokepoint leverage USA CHN …`` means ``chokepoint leverage run USA CHN …``."""
+    """``chokepoint leverage USA CHN …`` means ``chokepoint leverage run USA CHN …`` (a region code
+    first, in capitals; anything else is a subcommand name, so typos are reported as such)."""
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        if args and args[0] not in self.commands and args[0].isupper():
             args = ["run", *args]
         return super().resolve_command(ctx, args)
 

@@ -308,7 +308,9 @@ def load_dependences(ds: Dataset, pathway: Pathway) -> list[Dependence]:
         loss_share = None
         simulate = d in SIMULATED_DOMAINS and (c, t, d, "downstream_output_usd") not in assumed
         if simulate and metrics.get("dependence_share", 0.0) > 0:
-            curve = loss_curve(ds, c, t, pathway.data_year, material=SIMULATED_DOMAINS[d])
+            # a wider control never costs the target less (the engine's rerouting is not exactly
+            # monotone in the licensed share: keep the running maximum)
+            curve = loss_curve(ds, c, t, pathway.data_year, material=SIMULATED_DOMAINS[d]).cummax()
             full = float(curve.iloc[-1])
             metrics["downstream_output_usd"] = full / metrics["dependence_share"]
             if full > 0:
@@ -345,6 +347,11 @@ def simulated_cutoffs(ds: Dataset, pathway: Pathway, a: str, b: str) -> pd.DataF
 
 def _check_denials(pathway: Pathway, known: set[tuple[str, str, str]]) -> None:
     for i, n in enumerate(pathway.denials):
+        if n.via == n.domain:
+            raise LeverageError(
+                f"{pathway.name}: denials[{i}].via: {n.via!r} is the denied domain itself; a control's own "
+                "effect on substitution is effort_response"
+            )
         for field, key in (("domain", (n.controller, n.target, n.domain)), ("via", (n.controller, n.target, n.via))):
             if key not in known:
                 raise LeverageError(
@@ -377,18 +384,13 @@ def _coverage(pathway: Pathway, key: tuple[str, str, str], years: Array) -> Arra
     return coverage
 
 
-def _rate_factor(pathway: Pathway, dep: Dependence, years: Array, escalated: str | None = None) -> Array:
+def _rate_factor(pathway: Pathway, dep: Dependence, years: Array) -> Array:
     """Yearly factor on ``dep``'s substitution rate from the pathway's denials: the product of
-    ``1 − strength·c_via`` (``c_via = 1`` for the ``escalated`` domain)."""
+    ``1 − strength·c_via``."""
     factor = np.ones(len(years))
     for n in pathway.denials:
         if (n.controller, n.target, n.domain) == (dep.controller, dep.target, dep.domain):
-            via = (
-                np.ones(len(years))
-                if n.via == escalated
-                else _coverage(pathway, (n.controller, n.target, n.via), years)
-            )
-            factor *= 1.0 - n.strength * via
+            factor *= 1.0 - n.strength * _coverage(pathway, (n.controller, n.target, n.via), years)
     return factor
 
 
@@ -426,7 +428,7 @@ def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, 
                 # from the dependence the target still has at t: what is already eroded is sunk
                 now = mine[(mine["t"] == t) & (mine["domain"] == best)]["dependence_share"].iloc[0]
                 chosen = replace(chosen, dependence=float(now))
-                factor = _rate_factor(pathway, chosen, years[t:].astype(float), escalated=best)
+                factor = _rate_factor(pathway, chosen, years[t:].astype(float))
                 full = cutoff_costs(chosen, np.ones(H - t), pathway.baseline_effort, pathway.effort_response, factor)
                 best_own = present_value(full["cost_to_controller_usd"], pathway.discount_rate)
             if len(theirs):
@@ -609,7 +611,7 @@ def escalation_ladder(matrix: pd.DataFrame) -> pd.DataFrame:
     the dearest (its own cost), each with the cost it imposes and its ratio. The ``answer`` to a
     rung is the other side's cheapest cutoff that imposes at least as much as the rung does (a
     proportionate answer), with its costs; where the other side has none, the rung gives the side
-    ``escalation_dominance`` (the other side's strongest rung is reported instead).
+    ``escalation_dominance`` (the other side's strongest rung, if any, is reported instead).
     """
     rows = []
     for (pathway, year), g in matrix.groupby(["pathway", "year"], sort=False):
@@ -619,7 +621,7 @@ def escalation_ladder(matrix: pd.DataFrame) -> pd.DataFrame:
             ladder = mine.sort_values(["cutoff_cost_to_controller_usd", "leverage_usd"], ascending=[True, False])
             for rung, r in enumerate(ladder.itertuples(index=False), start=1):
                 enough = theirs[theirs["leverage_usd"] >= r.leverage_usd]
-                dominant = enough.empty and not theirs.empty
+                dominant = enough.empty
                 answer = (theirs.nlargest(1, "leverage_usd") if dominant else enough.head(1)).to_dict("records")
                 a = answer[0] if answer else {}
                 rows.append(

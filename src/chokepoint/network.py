@@ -115,6 +115,7 @@ def build_network(
         raise ChokepointError(f"no production of {material} in {year}; choose another --year")
     trade = ds["trade"]
     flows = trade_quantities(trade[(trade["year"] == year) & trade["commodity_id"].isin(ks)])
+    flows = flows[flows["quantity_t"] > 0]  # a reported zero flow carries no share of anyone's supply
     regions = sorted({*prod["region_id"], *flows["exporter_id"], *flows["importer_id"], *consumers})
     nodes = pd.MultiIndex.from_product([regions, ks], names=["region_id", "commodity_id"])
     n = len(nodes)

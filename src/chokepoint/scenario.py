@@ -276,6 +276,12 @@ class PriceFloor(_Model):
     start: YearMonth
     end: YearMonth | None = None
 
+    @model_validator(mode="after")
+    def _dates(self) -> Self:
+        if self.end is not None and self.end.index(self.start) < 0:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
 
 class Observation(_Model):
     """An observed value to compare with the simulation (shown in the report with the fit).

@@ -53,12 +53,14 @@ class Store:
 
     def _migrate(self, table: str, cols: str) -> None:
         """Bring a table written by an older version to the current schema: columns the schema
-        added start empty, columns it dropped go (the default dataset is rewritten anyway)."""
-        have = [r[1] for r in self._con.execute(f"PRAGMA table_info('{table}')").fetchall()]
-        want = ["dataset", *schema(table).columns]
+        added start empty (the default dataset is rewritten anyway; :meth:`read` refuses another
+        dataset with an empty required column), columns it dropped go, changed types are cast."""
+        have = [(r[1], r[2]) for r in self._con.execute(f"PRAGMA table_info('{table}')").fetchall()]
+        want = [("dataset", "VARCHAR"), *((f.field, _SQL_TYPES[f.dtype]) for f in schema(table).fields)]
         if have == want:
             return
-        kept = ", ".join(f'"{c}"' for c in want if c in have)
+        have_names = {name for name, _ in have}
+        kept = ", ".join(f'"{c}"' for c, _ in want if c in have_names)
         con = self._con
         con.execute("BEGIN TRANSACTION")
         try:
@@ -67,6 +69,13 @@ class Store:
             con.execute(f'DROP TABLE "{table}"')
             con.execute(f'ALTER TABLE "_{table}_new" RENAME TO "{table}"')
             con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            first = str(exc).strip().splitlines()[0]
+            raise StoreError(
+                f"{self.path}: table {table!r} was written by another version and cannot be converted ({first}); "
+                "use a new store with --db"
+            ) from exc
         except BaseException:
             con.execute("ROLLBACK")
             raise
@@ -129,6 +138,13 @@ class Store:
         for table in TABLES:
             cols = ", ".join(f'"{c}"' for c in schema(table).columns)
             df = self._con.execute(f'SELECT {cols} FROM "{table}" WHERE dataset = ?', [name]).df()
+            # a column added to the schema after this dataset was saved is empty: say so, once
+            empty = [f.field for f in schema(table).fields if f.required and len(df) and df[f.field].isna().all()]
+            if empty:
+                raise StoreError(
+                    f"{self.path}: dataset {name!r} was saved before table {table!r} gained column {empty[0]!r}; "
+                    f"import it again or remove it with `chokepoint data drop {name}`"
+                )
             tables[table] = coerce_dtypes(table, df)
         return Dataset(name, tables)
 

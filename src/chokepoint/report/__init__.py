@@ -131,7 +131,10 @@ def _observed_rows(observed: pd.DataFrame | None) -> list[list[str]]:
         [
             str(r["period"]) + (f", {r['months']} months" if r.get("months", 1) > 1 else ""),
             str(r["metric"]).replace("_", " "),
-            str(r["commodity_id"]) + (f" ({r['region_id']})" if isinstance(r["region_id"], str) else ""),
+            str(r["commodity_id"])
+            + (f" ({r['region_id']}" if isinstance(r["region_id"], str) else "")
+            + (f" from {r['origin_id']}" if isinstance(r.get("origin_id"), str) else "")
+            + (")" if isinstance(r["region_id"], str) else ""),
             f"{r['observed']:.3g}",
             f"{r['simulated']:.3g}",
             f"{r['simulated_over_observed']:.2f}",

@@ -87,17 +87,20 @@ def _apparent_final_use(
     ds: Dataset, prod: pd.DataFrame, ks: list[str], a: npt.NDArray[np.float64], year: int
 ) -> pd.Series:
     """Per (region, commodity), t/yr: production + imports − exports − what the region's own
-    production of the next stages takes as input, where the data give production or trade."""
+    production of the next stages takes as input. Exports are a region's world total where the
+    data give one, else the sum of its bilateral rows; a producer with no export data uses its
+    output at home, as its sourcing mix assumes (:mod:`chokepoint.network`)."""
     made = prod[prod["region_id"] != "WLD"].groupby(["region_id", "commodity_id"])["production_t"].sum()
     trade = ds["trade"]
-    flows = trade_quantities(trade[(trade["year"] == year) & trade["commodity_id"].isin(ks)])
+    trade = trade[(trade["year"] == year) & trade["commodity_id"].isin(ks)]
+    keys = ["region_id", "commodity_id"]
+    to_world = trade[(trade["importer_id"] == "WLD") & trade["quantity_t"].notna()]
+    world_total = to_world.groupby(["exporter_id", "commodity_id"])["quantity_t"].sum().rename_axis(keys)
+    flows = trade_quantities(trade)
     flows = flows[flows["exporter_id"] != flows["importer_id"]]
-    imports = (
-        flows.groupby(["importer_id", "commodity_id"])["quantity_t"].sum().rename_axis(["region_id", "commodity_id"])
-    )
-    exports = (
-        flows.groupby(["exporter_id", "commodity_id"])["quantity_t"].sum().rename_axis(["region_id", "commodity_id"])
-    )
+    imports = flows.groupby(["importer_id", "commodity_id"])["quantity_t"].sum().rename_axis(keys)
+    bilateral = flows.groupby(["exporter_id", "commodity_id"])["quantity_t"].sum().rename_axis(keys)
+    exports = pd.concat([bilateral, world_total], axis=1).max(axis=1)
     apparent = made.add(imports, fill_value=0.0).sub(exports, fill_value=0.0)
     grid = made.unstack("commodity_id").reindex(columns=ks).fillna(0.0)
     inputs = pd.DataFrame(grid.to_numpy() @ a.T, index=grid.index, columns=pd.Index(ks, name="commodity_id")).stack()
@@ -147,9 +150,10 @@ def build_baseline(
     demand["basis"] = "activity × intensity" + np.where(
         demand["commodity_id"].map(scale) < 1, ", scaled to world use", ""
     )
-    # Final use the named sectors do not explain: sector `other`, split by each region's apparent
-    # use left unexplained (production + imports − exports − its own next-stage input, less its
-    # named demand); where no region has such data, like named demand.
+    # Final use the named sectors do not explain: sector `other`. Each region first takes the use
+    # its data leave unexplained (production + imports − exports − its own next-stage input, less
+    # its named demand), scaled down if together they exceed the world's; the rest (use the data
+    # cannot place: exports to unknown destinations, stocks) is split like named demand.
     region_weight = demand.groupby("region_id")["final_t_per_yr"].sum()
     if region_weight.sum() <= 0:
         raise ChokepointError(f"no sector activity × intensity for {material} in {year}; add sector_activity rows")
@@ -164,16 +168,24 @@ def build_baseline(
     for k in ks:
         if other[k] <= 0:
             continue
-        mine = unexplained.xs(k, level="commodity_id") if k in unexplained.index.get_level_values(1) else None
-        weights, basis = (
-            (mine / mine.sum(), "residual, split by apparent use")
-            if mine is not None and mine.sum() > 0
-            else (region_weight, "residual, split like named demand")
-        )
+        placed = unexplained.xs(k, level="commodity_id") if k in unexplained.index.get_level_values(1) else None
+        placed = placed[placed > 0] if placed is not None else pd.Series(dtype=float)
+        placed *= min(1.0, other[k] / placed.sum()) if placed.sum() > 0 else 0.0
+        rest = other[k] - placed.sum()
         residual += [
-            {"region_id": r, "sector_id": OTHER, "commodity_id": k, "final_t_per_yr": other[k] * w, "basis": basis}
-            for r, w in weights.items()
-            if w > 0
+            {"region_id": r, "sector_id": OTHER, "commodity_id": k, "final_t_per_yr": q, "basis": "apparent use"}
+            for r, q in placed.items()
+        ]
+        residual += [
+            {
+                "region_id": r,
+                "sector_id": OTHER,
+                "commodity_id": k,
+                "final_t_per_yr": rest * w,
+                "basis": "residual, split like named demand",
+            }
+            for r, w in region_weight.items()
+            if w > 0 and rest > 1e-9
         ]
     other_rows = pd.DataFrame(residual)
     table = pd.concat([demand, other_rows], ignore_index=True)[

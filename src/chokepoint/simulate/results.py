@@ -158,6 +158,7 @@ def compare_observed(results: Results, observations: list[Observation]) -> pd.Da
                 "metric": ob.metric,
                 "commodity_id": ob.commodity,
                 "region_id": ob.region,
+                "origin_id": ob.origin,
                 "observed": ob.value,
                 "simulated": simulated,
                 "simulated_over_observed": simulated / ob.value if ob.value > 0 else float("nan"),
@@ -167,7 +168,7 @@ def compare_observed(results: Results, observations: list[Observation]) -> pd.Da
     return pd.DataFrame(
         rows,
         columns=[
-            *("period", "months", "metric", "commodity_id", "region_id", "observed", "simulated"),
+            *("period", "months", "metric", "commodity_id", "region_id", "origin_id", "observed", "simulated"),
             *("simulated_over_observed", "source"),
         ],
     )
