@@ -6,10 +6,10 @@ Built from a dataset for one material and base year, in tonnes per month:
   and not consumed by the next stage (``W_k − Σ a[k, k']·W_k'``, from production and recipes).
   Sectors with activity and intensity data (EVs, wind, robots …) take activity × intensity in
   each region that reports activity; the world remainder of a sector is ``ROW``'s. What the
-  named sectors do not explain is sector ``other`` (industrial motors, catalysts, glass …),
-  split across regions by their *apparent use* left unexplained: production + imports − exports
-  − what their own next-stage production takes, less their named demand (like named demand
-  where no region has production or trade data for the commodity).
+  named sectors do not explain is sector ``other`` (industrial motors, catalysts, glass …):
+  each region first takes its *apparent use* left unexplained (production + imports − exports −
+  what its own next-stage production takes, less its named demand), and what the data cannot
+  place is split like named demand.
 - **Production** consistent with that demand and each region's sourcing mix (the Leontief
   solution ``x = (I − A)⁻¹·M·y``), so a run without shocks reproduces the baseline exactly.
 - **Capacity** = max(production, reported production) / ``utilisation``.
