@@ -226,3 +226,29 @@ def test_a_price_floor_pays_the_gap_by_hand() -> None:
     assert paid.to_dict() == {p: pytest.approx(15_000.0) for p in ("2025-03", "2025-04", "2025-05")}
     with pytest.raises(ScenarioError, match=r"price_floors\[0\]\.commodity: no 2024 price for 'ore'"):
         simulate(ds, _scenario(price_floors=[{**floor, "commodity": "ore"}]))
+
+
+def test_projects_learn_by_wrights_law_and_a_technology_ban_halves_it() -> None:
+    # DNK adds 120 t/yr of ore capacity (10 t a month, at full capacity from the first month). Its
+    # output is its share of DNK's capacity times DNK's output; unit cost follows Wright's law
+    # from one month at nameplate, b = −log2(1 − 0.2); AUT's technology ban halves the rate.
+    project = {"name": "p", "region": "DNK", "commodity": "ore", "capacity_t_per_yr": 120, "start": "2025-01",
+               "ramp_months": 1, "learning_rate": 0.2, "cost_usd": 6e6}  # fmt: skip
+    ds = tiny_dataset()
+    res = simulate(ds, _scenario(projects=[project]))
+    months = res.tables["project_months"]
+    baseline = build_baseline(ds, "m", 2024, extra_regions=["DNK"])
+    dnk = baseline.net.node("DNK", "ore")
+    node_capacity = baseline.capacity_t[dnk] + 10.0
+    dnk_output = res.tables["production"].query("region_id == 'DNK' and commodity_id == 'ore'")["production_t"]
+    assert months["output_t"].to_numpy() == pytest.approx(10.0 / node_capacity * dnk_output.to_numpy())
+    cumulative = months["output_t"].cumsum().to_numpy()
+    expected = np.where(cumulative > 10.0, (np.maximum(cumulative, 10.0) / 10.0) ** np.log2(0.8), 1.0)
+    assert months["unit_cost_index"].to_numpy() == pytest.approx(expected)
+    summary = res.tables["projects"].iloc[0]
+    assert (summary["first_capacity"], summary["full_capacity"]) == ("2025-01", "2025-01")
+    assert summary["capex_usd_per_t_per_yr"] == pytest.approx(50_000.0)
+    ban = {"name": "tech", "controller": "AUT", "commodities": ["ore"], "targets": {"countries": ["DNK"]},
+           "instrument": {"kind": "technology_ban", "learning_slowdown": 0.5}, "start": "2025-01"}  # fmt: skip
+    slowed = simulate(ds, _scenario(projects=[project], export_controls=[ban])).tables["projects"].iloc[0]
+    assert slowed["learning_rate"] == pytest.approx(0.1)

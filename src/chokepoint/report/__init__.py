@@ -92,11 +92,32 @@ def render_simulation_report(results: Results, *, notes: list[str] | None = None
         notes=list(notes or []),
         observed=_observed_rows(tables.get("observed")),
         floors=_floor_rows(tables.get("price_floors")),
+        projects=_project_rows(tables.get("projects")),
         plotlyjs=Markup(get_plotlyjs()),
     )
 
 
 # --- the chain ------------------------------------------------------------------------------------
+
+
+def _project_rows(projects: pd.DataFrame | None) -> list[list[str]]:
+    """One row per capacity project (empty without projects)."""
+    if projects is None or projects.empty:
+        return []
+    return [
+        [
+            str(r["project"]),
+            f"{r['region_id']} {r['commodity_id']}",
+            f"{r['capacity_t_per_yr']:,.0f}",
+            str(r["first_capacity"] or "–"),
+            str(r["full_capacity"] or "–"),
+            f"{r['output_t']:,.0f}",
+            f"{r['learning_rate']:.2f}",
+            f"{r['unit_cost_index_at_end']:.2f}",
+            f"{r['capex_usd'] / 1e6:,.0f}" if r["capex_usd"] > 0 else "–",
+        ]
+        for r in projects.to_dict("records")
+    ]
 
 
 def _floor_rows(floors: pd.DataFrame | None) -> list[list[str]]:

@@ -12,7 +12,7 @@ from chokepoint.scenario import Scenario, check_scenario
 from chokepoint.simulate.baseline import Baseline, build_baseline
 from chokepoint.simulate.engine import Trajectory, run_fast
 from chokepoint.simulate.plan import Plan, build_plan
-from chokepoint.simulate.results import Results, compare_observed, price_floor_payments, tabulate
+from chokepoint.simulate.results import Results, compare_observed, price_floor_payments, project_tables, tabulate
 
 __all__ = [
     "Baseline",
@@ -80,6 +80,8 @@ def simulate(
     results = tabulate(baseline, plan, trajectory, scenario.name)
     if scenario.observed:
         results.tables["observed"] = compare_observed(results, scenario.observed)
+    if scenario.projects:
+        results.tables.update(project_tables(baseline, plan, trajectory, scenario))
     if scenario.price_floors:
         results.tables["price_floors"] = price_floor_payments(results, scenario)
     results.info.update(

@@ -51,6 +51,9 @@ class Plan:
     substitution_lag: Array  # (S, K) months
     priority: Array  # (S,) weight of each sector when supply is short
     offtake_t: Array  # (T, K, R, R) tonnes per month reserved from seller o for buyer b
+    project_capacity_t: Array  # (T, P) each capacity project's capacity per month
+    project_node: npt.NDArray[np.intp]  # (P,) the node a project adds to (-1: not in the network)
+    project_learning_rate: Array  # (P,) learning rate after any technology ban's slowdown
 
 
 def _months(scenario: Scenario, when: YearMonth | None, default: int) -> int:
@@ -96,19 +99,29 @@ def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
             region_cap = baseline.capacity_t[i] * 12
             share *= min(1.0, float(fac.iloc[-1]) / region_cap) if len(fac) and region_cap > 0 else 0.0
         capacity[active(d.start, d.end), i] *= 1.0 - share
-    tech_bans = [c for c in scenario.export_controls if isinstance(c.instrument, TechnologyBan)]
-    for p in scenario.projects:
-        if (p.region, p.commodity) not in node_of:
-            continue
-        slow = 1.0
-        for c in tech_bans:
-            assert isinstance(c.instrument, TechnologyBan)
-            if p.commodity in c.commodities and c.targets.hits(p.region) and p.region != c.controller:
-                slow = max(slow, c.instrument.ramp_slowdown)
+    hit_by = [
+        [
+            c.instrument
+            for c in scenario.export_controls
+            if isinstance(c.instrument, TechnologyBan)
+            and p.commodity in c.commodities
+            and c.targets.hits(p.region)
+            and p.region != c.controller
+        ]
+        for p in scenario.projects
+    ]
+    project_capacity = np.zeros((T, len(scenario.projects)))
+    project_node = np.full(len(scenario.projects), -1, dtype=np.intp)
+    learning = np.zeros(len(scenario.projects))
+    for j, (p, bans) in enumerate(zip(scenario.projects, hit_by, strict=True)):
+        slow = max([1.0, *(b.ramp_slowdown for b in bans)])
+        learning[j] = p.learning_rate * min([1.0, *(1.0 - b.learning_slowdown for b in bans)])
         online = _months(scenario, p.start, 0) + p.permitting_delay_months
         ramp_months = max(1.0, p.ramp_months * slow)
-        online_share = np.clip((t - online + 1) / ramp_months, 0.0, 1.0)
-        capacity[:, node_of[(p.region, p.commodity)]] += online_share * p.capacity_t_per_yr / 12.0
+        project_capacity[:, j] = np.clip((t - online + 1) / ramp_months, 0.0, 1.0) * p.capacity_t_per_yr / 12.0
+        if (p.region, p.commodity) in node_of:
+            project_node[j] = node_of[(p.region, p.commodity)]
+            capacity[:, project_node[j]] += project_capacity[:, j]
 
     # Trade controls: allowed share of each origin→buyer flow, per commodity and month.
     allowed = np.ones((T, K, R, R))
@@ -226,6 +239,9 @@ def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
         substitution_lag=lag,
         priority=priority,
         offtake_t=offtake,
+        project_capacity_t=project_capacity,
+        project_node=project_node,
+        project_learning_rate=learning,
     )
 
 

@@ -174,6 +174,65 @@ def compare_observed(results: Results, observations: list[Observation]) -> pd.Da
     )
 
 
+def project_tables(
+    baseline: Baseline, plan: Plan, trajectory: Trajectory, scenario: Scenario
+) -> dict[str, pd.DataFrame]:
+    """Capacity projects month by month (``project_months``) and in sum (``projects``).
+
+    A project's output is its share of its node's capacity times the node's output. Learning is
+    Wright's law on unit cost: ``cost/cost₀ = (Q/Q₀)^(−b)`` with ``b = −log₂(1 − learning_rate)``,
+    ``Q`` the cumulative output and ``Q₀`` one month at nameplate capacity (the index is 1 until
+    then); a technology ban has already cut the learning rate (:func:`build_plan`). The engine
+    does not use costs to allocate, so learning shows here, not in the flows.
+    """
+    T = len(plan.periods)
+    produced = trajectory.production_t[0].reshape(T, -1)  # (T, nodes)
+    periods = [str(p) for p in plan.periods]
+    months, rows = [], []
+    for j, p in enumerate(scenario.projects):
+        cap = plan.project_capacity_t[:, j]
+        node = plan.project_node[j]
+        node_cap = plan.capacity_t[:, node] if node >= 0 else np.zeros(T)
+        output = (
+            np.divide(cap * produced[:, node], node_cap, out=np.zeros(T), where=node_cap > 0) if node >= 0 else cap * 0
+        )
+        cumulative = np.cumsum(output)
+        first = p.capacity_t_per_yr / 12.0
+        b = -np.log2(1.0 - plan.project_learning_rate[j])
+        cost_index = np.where(cumulative > first, (np.maximum(cumulative, first) / first) ** -b, 1.0)
+        months.append(
+            pd.DataFrame(
+                {
+                    "period": periods,
+                    "project": p.name,
+                    "capacity_t": cap,
+                    "output_t": output,
+                    "cumulative_output_t": cumulative,
+                    "unit_cost_index": cost_index,
+                }
+            )
+        )
+        online = np.flatnonzero(cap > 0)
+        full = np.flatnonzero(cap >= first * (1 - 1e-9))
+        rows.append(
+            {
+                "project": p.name,
+                "region_id": p.region,
+                "commodity_id": p.commodity,
+                "capacity_t_per_yr": p.capacity_t_per_yr,
+                "first_capacity": periods[online[0]] if len(online) else None,
+                "full_capacity": periods[full[0]] if len(full) else None,
+                "output_t": float(cumulative[-1]),
+                "utilisation_at_end": float(output[-1] / cap[-1]) if cap[-1] > 0 else float("nan"),
+                "learning_rate": float(plan.project_learning_rate[j]),
+                "unit_cost_index_at_end": float(cost_index[-1]),
+                "capex_usd": p.cost_usd,
+                "capex_usd_per_t_per_yr": p.cost_usd / p.capacity_t_per_yr if p.capacity_t_per_yr > 0 else float("nan"),
+            }
+        )
+    return {"projects": pd.DataFrame(rows), "project_months": pd.concat(months, ignore_index=True)}
+
+
 def price_floor_payments(results: Results, scenario: Scenario) -> pd.DataFrame:
     """Per price floor and month in force: the market price, the floor, the covered output and
     what the guarantor pays, ``max(0, floor − market) × covered output`` (USD; the market price

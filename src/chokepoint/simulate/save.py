@@ -35,6 +35,9 @@ def headline(results: Results) -> dict[str, Any]:
         if observed is None
         else [{k: _clean(v) for k, v in row.items()} for row in observed.to_dict("records")],
         "price_floor_payments_usd": _floor_totals(results.tables.get("price_floors")),
+        "projects": []
+        if "projects" not in results.tables
+        else [{k: _clean(v) for k, v in row.items()} for row in results.tables["projects"].to_dict("records")],
         "max_price_index": {k: round(float(v), 3) for k, v in peaks.items()},
         "worst_shortfalls": [{k: _clean(v) for k, v in row.items()} for row in worst.to_dict("records")],
         "all_recovered": bool(results.summary["recovered"].all()) if len(results.summary) else True,
