@@ -15,6 +15,7 @@ from chokepoint.scenario import Scenario, ScenarioError
 from chokepoint.schema import validate_table
 from chokepoint.simulate import build_baseline, build_plan, run_fast, simulate
 from chokepoint.simulate.engine import Trajectory, _reserve
+from chokepoint.simulate.plan import controller_content
 from tests.tiny import PROV, tiny_dataset
 
 
@@ -252,3 +253,19 @@ def test_projects_learn_by_wrights_law_and_a_technology_ban_halves_it() -> None:
            "instrument": {"kind": "technology_ban", "learning_slowdown": 0.5}, "start": "2025-01"}  # fmt: skip
     slowed = simulate(ds, _scenario(projects=[project], export_controls=[ban])).tables["projects"].iloc[0]
     assert slowed["learning_rate"] == pytest.approx(0.1)
+
+
+def test_a_content_rule_reaches_products_above_its_threshold() -> None:
+    # AUT's oxide is made from ore half its own, half BEL's: 50% BEL content. A BEL content rule on
+    # oxide shipped to CHE blocks AUT's oxide at a 40% threshold and lets it pass at 60%.
+    ds = tiny_dataset()
+    baseline = build_baseline(ds, "m", 2024)
+    content = controller_content(baseline, "BEL")
+    assert content[list(baseline.net.regions).index("AUT"), 1] == pytest.approx(0.5)
+    che = list(baseline.net.regions).index("CHE")
+    for threshold, blocked in ((0.4, True), (0.6, False)):
+        rule = {"kind": "content_rule", "content_threshold": threshold}
+        control = _ban(rule, controller="BEL")
+        tr = _run(ds, _scenario(export_controls=[control]))
+        short = float((tr.demand_t - tr.served_t)[0, 3:, che].sum())
+        assert (short > 1.0) == blocked

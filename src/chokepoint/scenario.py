@@ -155,7 +155,9 @@ Instrument = Annotated[Ban | Licence | Quota | TechnologyBan | ContentRule, Fiel
 
 
 class Leakage(_Model):
-    """A share of the controlled flow that still reaches the targets through a third country."""
+    """A share of the controlled flow that still reaches the targets through a third country
+    (``via`` names it and must exist; the leaked share reaches the target as if shipped
+    directly: the route's own capacity and delay are not modelled)."""
 
     via: str
     share: Share
@@ -208,13 +210,16 @@ class DemandChange(_Model):
 
 
 class Stockpile(_Model):
+    """A strategic stock of ``commodity`` in ``region``, released on shortfall (its tonnes join the
+    region's supply, served by the scenario's sector ``priorities``) and refilled when nothing is
+    short."""
+
     region: str
     commodity: str
     stock_t: Tonnes | None = None
     months_of_demand: Annotated[float, Field(ge=0.0)] | None = None
     release: Literal["on_shortfall", "never"] = "on_shortfall"
     max_release_t_per_month: Tonnes | None = None
-    priority_sectors: list[str] = []
     refill_months: Months | None = None
 
     @model_validator(mode="after")
@@ -327,7 +332,6 @@ class Scenario(_Model):
     base_year: int = 2024
     start: YearMonth
     horizon_months: Annotated[int, Field(ge=1, le=600)] = 120
-    seed: Annotated[int, Field(ge=0)] = 0
     export_controls: list[ExportControl] = []
     disruptions: list[Disruption] = []
     demand: list[DemandChange] = []

@@ -14,6 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from chokepoint.dataset import Dataset
+from chokepoint.iomath import solve_leontief
 from chokepoint.scenario import (
     Ban,
     ContentRule,
@@ -144,8 +145,9 @@ def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
             origins = np.zeros(R, dtype=bool)
             origins[r_of[c.controller]] = True
             if isinstance(inst, ContentRule):
-                # Products made elsewhere from the controller's material: all other producers.
-                origins = np.ones(R, dtype=bool)
+                # Products made elsewhere whose upstream content from the controller reaches the
+                # threshold (traced through the base-year network).
+                origins = controller_content(baseline, c.controller)[:, ki] >= inst.content_threshold
                 origins[r_of[c.controller]] = False
             if isinstance(inst, Ban):
                 keep = np.full(T, 1.0 - affected)
@@ -243,6 +245,19 @@ def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
         project_node=project_node,
         project_learning_rate=learning,
     )
+
+
+def controller_content(baseline: Baseline, controller: str) -> Array:
+    """(R, K): the largest share, over the upstream stages of each region's product, of that
+    stage's requirement supplied by ``controller`` (e.g. 0.9 for Japanese magnets made from 90%
+    Chinese metal), from the Leontief solve of one tonne made at each node; 0 without inputs."""
+    net = baseline.net
+    R, K = len(net.regions), len(baseline.commodities)
+    X = np.asarray(solve_leontief(net.A, np.eye(R * K)).X).reshape(R, K, R, K)  # (origin, stage, region, product)
+    total = X.sum(axis=0)  # (stage, region, product)
+    share = np.divide(X[list(net.regions).index(controller)], total, out=np.zeros_like(total), where=total > 1e-12)
+    share[np.arange(K), :, np.arange(K)] = 0.0  # a product's own stage is not upstream content
+    return np.asarray(share.max(axis=0))
 
 
 def _baseline_use(baseline: Baseline) -> Array:
