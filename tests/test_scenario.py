@@ -150,3 +150,11 @@ def test_a_price_floor_ending_before_it_starts_is_one_line(tmp_path: Path) -> No
     )
     with pytest.raises(ScenarioError, match=r"field price_floors\[0\]: end 2025-06 is before start 2026-01"):
         load_scenario(_write(tmp_path, text))
+
+
+def test_an_uncertainty_range_upside_down_is_one_line(tmp_path: Path) -> None:
+    text = GOOD + "uncertainty: {draws: 100, price_scarcity_exponent: [20, 5]}\n"
+    with pytest.raises(
+        ScenarioError, match=r"field uncertainty: .*price_scarcity_exponent: low 20.0 is above high 5.0"
+    ):
+        load_scenario(_write(tmp_path, text))

@@ -269,3 +269,24 @@ def test_a_content_rule_reaches_products_above_its_threshold() -> None:
         tr = _run(ds, _scenario(export_controls=[control]))
         short = float((tr.demand_t - tr.served_t)[0, 3:, che].sum())
         assert (short > 1.0) == blocked
+
+
+def test_monte_carlo_percentiles_are_seeded_and_collapse_to_the_run_without_spread() -> None:
+    ds = tiny_dataset()
+    control = _ban({"kind": "licence", "approval_share": 0.5})
+    fixed = {"sourcing_adjustment": None, "sourcing_reversion": None, "price_scarcity_exponent": None,
+             "spare_capacity_scale": [1.0, 1.0]}  # fmt: skip
+    res = simulate(ds, _scenario(export_controls=[control], uncertainty={"draws": 3, **fixed}))
+    short = res.tables["shortfall"].groupby("period")[["demand_t", "shortfall_t"]].sum()
+    world = res.tables["uncertainty_world"].set_index("period")
+    for column in ("shortfall_pct_p05", "shortfall_pct_p50", "shortfall_pct_p95"):
+        assert world[column].to_numpy() == pytest.approx((100 * short["shortfall_t"] / short["demand_t"]).to_numpy())
+    spread = _scenario(export_controls=[control], uncertainty={"draws": 50, "seed": 7})
+    first = simulate(ds, spread).tables["uncertainty_world"]
+    again = simulate(ds, spread).tables["uncertainty_world"]
+    other = simulate(ds, spread.model_copy(update={"uncertainty": spread.uncertainty.model_copy(update={"seed": 8})}))
+    pd.testing.assert_frame_equal(first, again)
+    assert not first.equals(other.tables["uncertainty_world"])
+    assert (first["shortfall_pct_p05"] <= first["shortfall_pct_p95"] + 1e-12).all()
+    # only spare capacity varies: no draw is short before the licence starts (month 3)
+    assert first["shortfall_pct_p95"].iloc[:2].max() < 1e-9

@@ -300,6 +300,12 @@ def simulate_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Folder for tables, summary.json, report.html.")
     ] = None,
+    draws: Annotated[
+        int | None,
+        typer.Option(
+            "--draws", min=2, max=100_000, help="Monte Carlo draws over the scenario's uncertainty ranges (fast mode)."
+        ),
+    ] = None,
     fmt: FormatOption = OutputFormat.table,
     db: DbOption = None,
 ) -> None:
@@ -313,7 +319,12 @@ def simulate_cmd(
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(f"simulating {scenario.name}", total=scenario.horizon_months)
         results = simulate(
-            ds, scenario, mode.value, origin=file.name, on_period=lambda t: progress.update(task, completed=t + 1)
+            ds,
+            scenario,
+            mode.value,
+            origin=file.name,
+            on_period=lambda t: progress.update(task, completed=t + 1),
+            draws=draws,
         )
         progress.update(task, description="writing the report", completed=scenario.horizon_months)
         written = save_results(results, target, render_simulation_report(results, notes=scenario.notes))

@@ -42,6 +42,7 @@ __all__ = [
     "Substitution",
     "Targets",
     "TechnologyBan",
+    "Uncertainty",
     "YearMonth",
     "check_scenario",
     "load_scenario",
@@ -288,6 +289,35 @@ class PriceFloor(_Model):
         return self
 
 
+Range = tuple[Annotated[float, Field(ge=0.0)], Annotated[float, Field(ge=0.0)]]
+
+
+class Uncertainty(_Model):
+    """Monte Carlo over the engine's uncertain parameters (fast mode): ``draws`` runs, each with
+    parameters drawn uniformly from their ranges and every node's spare capacity (its base-year
+    headroom above production) multiplied by a factor from ``spare_capacity_scale``; ``seed``
+    makes the draws repeatable. Results: 5th/50th/95th percentiles
+    of shortfall and prices. The default ranges are ASSUMED spans around the engine's defaults
+    (no published distribution exists); ``null`` keeps the scenario's own value."""
+
+    draws: Annotated[int, Field(ge=2, le=100_000)] = 1000
+    seed: Annotated[int, Field(ge=0)] = 0
+    sourcing_adjustment: Range | None = (0.1, 0.6)
+    sourcing_reversion: Range | None = (0.05, 0.9)
+    price_scarcity_exponent: Range | None = (5.0, 20.0)
+    spare_capacity_scale: Range | None = (0.5, 1.5)
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Self:
+        for name in ("sourcing_adjustment", "sourcing_reversion", "price_scarcity_exponent", "spare_capacity_scale"):
+            lo_hi = getattr(self, name)
+            if lo_hi is not None and lo_hi[0] > lo_hi[1]:
+                raise ValueError(f"{name}: low {lo_hi[0]} is above high {lo_hi[1]}")
+            if lo_hi is not None and name.startswith("sourcing") and lo_hi[1] > 1:
+                raise ValueError(f"{name}: {lo_hi[1]} is a share and must be at most 1")
+        return self
+
+
 class Observation(_Model):
     """An observed value to compare with the simulation (shown in the report with the fit).
     ``price_index``: the commodity's price relative to the base (pre-shock) level;
@@ -342,6 +372,7 @@ class Scenario(_Model):
     offtakes: list[Offtake] = []
     price_floors: list[PriceFloor] = []
     observed: list[Observation] = []
+    uncertainty: Uncertainty | None = None
     priorities: dict[str, Annotated[float, Field(gt=0.0)]] = {}
     capacity_utilisation: Annotated[float, Field(gt=0.0, le=1.0)] = 0.85
     sourcing_adjustment: Share = 0.3

@@ -72,6 +72,8 @@ def render_simulation_report(results: Results, *, notes: list[str] | None = None
     figures = _sankeys(tables["flows"], tables["shortfall"], stages, periods)
     figures += _shortfall_figures(tables["shortfall"], final)
     figures.append(_prices_figure(tables["prices"]))
+    if "uncertainty_world" in tables:
+        figures.append(_uncertainty_figure(tables, results.info.get("draws")))
     if not tables["stocks"].empty:
         figures.append(_stocks_figure(tables["stocks"]))
     figures += _share_figure(tables["controller_share"], tables["shortfall"], final)
@@ -374,6 +376,31 @@ def _prices_figure(prices: pd.DataFrame) -> _Figure:
         title="Price index by commodity",
         caption="Price relative to the baseline (1 = baseline price).",
         html=_html(_layout(fig, "price index"), "prices"),
+    )
+
+
+def _uncertainty_figure(tables: dict[str, pd.DataFrame], draws: object) -> _Figure:
+    world, prices = tables["uncertainty_world"], tables["uncertainty_prices"]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["world shortfall (% of demand)", "price index"])
+    bands = [("shortfall_pct", world, "world shortfall", 0)]
+    bands += [("price_index", g, str(k), i + 1) for i, (k, g) in enumerate(prices.groupby("commodity_id", sort=False))]
+    for column, g, name, i in bands:
+        col = 1 if column == "shortfall_pct" else 2
+        colour = _colour(i)
+        fig.add_scatter(x=g["period"], y=g[f"{column}_p95"], mode="lines", line={"width": 0, "color": colour},
+                        showlegend=False, hoverinfo="skip", row=1, col=col)  # fmt: skip
+        fig.add_scatter(x=g["period"], y=g[f"{column}_p05"], mode="lines", line={"width": 0, "color": colour},
+                        fill="tonexty", opacity=0.3, showlegend=False, hoverinfo="skip", row=1, col=col)  # fmt: skip
+        fig.add_scatter(x=g["period"], y=g[f"{column}_p50"], name=f"{name} (median)", mode="lines",
+                        line={"color": colour}, row=1, col=col)  # fmt: skip
+    fig.update_layout(height=420, margin={"l": 50, "r": 10, "t": 40, "b": 40}, hovermode="x unified")
+    return _Figure(
+        title="Uncertainty",
+        caption=(
+            f"Median and 5th–95th percentile band over {draws} Monte Carlo draws of the engine's uncertain "
+            "parameters (the scenario's uncertainty ranges; fast mode)."
+        ),
+        html=_html(fig, "uncertainty"),
     )
 
 

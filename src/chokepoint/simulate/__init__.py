@@ -8,11 +8,12 @@ from typing import Literal
 
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
-from chokepoint.scenario import Scenario, check_scenario
+from chokepoint.scenario import Scenario, Uncertainty, check_scenario
 from chokepoint.simulate.baseline import Baseline, build_baseline
 from chokepoint.simulate.engine import Trajectory, run_fast
 from chokepoint.simulate.plan import Plan, build_plan
 from chokepoint.simulate.results import Results, compare_observed, price_floor_payments, project_tables, tabulate
+from chokepoint.simulate.uncertainty import run_uncertainty
 
 __all__ = [
     "Baseline",
@@ -57,12 +58,14 @@ def simulate(
     mode: Mode = "fast",
     origin: str = "scenario",
     on_period: Callable[[int], None] | None = None,
+    draws: int | None = None,
 ) -> Results:
     """Run ``scenario`` on ``ds``: calibrate the baseline, plan the shocks, step month by month.
 
     ``mode``: ``fast`` (vectorised pro-rata with rerouting) or ``lp`` (HiGHS, one LP a month).
     Deterministic: the same dataset and scenario give the same results. ``on_period`` is called
-    after each simulated month (progress reporting).
+    after each simulated month (progress reporting). With the scenario's ``uncertainty`` block or
+    ``draws`` (which overrides its count), Monte Carlo percentiles are added (fast mode, seeded).
     """
     check_scenario(scenario, ds, origin=origin)
     if mode not in ("fast", "lp"):
@@ -82,6 +85,13 @@ def simulate(
         results.tables["observed"] = compare_observed(results, scenario.observed)
     if scenario.projects:
         results.tables.update(project_tables(baseline, plan, trajectory, scenario))
+    if scenario.uncertainty is not None or draws is not None:
+        uncertainty = scenario.uncertainty or Uncertainty()
+        if draws is not None:
+            uncertainty = uncertainty.model_copy(update={"draws": draws})
+        results.tables.update(run_uncertainty(baseline, plan, scenario, uncertainty))
+        results.info["draws"] = uncertainty.draws
+        results.info["seed"] = uncertainty.seed
     if scenario.price_floors:
         results.tables["price_floors"] = price_floor_payments(results, scenario)
     results.info.update(

@@ -1,0 +1,87 @@
+"""Monte Carlo over the engine's uncertain parameters: many draws as one batched fast-mode run.
+
+The draws come from a seeded :class:`numpy.random.Generator`, so a scenario, a dataset and a seed
+give the same percentiles. Each draw takes the sourcing adjustment and reversion, the
+price-scarcity exponent and, per node, a factor ``f`` on its spare capacity from the scenario's
+``uncertainty`` ranges (uniform; the defaults are assumed spans around the engine's defaults); a
+parameter whose range is ``null`` keeps the scenario's value. The node's capacity is scaled by
+``1 − (1 − f)·(1 − x/cap)`` (``x`` base production), so only the headroom above production
+varies and no draw is short before a shock.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from chokepoint.scenario import Scenario, Uncertainty
+from chokepoint.simulate.baseline import Baseline
+from chokepoint.simulate.engine import run_draws
+from chokepoint.simulate.plan import Plan
+
+__all__ = ["QUANTILES", "draw_parameters", "run_uncertainty"]
+
+#: The percentiles reported.
+QUANTILES = (0.05, 0.5, 0.95)
+#: Draws per batched engine call (the lane arrays stay in cache; see benchmarks/README.md).
+CHUNK = 256
+
+Array = npt.NDArray[np.float64]
+
+
+def draw_parameters(scenario: Scenario, uncertainty: Uncertainty, baseline: Baseline) -> dict[str, Array]:
+    """Per-draw engine parameters (arrays of length ``draws``; capacity factors (draws, nodes))."""
+    rng = np.random.default_rng(uncertainty.seed)
+    n_nodes = len(baseline.net.nodes)
+    n = uncertainty.draws
+    out: dict[str, Array] = {}
+    for name in ("sourcing_adjustment", "sourcing_reversion", "price_scarcity_exponent"):
+        lo_hi = getattr(uncertainty, name)
+        value = float(getattr(scenario, name))
+        out[name] = rng.uniform(lo_hi[0], lo_hi[1], n) if lo_hi is not None else np.full(n, value)
+    spare = uncertainty.spare_capacity_scale
+    f = rng.uniform(spare[0], spare[1], (n, n_nodes)) if spare is not None else np.ones((n, n_nodes))
+    cap = baseline.capacity_t
+    used = np.divide(baseline.production_t, cap, out=np.ones_like(cap), where=cap > 0)
+    out["capacity_scale"] = 1.0 - (1.0 - f) * (1.0 - used)[None, :]
+    return out
+
+
+def run_uncertainty(
+    baseline: Baseline, plan: Plan, scenario: Scenario, uncertainty: Uncertainty
+) -> dict[str, pd.DataFrame]:
+    """Percentiles over the draws: world shortfall per month (``uncertainty_world``), price index
+    per month and commodity (``uncertainty_prices``) and peak shortfall per region and sector
+    (``uncertainty_peaks``)."""
+    params = draw_parameters(scenario, uncertainty, baseline)
+    world, prices, peaks = [], [], []
+    for lo in range(0, uncertainty.draws, CHUNK):
+        hi = min(lo + CHUNK, uncertainty.draws)
+        kept = run_draws(baseline, plan, batch=hi - lo, **{name: value[lo:hi] for name, value in params.items()})
+        demand, short = kept.demand_t, kept.shortfall_t  # (B, T, R, S)
+        world.append(_pct(short.sum(axis=(2, 3)), demand.sum(axis=(2, 3))))
+        prices.append(np.asarray(kept.price_index))
+        # each region × sector's worst month, as a share of that month's demand
+        peaks.append(_pct(short, demand).max(axis=1))  # (B, R, S)
+    periods = [str(p) for p in plan.periods]
+    regions, commodities, sectors = list(baseline.net.regions), baseline.commodities, list(baseline.sectors)
+    q_world = np.quantile(np.concatenate(world), QUANTILES, axis=0)  # (Q, T)
+    q_price = np.quantile(np.concatenate(prices), QUANTILES, axis=0)  # (Q, T, K)
+    q_peak = np.quantile(np.concatenate(peaks), QUANTILES, axis=0)  # (Q, R, S)
+    names = [f"p{round(100 * q):02d}" for q in QUANTILES]
+    world_table = pd.DataFrame({"period": periods, **{f"shortfall_pct_{n}": q_world[i] for i, n in enumerate(names)}})
+    price_index = pd.MultiIndex.from_product([periods, commodities], names=["period", "commodity_id"])
+    price_table = pd.DataFrame(
+        {f"price_index_{n}": q_price[i].ravel() for i, n in enumerate(names)}, index=price_index
+    ).reset_index()
+    peak_index = pd.MultiIndex.from_product([regions, sectors], names=["region_id", "sector_id"])
+    peak_table = pd.DataFrame(
+        {f"peak_shortfall_pct_{n}": q_peak[i].ravel() for i, n in enumerate(names)}, index=peak_index
+    ).reset_index()
+    peak_table = peak_table[peak_table[f"peak_shortfall_pct_{names[-1]}"] > 1e-6].reset_index(drop=True)
+    return {"uncertainty_world": world_table, "uncertainty_prices": price_table, "uncertainty_peaks": peak_table}
+
+
+def _pct(short: Array, demand: Array) -> Array:
+    return np.asarray(100.0 * np.divide(short, demand, out=np.zeros_like(short), where=demand > 0))
