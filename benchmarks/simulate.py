@@ -116,6 +116,8 @@ def reference(b: Any, p: Any, months: int, lam: float, mu: float, eta: float, sc
         rec = [[rec_row[r * K + k] for k in range(K)] for r in range(R)]
         mult = p.demand_multiplier[t].tolist()
         allowed, ctrl, excl = p.allowed[t].tolist(), p.controlled_origin[t].tolist(), p.excluded[t].tolist()
+        t_next = min(t + 1, len(p.periods) - 1)  # sourcing set now places next month's orders
+        allowed_next, ctrl_next = p.allowed[t_next].tolist(), p.controlled_origin[t_next].tolist()
         final = [[[final0[r][k][s] * mult[r * K + k][s] * (1.0 - subst[s][k]) for s in range(S)] for k in range(K)]
                  for r in range(R)]  # fmt: skip
         ftot = [[sum(final[r][k]) for k in range(K)] for r in range(R)]
@@ -219,11 +221,13 @@ def reference(b: Any, p: Any, months: int, lam: float, mu: float, eta: float, sc
                     m[o][r] = (1.0 - lam) * m[o][r] + lam * actual
             cap_ratio = [min(cap[o][k] / base_cap[o][k], 1.0) if base_cap[o][k] > 0 else 0.0 for o in range(R)]
             for r in range(R):
-                desired = [base[k][o][r] * lim[o][r] * cap_ratio[o] for o in range(R)]
+                desired = [base[k][o][r] * allowed_next[k][o][r] * cap_ratio[o] for o in range(R)]
                 total = sum(desired)
                 desired = [x / total for x in desired] if total > 0 else [base[k][o][r] for o in range(R)]
                 need_clean = sum(want_ex[r]) / use[r][k] if use[r][k] > 0 else 0.0
-                clean_now = [m[o][r] if co[o][r] == 0 and lim[o][r] > 0 else 0.0 for o in range(R)]
+                clean_now = [
+                    m[o][r] if ctrl_next[k][o][r] == 0 and allowed_next[k][o][r] > 0 else 0.0 for o in range(R)
+                ]
                 clean_total = sum(clean_now)
                 keep = min(need_clean, 1.0) if clean_total > 0 else 0.0
                 for o in range(R):

@@ -62,7 +62,7 @@ def test_china_2025_magnet_exports_are_calibrated() -> None:
     assert exports["2025-05"] == pytest.approx(0.259, abs=0.005)
     # Aug-Oct 2025 observed 1.29 / 1.21 / 1.14 (restocking overshoot, not modelled): the fit recovers
     # to baseline; record the simulated values so a change in the engine shows.
-    assert exports[["2025-08", "2025-09", "2025-10"]].tolist() == pytest.approx([0.935, 0.987, 0.997], abs=0.01)
+    assert exports[["2025-08", "2025-09", "2025-10"]].tolist() == pytest.approx([0.967, 0.993, 0.999], abs=0.01)
 
 
 def test_china_2025_civil_shortfall_is_transient() -> None:
@@ -96,17 +96,17 @@ def test_us_defence_shortfall_ends_when_it_resources_outside_china() -> None:
 def test_japan_2010_on_the_2010_base() -> None:
     res = _run("japan-2010")
     japan = _shortfall_pct(res, "JPN")
-    # The 60-day stockpile covers September and October; Japan runs short once it is spent, most
-    # in December, when its buyers return to China a month after the halt ends.
+    # The 60-day stockpile covers September and October; Japan runs short in November, once it is
+    # spent, and less in December, as its buyers return to China when the halt ends.
     assert japan[["2010-09", "2010-10"]].max() < 1e-6
-    assert japan["2010-11"] == pytest.approx(21.8, abs=1.0)
-    assert japan["2010-12"] == pytest.approx(50.9, abs=1.0)
-    # the 2011-2014 quotas keep Japan 8-18% short (less as Lynas ramps); none after they end
-    assert japan["2011-01"] == pytest.approx(17.5, abs=1.0)
+    assert japan["2010-11"] == pytest.approx(19.8, abs=1.0)
+    assert japan["2010-12"] == pytest.approx(7.2, abs=1.0)
+    # the 2011-2014 quotas keep Japan 8-13% short (less as Lynas ramps); none after they end
+    assert japan["2011-01"] == pytest.approx(12.6, abs=1.0)
     assert japan["2014-07"] == pytest.approx(7.8, abs=1.0)
     assert japan["2015-06":].max() < 1e-6
     price = res.tables["prices"].pivot(index="period", columns="commodity_id", values="price_index")["ree_oxide"]
-    assert price["2010-12"] == pytest.approx(14.4, abs=0.5)
+    assert price["2010-11"] == pytest.approx(3.14, abs=0.1)
     assert price["2011-06"] == pytest.approx(2.50, abs=0.1)
     assert price["2015-06"] == pytest.approx(1.0, abs=1e-6)
 
@@ -133,7 +133,7 @@ def test_the_ndpr_price_floor_costs_the_dod_the_gap_to_the_market() -> None:
 def test_reports_compare_observed_and_simulated() -> None:
     china = _run("china-2025-licensing").tables["observed"].set_index("period")
     assert china.loc["2025-05", "simulated_over_observed"] == pytest.approx(1.0, abs=0.02)
-    assert china.loc["2025-08", "simulated_over_observed"] == pytest.approx(0.73, abs=0.03)  # overshoot missed
+    assert china.loc["2025-08", "simulated_over_observed"] == pytest.approx(0.75, abs=0.03)  # overshoot missed
     japan = _run("japan-2010").tables["observed"].set_index(["metric", "period"])["simulated_over_observed"]
     assert (japan["price_index"] < 0.3).all()  # the 2011 price spike is missed (speculation, hoarding)
     assert japan[("import_share", "2011-01")] == pytest.approx(1.06, abs=0.05)  # China's share of Japan's imports

@@ -451,12 +451,14 @@ def _loop(
             mk *= 1.0 - lam
             actual *= lam
             mk += actual
-            # ... and drift back toward their base-year suppliers as far as controls allow them
-            # (weighted by how much of its base capacity each origin has now: no return to a
-            # disrupted supplier) ...
+            # ... and drift back toward their base-year suppliers as far as next month's controls
+            # allow them (the shares set now place next month's orders: a lifted ban is reflected
+            # at once), weighted by how much of its base capacity each origin has now (no return
+            # to a disrupted supplier) ...
+            nxt = lanes[min(t + 1, T - 1)][k]
             cap_ratio = _ratio(cap_a[k], base_cap_a[k], 0.0).clip(max=1.0)
-            desired = lk.desired * cap_ratio[:, None, :]
-            desired_total = lk.desired_t @ cap_ratio
+            desired = nxt.desired * cap_ratio[:, None, :]
+            desired_total = nxt.desired_t @ cap_ratio
             has = desired_total > 0
             np.divide(desired, np.where(has, desired_total, 1.0), out=desired)
             if not has.all():
@@ -465,7 +467,7 @@ def _loop(
             if any_excluded:
                 need_clean = _ratio(want_excluded.sum(axis=0), u, 0.0).clip(max=1.0)
                 if need_clean.any():
-                    clean_now = mk if lk.clean is None else mk * lk.clean[..., None]
+                    clean_now = mk if nxt.clean is None else mk * nxt.clean[..., None]
                     clean_total = clean_now.sum(axis=0)
                     keep = np.where(clean_total > 0, need_clean, 0.0)
                     desired *= 1.0 - keep
@@ -475,7 +477,8 @@ def _loop(
             mk += desired
             # Offtake agreements reserve a seller's share of the buyer's use (within controls).
             if has_offtake[k]:
-                _reserve(mk, plan.offtake_t[t, k][act[k]], cap_a[k], plan.allowed[t, k][act[k]], u)
+                t1 = min(t + 1, T - 1)
+                _reserve(mk, plan.offtake_t[t1, k][act[k]], cap_a[k], plan.allowed[t1, k][act[k]], u)
 
         # 3. Between months: scarcity, price, substitution.
         gap_node = final_total - served_sum  # (K, R, B)
