@@ -118,6 +118,8 @@ def reference(b: Any, p: Any, months: int, lam: float, mu: float, eta: float, sc
         allowed, ctrl, excl = p.allowed[t].tolist(), p.controlled_origin[t].tolist(), p.excluded[t].tolist()
         t_next = min(t + 1, len(p.periods) - 1)  # sourcing set now places next month's orders
         allowed_next, ctrl_next = p.allowed[t_next].tolist(), p.controlled_origin[t_next].tolist()
+        next_row = p.capacity_t[t_next].tolist()
+        cap_next = [[next_row[r * K + k] * scale[r * K + k] for k in range(K)] for r in range(R)]
         final = [[[final0[r][k][s] * mult[r * K + k][s] * (1.0 - subst[s][k]) for s in range(S)] for k in range(K)]
                  for r in range(R)]  # fmt: skip
         ftot = [[sum(final[r][k]) for k in range(K)] for r in range(R)]
@@ -219,7 +221,10 @@ def reference(b: Any, p: Any, months: int, lam: float, mu: float, eta: float, sc
                 for o in range(R):
                     actual = (shipped[o][r] + promised[o][r]) / sourced_total if sourced_total > 0 else m[o][r]
                     m[o][r] = (1.0 - lam) * m[o][r] + lam * actual
-            cap_ratio = [min(cap[o][k] / base_cap[o][k], 1.0) if base_cap[o][k] > 0 else 0.0 for o in range(R)]
+            cap_ratio = [
+                min(cap_next[o][k] / (base_cap[o][k] * scale[o * K + k]), 1.0) if base_cap[o][k] > 0 else 0.0
+                for o in range(R)
+            ]
             for r in range(R):
                 desired = [base[k][o][r] * allowed_next[k][o][r] * cap_ratio[o] for o in range(R)]
                 total = sum(desired)

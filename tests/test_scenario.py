@@ -158,3 +158,25 @@ def test_an_uncertainty_range_upside_down_is_one_line(tmp_path: Path) -> None:
         ScenarioError, match=r"field uncertainty: .*price_scarcity_exponent: low 20.0 is above high 5.0"
     ):
         load_scenario(_write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("seed: 3\n", "seed is now uncertainty.seed"),
+        (
+            "projects:\n  - {name: p, region: USA, commodity: ree_oxide, capacity_t_per_yr: 100, start: 2025-01,"
+            " learning_rate: 1.0}\n",
+            "learning_rate: 1.0: Input should be less than 1",
+        ),
+        (
+            "projects:\n  - {name: p, region: USA, commodity: ree_oxide, capacity_t_per_yr: 0, start: 2025-01}\n",
+            "capacity_t_per_yr: 0: Input should be greater than 0",
+        ),
+    ],
+)
+def test_new_fields_are_checked_in_one_line(tmp_path: Path, extra: str, expected: str) -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(_write(tmp_path, GOOD + extra))
+    assert expected in str(info.value)
+    assert "\n" not in str(info.value)

@@ -271,22 +271,50 @@ def test_a_content_rule_reaches_products_above_its_threshold() -> None:
         assert (short > 1.0) == blocked
 
 
-def test_monte_carlo_percentiles_are_seeded_and_collapse_to_the_run_without_spread() -> None:
-    ds = tiny_dataset()
+def test_monte_carlo_percentiles_are_seeded_and_collapse_to_the_run_without_spread(default: Dataset) -> None:
     control = _ban({"kind": "licence", "approval_share": 0.5})
     fixed = {"sourcing_adjustment": None, "sourcing_reversion": None, "price_scarcity_exponent": None,
              "spare_capacity_scale": [1.0, 1.0]}  # fmt: skip
-    res = simulate(ds, _scenario(export_controls=[control], uncertainty={"draws": 3, **fixed}))
+    res = simulate(tiny_dataset(), _scenario(export_controls=[control], uncertainty={"draws": 3, **fixed}))
     short = res.tables["shortfall"].groupby("period")[["demand_t", "shortfall_t"]].sum()
     world = res.tables["uncertainty_world"].set_index("period")
     for column in ("shortfall_pct_p05", "shortfall_pct_p50", "shortfall_pct_p95"):
         assert world[column].to_numpy() == pytest.approx((100 * short["shortfall_t"] / short["demand_t"]).to_numpy())
-    spread = _scenario(export_controls=[control], uncertainty={"draws": 50, "seed": 7})
-    first = simulate(ds, spread).tables["uncertainty_world"]
-    again = simulate(ds, spread).tables["uncertainty_world"]
-    other = simulate(ds, spread.model_copy(update={"uncertainty": spread.uncertainty.model_copy(update={"seed": 8})}))
+    # China licenses half its magnet exports: rerouting speed and spare capacity now matter
+    licence = {"name": "l", "controller": "CHN", "commodities": ["ndfeb_magnet"], "targets": {"all_but": ["CHN"]},
+               "instrument": {"kind": "licence", "approval_share": 0.5}, "start": "2025-03"}  # fmt: skip
+    spread = Scenario.model_validate(
+        {"name": "mc", "start": "2025-01", "horizon_months": 12, "export_controls": [licence],
+         "uncertainty": {"draws": 20, "seed": 7}}
+    )  # fmt: skip
+    first = simulate(default, spread).tables["uncertainty_world"]
+    again = simulate(default, spread).tables["uncertainty_world"]
+    reseeded = spread.model_copy(update={"uncertainty": spread.uncertainty.model_copy(update={"seed": 8})})
+    other = simulate(default, reseeded).tables["uncertainty_world"]
     pd.testing.assert_frame_equal(first, again)
-    assert not first.equals(other.tables["uncertainty_world"])
+    assert not first.equals(other)
     assert (first["shortfall_pct_p05"] <= first["shortfall_pct_p95"] + 1e-12).all()
+    assert (first["shortfall_pct_p95"] - first["shortfall_pct_p05"]).max() > 0.1
     # only spare capacity varies: no draw is short before the licence starts (month 3)
     assert first["shortfall_pct_p95"].iloc[:2].max() < 1e-9
+
+
+def test_a_technology_ban_after_a_project_has_ramped_does_not_slow_it() -> None:
+    project = {"name": "p", "region": "DNK", "commodity": "ore", "capacity_t_per_yr": 120, "start": "2025-01",
+               "ramp_months": 2, "learning_rate": 0.2}  # fmt: skip
+    ban = {"name": "tech", "controller": "AUT", "commodities": ["ore"], "targets": {"countries": ["DNK"]},
+           "instrument": {"kind": "technology_ban"}}  # fmt: skip
+    for start, slowed in (("2025-02", True), ("2025-06", False)):
+        plan = build_plan(
+            build_baseline(tiny_dataset(), "m", 2024, extra_regions=["DNK"]),
+            _scenario(projects=[project], export_controls=[{**ban, "start": start}]),
+            tiny_dataset(),
+        )
+        assert plan.project_learning_rate[0] == pytest.approx(0.1 if slowed else 0.2)
+        assert plan.project_capacity_t[1, 0] == pytest.approx(10.0 * (2 / 3 if slowed else 1.0))
+
+
+def test_lp_mode_skips_the_monte_carlo_with_a_note() -> None:
+    res = simulate(tiny_dataset(), _scenario(uncertainty={"draws": 5}), mode="lp")
+    assert "uncertainty_world" not in res.tables
+    assert "fast mode only" in res.info["uncertainty"]

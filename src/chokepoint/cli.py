@@ -329,6 +329,8 @@ def simulate_cmd(
         progress.update(task, description="writing the report", completed=scenario.horizon_months)
         written = save_results(results, target, render_simulation_report(results, notes=scenario.notes))
     _emit(results.summary.head(15), fmt, title=f"{scenario.name}: shortfall by region and sector ({mode.value} mode)")
+    if "uncertainty" in results.info:
+        typer.echo(f"note: uncertainty {results.info['uncertainty']}", err=True)
     typer.echo(f"report: {(written / 'report.html').resolve()}", err=fmt is not OutputFormat.table)
 
 

@@ -144,7 +144,7 @@ class TechnologyBan(_Model):
 
 
 class ContentRule(_Model):
-    """Extraterritorial rule: products made elsewhere with more than ``content_threshold`` of the
+    """Extraterritorial rule: products made elsewhere with at least ``content_threshold`` of the
     controller's material are controlled as if exported by the controller."""
 
     kind: Literal["content_rule"]
@@ -234,11 +234,11 @@ class CapacityProject(_Model):
     name: str
     region: str
     commodity: str
-    capacity_t_per_yr: Tonnes
+    capacity_t_per_yr: Annotated[float, Field(gt=0.0)]
     start: YearMonth
     permitting_delay_months: Months = 0
     ramp_months: Months = 24
-    learning_rate: Share = 0.0
+    learning_rate: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
     cost_usd: Tonnes = 0.0
 
 
@@ -378,6 +378,13 @@ class Scenario(_Model):
     sourcing_adjustment: Share = 0.3
     sourcing_reversion: Share = 0.1
     price_scarcity_exponent: Annotated[float, Field(ge=0.0)] = 11.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "seed" in data:
+            raise ValueError("seed is now uncertainty.seed (the seed of the Monte Carlo draws)")
+        return data
 
     @field_validator("datasets")
     @classmethod

@@ -6,9 +6,11 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
+from pydantic import ValidationError
+
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
-from chokepoint.scenario import Scenario, Uncertainty, check_scenario
+from chokepoint.scenario import Scenario, ScenarioError, Uncertainty, check_scenario
 from chokepoint.simulate.baseline import Baseline, build_baseline
 from chokepoint.simulate.engine import Trajectory, run_fast
 from chokepoint.simulate.plan import Plan, build_plan
@@ -88,10 +90,16 @@ def simulate(
     if scenario.uncertainty is not None or draws is not None:
         uncertainty = scenario.uncertainty or Uncertainty()
         if draws is not None:
-            uncertainty = uncertainty.model_copy(update={"draws": draws})
-        results.tables.update(run_uncertainty(baseline, plan, scenario, uncertainty))
-        results.info["draws"] = uncertainty.draws
-        results.info["seed"] = uncertainty.seed
+            try:
+                uncertainty = Uncertainty.model_validate({**uncertainty.model_dump(), "draws": draws})
+            except ValidationError as exc:
+                raise ScenarioError(f"draws: {draws}: {exc.errors()[0]['msg']}") from None
+        if mode == "fast":
+            results.tables.update(run_uncertainty(baseline, plan, scenario, uncertainty))
+            results.info["draws"] = uncertainty.draws
+            results.info["seed"] = uncertainty.seed
+        else:  # fast-mode bands would not surround the LP path
+            results.info["uncertainty"] = "skipped: Monte Carlo draws run in fast mode only"
     if scenario.price_floors:
         results.tables["price_floors"] = price_floor_payments(results, scenario)
     results.info.update(

@@ -263,8 +263,17 @@ def _loop(
     eta = np.broadcast_to(np.asarray(price_scarcity_exponent, dtype=float), (B,))
     scale = np.ones((R * K, B)) if capacity_scale is None else np.asarray(capacity_scale, dtype=float).T
     scale_a = [np.ascontiguousarray(scale[node_a[k]]) for k in range(K)]  # (A, B)
-    base_capacity = baseline.capacity_t
-    base_cap_a = [base_capacity[node_a[k]][:, None] for k in range(K)]  # (A, 1)
+    # A draw's capacity scale applies to the base-year capacity (after disruptions), not to the
+    # projects added on top; a supplier's pull is its capacity now over its scaled base capacity.
+    project_cap = np.zeros((T, R * K))
+    placed = plan.project_node >= 0
+    np.add.at(project_cap.T, plan.project_node[placed], plan.project_capacity_t[:, placed].T)
+    base_part = plan.capacity_t - project_cap
+    base_cap_a = [baseline.capacity_t[node_a[k]][:, None] * scale_a[k] for k in range(K)]  # (A, B)
+
+    def capacity_at(t: int) -> list[Array]:  # (A, B) per stage
+        return [base_part[t, node_a[k], None] * scale_a[k] + project_cap[t, node_a[k], None] for k in range(K)]
+
     levels_all = np.unique(plan.priority)[::-1]
     levels = None if len(levels_all) == 1 else [np.flatnonzero(plan.priority == level) for level in levels_all]
 
@@ -327,7 +336,8 @@ def _loop(
     intermediate = np.zeros((K, R, B))
     orders_lane: list[Array] = [mix[k] for k in range(K)]
     for t in range(T):
-        cap_a = [plan.capacity_t[t, node_a[k], None] * scale_a[k] for k in range(K)]  # (A, B)
+        cap_a = capacity_at(t)
+        cap_next = capacity_at(min(t + 1, T - 1))  # the sourcing set this month places next month's orders
         # final[k, s, r, b]: base demand × multiplier × (1 − substitution)
         mult = plan.demand_multiplier[t].reshape(R, K, S).transpose(1, 2, 0)
         final = (final0 * mult)[..., None] * (1.0 - subst)[:, :, None, :]
@@ -456,7 +466,7 @@ def _loop(
             # at once), weighted by how much of its base capacity each origin has now (no return
             # to a disrupted supplier) ...
             nxt = lanes[min(t + 1, T - 1)][k]
-            cap_ratio = _ratio(cap_a[k], base_cap_a[k], 0.0).clip(max=1.0)
+            cap_ratio = _ratio(cap_next[k], base_cap_a[k], 0.0).clip(max=1.0)
             desired = nxt.desired * cap_ratio[:, None, :]
             desired_total = nxt.desired_t @ cap_ratio
             has = desired_total > 0
@@ -478,7 +488,7 @@ def _loop(
             # Offtake agreements reserve a seller's share of the buyer's use (within controls).
             if has_offtake[k]:
                 t1 = min(t + 1, T - 1)
-                _reserve(mk, plan.offtake_t[t1, k][act[k]], cap_a[k], plan.allowed[t1, k][act[k]], u)
+                _reserve(mk, plan.offtake_t[t1, k][act[k]], cap_next[k], plan.allowed[t1, k][act[k]], u)
 
         # 3. Between months: scarcity, price, substitution.
         gap_node = final_total - served_sum  # (K, R, B)

@@ -17,6 +17,7 @@ from chokepoint.dataset import Dataset
 from chokepoint.iomath import solve_leontief
 from chokepoint.scenario import (
     Ban,
+    CapacityProject,
     ContentRule,
     ExportControl,
     Licence,
@@ -100,6 +101,12 @@ def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
             region_cap = baseline.capacity_t[i] * 12
             share *= min(1.0, float(fac.iloc[-1]) / region_cap) if len(fac) and region_cap > 0 else 0.0
         capacity[active(d.start, d.end), i] *= 1.0 - share
+
+    def ramping(p: CapacityProject, c: ExportControl) -> bool:
+        """The ban is in force at some point of the project's (unslowed) ramp."""
+        online = _months(scenario, p.start, 0) + p.permitting_delay_months
+        return _months(scenario, c.start, 0) < online + max(1, p.ramp_months) and _months(scenario, c.end, T) >= online
+
     hit_by = [
         [
             c.instrument
@@ -108,6 +115,7 @@ def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
             and p.commodity in c.commodities
             and c.targets.hits(p.region)
             and p.region != c.controller
+            and ramping(p, c)
         ]
         for p in scenario.projects
     ]

@@ -35,6 +35,7 @@ def headline(results: Results) -> dict[str, Any]:
         if observed is None
         else [{k: _clean(v) for k, v in row.items()} for row in observed.to_dict("records")],
         "price_floor_payments_usd": _floor_totals(results.tables.get("price_floors")),
+        "uncertainty_peaks": _top_peaks(results.tables.get("uncertainty_peaks")),
         "projects": []
         if "projects" not in results.tables
         else [{k: _clean(v) for k, v in row.items()} for row in results.tables["projects"].to_dict("records")],
@@ -42,6 +43,14 @@ def headline(results: Results) -> dict[str, Any]:
         "worst_shortfalls": [{k: _clean(v) for k, v in row.items()} for row in worst.to_dict("records")],
         "all_recovered": bool(results.summary["recovered"].all()) if len(results.summary) else True,
     }
+
+
+def _top_peaks(peaks: pd.DataFrame | None, n: int = 10) -> list[dict[str, Any]]:
+    """The ``n`` region × sector peaks with the highest median across the Monte Carlo draws."""
+    if peaks is None or peaks.empty:
+        return []
+    top = peaks.sort_values("peak_shortfall_pct_p50", ascending=False).head(n)
+    return [{str(k): _clean(v) for k, v in row.items()} for row in top.to_dict("records")]
 
 
 def _floor_totals(floors: pd.DataFrame | None) -> dict[str, float]:
