@@ -129,6 +129,24 @@ def present_value(values: npt.ArrayLike, discount_rate: float) -> float:
     return float(np.sum(v / (1.0 + discount_rate) ** np.arange(len(v))))
 
 
+def _paths(
+    dep: Dependence, coverage: Array, baseline_effort: float, response: float, rate_factor: npt.ArrayLike
+) -> tuple[Array, Array, Array]:
+    """Yearly effort ``e_t``, rate factor ``f_t`` and dependence ``d_t`` under ``coverage``."""
+    effort = baseline_effort + (1.0 - baseline_effort) * response * coverage
+    factor = np.broadcast_to(np.asarray(rate_factor, dtype=float), coverage.shape)
+    d = dependence_path(dep.dependence, substitution_rate(dep.substitution_years) * factor, effort)
+    return effort, factor, d
+
+
+def _controller_cost(dep: Dependence, coverage: npt.ArrayLike, d: Array) -> Array:
+    """What a control of ``coverage`` costs the controller at dependence ``d``: blocked sales
+    ``c·(1 − λ)·R·d/d₀`` + ceded market ``c·m·R`` + sales eroded for good ``R·(1 − d/d₀)``."""
+    kept = np.divide(d, dep.dependence, out=np.zeros_like(d), where=dep.dependence > 0)
+    r = dep.controller_revenue_usd
+    return np.asarray(coverage) * r * ((1.0 - dep.leakage_share) * kept + dep.market_ceded_share) + r * (1.0 - kept)
+
+
 def cutoff_costs(
     dep: Dependence,
     coverage: npt.ArrayLike,
@@ -139,25 +157,21 @@ def cutoff_costs(
     """Yearly dependence, leverage and cutoff costs of ``dep`` under control ``coverage`` (0–1 per
     year), the target's substitution rate scaled each year by ``rate_factor`` (below 1 where
     controls deny it what substitution needs); see the module docs for the equations. Indexed by
-    year offset ``t``."""
+    year offset ``t``. ``cutoff_cost_to_controller_usd`` is what a complete cutoff would cost the
+    controller that year (its cost to the target is ``leverage_usd``)."""
     c = np.asarray(coverage, dtype=float)
-    effort = baseline_effort + (1.0 - baseline_effort) * response * c
-    rate = substitution_rate(dep.substitution_years) * np.broadcast_to(np.asarray(rate_factor, dtype=float), c.shape)
-    d = dependence_path(dep.dependence, rate, effort)
-    kept = np.divide(d, dep.dependence, out=np.zeros_like(d), where=dep.dependence > 0)
+    effort, factor, d = _paths(dep, c, baseline_effort, response, rate_factor)
     leverage = dep.downstream_output_usd * d * (1.0 - dep.leakage_share)
-    lost_sales = c * (1.0 - dep.leakage_share) * dep.controller_revenue_usd * kept
-    ceded = c * dep.market_ceded_share * dep.controller_revenue_usd
-    eroded = dep.controller_revenue_usd * (1.0 - kept)
     return pd.DataFrame(
         {
             "coverage": c,
             "effort": effort,
-            "rate_factor": rate / substitution_rate(dep.substitution_years),
+            "rate_factor": factor,
             "dependence_share": d,
             "leverage_usd": leverage,
             "cost_to_target_usd": dep.cost_share(c) * leverage,
-            "cost_to_controller_usd": lost_sales + ceded + eroded,
+            "cost_to_controller_usd": _controller_cost(dep, c, d),
+            "cutoff_cost_to_controller_usd": _controller_cost(dep, 1.0, d),
         },
         index=pd.RangeIndex(len(c), name="t"),
     )
@@ -473,23 +487,9 @@ def find_pathway(name_or_path: str | Path) -> Pathway:
     raise LeverageError(f"unknown pathway {text!r}; shipped pathways: {names}; or give the path to a YAML file")
 
 
-def _full_cutoff_cost(dep: Dependence, d: Array) -> Array:
-    """What cutting ``dep`` off completely in a year costs the controller, at dependence ``d`` that
-    year: blocked sales ``(1 − λ)·R·d/d₀`` + ceded market ``m·R`` + sales eroded for good ``R·(1 − d/d₀)``."""
-    kept = d / dep.dependence if dep.dependence > 0 else np.zeros_like(d)
-    r = dep.controller_revenue_usd
-    return np.asarray((1.0 - dep.leakage_share) * r * kept + dep.market_ceded_share * r + r * (1.0 - kept))
-
-
 def _tables(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, pd.DataFrame]:
     out = _run(deps, pathway, a, b)
     domains = out["domains"]
-    by_key = {(d.controller, d.target, d.domain): d for d in deps}
-    full = np.zeros(len(domains))
-    share = domains["dependence_share"].to_numpy(dtype=float)
-    keys = zip(domains["controller_id"], domains["target_id"], domains["domain"], strict=True)
-    for i, key in enumerate(keys):
-        full[i] = _full_cutoff_cost(by_key[(str(key[0]), str(key[1]), str(key[2]))], share[i : i + 1])[0]
     balance = out["balance"]
     deter = out["deterrence"]
     pair = balance[["year", "net_usd"]].merge(deter[["year", "deterrence_holds"]], on="year")
@@ -497,7 +497,6 @@ def _tables(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[st
         domains.assign(
             pathway=pathway.name,
             direction=domains["controller_id"] + "→" + domains["target_id"],
-            cutoff_cost_to_controller_usd=full,
         )
         .merge(pair.rename(columns={"net_usd": "net_balance_usd"}), on="year")
         .loc[:, _COMPARISON_COLUMNS]
@@ -950,9 +949,7 @@ def _last_year_gap(
                 if dep.controller != a:
                     continue
                 c = _coverage(p, (dep.controller, dep.target, dep.domain), years)
-                effort = p.baseline_effort + (1.0 - p.baseline_effort) * p.effort_response * c
-                rate = substitution_rate(dep.substitution_years) * _rate_factor(p, dep, years)
-                d = dependence_path(dep.dependence, rate, effort)[-1]
+                d = _paths(dep, c, p.baseline_effort, p.effort_response, _rate_factor(p, dep, years))[2][-1]
                 total += dep.downstream_output_usd * d * (1.0 - dep.leakage_share)
             last[p.name] = total
     if decoupled not in last or engaged not in last:
