@@ -1,0 +1,424 @@
+"""Dependences, their indigenisation and cutoff costs, pathway files and one pathway's run (see
+:mod:`chokepoint.leverage` for the model)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Annotated, Self
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from chokepoint.cutoff import loss_curve, simulated_cutoff
+from chokepoint.dataset import Dataset
+from chokepoint.errors import ChokepointError
+from chokepoint.yamlfile import load_yaml_model
+
+Array = npt.NDArray[np.float64]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class LeverageError(ChokepointError):
+    """A pathway file or leverage input that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Dependence:
+    """One directed dependence: ``target`` on ``controller`` in ``domain`` (yearly USD)."""
+
+    controller: str
+    target: str
+    domain: str
+    dependence: float  # d₀, share of the target's use supplied by the controller (and allies)
+    downstream_output_usd: float  # Y
+    controller_revenue_usd: float  # R
+    market_ceded_share: float  # m
+    leakage_share: float  # λ
+    substitution_years: float  # T_sub
+    #: The cost of a control of coverage c as a share of a complete cutoff's, tabulated
+    #: (coverages, shares) — simulated for rare earths; ``None`` means proportional (share = c).
+    loss_share: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+
+    def cost_share(self, coverage: npt.ArrayLike) -> Array:
+        """Share of a complete cutoff's cost to the target that a control of ``coverage`` imposes."""
+        c = np.asarray(coverage, dtype=float)
+        if self.loss_share is None:
+            return c
+        return np.interp(c, self.loss_share[0], self.loss_share[1])
+
+
+def substitution_rate(substitution_years: float) -> float:
+    """``κ = ln 10 / T_sub``: at full effort, 90% of the dependence is replaced in ``T_sub`` years."""
+    if substitution_years <= 0:
+        raise LeverageError(f"substitution_years must be positive, got {substitution_years}")
+    return math.log(10.0) / substitution_years
+
+
+def dependence_path(d0: float, rate: npt.ArrayLike, effort: npt.ArrayLike) -> Array:
+    """``d_0 = d0``, ``d_{t+1} = d_t·exp(−rate_t·e_t)`` for the yearly efforts ``e_t`` (0–1) and a
+    rate constant or per year."""
+    e = np.asarray(effort, dtype=float)
+    steps = np.concatenate([[0.0], np.cumsum(np.asarray(rate, dtype=float) * e)[:-1]])
+    return d0 * np.exp(-steps)
+
+
+def present_value(values: npt.ArrayLike, discount_rate: float) -> float:
+    """``Σ_t v_t / (1 + r)^t``."""
+    v = np.asarray(values, dtype=float)
+    return float(np.sum(v / (1.0 + discount_rate) ** np.arange(len(v))))
+
+
+def _paths(
+    dep: Dependence, coverage: Array, baseline_effort: float, response: float, rate_factor: npt.ArrayLike
+) -> tuple[Array, Array, Array]:
+    """Yearly effort ``e_t``, rate factor ``f_t`` and dependence ``d_t`` under ``coverage``."""
+    effort = baseline_effort + (1.0 - baseline_effort) * response * coverage
+    factor = np.broadcast_to(np.asarray(rate_factor, dtype=float), coverage.shape)
+    d = dependence_path(dep.dependence, substitution_rate(dep.substitution_years) * factor, effort)
+    return effort, factor, d
+
+
+def _controller_cost(dep: Dependence, coverage: npt.ArrayLike, d: Array) -> Array:
+    """What a control of ``coverage`` costs the controller at dependence ``d``: blocked sales
+    ``c·(1 − λ)·R·d/d₀`` + ceded market ``c·m·R`` + sales eroded for good ``R·(1 − d/d₀)``."""
+    kept = np.divide(d, dep.dependence, out=np.zeros_like(d), where=dep.dependence > 0)
+    r = dep.controller_revenue_usd
+    return np.asarray(coverage) * r * ((1.0 - dep.leakage_share) * kept + dep.market_ceded_share) + r * (1.0 - kept)
+
+
+def cutoff_costs(
+    dep: Dependence,
+    coverage: npt.ArrayLike,
+    baseline_effort: float,
+    response: float,
+    rate_factor: npt.ArrayLike = 1.0,
+) -> pd.DataFrame:
+    """Yearly dependence, leverage and cutoff costs of ``dep`` under control ``coverage`` (0–1 per
+    year), the target's substitution rate scaled each year by ``rate_factor`` (below 1 where
+    controls deny it what substitution needs); see the module docs for the equations. Indexed by
+    year offset ``t``. ``cutoff_cost_to_controller_usd`` is what a complete cutoff would cost the
+    controller that year (its cost to the target is ``leverage_usd``)."""
+    c = np.asarray(coverage, dtype=float)
+    effort, factor, d = _paths(dep, c, baseline_effort, response, rate_factor)
+    leverage = dep.downstream_output_usd * d * (1.0 - dep.leakage_share)
+    return pd.DataFrame(
+        {
+            "coverage": c,
+            "effort": effort,
+            "rate_factor": factor,
+            "dependence_share": d,
+            "leverage_usd": leverage,
+            "cost_to_target_usd": dep.cost_share(c) * leverage,
+            "cost_to_controller_usd": _controller_cost(dep, c, d),
+            "cutoff_cost_to_controller_usd": _controller_cost(dep, 1.0, d),
+        },
+        index=pd.RangeIndex(len(c), name="t"),
+    )
+
+
+def leverage_balance(table: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
+    """Per year: ``a``'s leverage over ``b`` (summed over domains), ``b``'s over ``a``, and the net.
+
+    ``table`` has columns t, controller_id, target_id, leverage_usd.
+    """
+    totals = table.groupby(["t", "controller_id", "target_id"])["leverage_usd"].sum()
+    over_b = totals.xs((a, b), level=("controller_id", "target_id")) if (a, b) in _pairs(totals) else None
+    over_a = totals.xs((b, a), level=("controller_id", "target_id")) if (b, a) in _pairs(totals) else None
+    years = sorted(set(table["t"]))
+    out = pd.DataFrame(index=pd.Index(years, name="t"))
+    out[f"{a}_over_{b}_usd"] = over_b.reindex(years).fillna(0.0) if over_b is not None else 0.0
+    out[f"{b}_over_{a}_usd"] = over_a.reindex(years).fillna(0.0) if over_a is not None else 0.0
+    out["net_usd"] = out[f"{a}_over_{b}_usd"] - out[f"{b}_over_{a}_usd"]
+    return out
+
+
+def _pairs(totals: pd.Series) -> set[tuple[str, str]]:
+    return set(zip(totals.index.get_level_values(1), totals.index.get_level_values(2), strict=True))
+
+
+def deterrence(gain: float, own_cost: float, retaliation: float) -> bool:
+    """Restraint holds for a side when escalating does not pay: ``gain ≤ own_cost + retaliation``
+    (all present values, from the side's point of view)."""
+    return gain <= own_cost + retaliation
+
+
+class PathwayControl(BaseModel):
+    """A control in force in a pathway: ``coverage`` of the dependence from ``start`` to ``end``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    controller: str
+    target: str
+    domain: str
+    coverage: Share
+    start: int
+    end: int | None = None
+
+
+class Denial(BaseModel):
+    """Controls on ``via`` slow the target's substitution in ``domain``: its rate is multiplied by
+    ``1 − strength·c_t`` with ``c_t`` the coverage of the control on ``via`` (tools denied cannot
+    build the substitutes; compute denied cannot train them)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    controller: str
+    target: str
+    domain: str
+    via: str
+    strength: Share
+    rationale: str
+
+
+class Assumption(BaseModel):
+    """A value the pathway sets for a dependence's metric (overrides or fills the dataset)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    controller: str
+    target: str
+    domain: str
+    metric: str
+    value: Annotated[float, Field(ge=0.0)]
+    rationale: str
+
+
+class Pathway(BaseModel):
+    """A policy pathway: which controls are in force each year, and the game's parameters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str
+    description: str = ""
+    start_year: int = 2025
+    horizon_years: Annotated[int, Field(ge=1, le=50)] = 15
+    data_year: int = 2024
+    discount_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.05
+    coercion_share: Share = 0.1
+    baseline_effort: Share = 0.2
+    effort_response: Share = 1.0
+    controls: list[PathwayControl] = []
+    denials: list[Denial] = []
+    assumptions: list[Assumption] = []
+
+    @model_validator(mode="after")
+    def _years(self) -> Self:
+        for i, c in enumerate(self.controls):
+            if c.end is not None and c.end < c.start:
+                raise ValueError(f"controls[{i}]: end {c.end} is before start {c.start}")
+        return self
+
+
+def load_pathway(path: Path | str) -> Pathway:
+    """Read and validate a pathway file (one-line :class:`LeverageError` for any problem)."""
+    return load_yaml_model(path, Pathway, LeverageError, "pathway")
+
+
+_METRICS = (
+    "dependence_share",
+    "downstream_output_usd",
+    "controller_revenue_usd",
+    "market_ceded_share",
+    "leakage_share",
+    "substitution_years",
+)
+
+
+#: Domains whose cutoff cost is simulated (:mod:`chokepoint.cutoff`), not read as a figure, and
+#: the material each stands for in the supply network.
+SIMULATED_DOMAINS = {"rare_earths": "rare_earths"}
+
+
+#: The Dependence field each metric fills.
+_FIELDS = (
+    "dependence",
+    "downstream_output_usd",
+    "controller_revenue_usd",
+    "market_ceded_share",
+    "leakage_share",
+    "substitution_years",
+)
+
+
+def load_dependences(ds: Dataset, pathway: Pathway) -> list[Dependence]:
+    """Every directed dependence with all metrics, from the dataset's ``leverage`` rows of
+    ``pathway.data_year`` overridden by the pathway's assumptions; a missing metric is an error
+    naming it (never a silent default).
+
+    For rare earths the output at stake is simulated: ``Y = loss₁ / d₀`` with ``loss₁`` the
+    target's sector output lost in the first year of a complete cutoff
+    (:func:`chokepoint.cutoff.loss_curve`), and a partial control costs the simulated share of it
+    — unless the pathway's assumptions set ``downstream_output_usd`` themselves."""
+    rows = ds["leverage"]
+    rows = rows[rows["year"] == pathway.data_year]
+    values: dict[tuple[str, str, str], dict[str, float]] = {}
+    for c, t, d, m, v in zip(
+        rows["controller_id"], rows["target_id"], rows["domain"], rows["metric"], rows["value"], strict=True
+    ):
+        values.setdefault((str(c), str(t), str(d)), {})[str(m)] = float(v)
+    assumed = set()
+    for a in pathway.assumptions:
+        values.setdefault((a.controller, a.target, a.domain), {})[a.metric] = a.value
+        assumed.add((a.controller, a.target, a.domain, a.metric))
+    out = []
+    for (c, t, d), metrics in sorted(values.items()):
+        loss_share = None
+        simulate = d in SIMULATED_DOMAINS and (c, t, d, "downstream_output_usd") not in assumed
+        if simulate and metrics.get("dependence_share", 0.0) > 0:
+            # a wider control never costs the target less (the engine's rerouting is not exactly
+            # monotone in the licensed share: keep the running maximum)
+            curve = loss_curve(ds, c, t, pathway.data_year, material=SIMULATED_DOMAINS[d]).cummax()
+            full = float(curve.iloc[-1])
+            metrics["downstream_output_usd"] = full / metrics["dependence_share"]
+            if full > 0:
+                loss_share = (tuple(curve.index.astype(float)), tuple(curve.to_numpy() / full))
+        missing = [m for m in _METRICS if m not in metrics]
+        if missing:
+            raise LeverageError(
+                f"{pathway.name}: {c}→{t} {d} has no {missing[0]} for {pathway.data_year}; add a leverage row "
+                f"or an assumptions entry (controller: {c}, target: {t}, domain: {d}, metric: {missing[0]})"
+            )
+        figures = dict(zip(_FIELDS, (metrics[m] for m in _METRICS), strict=True))
+        out.append(Dependence(c, t, d, loss_share=loss_share, **figures))
+    _check_denials(pathway, {(x.controller, x.target, x.domain) for x in out})
+    return out
+
+
+def simulated_cutoffs(ds: Dataset, pathway: Pathway, a: str, b: str) -> pd.DataFrame:
+    """For each dependence between ``a`` and ``b`` whose cost is simulated (rare earths): the
+    target's shortfall in the first year of a complete cutoff, valued by sector
+    (:func:`chokepoint.cutoff.simulated_cutoff`), with ``direction`` and ``domain`` columns."""
+    assumed = {(x.controller, x.target, x.domain) for x in pathway.assumptions if x.metric == "downstream_output_usd"}
+    frames = [
+        simulated_cutoff(
+            ds, d.controller, d.target, 1.0, pathway.data_year, material=SIMULATED_DOMAINS[d.domain]
+        ).assign(direction=f"{d.controller}→{d.target}", domain=d.domain)
+        for d in _pair(load_dependences(ds, pathway), pathway, a, b)
+        if d.domain in SIMULATED_DOMAINS and (d.controller, d.target, d.domain) not in assumed
+    ]
+    if not frames:
+        return pd.DataFrame(columns=["direction", "domain", "sector_id", "value_lost_usd"])
+    out = pd.concat(frames, ignore_index=True)
+    return out.loc[:, ["direction", "domain", *out.columns.drop(["direction", "domain"])]]
+
+
+def _check_denials(pathway: Pathway, known: set[tuple[str, str, str]]) -> None:
+    for i, n in enumerate(pathway.denials):
+        if n.via == n.domain:
+            raise LeverageError(
+                f"{pathway.name}: denials[{i}].via: {n.via!r} is the denied domain itself; a control's own "
+                "effect on substitution is effort_response"
+            )
+        for field, key in (("domain", (n.controller, n.target, n.domain)), ("via", (n.controller, n.target, n.via))):
+            if key not in known:
+                raise LeverageError(
+                    f"{pathway.name}: denials[{i}].{field}: no dependence {key[0]}→{key[1]} {key[2]!r} "
+                    "in the data or assumptions"
+                )
+
+
+def run_pathway(ds: Dataset, pathway: Pathway, a: str, b: str) -> dict[str, pd.DataFrame]:
+    """Run ``pathway`` for the pair ``a``, ``b``: yearly dependence, leverage and costs per domain
+    and direction (``domains``), the balance (``balance``) and the deterrence check (``deterrence``)."""
+    return _run(_pair(load_dependences(ds, pathway), pathway, a, b), pathway, a, b)
+
+
+def _pair(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> list[Dependence]:
+    pair = [d for d in deps if {d.controller, d.target} == {a, b}]
+    if not pair:
+        raise LeverageError(f"{pathway.name}: no dependence between {a} and {b} in the data or assumptions")
+    return pair
+
+
+def _coverage(pathway: Pathway, key: tuple[str, str, str], years: Array) -> Array:
+    """Yearly coverage of the (controller, target, domain) ``key`` under the pathway's controls
+    (the largest where they overlap)."""
+    coverage = np.zeros(len(years))
+    for c in pathway.controls:
+        if (c.controller, c.target, c.domain) == key:
+            live = (years >= c.start) & (years <= (c.end if c.end is not None else years[-1]))
+            coverage[live] = np.maximum(coverage[live], c.coverage)
+    return coverage
+
+
+def _rate_factor(pathway: Pathway, dep: Dependence, years: Array) -> Array:
+    """Yearly factor on ``dep``'s substitution rate from the pathway's denials: the product of
+    ``1 − strength·c_via``."""
+    factor = np.ones(len(years))
+    for n in pathway.denials:
+        if (n.controller, n.target, n.domain) == (dep.controller, dep.target, dep.domain):
+            factor *= 1.0 - n.strength * _coverage(pathway, (n.controller, n.target, n.via), years)
+    return factor
+
+
+def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, pd.DataFrame]:
+    H = pathway.horizon_years
+    years = pathway.start_year + np.arange(H)
+    frames = []
+    for dep in deps:
+        key = (dep.controller, dep.target, dep.domain)
+        coverage = _coverage(pathway, key, years.astype(float))
+        factor = _rate_factor(pathway, dep, years.astype(float))
+        costs = cutoff_costs(dep, coverage, pathway.baseline_effort, pathway.effort_response, factor)
+        frames.append(
+            costs.reset_index().assign(
+                year=years, controller_id=dep.controller, target_id=dep.target, domain=dep.domain
+            )
+        )
+    domains = pd.concat(frames, ignore_index=True)
+    balance = leverage_balance(domains, a, b).assign(year=years).reset_index()
+    checks = []
+    for t in range(H):
+        rest = domains[domains["t"] >= t]
+        row: dict[str, object] = {"t": t, "year": int(years[t])}
+        for side, other in ((a, b), (b, a)):
+            mine = rest[rest["controller_id"] == side]
+            theirs = rest[rest["controller_id"] == other]
+            gain = best_own = retaliation = 0.0
+            if len(mine):
+                by_domain = mine.groupby("domain")
+                pv_lev = by_domain["leverage_usd"].apply(lambda s: present_value(s, pathway.discount_rate))
+                best = str(pv_lev.idxmax())
+                gain = pathway.coercion_share * float(pv_lev.max())
+                # escalating fully in its strongest domain costs the side its own sales there
+                chosen = next(d for d in deps if d.controller == side and d.domain == best)
+                # from the dependence the target still has at t: what is already eroded is sunk
+                now = mine[(mine["t"] == t) & (mine["domain"] == best)]["dependence_share"].iloc[0]
+                chosen = replace(chosen, dependence=float(now))
+                factor = _rate_factor(pathway, chosen, years[t:].astype(float))
+                full = cutoff_costs(chosen, np.ones(H - t), pathway.baseline_effort, pathway.effort_response, factor)
+                best_own = present_value(full["cost_to_controller_usd"], pathway.discount_rate)
+            if len(theirs):
+                pv_ret = theirs.groupby("domain")["leverage_usd"].apply(
+                    lambda s: present_value(s, pathway.discount_rate)
+                )
+                retaliation = float(pv_ret.max())
+            row[f"{side}_gain_usd"] = gain
+            row[f"{side}_own_cost_usd"] = best_own
+            row[f"{side}_retaliation_usd"] = retaliation
+            row[f"{side}_restrained"] = deterrence(gain, best_own, retaliation)
+        row["deterrence_holds"] = bool(row[f"{a}_restrained"] and row[f"{b}_restrained"])
+        checks.append(row)
+    return {"domains": domains, "balance": balance, "deterrence": pd.DataFrame(checks)}
+
+
+#: The pathway files shipped with the package (copy one to edit it; ``chokepoint leverage pathways``).
+PATHWAYS_DIR = Path(__file__).resolve().parents[1] / "pathways"
+
+
+def shipped_pathways() -> list[Path]:
+    """The shipped pathway files, in name order."""
+    return sorted(PATHWAYS_DIR.glob("*.yaml"))
+
+
+def find_pathway(name_or_path: str | Path) -> Pathway:
+    """A shipped pathway by name (``calibrated-engagement``), or a pathway YAML file by path."""
+    text = str(name_or_path)
+    path = Path(text)
+    if path.suffix in {".yaml", ".yml"} or path.parent != Path(".") or path.is_file():
+        return load_pathway(path)
+    for candidate in shipped_pathways():
+        if candidate.stem == text:
+            return load_pathway(candidate)
+    names = ", ".join(p.stem for p in shipped_pathways()) or "none found"
+    raise LeverageError(f"unknown pathway {text!r}; shipped pathways: {names}; or give the path to a YAML file")

@@ -1,0 +1,244 @@
+"""One-at-a-time sensitivity of the headline, and the parameter values that reverse it."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from chokepoint.dataset import Dataset
+from chokepoint.leverage.compare import DECOUPLED, ENGAGED, Headline, _stack, _tables, _unique, leverage_headline
+from chokepoint.leverage.model import (
+    Dependence,
+    LeverageError,
+    Pathway,
+    _coverage,
+    _pair,
+    _paths,
+    _rate_factor,
+    load_dependences,
+)
+
+# --- one-at-a-time sensitivity --------------------------------------------------------------------
+
+#: Parameters :func:`sensitivity` varies: the pathway's game and effort parameters, and metrics of
+#: every dependence (all domains, both directions at once).
+PATHWAY_PARAMETERS = ("baseline_effort", "effort_response", "coercion_share", "discount_rate")
+DEPENDENCE_PARAMETERS = {
+    "substitution_years": "substitution_years",
+    "leakage_share": "leakage_share",
+    "dependence_share": "dependence",
+}
+SENSITIVITY_PARAMETERS = (
+    "substitution_years",
+    "baseline_effort",
+    "effort_response",
+    "denial_strength",
+    "leakage_share",
+    "coercion_share",
+    "discount_rate",
+    "dependence_share",
+)
+#: Valid range of each parameter; scaled values are clipped into it.
+_BOUNDS = dict.fromkeys((*PATHWAY_PARAMETERS, "denial_strength", "leakage_share", "dependence_share"), (0.0, 1.0)) | {
+    "substitution_years": (1e-6, math.inf)
+}
+
+
+def _scaled(value: float, name: str, factor: float) -> float:
+    lo, hi = _BOUNDS[name]
+    return float(min(max(value * factor, lo), hi))
+
+
+def _vary(
+    deps: dict[str, list[Dependence]], pathways: list[Pathway], name: str, factor: float
+) -> tuple[dict[str, list[Dependence]], list[Pathway], list[float], list[float]]:
+    """The inputs with ``name`` scaled by ``factor``, and the values before and after."""
+    if name == "denial_strength":
+        before = [n.strength for p in pathways for n in p.denials]
+        varied = [
+            p.model_copy(
+                update={
+                    "denials": [n.model_copy(update={"strength": _scaled(n.strength, name, factor)}) for n in p.denials]
+                }
+            )
+            for p in pathways
+        ]
+        return deps, varied, before, [n.strength for p in varied for n in p.denials]
+    if name in PATHWAY_PARAMETERS:
+        before = [float(getattr(p, name)) for p in pathways]
+        after = [_scaled(v, name, factor) for v in before]
+        varied = [p.model_copy(update={name: v}) for p, v in zip(pathways, after, strict=True)]
+        return deps, varied, before, after
+    field = DEPENDENCE_PARAMETERS[name]
+    before = [float(getattr(d, field)) for pair in deps.values() for d in pair]
+    new = {
+        k: [_with(d, field, _scaled(float(getattr(d, field)), name, factor)) for d in pair] for k, pair in deps.items()
+    }
+    after = [float(getattr(d, field)) for pair in new.values() for d in pair]
+    return new, pathways, before, after
+
+
+def _with(dep: Dependence, field: str, value: float) -> Dependence:
+    changes: dict[str, Any] = {field: value}
+    return replace(dep, **changes)
+
+
+def _headline_of(
+    deps: dict[str, list[Dependence]], pathways: list[Pathway], a: str, b: str, decoupled: str, engaged: str
+) -> Headline:
+    tables = _stack([_tables(deps[p.name], p, a, b) for p in pathways])
+    rate = next((p.discount_rate for p in pathways if p.name == engaged), pathways[0].discount_rate)
+    return leverage_headline(tables["comparison"], a, b, discount_rate=rate, decoupled=decoupled, engaged=engaged)
+
+
+def sensitivity(
+    ds: Dataset,
+    base: list[Pathway],
+    a: str,
+    b: str,
+    parameters: Sequence[str] = SENSITIVITY_PARAMETERS,
+    factors: Sequence[float] = (0.5, 2.0),
+    *,
+    decoupled: str = DECOUPLED,
+    engaged: str = ENGAGED,
+) -> pd.DataFrame:
+    """One-at-a-time sensitivity of the headline: each parameter scaled by each factor (clipped to
+    its valid range) in every pathway, or in every dependence for ``substitution_years``,
+    ``leakage_share`` and ``dependence_share``, everything else at its base value.
+
+    One row per parameter × factor after a ``base`` row: the values before and after (min and max
+    over pathways or dependences), the verdict (``less_leverage``, ``from_year``, ``gap_share``),
+    ``flips`` (the verdict differs from the base run's) and ``changes`` (every finding of
+    :meth:`Headline.conclusion` that differs, and a moved ``from_year``).
+    """
+    pathways = _unique(base)
+    unknown = [p for p in parameters if p not in SENSITIVITY_PARAMETERS]
+    if unknown:
+        raise LeverageError(
+            f"unknown sensitivity parameter {unknown[0]!r}; choose from {', '.join(SENSITIVITY_PARAMETERS)}"
+        )
+    deps = {p.name: _pair(load_dependences(ds, p), p, a, b) for p in pathways}
+    ref = _headline_of(deps, pathways, a, b, decoupled, engaged)
+    ref_conclusion = ref.conclusion()
+    rows = [_sensitivity_row("base", 1.0, [], [], ref, ref, ref_conclusion)]
+    for name in parameters:
+        for factor in factors:
+            new_deps, new_pathways, before, after = _vary(deps, pathways, name, factor)
+            head = _headline_of(new_deps, new_pathways, a, b, decoupled, engaged)
+            rows.append(_sensitivity_row(name, factor, before, after, head, ref, ref_conclusion))
+    out = pd.DataFrame(rows)
+    out["from_year"] = out["from_year"].astype("Int64")
+    return out
+
+
+def _sensitivity_row(
+    name: str,
+    factor: float,
+    before: list[float],
+    after: list[float],
+    head: Headline,
+    ref: Headline,
+    ref_conclusion: dict[str, object],
+) -> dict[str, object]:
+    conclusion = head.conclusion()
+    changes = [f"{k}: {ref_conclusion.get(k)} → {v}" for k, v in conclusion.items() if ref_conclusion.get(k) != v]
+    if head.from_year != ref.from_year and head.less_leverage and ref.less_leverage:
+        changes.append(f"from year: {ref.from_year} → {head.from_year}")
+    return {
+        "parameter": name,
+        "factor": factor,
+        "base_min": min(before) if before else math.nan,
+        "base_max": max(before) if before else math.nan,
+        "varied_min": min(after) if after else math.nan,
+        "varied_max": max(after) if after else math.nan,
+        "clipped": bool(before) and any(abs(x * factor - y) > 1e-12 for x, y in zip(before, after, strict=True)),
+        "less_leverage": head.less_leverage,
+        "from_year": head.from_year,
+        "gap_share": head.gap_share if head.gap_share is not None else math.nan,
+        "flips": head.less_leverage != ref.less_leverage,
+        "changes": "; ".join(changes),
+    }
+
+
+def _last_year_gap(
+    deps: dict[str, list[Dependence]], pathways: list[Pathway], a: str, decoupled: str, engaged: str
+) -> float:
+    """``(L_dec − L_eng) / L_eng``: the headline's relative gap in ``a``'s total leverage in the
+    last year, computed from the dependence paths alone (no tables), for fast searches."""
+    last = {}
+    for p in pathways:
+        if p.name in (decoupled, engaged):
+            years = (p.start_year + np.arange(p.horizon_years)).astype(float)
+            total = 0.0
+            for dep in deps[p.name]:
+                if dep.controller != a:
+                    continue
+                c = _coverage(p, (dep.controller, dep.target, dep.domain), years)
+                d = _paths(dep, c, p.baseline_effort, p.effort_response, _rate_factor(p, dep, years))[2][-1]
+                total += dep.downstream_output_usd * d * (1.0 - dep.leakage_share)
+            last[p.name] = total
+    if decoupled not in last or engaged not in last:
+        raise LeverageError(f"break-even needs both {decoupled} and {engaged} among the pathways")
+    return (last[decoupled] - last[engaged]) / last[engaged] if last[engaged] > 0 else math.nan
+
+
+def break_even(
+    ds: Dataset,
+    base: list[Pathway],
+    a: str,
+    b: str,
+    parameters: Sequence[str] = SENSITIVITY_PARAMETERS,
+    span: float = 10.0,
+    *,
+    decoupled: str = DECOUPLED,
+    engaged: str = ENGAGED,
+    tolerance: float = 1e-9,
+    steps: int = 12,
+) -> pd.DataFrame:
+    """Which values of each parameter reverse the headline: per parameter and direction (``down``:
+    scaled by factors from 1 to ``1/span``; ``up``: from 1 to ``span``, clipped to the valid
+    range, as in :func:`sensitivity`), the factor at which the verdict (``decoupled`` leaves ``a``
+    with less leverage than ``engaged`` in the last year) first changes, found on a geometric grid
+    of ``steps`` and refined by bisection to 0.1%; NaN where it does not change within ``span``.
+    ``value_min``/``value_max`` are the parameter's values at that factor."""
+    pathways = _unique(base)
+    deps = {p.name: _pair(load_dependences(ds, p), p, a, b) for p in pathways}
+
+    def less(name: str, factor: float) -> bool:
+        new_deps, new_pathways, _, _ = _vary(deps, pathways, name, factor)
+        return _last_year_gap(new_deps, new_pathways, a, decoupled, engaged) < -tolerance
+
+    rows = []
+    for name in parameters:
+        if name not in SENSITIVITY_PARAMETERS:
+            raise LeverageError(
+                f"unknown sensitivity parameter {name!r}; choose from {', '.join(SENSITIVITY_PARAMETERS)}"
+            )
+        verdict = less(name, 1.0)
+        for direction, end in (("down", 1.0 / span), ("up", span)):
+            grid = np.geomspace(1.0, end, steps + 1)[1:]
+            flipped = next((i for i, f in enumerate(grid) if less(name, float(f)) != verdict), None)
+            factor = math.nan
+            if flipped is not None:
+                lo, hi = math.log(grid[flipped - 1] if flipped else 1.0), math.log(grid[flipped])
+                while abs(hi - lo) > 1e-3:
+                    mid = (lo + hi) / 2
+                    lo, hi = (lo, mid) if less(name, math.exp(mid)) != verdict else (mid, hi)
+                factor = math.exp(hi)
+            values = _vary(deps, pathways, name, factor)[3] if math.isfinite(factor) else []
+            rows.append(
+                {
+                    "parameter": name,
+                    "direction": direction,
+                    "base_less_leverage": verdict,
+                    "flips_at_factor": factor,
+                    "value_min": min(values) if values else math.nan,
+                    "value_max": max(values) if values else math.nan,
+                }
+            )
+    return pd.DataFrame(rows)
