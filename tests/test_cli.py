@@ -19,6 +19,15 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def assert_one_line_error(code: int, out: str, err: str, expected: str) -> None:
+    """A user error: exit 2, one stderr line naming it, no traceback."""
+    assert code == 2
+    assert err.startswith("chokepoint: error: ")
+    assert expected in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err + out
+
+
 def test_overview_json_matches_usgs_and_cites_sources(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
         capsys, "overview", "--commodity", "rare_earths", "--year", "2024", "--format", "json", "--sources"
@@ -60,12 +69,7 @@ def test_overview_table_and_csv(capsys: pytest.CaptureFixture[str]) -> None:
     ],
 )
 def test_user_errors_are_one_line(capsys: pytest.CaptureFixture[str], args: list[str], expected: str) -> None:
-    code, out, err = run(capsys, *args)
-    assert code == 2
-    assert err.startswith("chokepoint: error: ")
-    assert expected in err
-    assert err.count("\n") == 1
-    assert "Traceback" not in err + out
+    assert_one_line_error(*run(capsys, *args), expected)
 
 
 def test_sources_and_assumptions_cover_the_dataset(capsys: pytest.CaptureFixture[str]) -> None:

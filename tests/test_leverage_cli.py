@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 
 import chokepoint as cp
-from chokepoint.cli import main
 from chokepoint.leverage import (
     DECOUPLED,
     ENGAGED,
@@ -31,6 +30,7 @@ from chokepoint.leverage import (
     sensitivity,
 )
 from chokepoint.report.leverage import render_leverage_report
+from tests.test_cli import assert_one_line_error, run
 
 PATHWAYS = Path(__file__).resolve().parents[1] / "src" / "chokepoint" / "pathways"
 NAMES = ["blanket-decoupling", "calibrated-engagement", "rare-earth-crisis", "status-quo"]
@@ -44,12 +44,6 @@ def _pathways() -> tuple[Pathway, ...]:
 @cache
 def _tables() -> dict[str, pd.DataFrame]:
     return comparison_tables(cp.default_dataset(), list(_pathways()), "USA", "CHN")
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_every_shipped_pathway_is_listed_and_runs() -> None:
@@ -296,12 +290,7 @@ def test_leverage_errors_are_one_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, args: list[str], expected: str
 ) -> None:
     args = [_bad_pathway(tmp_path) if a == "BAD" else a for a in args]
-    code, out, err = run(capsys, *args)
-    assert code == 2
-    assert err.startswith("chokepoint: error: ")
-    assert expected in err
-    assert err.count("\n") == 1
-    assert "Traceback" not in err + out
+    assert_one_line_error(*run(capsys, *args), expected)
 
 
 def test_break_even_factor_is_where_the_full_headline_flips() -> None:

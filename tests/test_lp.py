@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import settings
 
 from chokepoint.dataset import Dataset
 from chokepoint.scenario import Scenario
@@ -17,7 +16,7 @@ from chokepoint.simulate.engine import Trajectory
 from chokepoint.simulate.lp import FAIRNESS, SEGMENTS, run_lp, run_lp_with_duals
 from chokepoint.simulate.plan import _baseline_orders
 from tests.test_simulate import _balance_error, _ban, _scenario, _target_shortfall
-from tests.tiny import tiny_dataset
+from tests.tiny import random_scenarios, tiny_dataset, tiny_with
 
 AUT, CHE = 0, 2  # regions are sorted: AUT, BEL, CHE, DNK
 ORE, OXIDE = 0, 1
@@ -95,21 +94,11 @@ def test_licence_excluded_sector_gets_no_controlled_supply() -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(
-    approval=st.floats(0.0, 1.0),
-    stricter=st.floats(0.0, 1.0),
-    stock_months=st.floats(0.0, 6.0),
-    more_stock=st.floats(0.0, 6.0),
-    ore_bel=st.floats(10.0, 300.0),
-    lamps_che=st.floats(1_000.0, 60_000.0),
-)
+@random_scenarios
 def test_invariants_over_random_scenarios(
     approval: float, stricter: float, stock_months: float, more_stock: float, ore_bel: float, lamps_che: float
 ) -> None:
-    ds = tiny_dataset(
-        production={("AUT", "ore"): 100, ("BEL", "ore"): ore_bel, ("DNK", "ore"): 200, ("AUT", "oxide"): 60},
-        activity={"CHE": lamps_che, "AUT": 30_000, "WLD": 30_000 + lamps_che},
-    )
+    ds = tiny_with(ore_bel, lamps_che)
 
     def run(share: float, months: float) -> Trajectory:
         stock = [{"region": "CHE", "commodity": "oxide", "months_of_demand": months}]

@@ -7,8 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import settings
 
 from chokepoint.dataset import Dataset
 from chokepoint.scenario import Scenario, ScenarioError
@@ -16,7 +15,7 @@ from chokepoint.schema import validate_table
 from chokepoint.simulate import build_baseline, build_plan, run_fast, simulate
 from chokepoint.simulate.engine import Trajectory, _reserve
 from chokepoint.simulate.plan import controller_content
-from tests.tiny import PROV, tiny_dataset
+from tests.tiny import PROV, random_scenarios, tiny_dataset, tiny_with
 
 
 def _scenario(**fields: object) -> Scenario:
@@ -99,21 +98,11 @@ def test_ban_cuts_the_target_by_hand() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(
-    approval=st.floats(0.0, 1.0),
-    stricter=st.floats(0.0, 1.0),
-    stock_months=st.floats(0.0, 6.0),
-    more_stock=st.floats(0.0, 6.0),
-    ore_bel=st.floats(10.0, 300.0),
-    lamps_che=st.floats(1_000.0, 60_000.0),
-)
+@random_scenarios
 def test_invariants_over_random_scenarios(
     approval: float, stricter: float, stock_months: float, more_stock: float, ore_bel: float, lamps_che: float
 ) -> None:
-    ds = tiny_dataset(
-        production={("AUT", "ore"): 100, ("BEL", "ore"): ore_bel, ("DNK", "ore"): 200, ("AUT", "oxide"): 60},
-        activity={"CHE": lamps_che, "AUT": 30_000, "WLD": 30_000 + lamps_che},
-    )
+    ds = tiny_with(ore_bel, lamps_che)
     stock = [{"region": "CHE", "commodity": "oxide", "months_of_demand": stock_months}]
     loose = _run(
         ds, _scenario(export_controls=[_ban({"kind": "licence", "approval_share": approval})], stockpiles=stock)

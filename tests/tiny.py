@@ -8,6 +8,8 @@ CHE and AUT report activity. Numbers are per year of 2024.
 from __future__ import annotations
 
 import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chokepoint.dataset import Dataset
 from chokepoint.schema import validate_table
@@ -98,4 +100,24 @@ def tiny_dataset(
                 [{"region_id": r, "sector_id": "lamps", "year": 2024, "activity": a, **PROV} for r, a in lamps.items()],
             ),
         },
+    )
+
+
+#: Random scenarios for the engines' property tests (the same in both modes): a licence's approval
+#: share, a stricter one, CHE's stockpile and a larger one, BEL's ore output and CHE's lamp demand.
+random_scenarios = given(
+    approval=st.floats(0.0, 1.0),
+    stricter=st.floats(0.0, 1.0),
+    stock_months=st.floats(0.0, 6.0),
+    more_stock=st.floats(0.0, 6.0),
+    ore_bel=st.floats(10.0, 300.0),
+    lamps_che=st.floats(1_000.0, 60_000.0),
+)
+
+
+def tiny_with(ore_bel: float, lamps_che: float) -> Dataset:
+    """The tiny dataset with BEL's ore output and CHE's lamp activity varied."""
+    return tiny_dataset(
+        production={("AUT", "ore"): 100, ("BEL", "ore"): ore_bel, ("DNK", "ore"): 200, ("AUT", "oxide"): 60},
+        activity={"CHE": lamps_che, "AUT": 30_000, "WLD": 30_000 + lamps_che},
     )
