@@ -335,8 +335,9 @@ def _loop(
     served_sum = np.zeros((K, R, B))
     intermediate = np.zeros((K, R, B))
     orders_lane: list[Array] = [mix[k] for k in range(K)]
+    cap_next = capacity_at(0)
     for t in range(T):
-        cap_a = capacity_at(t)
+        cap_a = cap_next
         cap_next = capacity_at(min(t + 1, T - 1))  # the sourcing set this month places next month's orders
         # final[k, s, r, b]: base demand × multiplier × (1 − substitution)
         mult = plan.demand_multiplier[t].reshape(R, K, S).transpose(1, 2, 0)
