@@ -39,7 +39,7 @@ REF_CHECK_MONTHS = 24  # months over which the plain-Python reference must match
 def inputs() -> tuple[Any, Any, Any]:
     import chokepoint as cp
     from chokepoint.scenario import load_scenario
-    from chokepoint.simulate import build_baseline, build_plan
+    from chokepoint.simulation import build_baseline, build_plan
 
     ds = cp.default_dataset()
     sc = load_scenario(SCENARIO)
@@ -73,7 +73,7 @@ def _best(fn: Callable[[], object], budget_s: float, repeats: int = 3) -> tuple[
 def reference(b: Any, p: Any, months: int, lam: float, mu: float, eta: float, scale: list[float]) -> list:
     """The fast engine's month loop for ONE draw in plain Python: nested loops over stages,
     origins and buyers, the same pro-rata allocation, rerouting, stocks, serving and responses
-    (see the docstring of ``chokepoint.simulate.engine``). Returns shortfall[t][r][s]."""
+    (see the docstring of ``chokepoint.simulation.engine``). Returns shortfall[t][r][s]."""
     net = b.net
     R, K, S = len(net.regions), len(b.commodities), len(b.sectors)
     a = b.inputs.tolist()
@@ -254,7 +254,7 @@ def reference(b: Any, p: Any, months: int, lam: float, mu: float, eta: float, sc
 
 # ---------------------------------------------------------------- cases (each in a subprocess)
 def case_lp() -> dict[str, object]:
-    from chokepoint.simulate.lp import run_lp
+    from chokepoint.simulation.lp import run_lp
 
     sc, b, p = inputs()
     seconds, runs, _ = _best(lambda: run_lp(b, p, price_scarcity_exponent=sc.price_scarcity_exponent), 30.0)
@@ -262,7 +262,7 @@ def case_lp() -> dict[str, object]:
 
 
 def case_fast() -> dict[str, object]:
-    from chokepoint.simulate import run_fast
+    from chokepoint.simulation import run_fast
 
     sc, b, p = inputs()
 
@@ -283,7 +283,7 @@ _STATE: dict[str, Any] = {}
 
 
 def _chunk(bounds: tuple[int, int]) -> tuple[int, np.ndarray]:
-    from chokepoint.simulate.engine import run_draws
+    from chokepoint.simulation.engine import run_draws
 
     lo, hi = bounds
     par, b, p = _STATE["par"], _STATE["b"], _STATE["p"]
@@ -311,7 +311,7 @@ def case_draws(workers: int) -> dict[str, object]:
 
 
 def case_reference() -> dict[str, object]:
-    from chokepoint.simulate import run_fast
+    from chokepoint.simulation import run_fast
 
     _, b, p = inputs()
     par = draws(len(b.net.nodes))

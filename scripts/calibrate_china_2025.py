@@ -14,7 +14,7 @@ import pandas as pd
 
 import chokepoint as cp
 from chokepoint.scenario import Scenario, load_scenario
-from chokepoint.simulate import simulate
+from chokepoint.simulation import simulate
 
 SCENARIO = Path(__file__).resolve().parents[1] / "examples" / "scenarios" / "china-2025-licensing.yaml"
 OBSERVED = {"2025-04": 2_628 / 4_783, "2025-05": 1_238 / 4_783}

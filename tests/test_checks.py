@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from chokepoint.checks import (
+from chokepoint.dataset import Dataset
+from chokepoint.dataset.checks import (
     check_basis_notes,
     check_codes,
     check_country_codes,
@@ -15,7 +16,6 @@ from chokepoint.checks import (
     check_stage_chain,
     raise_on_errors,
 )
-from chokepoint.dataset import Dataset
 from chokepoint.errors import CheckError
 from chokepoint.schema import validate_table
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chokepoint.concentration import hhi, overview, top_k_share
+from chokepoint.analysis.concentration import hhi, overview, top_k_share
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 

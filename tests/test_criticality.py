@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import chokepoint as cp
-from chokepoint.criticality import (
+from chokepoint.analysis.criticality import (
     CRITICALITY_METHODS,
     criticality_table,
     eu_criticality,

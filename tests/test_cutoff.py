@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from chokepoint.cutoff import CutoffError, loss_curve, simulated_cutoff, unit_values
 from chokepoint.dataset import Dataset
 from chokepoint.leverage import Pathway, load_dependences, run_pathway
+from chokepoint.leverage.cutoff import CutoffError, loss_curve, simulated_cutoff, unit_values
 from chokepoint.schema import validate_table
 from tests.tiny import PROV, tiny_dataset
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from chokepoint.chokepoints import chokepoints
+from chokepoint.analysis.chokepoints import chokepoints
+from chokepoint.analysis.exposure import effective_dependence, exposure, import_reliance
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
-from chokepoint.exposure import effective_dependence, exposure, import_reliance
 from chokepoint.network import build_network
 from tests.tiny import tiny_dataset
 

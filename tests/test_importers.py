@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from chokepoint.dataset.importers import IMPORTERS, Importer, read_baci, read_comtrade, read_usgs_mcs
+from chokepoint.dataset.importers._common import schema_columns
 from chokepoint.errors import ImportFileError
-from chokepoint.importers import IMPORTERS, Importer, read_baci, read_comtrade, read_usgs_mcs
-from chokepoint.importers._common import schema_columns
 
 REFERENCE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "reference"
 BACI_DIR = Path(__file__).resolve().parent / "data" / "baci"

@@ -10,8 +10,8 @@ import pytest
 
 from chokepoint.cli import main
 from chokepoint.dataset import Dataset
-from chokepoint.importers import read_usgs_mcs
-from chokepoint.store import open_store
+from chokepoint.dataset.importers import read_usgs_mcs
+from chokepoint.dataset.store import open_store
 
 MCS2025 = "usgs_mcs/MCS2025_World_Data.csv"
 MCS2026 = "usgs_mcs/MCS2026_Commodities_Data.csv"

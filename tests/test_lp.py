@@ -11,10 +11,10 @@ from hypothesis import settings
 
 from chokepoint.dataset import Dataset
 from chokepoint.scenario import Scenario
-from chokepoint.simulate import build_baseline, build_plan, run_fast
-from chokepoint.simulate.engine import Trajectory
-from chokepoint.simulate.lp import FAIRNESS, SEGMENTS, run_lp, run_lp_with_duals
-from chokepoint.simulate.plan import _baseline_orders
+from chokepoint.simulation import build_baseline, build_plan, run_fast
+from chokepoint.simulation.engine import Trajectory
+from chokepoint.simulation.lp import FAIRNESS, SEGMENTS, run_lp, run_lp_with_duals
+from chokepoint.simulation.plan import _baseline_orders
 from tests.test_simulate import _balance_error, _ban, _scenario, _target_shortfall
 from tests.tiny import random_scenarios, tiny_dataset, tiny_with
 

@@ -12,7 +12,7 @@ from plotly.offline import get_plotlyjs
 from chokepoint.dataset import Dataset
 from chokepoint.report import render_simulation_report
 from chokepoint.scenario import Scenario
-from chokepoint.simulate import Results, simulate
+from chokepoint.simulation import Results, simulate
 
 #: A src= or href= attribute of the markup whose value is a network URL.
 _REMOTE = re.compile(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)

@@ -10,7 +10,7 @@ import pytest
 
 import chokepoint as cp
 from chokepoint.scenario import load_scenario
-from chokepoint.simulate import Results, simulate
+from chokepoint.simulation import Results, simulate
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
 NAMES = ["china-2025-licensing", "myanmar-disruption", "us-mp-materials", "japan-2010"]

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from chokepoint.dataset import read_table_csv
+from chokepoint.dataset.provenance import CITING_TABLES
 from chokepoint.errors import SchemaError
-from chokepoint.provenance import CITING_TABLES
 from chokepoint.schema import TABLES, schema, schema_markdown, validate_table
 
 HEADER = "region_id,commodity_id,year,production_t,source_id,basis,note\n"

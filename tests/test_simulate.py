@@ -12,9 +12,9 @@ from hypothesis import settings
 from chokepoint.dataset import Dataset
 from chokepoint.scenario import Scenario, ScenarioError
 from chokepoint.schema import validate_table
-from chokepoint.simulate import build_baseline, build_plan, run_fast, simulate
-from chokepoint.simulate.engine import Trajectory, _reserve
-from chokepoint.simulate.plan import controller_content
+from chokepoint.simulation import build_baseline, build_plan, run_fast, simulate
+from chokepoint.simulation.engine import Trajectory, _reserve
+from chokepoint.simulation.plan import controller_content
 from tests.tiny import PROV, random_scenarios, tiny_dataset, tiny_with
 
 

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from chokepoint.dataset import Dataset, layer
+from chokepoint.dataset.store import open_store
 from chokepoint.errors import StoreError
 from chokepoint.schema import TABLES, validate_table
-from chokepoint.store import open_store
 
 
 def _production(rows: list[tuple[str, str, int, float]], name: str = "mine") -> Dataset:

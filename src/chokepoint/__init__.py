@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from chokepoint.checks import check_dataset
-from chokepoint.chokepoints import chokepoints
-from chokepoint.concentration import Overview, concentration, hhi, overview, producer_shares, top_k_share
+from chokepoint.analysis.chokepoints import chokepoints
+from chokepoint.analysis.concentration import Overview, concentration, hhi, overview, producer_shares, top_k_share
+from chokepoint.analysis.exposure import effective_dependence, exposure, import_reliance
 from chokepoint.dataset import Dataset, default_dataset, layer, read_dataset_dir
+from chokepoint.dataset.checks import check_dataset
+from chokepoint.dataset.provenance import assumptions, sources_used
 from chokepoint.errors import CheckError, ChokepointError, ImportFileError, SchemaError, StoreError
-from chokepoint.exposure import effective_dependence, exposure, import_reliance
 from chokepoint.iomath import upstream_footprint
 from chokepoint.network import SupplyNetwork, build_network
-from chokepoint.provenance import assumptions, sources_used
 
 __version__ = "0.1.0"
 
@@ -55,7 +55,7 @@ __all__ = [
 
 def load(datasets: Sequence[str] = ("default",), db: Path | str | None = None) -> Dataset:
     """Load datasets from the store (layered in order); the default is loaded on first use."""
-    from chokepoint.store import open_store
+    from chokepoint.dataset.store import open_store
 
     with open_store(db) as store:
         return store.load(datasets)

@@ -13,9 +13,9 @@ import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from chokepoint.cutoff import loss_curve, simulated_cutoff
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
+from chokepoint.leverage.cutoff import loss_curve, simulated_cutoff
 from chokepoint.yamlfile import load_yaml_model
 
 Array = npt.NDArray[np.float64]
@@ -224,7 +224,7 @@ _METRICS = (
 )
 
 
-#: Domains whose cutoff cost is simulated (:mod:`chokepoint.cutoff`), not read as a figure, and
+#: Domains whose cutoff cost is simulated (:mod:`chokepoint.leverage.cutoff`), not read as a figure, and
 #: the material each stands for in the supply network.
 SIMULATED_DOMAINS = {"rare_earths": "rare_earths"}
 
@@ -247,7 +247,7 @@ def load_dependences(ds: Dataset, pathway: Pathway) -> list[Dependence]:
 
     For rare earths the output at stake is simulated: ``Y = loss₁ / d₀`` with ``loss₁`` the
     target's sector output lost in the first year of a complete cutoff
-    (:func:`chokepoint.cutoff.loss_curve`), and a partial control costs the simulated share of it
+    (:func:`chokepoint.leverage.cutoff.loss_curve`), and a partial control costs the simulated share of it
     — unless the pathway's assumptions set ``downstream_output_usd`` themselves."""
     rows = ds["leverage"]
     rows = rows[rows["year"] == pathway.data_year]
@@ -287,7 +287,7 @@ def load_dependences(ds: Dataset, pathway: Pathway) -> list[Dependence]:
 def simulated_cutoffs(ds: Dataset, pathway: Pathway, a: str, b: str) -> pd.DataFrame:
     """For each dependence between ``a`` and ``b`` whose cost is simulated (rare earths): the
     target's shortfall in the first year of a complete cutoff, valued by sector
-    (:func:`chokepoint.cutoff.simulated_cutoff`), with ``direction`` and ``domain`` columns."""
+    (:func:`chokepoint.leverage.cutoff.simulated_cutoff`), with ``direction`` and ``domain`` columns."""
     assumed = {(x.controller, x.target, x.domain) for x in pathway.assumptions if x.metric == "downstream_output_usd"}
     frames = [
         simulated_cutoff(

@@ -20,7 +20,7 @@ from plotly.colors import qualitative
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-from chokepoint.simulate.results import Results
+from chokepoint.simulation.results import Results
 
 __all__ = ["render_simulation_report"]
 

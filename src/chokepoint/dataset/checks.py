@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.dataset import Dataset
+from chokepoint.dataset.provenance import CITING_TABLES
 from chokepoint.errors import CheckError
-from chokepoint.provenance import CITING_TABLES
 from chokepoint.regions import is_iso3
 from chokepoint.schema import schema
 

@@ -16,9 +16,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from chokepoint.scenario import Scenario, Uncertainty
-from chokepoint.simulate.baseline import Baseline
-from chokepoint.simulate.engine import run_draws
-from chokepoint.simulate.plan import Plan
+from chokepoint.simulation.baseline import Baseline
+from chokepoint.simulation.engine import run_draws
+from chokepoint.simulation.plan import Plan
 
 __all__ = ["QUANTILES", "draw_parameters", "run_uncertainty"]
 

@@ -11,11 +11,11 @@ from pydantic import ValidationError
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.scenario import Scenario, ScenarioError, Uncertainty, check_scenario
-from chokepoint.simulate.baseline import Baseline, build_baseline
-from chokepoint.simulate.engine import Trajectory, run_fast
-from chokepoint.simulate.plan import Plan, build_plan
-from chokepoint.simulate.results import Results, compare_observed, price_floor_payments, project_tables, tabulate
-from chokepoint.simulate.uncertainty import run_uncertainty
+from chokepoint.simulation.baseline import Baseline, build_baseline
+from chokepoint.simulation.engine import Trajectory, run_fast
+from chokepoint.simulation.plan import Plan, build_plan
+from chokepoint.simulation.results import Results, compare_observed, price_floor_payments, project_tables, tabulate
+from chokepoint.simulation.uncertainty import run_uncertainty
 
 __all__ = [
     "Baseline",
@@ -41,7 +41,7 @@ def run_scenario(
 ) -> Trajectory:
     """Step ``plan`` month by month in ``mode`` with the scenario's engine parameters."""
     if mode == "lp":
-        from chokepoint.simulate.lp import run_lp
+        from chokepoint.simulation.lp import run_lp
 
         return run_lp(baseline, plan, price_scarcity_exponent=scenario.price_scarcity_exponent)
     return run_fast(

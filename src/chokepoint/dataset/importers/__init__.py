@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from chokepoint.importers.baci import read_baci
-from chokepoint.importers.comtrade import read_comtrade
-from chokepoint.importers.usgs_mcs import read_usgs_mcs
+from chokepoint.dataset.importers.baci import read_baci
+from chokepoint.dataset.importers.comtrade import read_comtrade
+from chokepoint.dataset.importers.usgs_mcs import read_usgs_mcs
 
 __all__ = ["IMPORTERS", "Importer", "read_baci", "read_comtrade", "read_usgs_mcs"]
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from chokepoint.importers._common import (
+from chokepoint.dataset.importers._common import (
     conform,
     file_error,
     join_notes,

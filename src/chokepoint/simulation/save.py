@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from chokepoint.files import atomic_folder
-from chokepoint.simulate.results import Results
+from chokepoint.simulation.results import Results
 
 __all__ = ["headline", "save_results"]
 

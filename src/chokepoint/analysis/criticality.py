@@ -35,10 +35,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from chokepoint.concentration import producer_shares
+from chokepoint.analysis.concentration import producer_shares
+from chokepoint.analysis.exposure import import_reliance
 from chokepoint.dataset import Dataset
 from chokepoint.errors import CheckError
-from chokepoint.exposure import import_reliance
 from chokepoint.network import MIX_BASES, build_network
 
 __all__ = [
@@ -342,7 +342,7 @@ def geopolrisk_table(ds: Dataset, region: str, year: int = 2024, material: str =
     """GeoPolRisk of ``region`` for each commodity of ``material``: ``HHI · Σ_c g_c · f_c / (p + F)``.
 
     * ``HHI`` (0-1) of world production shares of named countries (``ROW`` counts in the world total
-      but not as a producer, as in :func:`chokepoint.concentration.producer_shares`);
+      but not as a producer, as in :func:`chokepoint.analysis.concentration.producer_shares`);
     * ``f_c`` the region's imports by origin and ``p`` its production, from the rows of
       :func:`chokepoint.network.build_network` whose ``mix_basis`` is ``"production and trade"``;
       commodities the region has no trade or production data for are left out, and a region with
@@ -411,7 +411,7 @@ def usgs_table(
     * ``DP = Σ_c s_c² · r_c`` (:func:`usgs_disruption_potential`): ``s_c`` named countries' shares of
       world production in ``year``, ``r_c = wgi_scaled_eu / 10`` (0-1, 1 = worst; latest score year
       <= ``year``). Nassar & Fortier (2021) weight by their own WGI-based risk; this one is a choice.
-    * ``TE`` net import reliance of ``region`` (:func:`chokepoint.exposure.import_reliance`, as a
+    * ``TE`` net import reliance of ``region`` (:func:`chokepoint.analysis.exposure.import_reliance`, as a
       fraction); commodities without the region's trade data are left out, a region without any raises.
     * ``EV`` economic vulnerability: not estimated here. It is the caller's parameter; the default
       1.0 (full vulnerability) is an ASSUMPTION, recorded in ``ev_basis``.

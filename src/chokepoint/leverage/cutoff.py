@@ -27,8 +27,8 @@ import pandas as pd
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.scenario import Scenario
-from chokepoint.simulate import build_baseline, build_plan, run_scenario
-from chokepoint.simulate.baseline import OTHER, Baseline
+from chokepoint.simulation import build_baseline, build_plan, run_scenario
+from chokepoint.simulation.baseline import OTHER, Baseline
 
 __all__ = ["COVERAGE_GRID", "CutoffError", "cutoff_scenario", "loss_curve", "simulated_cutoff", "unit_values"]
 

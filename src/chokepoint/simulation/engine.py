@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from chokepoint.simulate.baseline import Baseline
-from chokepoint.simulate.plan import Plan
+from chokepoint.simulation.baseline import Baseline
+from chokepoint.simulation.plan import Plan
 
 __all__ = ["DrawSummary", "Trajectory", "run_draws", "run_fast"]
 

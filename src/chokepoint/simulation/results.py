@@ -11,9 +11,9 @@ import pandas as pd
 
 from chokepoint.iomath import solve_leontief
 from chokepoint.scenario import Observation, Scenario
-from chokepoint.simulate.baseline import Baseline
-from chokepoint.simulate.engine import Trajectory
-from chokepoint.simulate.plan import Plan
+from chokepoint.simulation.baseline import Baseline
+from chokepoint.simulation.engine import Trajectory
+from chokepoint.simulation.plan import Plan
 
 __all__ = ["Results", "compare_observed", "tabulate"]
 

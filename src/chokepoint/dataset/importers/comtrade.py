@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chokepoint.importers._common import (
+from chokepoint.dataset.importers._common import (
     aggregate_trade,
     conform,
     file_error,

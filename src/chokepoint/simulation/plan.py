@@ -2,7 +2,7 @@
 
 Everything the period loop needs is precomputed here, once, as plain arrays indexed by period
 ``t`` (months from the scenario start), region ``r``, commodity ``k`` (stage) and sector ``s``;
-the loop itself (:mod:`chokepoint.simulate.engine`) only does arithmetic on them.
+the loop itself (:mod:`chokepoint.simulation.engine`) only does arithmetic on them.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from chokepoint.scenario import (
     TechnologyBan,
     YearMonth,
 )
-from chokepoint.simulate.baseline import Baseline
+from chokepoint.simulation.baseline import Baseline
 
 __all__ = ["Plan", "build_plan"]
 

@@ -1,7 +1,7 @@
 """The ``lp`` allocation mode: one linear programme a month (HiGHS), warm-started month to month.
 
 Each month ``t`` the allocation is the optimum of the period LP below; between months the same
-responses as the ``fast`` mode (:mod:`chokepoint.simulate.engine`) update stocks, prices and
+responses as the ``fast`` mode (:mod:`chokepoint.simulation.engine`) update stocks, prices and
 substitution. Indices: region ``r`` (origin ``o``, buyer ``b``), commodity (stage) ``k`` with
 inputs ``j`` (recipe ``a[j, k]`` t of ``j`` per t of ``k``), sector ``s``. All quantities are
 tonnes per month.
@@ -70,9 +70,9 @@ import scipy.sparse as sp
 from highspy._core import _Highs
 
 from chokepoint.errors import ChokepointError
-from chokepoint.simulate.baseline import Baseline
-from chokepoint.simulate.engine import Trajectory
-from chokepoint.simulate.plan import Plan
+from chokepoint.simulation.baseline import Baseline
+from chokepoint.simulation.engine import Trajectory
+from chokepoint.simulation.plan import Plan
 
 __all__ = ["build_model", "run_lp", "run_lp_with_duals"]
 
@@ -295,7 +295,7 @@ def run_lp_with_duals(
 ) -> tuple[Trajectory, Array]:
     """Run the month loop, solving the period LP each month (module docs).
 
-    Returns the trajectory (batch of one, fields as in :func:`~chokepoint.simulate.engine.run_fast`)
+    Returns the trajectory (batch of one, fields as in :func:`~chokepoint.simulation.engine.run_fast`)
     and the shadow prices (T, R, K) of the ``use`` balances: objective units (weight of the
     lowest-priority sector) per tonne. ``on_period`` is called with each finished month's index.
     The LP is always feasible (nothing moved, nothing served) and bounded (served ≤ demand,

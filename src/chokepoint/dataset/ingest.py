@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from chokepoint.checks import check_dataset, raise_on_errors
 from chokepoint.dataset import DEFAULT_NAME, Dataset, layer
+from chokepoint.dataset.checks import check_dataset, raise_on_errors
+from chokepoint.dataset.importers import IMPORTERS
+from chokepoint.dataset.store import Store
 from chokepoint.errors import ImportFileError
-from chokepoint.importers import IMPORTERS
 from chokepoint.regions import region_table
 from chokepoint.schema import validate_table
-from chokepoint.store import Store
 
 __all__ = ["dataset_name_for", "import_file"]
 

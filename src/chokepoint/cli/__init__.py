@@ -22,18 +22,20 @@ from rich.progress import Progress
 from rich.table import Table
 
 from chokepoint import __version__
-from chokepoint.checks import check_dataset
-from chokepoint.chokepoints import chokepoints
-from chokepoint.concentration import concentration
-from chokepoint.concentration import overview as compute_overview
-from chokepoint.criticality import criticality_table
+from chokepoint.analysis.chokepoints import chokepoints
+from chokepoint.analysis.concentration import concentration
+from chokepoint.analysis.concentration import overview as compute_overview
+from chokepoint.analysis.criticality import criticality_table
+from chokepoint.analysis.exposure import exposure
 from chokepoint.dataset import DEFAULT_NAME, Dataset
+from chokepoint.dataset.checks import check_dataset
+from chokepoint.dataset.export import ExportFormat, export_dataset
+from chokepoint.dataset.importers import IMPORTERS
+from chokepoint.dataset.ingest import import_file
+from chokepoint.dataset.provenance import assumptions, basis_summary, sources_used
+from chokepoint.dataset.store import open_store
 from chokepoint.errors import ChokepointError
-from chokepoint.export import ExportFormat, export_dataset
-from chokepoint.exposure import exposure
 from chokepoint.files import atomic_folder
-from chokepoint.importers import IMPORTERS
-from chokepoint.ingest import import_file
 from chokepoint.leverage import (
     Headline,
     LeverageError,
@@ -48,14 +50,12 @@ from chokepoint.leverage import (
     shipped_pathways,
     simulated_cutoffs,
 )
-from chokepoint.provenance import assumptions, basis_summary, sources_used
 from chokepoint.report import render_simulation_report
 from chokepoint.report.leverage import render_leverage_report
 from chokepoint.scenario import check_scenario, load_scenario, scenario_markdown
 from chokepoint.schema import schema_markdown
-from chokepoint.simulate import simulate
-from chokepoint.simulate.save import save_results
-from chokepoint.store import open_store
+from chokepoint.simulation import simulate
+from chokepoint.simulation.save import save_results
 
 app = typer.Typer(
     name="chokepoint",
