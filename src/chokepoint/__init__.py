@@ -3,24 +3,48 @@
 >>> import chokepoint as cp
 >>> ds = cp.load()                      # the shipped default dataset, from the local store
 >>> cp.overview(ds, "rare_earths", 2024).stages  # doctest: +SKIP
+
+Public names are imported on first use (``import chokepoint`` stays fast for the command line);
+:data:`_PUBLIC` maps each to the module that defines it.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from pathlib import Path
-
-from chokepoint.analysis.chokepoints import chokepoints
-from chokepoint.analysis.concentration import Overview, concentration, hhi, overview, producer_shares, top_k_share
-from chokepoint.analysis.exposure import effective_dependence, exposure, import_reliance
-from chokepoint.dataset import Dataset, default_dataset, layer, read_dataset_dir
-from chokepoint.dataset.checks import check_dataset
-from chokepoint.dataset.provenance import assumptions, sources_used
-from chokepoint.errors import CheckError, ChokepointError, ImportFileError, SchemaError, StoreError
-from chokepoint.iomath import upstream_footprint
-from chokepoint.network import SupplyNetwork, build_network
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+#: Public name → defining module (imported lazily by :func:`__getattr__`).
+_PUBLIC: dict[str, str] = {
+    "CheckError": "chokepoint.errors",
+    "ChokepointError": "chokepoint.errors",
+    "ImportFileError": "chokepoint.errors",
+    "SchemaError": "chokepoint.errors",
+    "StoreError": "chokepoint.errors",
+    "Dataset": "chokepoint.dataset",
+    "default_dataset": "chokepoint.dataset",
+    "layer": "chokepoint.dataset",
+    "read_dataset_dir": "chokepoint.dataset",
+    "check_dataset": "chokepoint.dataset.checks",
+    "assumptions": "chokepoint.dataset.provenance",
+    "sources_used": "chokepoint.dataset.provenance",
+    "SupplyNetwork": "chokepoint.network",
+    "build_network": "chokepoint.network",
+    "upstream_footprint": "chokepoint.iomath",
+    "Overview": "chokepoint.analysis.concentration",
+    "concentration": "chokepoint.analysis.concentration",
+    "hhi": "chokepoint.analysis.concentration",
+    "overview": "chokepoint.analysis.concentration",
+    "producer_shares": "chokepoint.analysis.concentration",
+    "top_k_share": "chokepoint.analysis.concentration",
+    "effective_dependence": "chokepoint.analysis.exposure",
+    "exposure": "chokepoint.analysis.exposure",
+    "import_reliance": "chokepoint.analysis.exposure",
+    "chokepoints": "chokepoint.analysis.chokepoints",
+}
 
 __all__ = [
     "CheckError",
@@ -51,6 +75,30 @@ __all__ = [
     "top_k_share",
     "upstream_footprint",
 ]
+
+if TYPE_CHECKING:  # static checkers see the real names
+    from chokepoint.analysis.chokepoints import chokepoints
+    from chokepoint.analysis.concentration import Overview, concentration, hhi, overview, producer_shares, top_k_share
+    from chokepoint.analysis.exposure import effective_dependence, exposure, import_reliance
+    from chokepoint.dataset import Dataset, default_dataset, layer, read_dataset_dir
+    from chokepoint.dataset.checks import check_dataset
+    from chokepoint.dataset.provenance import assumptions, sources_used
+    from chokepoint.errors import CheckError, ChokepointError, ImportFileError, SchemaError, StoreError
+    from chokepoint.iomath import upstream_footprint
+    from chokepoint.network import SupplyNetwork, build_network
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'chokepoint' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
 
 
 def load(datasets: Sequence[str] = ("default",), db: Path | str | None = None) -> Dataset:

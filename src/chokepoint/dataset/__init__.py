@@ -11,6 +11,7 @@ import hashlib
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
@@ -52,6 +53,18 @@ class Dataset:
         if table not in self.tables:
             raise SchemaError(f"unknown table {table!r}; tables are: {', '.join(TABLES)}")
         return self.tables[table]
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A content hash of every table (names, columns and values, not row order's index): two
+        datasets with the same fingerprint give the same results. 16 hex digits of SHA-256."""
+        digest = hashlib.sha256()
+        for table in sorted(self.tables):
+            df = self.tables[table]
+            digest.update(f"{table}:{','.join(map(str, df.columns))}:{len(df)}".encode())
+            if len(df):
+                digest.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+        return digest.hexdigest()[:16]
 
     def row_counts(self) -> pd.Series:
         """Rows per table, indexed by table name."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Literal
 
 from pydantic import ValidationError
 
@@ -12,7 +11,7 @@ from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.scenario import Scenario, ScenarioError, Uncertainty, check_scenario
 from chokepoint.simulation.baseline import Baseline, build_baseline
-from chokepoint.simulation.engine import Trajectory, run_fast
+from chokepoint.simulation.engine import Mode, Trajectory, run_fast, run_scenario
 from chokepoint.simulation.plan import Plan, build_plan
 from chokepoint.simulation.results import Results, compare_observed, price_floor_payments, project_tables, tabulate
 from chokepoint.simulation.uncertainty import run_uncertainty
@@ -28,30 +27,6 @@ __all__ = [
     "run_scenario",
     "simulate",
 ]
-
-Mode = Literal["fast", "lp"]
-
-
-def run_scenario(
-    baseline: Baseline,
-    plan: Plan,
-    scenario: Scenario,
-    mode: Mode = "fast",
-    on_period: Callable[[int], None] | None = None,
-) -> Trajectory:
-    """Step ``plan`` month by month in ``mode`` with the scenario's engine parameters."""
-    if mode == "lp":
-        from chokepoint.simulation.lp import run_lp
-
-        return run_lp(baseline, plan, price_scarcity_exponent=scenario.price_scarcity_exponent)
-    return run_fast(
-        baseline,
-        plan,
-        sourcing_adjustment=scenario.sourcing_adjustment,
-        sourcing_reversion=scenario.sourcing_reversion,
-        price_scarcity_exponent=scenario.price_scarcity_exponent,
-        on_period=on_period,
-    )
 
 
 def simulate(

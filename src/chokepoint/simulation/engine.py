@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -36,7 +37,12 @@ import numpy.typing as npt
 from chokepoint.simulation.baseline import Baseline
 from chokepoint.simulation.plan import Plan
 
-__all__ = ["DrawSummary", "Trajectory", "run_draws", "run_fast"]
+if TYPE_CHECKING:
+    from chokepoint.scenario import Scenario
+
+__all__ = ["DrawSummary", "Mode", "Trajectory", "run_draws", "run_fast", "run_scenario"]
+
+Mode = Literal["fast", "lp"]
 
 Array = npt.NDArray[np.float64]
 
@@ -518,4 +524,26 @@ def _loop(
         demand_t=demand_t.transpose(3, 0, 2, 1),
         shortfall_t=short_t.transpose(3, 0, 2, 1),
         price_index=price_t.transpose(2, 0, 1),
+    )
+
+
+def run_scenario(
+    baseline: Baseline,
+    plan: Plan,
+    scenario: Scenario,
+    mode: Mode = "fast",
+    on_period: Callable[[int], None] | None = None,
+) -> Trajectory:
+    """Step ``plan`` month by month in ``mode`` with the scenario's engine parameters."""
+    if mode == "lp":
+        from chokepoint.simulation.lp import run_lp
+
+        return run_lp(baseline, plan, price_scarcity_exponent=scenario.price_scarcity_exponent)
+    return run_fast(
+        baseline,
+        plan,
+        sourcing_adjustment=scenario.sourcing_adjustment,
+        sourcing_reversion=scenario.sourcing_reversion,
+        price_scarcity_exponent=scenario.price_scarcity_exponent,
+        on_period=on_period,
     )

@@ -1,0 +1,132 @@
+"""A scenario checked against the dataset it runs on: codes exist, dates fall in the horizon, and
+no two trade controls contradict each other. Every problem is one :class:`ScenarioError` line."""
+
+from __future__ import annotations
+
+from chokepoint.dataset import Dataset
+from chokepoint.scenario import (
+    Licence,
+    Recycling,
+    Scenario,
+    ScenarioError,
+    Stockpile,
+    Targets,
+    TechnologyBan,
+    YearMonth,
+)
+
+__all__ = ["check_scenario"]
+
+
+def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") -> None:
+    """Check a scenario against the dataset: codes exist, dates fall in the horizon, and no two
+    export controls on the same controller, commodity and target overlap in time."""
+    regions = set(ds["regions"]["region_id"])
+    commodities = set(ds["commodities"]["commodity_id"])
+    sectors = set(ds["sectors"]["sector_id"])
+    facilities = set(ds["facilities"]["facility_id"])
+    first, last = 0, scenario.horizon_months - 1
+
+    def need(kind: str, known: set[str], value: str, field: str) -> None:
+        if value not in known:
+            raise ScenarioError(f"{origin}: field {field}: unknown {kind} {value!r}; see `chokepoint data export`")
+
+    def within(when: YearMonth | None, field: str) -> None:
+        if when is not None and not first <= when.index(scenario.start) <= last:
+            raise ScenarioError(
+                f"{origin}: field {field}: {when} is outside the horizon {scenario.start} to {scenario.end}"
+            )
+
+    for i, c in enumerate(scenario.export_controls):
+        f = f"export_controls[{i}]"
+        need("region", regions, c.controller, f"{f}.controller")
+        for k in c.commodities:
+            need("commodity", commodities, k, f"{f}.commodities")
+        for r in (c.targets.countries or []) + (c.targets.all_but or []):
+            need("region", regions, r, f"{f}.targets")
+        for leak in c.leakage:
+            need("region", regions, leak.via, f"{f}.leakage.via")
+        if isinstance(c.instrument, Licence):
+            for s in c.instrument.excluded_sectors:
+                need("sector", sectors, s, f"{f}.instrument.excluded_sectors")
+        within(c.start, f"{f}.start")
+    for i, d in enumerate(scenario.disruptions):
+        f = f"disruptions[{i}]"
+        need("region", regions, d.region, f"{f}.region")
+        need("commodity", commodities, d.commodity, f"{f}.commodity")
+        if d.facility is not None:
+            need("facility", facilities, d.facility, f"{f}.facility")
+        within(d.start, f"{f}.start")
+    for i, dc in enumerate(scenario.demand):
+        need("sector", sectors, dc.sector, f"demand[{i}].sector")
+        need("region", regions, dc.region, f"demand[{i}].region")
+    located: list[tuple[str, Stockpile | Recycling]] = [
+        *((f"stockpiles[{i}]", x) for i, x in enumerate(scenario.stockpiles)),
+        *((f"recycling[{i}]", x) for i, x in enumerate(scenario.recycling)),
+    ]
+    for f, item in located:
+        need("region", regions, item.region, f"{f}.region")
+        need("commodity", commodities, item.commodity, f"{f}.commodity")
+    for i, p in enumerate(scenario.projects):
+        need("region", regions, p.region, f"projects[{i}].region")
+        need("commodity", commodities, p.commodity, f"projects[{i}].commodity")
+        within(p.start, f"projects[{i}].start")
+    for i, sub in enumerate(scenario.substitution):
+        need("sector", sectors, sub.sector, f"substitution[{i}].sector")
+        need("commodity", commodities, sub.commodity, f"substitution[{i}].commodity")
+    for i, o in enumerate(scenario.offtakes):
+        need("region", regions, o.buyer, f"offtakes[{i}].buyer")
+        need("region", regions, o.seller, f"offtakes[{i}].seller")
+        need("commodity", commodities, o.commodity, f"offtakes[{i}].commodity")
+    priced = set(ds["prices"].loc[ds["prices"]["year"] == scenario.base_year, "commodity_id"])
+    for i, pf in enumerate(scenario.price_floors):
+        need("region", regions, pf.region, f"price_floors[{i}].region")
+        need("commodity", commodities, pf.commodity, f"price_floors[{i}].commodity")
+        if pf.commodity not in priced:
+            raise ScenarioError(
+                f"{origin}: field price_floors[{i}].commodity: no {scenario.base_year} price for {pf.commodity!r} "
+                "in the prices table; a floor is paid against the market price"
+            )
+        within(pf.start, f"price_floors[{i}].start")
+    for i, ob in enumerate(scenario.observed):
+        need("commodity", commodities, ob.commodity, f"observed[{i}].commodity")
+        for field in ("region", "origin"):
+            code = getattr(ob, field)
+            if code is not None:
+                need("region", regions, code, f"observed[{i}].{field}")
+        within(ob.period, f"observed[{i}].period")
+        if ob.period.index(scenario.start) + ob.months - 1 > last:
+            raise ScenarioError(
+                f"{origin}: field observed[{i}].months: {ob.months} months from {ob.period} run past the "
+                f"horizon end {scenario.end}"
+            )
+    for sector in scenario.priorities:
+        need("sector", sectors, sector, "priorities")
+    _check_contradictions(scenario, origin)
+
+
+def _check_contradictions(scenario: Scenario, origin: str) -> None:
+    """Two trade controls (not technology bans) by one controller on one commodity and target must
+    not overlap in time: which would apply is ambiguous."""
+    horizon = scenario.horizon_months
+    controls = [c for c in scenario.export_controls if not isinstance(c.instrument, TechnologyBan)]
+    for i, a in enumerate(controls):
+        for b in controls[i + 1 :]:
+            if a.controller != b.controller or not set(a.commodities) & set(b.commodities):
+                continue
+            a_end = a.end.index(scenario.start) if a.end else horizon
+            b_end = b.end.index(scenario.start) if b.end else horizon
+            overlap = max(a.start.index(scenario.start), b.start.index(scenario.start)) <= min(a_end, b_end)
+            if overlap and _share_a_target(a.targets, b.targets) and a.elements == b.elements:
+                shared = sorted(set(a.commodities) & set(b.commodities))[0]
+                raise ScenarioError(
+                    f"{origin}: export controls {a.name!r} and {b.name!r} both control {shared} from "
+                    f"{a.controller} to the same targets at the same time; end one before the other starts"
+                )
+
+
+def _share_a_target(a: Targets, b: Targets) -> bool:
+    if a.countries is None and b.countries is None:
+        return True  # two "all but" lists always share the countries neither names
+    listed = a.countries if a.countries is not None else b.countries or []
+    return any(a.hits(r) and b.hits(r) for r in listed)
