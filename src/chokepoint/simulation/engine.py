@@ -64,6 +64,7 @@ class Trajectory:
     served_t: Array  # (B, T, R, K, S) final demand served
     price_index: Array  # (B, T, K) price relative to the base year
     substitution: Array  # (B, T, S, K) share of demand substituted
+    shadow_price_t: Array  # (B, T, R, K) dual of the use balance (LP mode; NaN where the allocation has none)
 
 
 def run_fast(
@@ -105,6 +106,7 @@ def run_fast(
         served_t=out["served"],
         price_index=out["price"],
         substitution=out["subst"],
+        shadow_price_t=np.full_like(out["production"], np.nan),
     )
 
 

@@ -412,5 +412,6 @@ def run_lp_with_duals(
         served_t=rec["served"][None],
         price_index=rec["price"][None],
         substitution=rec["subst"][None],
+        shadow_price_t=rec["dual"][None],
     )
     return trajectory, rec["dual"]
