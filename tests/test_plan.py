@@ -12,8 +12,10 @@ from chokepoint.simulation import build_baseline, build_plan
 from chokepoint.simulation.baseline import reference_prices
 from chokepoint.simulation.instruments import (
     active_months,
+    plan_ban,
     plan_demand_path,
     plan_disruption,
+    plan_leakage,
     plan_licence,
     plan_offtake,
     plan_project,
@@ -21,8 +23,9 @@ from chokepoint.simulation.instruments import (
     plan_recycling,
     plan_stockpile,
     plan_technology_ban,
+    plan_trade_control,
 )
-from chokepoint.simulation.plan import affected_share, element_split
+from chokepoint.simulation.plan import affected_share, element_splits
 from tests.tiny import tiny_dataset
 
 D = 5
@@ -163,7 +166,11 @@ def test_affected_share_of_an_element_control_comes_from_element_content(default
     assert affected_share(control, "ree_oxide", default) == pytest.approx(dy_tb)
     assert affected_share(control, "ree_metal", default) == pytest.approx(dy_tb)
     assert affected_share(control, "ndfeb_magnet", default) == 1.0
-    assert element_split(default, "ree_metal").sum() == pytest.approx(world["share_of_reo"].sum())
+    splits = element_splits(default, "rare_earths")
+    assert splits.loc["ree_metal"].sum() == pytest.approx(world["share_of_reo"].sum())
+    assert splits.loc["ndfeb_magnet", "Dy"] == pytest.approx(
+        float(world.loc[world["element"] == "Dy", "share_of_reo"].sum())
+    )
     absent = control.model_copy(update={"elements": ["Pm"]})
     assert affected_share(absent, "ndfeb_magnet", default) == (1.0 if "Pm" in set(world["element"]) else 0.0)
 
@@ -177,3 +184,23 @@ def test_reference_price_is_the_marked_quote_else_the_median(default: Dataset) -
     unmarked = Dataset("unmarked", {**default.tables, "prices": prices.assign(price_role=pd.NA)})
     median = float(oxide["price_usd_per_kg"].median())
     assert reference_prices(unmarked, ["ree_oxide", "ree_concentrate"], 2024)[0] == pytest.approx(median)
+
+
+def test_trade_control_writes_drawn_keeps_like_scalar_calls() -> None:
+    T, K, R = 4, 2, 3
+    active = active_months(T, 1, 2)
+    affected = rng.uniform(size=D)
+    keep = plan_leakage(plan_ban(affected, active), 0.25)
+    origins, targets = np.array([True, False, False]), np.array([False, True, True])
+    allowed, controlled = np.ones((D, T, K, R, R)), np.zeros((D, T, K, R, R))
+    plan_trade_control(allowed, controlled, keep, affected, active, 1, origins, targets)
+    for d in range(D):
+        a, c = np.ones((T, K, R, R)), np.zeros((T, K, R, R))
+        plan_trade_control(a, c, keep[d], affected[d], active, 1, origins, targets)
+        assert np.array_equal(allowed[d], a)
+        assert np.array_equal(controlled[d], c)
+    # ban with leakage: 1 − φ, then a quarter of the blocked part leaks through, on 0→1 and 0→2 only
+    assert allowed[0, 1, 1, 0, 2] == pytest.approx(1.0 - 0.75 * affected[0])
+    assert allowed[0, 0, 1, 0, 2] == 1.0
+    assert (allowed[:, :, 0] == 1.0).all()
+    assert (allowed[:, :, 1, 1:] == 1.0).all()

@@ -17,7 +17,7 @@ import pandas as pd
 
 from chokepoint.dataset import Dataset
 from chokepoint.iomath import solve_leontief
-from chokepoint.network import WORLD
+from chokepoint.network import WORLD, input_matrix
 from chokepoint.scenario import (
     Ban,
     ContentRule,
@@ -49,7 +49,7 @@ from chokepoint.simulation.instruments import (
     plan_trade_control,
 )
 
-__all__ = ["Plan", "affected_share", "build_plan", "controller_content", "element_split"]
+__all__ = ["Plan", "affected_share", "build_plan", "controller_content", "element_splits"]
 
 Array = npt.NDArray[np.float64]
 
@@ -83,41 +83,47 @@ def _months(scenario: Scenario, when: YearMonth | None, default: int) -> int:
     return default if when is None else when.index(scenario.start)
 
 
-def element_split(ds: Dataset, commodity: str) -> pd.Series:
-    """World element shares of ``commodity``'s rare-earth oxide content: its own ``element_content``
-    rows for :data:`WORLD`, else its inputs' (through ``recipes``, weighted by tonnes of input per
-    tonne; oxide and metal carry the ore's split). Empty where the data give none."""
+def element_splits(ds: Dataset, material: str) -> pd.DataFrame:
+    """World element shares of each commodity's rare-earth oxide content (commodities × elements,
+    stage order): a commodity's own ``element_content`` rows for :data:`WORLD`, else its inputs'
+    (through ``recipes``, weighted by tonnes of input per tonne; oxide and metal carry the ore's
+    split). A commodity without any is a row of NaN."""
+    com = ds["commodities"]
+    ks = list(com.loc[com["material"] == material].sort_values("stage_order")["commodity_id"])
     split = ds["element_content"]
-    own = split[(split["region_id"] == WORLD) & (split["commodity_id"] == commodity)]
-    if len(own):
-        return own.groupby("element")["share_of_reo"].sum()
-    recipes = ds["recipes"]
-    inputs = recipes[(recipes["output_commodity_id"] == commodity) & (recipes["input_commodity_id"] != commodity)]
-    weight = inputs["content_t_per_t"] / inputs["yield_fraction"]
-    splits = [(element_split(ds, j), float(w)) for j, w in zip(inputs["input_commodity_id"], weight, strict=True)]
-    splits = [(split, w) for split, w in splits if len(split)]
-    if not splits:
-        return pd.Series(dtype=float)
-    # Input-weighted mean of the inputs' splits (one input: its split unchanged).
-    total = pd.concat([split * w for split, w in splits], axis=1).fillna(0.0).sum(axis=1)
-    return total / sum(w for _, w in splits)
+    own = split[(split["region_id"] == WORLD) & split["commodity_id"].isin(ks)]
+    elements = pd.Index(sorted(set(own["element"])), name="element")
+    shares = np.zeros((len(ks), len(elements)))
+    rows = pd.Index(ks).get_indexer(pd.Index(own["commodity_id"]))
+    np.add.at(shares, (rows, elements.get_indexer(pd.Index(own["element"]))), own["share_of_reo"].to_numpy(float))
+    known = np.isin(np.arange(len(ks)), rows)
+    a = input_matrix(ds["recipes"], ks)  # a[j, k]: a commodity's inputs come from earlier stages
+    for k in range(len(ks)):
+        weight = a[:, k] * known
+        if not known[k] and weight.sum() > 0:
+            shares[k], known[k] = weight @ shares / weight.sum(), True
+    shares[~known] = np.nan
+    return pd.DataFrame(shares, index=pd.Index(ks, name="commodity_id"), columns=elements)
 
 
-def affected_share(control: ExportControl, commodity: str, ds: Dataset) -> float:
+def affected_share(control: ExportControl, commodity: str, ds: Dataset, splits: pd.DataFrame | None = None) -> float:
     """Share of ``commodity``'s flow a control covers: the scenario's ``affected_share`` if given;
     all of it without ``elements``; else by the commodity's ``element_control`` data rule —
-    ``content`` (default): the listed elements' share of its oxide content (:func:`element_split`);
-    ``whole``: all of it when it contains any listed element (a magnet with dysprosium is
-    controlled as a whole). A commodity without element data is covered in full."""
+    ``content`` (default): the listed elements' share of its oxide content (:func:`element_splits`,
+    pass ``splits`` to reuse them); ``whole``: all of it when it contains any listed element (a
+    magnet with dysprosium is controlled as a whole). A commodity without element data is
+    covered in full."""
     if control.affected_share is not None:
         return control.affected_share
     if not control.elements:
         return 1.0
-    split = element_split(ds, commodity)
-    if split.empty:
-        return 1.0
-    share = float(split.reindex(control.elements).fillna(0.0).sum())
     com = ds["commodities"]
+    if splits is None:
+        splits = element_splits(ds, str(com.loc[com["commodity_id"] == commodity, "material"].iloc[0]))
+    row = splits.loc[commodity] if commodity in splits.index else pd.Series(dtype=float)
+    if row.isna().all():
+        return 1.0
+    share = float(row.reindex(control.elements).fillna(0.0).sum())
     whole = (com["commodity_id"] == commodity) & (com["element_control"] == "whole")
     return (1.0 if share > 0 else 0.0) if bool(whole.fillna(False).any()) else share
 
@@ -248,6 +254,7 @@ def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tupl
     allowed, controlled = np.ones((T, K, R, R)), np.zeros((T, K, R, R))
     excluded = np.zeros((T, R, len(baseline.sectors)))
     base_orders = _baseline_orders(baseline, R, K)
+    splits = element_splits(ds, net.material)
     for c in scenario.export_controls:
         if isinstance(c.instrument, TechnologyBan) or c.controller not in net.regions:
             continue
@@ -259,7 +266,7 @@ def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tupl
             sectors = pd.Index(baseline.sectors).get_indexer(pd.Index(inst.excluded_sectors))
             plan_excluded_sectors(excluded, active, targets, sectors[sectors >= 0])
         for k in (k for k in c.commodities if k in net.commodities):
-            ki, affected = int(net.commodity_index([k])[0]), affected_share(c, k, ds)
+            ki, affected = int(net.commodity_index([k])[0]), affected_share(c, k, ds, splits)
             origins = np.arange(R) == controller
             if isinstance(inst, Ban):
                 keep = plan_ban(affected, active)
