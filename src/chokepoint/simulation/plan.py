@@ -255,6 +255,7 @@ def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tupl
     excluded = np.zeros((T, R, len(baseline.sectors)))
     base_orders = _baseline_orders(baseline, R, K)
     splits = element_splits(ds, net.material)
+    content: dict[str, Array] = {}  # controller → its upstream content of every product (one solve each)
     for c in scenario.export_controls:
         if isinstance(c.instrument, TechnologyBan) or c.controller not in net.regions:
             continue
@@ -262,7 +263,7 @@ def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tupl
         active = _window(scenario, [(c.start, c.end)])[0]
         targets = np.array([c.targets.hits(r) and r != c.controller for r in regions])
         leak = sum(x.share for x in c.leakage)
-        if isinstance(inst, Licence):
+        if isinstance(inst, Licence) and any(k in net.commodities for k in c.commodities):
             sectors = pd.Index(baseline.sectors).get_indexer(pd.Index(inst.excluded_sectors))
             plan_excluded_sectors(excluded, active, targets, sectors[sectors >= 0])
         for k in (k for k in c.commodities if k in net.commodities):
@@ -280,7 +281,9 @@ def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tupl
                 assert isinstance(inst, ContentRule)
                 # Products made elsewhere whose upstream content from the controller reaches the
                 # threshold (traced through the base-year network).
-                origins = controller_content(baseline, c.controller)[:, ki] >= inst.content_threshold
+                if c.controller not in content:
+                    content[c.controller] = controller_content(baseline, c.controller)
+                origins = content[c.controller][:, ki] >= inst.content_threshold
                 origins[controller] = False
                 keep = plan_content_rule(affected, inst.approval_share, active)
             plan_trade_control(allowed, controlled, plan_leakage(keep, leak), affected, active, ki, origins, targets)
