@@ -71,3 +71,9 @@ def test_exposure_of_a_region_without_data_uses_the_world_mix() -> None:
     oxide = table.xs(("DNK", "oxide", "refining"), level=("region_id", "product_id", "stage"))
     assert set(oxide["mix_basis"]) == {"world production mix (no data for this region)"}
     assert oxide.loc["AUT", "direct_share_pct"] == pytest.approx(100.0)
+
+
+def test_position_maps_agree_with_the_index_maps(default: Dataset) -> None:
+    net = build_network(default)
+    assert all(net.region_index([r])[0] == i for r, i in net.region_position.items())
+    assert all(net.commodity_index([k])[0] == i for k, i in net.commodity_position.items())

@@ -94,6 +94,16 @@ class SupplyNetwork:
         """Commodity codes in stage order; position = the commodity's index in K-shaped arrays."""
         return pd.Index(self.stages["commodity_id"], name="commodity_id")
 
+    @cached_property
+    def region_position(self) -> dict[str, int]:
+        """Region code → its position in R-shaped arrays."""
+        return {str(r): i for i, r in enumerate(self.regions)}
+
+    @cached_property
+    def commodity_position(self) -> dict[str, int]:
+        """Commodity code → its position in K-shaped arrays."""
+        return {str(k): i for i, k in enumerate(self.commodities)}
+
     def region_index(self, regions: Iterable[str]) -> npt.NDArray[np.intp]:
         """Positions of ``regions`` in :attr:`regions` (−1 where the network has none)."""
         return np.asarray(self.regions.get_indexer(pd.Index(list(regions))), dtype=np.intp)

@@ -103,7 +103,10 @@ def element_splits(ds: Dataset, material: str) -> pd.DataFrame:
         if not known[k] and weight.sum() > 0:
             shares[k], known[k] = weight @ shares / weight.sum(), True
     shares[~known] = np.nan
-    return pd.DataFrame(shares, index=pd.Index(ks, name="commodity_id"), columns=elements)
+    table = pd.DataFrame(shares, index=pd.Index(ks, name="commodity_id"), columns=elements)
+    # The commodities a control covers whole when they contain a controlled element (data rule).
+    table.attrs["whole"] = frozenset(com.loc[com["element_control"].eq("whole").fillna(False), "commodity_id"])
+    return table
 
 
 def affected_share(control: ExportControl, commodity: str, ds: Dataset, splits: pd.DataFrame | None = None) -> float:
@@ -117,15 +120,16 @@ def affected_share(control: ExportControl, commodity: str, ds: Dataset, splits: 
         return control.affected_share
     if not control.elements:
         return 1.0
-    com = ds["commodities"]
     if splits is None:
+        com = ds["commodities"]
         splits = element_splits(ds, str(com.loc[com["commodity_id"] == commodity, "material"].iloc[0]))
-    row = splits.loc[commodity] if commodity in splits.index else pd.Series(dtype=float)
-    if row.isna().all():
+    if commodity not in splits.index:
         return 1.0
-    share = float(row.reindex(control.elements).fillna(0.0).sum())
-    whole = (com["commodity_id"] == commodity) & (com["element_control"] == "whole")
-    return (1.0 if share > 0 else 0.0) if bool(whole.fillna(False).any()) else share
+    row = splits.loc[commodity].to_numpy(dtype=float)
+    if np.isnan(row).all():
+        return 1.0
+    share = float(row[splits.columns.isin(control.elements)].sum())
+    return (1.0 if share > 0 else 0.0) if commodity in splits.attrs["whole"] else share
 
 
 def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
@@ -259,7 +263,7 @@ def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tupl
     for c in scenario.export_controls:
         if isinstance(c.instrument, TechnologyBan) or c.controller not in net.regions:
             continue
-        inst, controller = c.instrument, int(net.region_index([c.controller])[0])
+        inst, controller = c.instrument, net.region_position[c.controller]
         active = _window(scenario, [(c.start, c.end)])[0]
         targets = np.array([c.targets.hits(r) and r != c.controller for r in regions])
         leak = sum(x.share for x in c.leakage)
@@ -267,7 +271,7 @@ def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tupl
             sectors = pd.Index(baseline.sectors).get_indexer(pd.Index(inst.excluded_sectors))
             plan_excluded_sectors(excluded, active, targets, sectors[sectors >= 0])
         for k in (k for k in c.commodities if k in net.commodities):
-            ki, affected = int(net.commodity_index([k])[0]), affected_share(c, k, ds, splits)
+            ki, affected = net.commodity_position[k], affected_share(c, k, ds, splits)
             origins = np.arange(R) == controller
             if isinstance(inst, Ban):
                 keep = plan_ban(affected, active)
