@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from chokepoint.analysis.concentration import hhi, overview, top_k_share
+from chokepoint.analysis.concentration import concentration, hhi, overview, top_k_share
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 
@@ -52,3 +53,13 @@ def test_unknown_commodity_and_year_are_clear_errors(default: Dataset) -> None:
         ChokepointError, match="no production of 'rare_earths' in 1950; years with data: 2009, 2010, 2011, 2019"
     ):
         overview(default, "rare_earths", 1950)
+
+
+def test_element_split_follows_the_data_not_a_commodity_name(default: Dataset) -> None:
+    by_default = concentration(default, None, 2024, by="element")
+    pd.testing.assert_frame_equal(by_default, concentration(default, "rare_earths", 2024, by="element"))
+    split = default["element_content"]
+    world = split.loc[(split["region_id"] == "WLD") & (split["commodity_id"] == "ree_concentrate"), "element"]
+    assert set(by_default.index.get_level_values("element")) == set(world)  # the ore's split, found from data
+    with pytest.raises(ChokepointError, match="no element_content rows for gallium"):
+        concentration(default, "gallium", 2024, by="element")

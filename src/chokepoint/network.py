@@ -12,12 +12,21 @@ Technical coefficients follow from recipes × mix: one tonne of commodity ``k`` 
 ``r`` by origin ``o`` in proportion ``mix[(o, j), (r, j)]``, so
 ``A[(o, j), (r, k)] = a[j, k] · mix[(o, j), (r, j)]`` — a multi-regional input–output system
 whose Leontief solution traces every region's supply back through all stages.
+
+The network is the hub every analysis and the simulation share: :func:`build_network` builds
+it once per (dataset fingerprint, material, base year) with every region that has data for the
+material in any table and any year (so a scenario that builds capacity where nothing was
+produced in the base year finds its node), caches it, and hands out the same read-only object.
+Regions without base-year data buy at the world production mix and are inert until a scenario
+gives them demand or capacity.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +36,20 @@ import scipy.sparse as sp
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 
-__all__ = ["MIX_BASES", "SupplyNetwork", "build_network", "input_matrix", "trade_quantities"]
+__all__ = [
+    "MIX_BASES",
+    "REST_OF_WORLD",
+    "WORLD",
+    "SupplyNetwork",
+    "build_network",
+    "data_regions",
+    "input_matrix",
+    "trade_quantities",
+]
+
+#: The dataset's aggregate codes for the world total and for the world remainder of named regions.
+WORLD = "WLD"
+REST_OF_WORLD = "ROW"
 
 #: How a region's supply mix of a commodity was established.
 MIX_BASES = ("production and trade", "world production mix (no data for this region)")
@@ -52,10 +74,48 @@ class SupplyNetwork:
     A: sp.csc_array
     recipe: pd.DataFrame
     mix_table: pd.DataFrame
+    #: (dataset fingerprint, material, year, extra regions) the network was built for.
+    key: tuple[str, str, int, tuple[str, ...]] = field(default=("", "", 0, ()), compare=False)
 
-    @property
+    def __post_init__(self) -> None:
+        # Shared through the cache by every analysis and run: nobody may write into it.
+        for arr in (self.production_t, self.mix.data, self.mix.indices, self.mix.indptr, self.A.data):
+            arr.flags.writeable = False
+        for arr in (self.A.indices, self.A.indptr):
+            arr.flags.writeable = False
+
+    @cached_property
     def regions(self) -> pd.Index:
-        return self.nodes.get_level_values("region_id").unique()
+        """Region codes in node order (sorted); position = the region's index in R-shaped arrays."""
+        return pd.Index(self.nodes.levels[0][self.nodes.codes[0]].unique(), name="region_id")
+
+    @cached_property
+    def commodities(self) -> pd.Index:
+        """Commodity codes in stage order; position = the commodity's index in K-shaped arrays."""
+        return pd.Index(self.stages["commodity_id"], name="commodity_id")
+
+    @cached_property
+    def region_position(self) -> dict[str, int]:
+        """Region code → its position in R-shaped arrays."""
+        return {str(r): i for i, r in enumerate(self.regions)}
+
+    @cached_property
+    def commodity_position(self) -> dict[str, int]:
+        """Commodity code → its position in K-shaped arrays."""
+        return {str(k): i for i, k in enumerate(self.commodities)}
+
+    def region_index(self, regions: Iterable[str]) -> npt.NDArray[np.intp]:
+        """Positions of ``regions`` in :attr:`regions` (−1 where the network has none)."""
+        return np.asarray(self.regions.get_indexer(pd.Index(list(regions))), dtype=np.intp)
+
+    def commodity_index(self, commodities: Iterable[str]) -> npt.NDArray[np.intp]:
+        """Positions of ``commodities`` in :attr:`commodities` (−1 where not in the chain)."""
+        return np.asarray(self.commodities.get_indexer(pd.Index(list(commodities))), dtype=np.intp)
+
+    def node_index(self, regions: Iterable[str], commodities: Iterable[str]) -> npt.NDArray[np.intp]:
+        """Node positions of (region, commodity) pairs, elementwise (−1 where absent)."""
+        r, k = self.region_index(regions), self.commodity_index(commodities)
+        return np.where((r >= 0) & (k >= 0), r * len(self.commodities) + k, -1).astype(np.intp)
 
     def node(self, region: str, commodity: str) -> int:
         """Position of a node; a clear error if the region has no node for the commodity."""
@@ -82,11 +142,11 @@ def input_matrix(recipes: pd.DataFrame, commodities: list[str]) -> npt.NDArray[n
 
 def trade_quantities(trade: pd.DataFrame) -> pd.DataFrame:
     """Bilateral flows in tonnes; value-only flows priced at the exporter's unit value to WLD."""
-    world = trade[(trade["importer_id"] == "WLD") & trade["quantity_t"].gt(0) & trade["value_usd"].gt(0)]
+    world = trade[(trade["importer_id"] == WORLD) & trade["quantity_t"].gt(0) & trade["value_usd"].gt(0)]
     unit_value = (
         (world["value_usd"] / world["quantity_t"]).groupby([world["exporter_id"], world["commodity_id"]]).mean()
     )
-    flows = trade[(trade["importer_id"] != "WLD") & (trade["exporter_id"] != "WLD")].copy()
+    flows = trade[(trade["importer_id"] != WORLD) & (trade["exporter_id"] != WORLD)].copy()
     missing = flows["quantity_t"].isna() & flows["value_usd"].gt(0)
     key = pd.MultiIndex.from_frame(flows[["exporter_id", "commodity_id"]])
     estimate = flows["value_usd"] / unit_value.reindex(key).to_numpy()
@@ -95,31 +155,109 @@ def trade_quantities(trade: pd.DataFrame) -> pd.DataFrame:
     return flows.dropna(subset=["quantity_t"])
 
 
+def data_regions(ds: Dataset, commodities: Iterable[str]) -> set[str]:
+    """Every region with a row about ``commodities`` in any table and any year: production, trade
+    (either side), reserves, stocks, facilities, element content, and the activity or unit value
+    of a sector that uses one of them; plus :data:`REST_OF_WORLD` where the dataset defines it
+    (the baseline gives it the world remainder of named sectors). :data:`WORLD` is not a region."""
+    ks = set(commodities)
+    found: set[str] = set()
+    for table in ("production", "reserves", "stocks", "facilities", "element_content"):
+        df = ds[table]
+        found |= set(df.loc[df["commodity_id"].isin(ks), "region_id"])
+    trade = ds["trade"][ds["trade"]["commodity_id"].isin(ks)]
+    found |= {*trade["exporter_id"], *trade["importer_id"]}
+    uses = set(ds["intensities"].loc[ds["intensities"]["commodity_id"].isin(ks), "sector_id"])
+    for table in ("sector_activity", "sector_values"):
+        df = ds[table]
+        found |= set(df.loc[df["sector_id"].isin(uses), "region_id"])
+    if (ds["regions"]["region_id"] == REST_OF_WORLD).any():
+        found.add(REST_OF_WORLD)
+    return {str(r) for r in found if isinstance(r, str)} - {WORLD}
+
+
+#: Networks by (fingerprint, material, year, extra regions); a few, most recently used last.
+_CACHE: OrderedDict[tuple[str, str, int, tuple[str, ...]], SupplyNetwork] = OrderedDict()
+_CACHE_SIZE = 8
+
+
 def build_network(
     ds: Dataset, material: str = "rare_earths", year: int = 2024, consumers: Iterable[str] = ()
 ) -> SupplyNetwork:
-    """Build the supply network of ``material`` in ``year`` from production, trade and recipes.
+    """The supply network of ``material`` in ``year``: built once per (dataset, material, year).
 
-    ``consumers`` adds regions that neither produce nor trade in the data (they buy at the world
-    production mix), so that their demand can be traced too.
+    Its regions are :func:`data_regions` of the material's commodities; ``consumers`` adds regions
+    the data never mention (they buy at the world production mix). The result is cached and
+    read-only, so every analysis and run on the same dataset shares one network.
     """
     com = ds["commodities"]
     chain = com[com["material"] == material].sort_values("stage_order")
     if chain.empty:
         raise ChokepointError(f"unknown material {material!r}; materials: {', '.join(sorted(set(com['material'])))}")
     ks = list(chain["commodity_id"])
+    known = data_regions(ds, ks)
+    extra = tuple(sorted(set(consumers) - known - {WORLD}))
+    key = (ds.fingerprint, material, int(year), extra)
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    net = _build(ds, chain, int(year), sorted(known | set(extra)), key)
+    _CACHE[key] = net
+    while len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return net
+
+
+def _build(
+    ds: Dataset, chain: pd.DataFrame, year: int, regions: list[str], key: tuple[str, str, int, tuple[str, ...]]
+) -> SupplyNetwork:
+    """Production, trade and recipes of one chain in one year → the network over ``regions``."""
+    material, ks = str(chain["material"].iloc[0]), list(chain["commodity_id"])
     prod = ds["production"]
-    prod = prod[(prod["year"] == year) & prod["commodity_id"].isin(ks) & (prod["region_id"] != "WLD")]
+    prod = prod[(prod["year"] == year) & prod["commodity_id"].isin(ks) & (prod["region_id"] != WORLD)]
     prod = prod[prod["production_t"] > 0]
     if prod.empty:
         raise ChokepointError(f"no production of {material} in {year}; choose another --year")
     trade = ds["trade"]
     flows = trade_quantities(trade[(trade["year"] == year) & trade["commodity_id"].isin(ks)])
     flows = flows[flows["quantity_t"] > 0]  # a reported zero flow carries no share of anyone's supply
-    regions = sorted({*prod["region_id"], *flows["exporter_id"], *flows["importer_id"], *consumers})
+    regions = sorted({*regions, *prod["region_id"], *flows["exporter_id"], *flows["importer_id"]})
     nodes = pd.MultiIndex.from_product([regions, ks], names=["region_id", "commodity_id"])
     n = len(nodes)
     production = prod.set_index(["region_id", "commodity_id"])["production_t"].reindex(nodes).fillna(0.0)
+    mix_table = _mix_table(nodes, prod, flows, production)
+    row = nodes.get_indexer(pd.MultiIndex.from_frame(mix_table[["origin_id", "commodity_id"]]))
+    col = nodes.get_indexer(pd.MultiIndex.from_frame(mix_table[["region_id", "commodity_id"]]))
+    mix = sp.csc_array((mix_table["share"].to_numpy(), (row, col)), shape=(n, n))
+
+    recipes = ds["recipes"]
+    recipes = recipes[recipes["output_commodity_id"].isin(ks) & recipes["input_commodity_id"].isin(ks)]
+    recipe = recipes.assign(input_t_per_t=recipes["content_t_per_t"] / recipes["yield_fraction"])
+    # A[(o, j), (r, k)] = a[j, k] · mix[(o, j), (r, j)]: expand each mix entry of input j to the outputs k.
+    expanded = mix_table.merge(
+        recipe[["input_commodity_id", "output_commodity_id", "input_t_per_t"]],
+        left_on="commodity_id",
+        right_on="input_commodity_id",
+    )
+    a_row = nodes.get_indexer(pd.MultiIndex.from_frame(expanded[["origin_id", "input_commodity_id"]]))
+    a_col = nodes.get_indexer(pd.MultiIndex.from_frame(expanded[["region_id", "output_commodity_id"]]))
+    A = sp.csc_array(((expanded["share"] * expanded["input_t_per_t"]).to_numpy(), (a_row, a_col)), shape=(n, n))
+    return SupplyNetwork(
+        material=material,
+        year=year,
+        nodes=nodes,
+        stages=chain[["commodity_id", "stage", "stage_order", "quantity_basis"]].reset_index(drop=True),
+        production_t=production.to_numpy(dtype=float),
+        mix=mix,
+        A=A,
+        recipe=recipe.reset_index(drop=True),
+        mix_table=mix_table.reset_index(drop=True),
+        key=key,
+    )
+
+
+def _mix_table(nodes: pd.MultiIndex, prod: pd.DataFrame, flows: pd.DataFrame, production: pd.Series) -> pd.DataFrame:
+    """Each node's supply by origin with the rows it rests on, and its ``share`` of the node."""
     exports = flows.groupby(["exporter_id", "commodity_id"])["quantity_t"].sum()
     exports = exports.rename_axis(["region_id", "commodity_id"]).reindex(nodes).fillna(0.0)
     imported = flows.groupby(["importer_id", "commodity_id"])["quantity_t"].sum()
@@ -150,13 +288,14 @@ def build_network(
     sources = sources.assign(mix_basis=MIX_BASES[0])
 
     # Regions without any data buy at the world production mix.
-    covered = set(zip(sources["region_id"], sources["commodity_id"], strict=True))
+    covered = pd.MultiIndex.from_frame(sources[["region_id", "commodity_id"]])
     world = prod.assign(
         world_share=prod["production_t"] / prod.groupby("commodity_id")["production_t"].transform("sum")
     )
-    gaps = pd.DataFrame(
-        [(r, k) for r, k in nodes if (r, k) not in covered], columns=["region_id", "commodity_id"]
-    ).merge(world[["commodity_id", "region_id", "world_share", "source_id"]].rename(columns={"region_id": "origin_id"}))
+    gaps = nodes[~nodes.isin(covered)].to_frame(index=False)
+    gaps = gaps.merge(
+        world[["commodity_id", "region_id", "world_share", "source_id"]].rename(columns={"region_id": "origin_id"})
+    )
     gaps = gaps.rename(columns={"world_share": "quantity_t"}).assign(
         rests_on="world production share", mix_basis=MIX_BASES[1]
     )
@@ -164,32 +303,4 @@ def build_network(
     mix_table["share"] = mix_table["quantity_t"] / mix_table.groupby(["region_id", "commodity_id"])[
         "quantity_t"
     ].transform("sum")
-    mix_table = mix_table.sort_values(["region_id", "commodity_id", "share"], ascending=[True, True, False])
-
-    row = nodes.get_indexer(pd.MultiIndex.from_frame(mix_table[["origin_id", "commodity_id"]]))
-    col = nodes.get_indexer(pd.MultiIndex.from_frame(mix_table[["region_id", "commodity_id"]]))
-    mix = sp.csc_array((mix_table["share"].to_numpy(), (row, col)), shape=(n, n))
-
-    recipes = ds["recipes"]
-    recipes = recipes[recipes["output_commodity_id"].isin(ks) & recipes["input_commodity_id"].isin(ks)]
-    recipe = recipes.assign(input_t_per_t=recipes["content_t_per_t"] / recipes["yield_fraction"])
-    # A[(o, j), (r, k)] = a[j, k] · mix[(o, j), (r, j)]: expand each mix entry of input j to the outputs k.
-    expanded = mix_table.merge(
-        recipe[["input_commodity_id", "output_commodity_id", "input_t_per_t"]],
-        left_on="commodity_id",
-        right_on="input_commodity_id",
-    )
-    a_row = nodes.get_indexer(pd.MultiIndex.from_frame(expanded[["origin_id", "input_commodity_id"]]))
-    a_col = nodes.get_indexer(pd.MultiIndex.from_frame(expanded[["region_id", "output_commodity_id"]]))
-    A = sp.csc_array(((expanded["share"] * expanded["input_t_per_t"]).to_numpy(), (a_row, a_col)), shape=(n, n))
-    return SupplyNetwork(
-        material=material,
-        year=year,
-        nodes=nodes,
-        stages=chain[["commodity_id", "stage", "stage_order", "quantity_basis"]].reset_index(drop=True),
-        production_t=production.to_numpy(),
-        mix=mix,
-        A=A,
-        recipe=recipe.reset_index(drop=True),
-        mix_table=mix_table.reset_index(drop=True),
-    )
+    return mix_table.sort_values(["region_id", "commodity_id", "share"], ascending=[True, True, False])

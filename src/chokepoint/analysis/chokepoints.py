@@ -93,17 +93,19 @@ def chokepoints(
     year: int = 2024,
     material: str = "rare_earths",
     utilisation: float = 0.8,
+    net: SupplyNetwork | None = None,
 ) -> pd.DataFrame:
     """Rank every producing (origin, stage) node by the end-use supply ``region``'s ``sector`` loses.
 
     ``utilisation``: assumed capacity utilisation of producers (no public figures), which sets
     the spare capacity available for rerouting. Returns a table indexed by (origin_id, stage)
     with ``loss_static_pct``, ``loss_rerouted_pct``, the node's ``production_t`` and ``rank``.
+    ``net``: the shared network (default: the cached one of ``ds``, ``material`` and ``year``).
     """
     if not 0 < utilisation <= 1:
         raise ChokepointError(f"utilisation {utilisation} must be in (0, 1]; 0.8 means 20% of capacity is idle")
     weights = sector_products(ds, sector, region, year)
-    net = build_network(ds, material, year)
+    net = net if net is not None else build_network(ds, material, year)
     products = [k for k in weights.index if k in set(net.stages["commodity_id"])]
     if not products:
         raise ChokepointError(f"sector {sector!r} uses no {material} commodity; it uses {', '.join(weights.index)}")

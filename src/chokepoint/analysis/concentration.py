@@ -16,6 +16,10 @@ import pandas as pd
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 
+#: The dataset's world-total code, as :data:`chokepoint.network.WORLD` (not imported from there:
+#: ``overview`` stays free of scipy).
+WORLD = "WLD"
+
 __all__ = ["Overview", "concentration", "hhi", "overview", "producer_shares", "summarise_shares", "top_k_share"]
 
 
@@ -68,8 +72,8 @@ def _commodities_for(ds: Dataset, subject: str | None) -> pd.DataFrame:
 def _world_totals(prod: pd.DataFrame) -> pd.DataFrame:
     """Per (commodity, year): the WLD row where there is one, else the sum of producers."""
     keys = ["commodity_id", "year"]
-    world = prod[prod["region_id"] == "WLD"].set_index(keys)
-    summed = prod[prod["region_id"] != "WLD"].groupby(keys)["production_t"].sum()
+    world = prod[prod["region_id"] == WORLD].set_index(keys)
+    summed = prod[prod["region_id"] != WORLD].groupby(keys)["production_t"].sum()
     out = pd.DataFrame({"world_t": summed, "world_basis": "sum of producers"})
     out.loc[world.index, "world_t"] = world["production_t"]
     out.loc[world.index, "world_basis"] = "WLD row, " + world["basis"]
@@ -93,7 +97,7 @@ def producer_shares(ds: Dataset, commodity: str | None = None, year: int | None 
         have = ", ".join(str(y) for y in sorted(years.dropna().unique())) or "none"
         raise ChokepointError(f"no production of {commodity!r} in {year}; years with data: {have}")
     world = _world_totals(prod)
-    rows = prod[(prod["region_id"] != "WLD") & (prod["production_t"] > 0)]
+    rows = prod[(prod["region_id"] != WORLD) & (prod["production_t"] > 0)]
     rows = rows.join(world, on=["commodity_id", "year"])
     kinds = ds["regions"].set_index("region_id")["kind"]
     stage = chosen.set_index("commodity_id")
@@ -138,7 +142,7 @@ def concentration(
     indexed by (element, year).
     """
     if by == "element":
-        return _element_concentration(ds, year)
+        return _element_concentration(ds, commodity, year)
     shares = producer_shares(ds, commodity, year)
     keys = ["commodity_id", "stage", "year"]
     if by == "country":
@@ -161,12 +165,19 @@ def _by_country(shares: pd.DataFrame) -> pd.DataFrame:
     return world.join(summarise_shares(shares, keys, "region_id"))
 
 
-def _element_concentration(ds: Dataset, year: int | None) -> pd.DataFrame:
-    mined = producer_shares(ds, "ree_concentrate", year)
+def _element_concentration(ds: Dataset, subject: str | None, year: int | None) -> pd.DataFrame:
+    """Element split of the first stage of ``subject`` (default: any material) that
+    ``element_content`` splits: the mined ore, whose composition the data give."""
     split = ds["element_content"]
-    split = split[split["commodity_id"] == "ree_concentrate"]
+    chosen = _commodities_for(ds, subject)
+    split_stages = chosen[chosen["commodity_id"].isin(split["commodity_id"])]
+    if split_stages.empty:
+        raise ChokepointError(f"no element_content rows for {subject or 'any commodity'}; --by element needs them")
+    commodity = str(split_stages.sort_values("stage_order")["commodity_id"].iloc[0])
+    mined = producer_shares(ds, commodity, year)
+    split = split[split["commodity_id"] == commodity]
     own = mined.merge(split, on=["commodity_id", "region_id"])
-    world_split = split[split["region_id"] == "WLD"]
+    world_split = split[split["region_id"] == WORLD]
     fallback = mined[~mined["region_id"].isin(own["region_id"])].merge(
         world_split.drop(columns="region_id"), on="commodity_id"
     )

@@ -1,6 +1,7 @@
 """Criticality indices: EU CRM supply risk and economic importance, GeoPolRisk, USGS-style supply risk.
 
-Pure functions over arrays, each with its equation and source; :func:`eu_criticality` applies the
+The indices are pure functions over arrays in :mod:`chokepoint.analysis.indices` (re-exported
+here), each with its equation and source; :func:`eu_criticality` applies the
 EU method to a dataset's ``supply_shares``, ``governance`` and ``material_indicators`` tables.
 Dataset-level tables, one per method: :func:`eu_table`, :func:`geopolrisk_table`, :func:`usgs_table`,
 dispatched by name through :func:`criticality_table` (registry :data:`CRITICALITY_METHODS`).
@@ -32,19 +33,31 @@ from collections.abc import Callable, Mapping
 from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from chokepoint.analysis.concentration import producer_shares
 from chokepoint.analysis.exposure import import_reliance
+from chokepoint.analysis.indices import (
+    SHARE_SUM_TOLERANCE,
+    _fraction,
+    eu_economic_importance,
+    eu_supply_risk,
+    geopolrisk,
+    hhi_wgi_t,
+    usgs_disruption_potential,
+    usgs_supply_risk,
+    wgi_scaled_eu,
+)
 from chokepoint.dataset import Dataset
 from chokepoint.errors import CheckError
-from chokepoint.network import MIX_BASES, build_network
+from chokepoint.network import MIX_BASES, SupplyNetwork, build_network
 
 __all__ = [
     "CRITICALITY_METHODS",
+    "EU_REGION",
     "REE_ELEMENTS",
     "SHARE_SUM_TOLERANCE",
+    "USGS_REGION",
     "criticality_table",
     "eu_criticality",
     "eu_economic_importance",
@@ -58,170 +71,8 @@ __all__ = [
     "usgs_table",
     "wgi_scaled_eu",
 ]
-
-#: Rounded published shares may sum to a little more than 100 %.
-SHARE_SUM_TOLERANCE = 0.02
-
+#: The EU method's stages with global supply shares.
 _STAGES = ("extraction", "processing")
-
-
-def _array(name: str, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    arr = np.atleast_1d(np.asarray(values, dtype=float))
-    if arr.ndim != 1:
-        raise CheckError(f"{name}: expected a 1-D sequence, got shape {arr.shape}")
-    if np.isnan(arr).any():
-        raise CheckError(f"{name}: contains missing values; fill or drop them first")
-    return arr
-
-
-def _shares(name: str, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    s = _array(name, values)
-    if (s < 0).any():
-        raise CheckError(f"{name}: negative share {s.min():g}; shares are fractions from 0 to 1")
-    if s.sum() > 1 + SHARE_SUM_TOLERANCE:
-        raise CheckError(f"{name}: shares sum to {s.sum():.3f} (over 100%); give fractions of one market")
-    return s
-
-
-def _same_length(**arrays: npt.NDArray[np.float64]) -> None:
-    lengths = {k: len(v) for k, v in arrays.items()}
-    if len(set(lengths.values())) > 1:
-        detail = ", ".join(f"{k}={n}" for k, n in lengths.items())
-        raise CheckError(f"mismatched lengths ({detail}); give one value per supplier")
-
-
-def _fraction(name: str, value: float) -> float:
-    v = float(value)
-    if not 0.0 <= v <= 1.0:
-        raise CheckError(f"{name}={v:g} is outside 0-1; give a fraction (0.35 for 35%)")
-    return v
-
-
-def wgi_scaled_eu(wgi_mean: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """EU-CRM governance score on 0-10 (10 = worst) from the mean of the six WGI estimates.
-
-    ``WGI_scaled = 5 - 2 * WGI_mean``: maps the WGI range [-2.5, 2.5] linearly onto [10, 0].
-    Source of the convention: EC (2017) guidelines, doi:10.2873/769526; not read here, verified by
-    reproducing published 2023 SR values (module docstring).
-    """
-    return 5.0 - 2.0 * _array("wgi_mean", wgi_mean)
-
-
-def hhi_wgi_t(shares: npt.ArrayLike, wgi: npt.ArrayLike, t: npt.ArrayLike | None = None) -> float:
-    """Governance- and trade-weighted concentration: ``HHI_WGI,t = Σ_c S_c² · WGI_c · t_c``.
-
-    ``S_c`` supplier shares as fractions (the guidelines' HHI on 0-1), ``WGI_c`` the EU-scaled
-    governance (0-10), ``t_c`` the trade-related variable (1 without measures, >1 with export
-    restrictions, 0.8 with an EU trade agreement; default 1). A monopoly of a country with
-    WGI 6 and t 1 scores 6. EC (2017) guidelines, doi:10.2873/769526.
-    """
-    s = _shares("shares", shares)
-    w = _array("wgi", wgi)
-    tt = np.ones_like(s) if t is None else _array("t", t)
-    _same_length(shares=s, wgi=w, t=tt)
-    if (w < 0).any() or (tt <= 0).any():
-        raise CheckError("wgi must be >= 0 and t > 0; check the governance and trade columns")
-    return float(np.sum(s**2 * w * tt))
-
-
-def eu_supply_risk(
-    hhi_gs: float,
-    hhi_eus: float | None,
-    import_reliance: float,
-    eol_rir: float,
-    si_sr: float,
-) -> float:
-    """EU supply risk at one stage: ``SR = [HHI_GS · IR/2 + HHI_EUS · (1 - IR/2)] · (1 - EOL_RIR) · SI_SR``.
-
-    ``HHI_GS``, ``HHI_EUS``: :func:`hhi_wgi_t` of global supply and of EU sourcing; ``IR`` import
-    reliance (fraction); ``EOL_RIR`` end-of-life recycling input rate; ``SI_SR`` substitution index.
-    Without EU sourcing data (``hhi_eus=None``) the study uses global supply alone:
-    ``SR = HHI_GS · (1 - EOL_RIR) · SI_SR``. The published SR is the larger of the extraction and
-    processing stages (the bottleneck). EC (2017) guidelines, doi:10.2873/769526.
-    """
-    ir = _fraction("import_reliance", import_reliance)
-    eol = _fraction("eol_rir", eol_rir)
-    si = float(si_sr)
-    if si < 0 or hhi_gs < 0 or (hhi_eus is not None and hhi_eus < 0):
-        raise CheckError("hhi and si_sr must be >= 0")
-    core = hhi_gs if hhi_eus is None else hhi_gs * ir / 2 + hhi_eus * (1 - ir / 2)
-    return float(core * (1 - eol) * si)
-
-
-def eu_economic_importance(
-    end_use_shares: npt.ArrayLike,
-    sector_value_added: npt.ArrayLike,
-    si_ei: float,
-    max_sector_value_added: float,
-) -> float:
-    """EU economic importance: ``EI = Σ_s A_s · Q_s / Q_max · 10 · SI_EI``.
-
-    ``A_s`` end-use shares allocated to NACE Rev.2 2-digit sectors, ``Q_s`` the sectors' value added,
-    scaled to the largest manufacturing sector (``Q_max``; EUR 204,200 m, C28, in the 2023 study) on a
-    0-10 scale; ``SI_EI`` substitution index. EC (2017) guidelines, doi:10.2873/769526.
-    """
-    a = _shares("end_use_shares", end_use_shares)
-    q = _array("sector_value_added", sector_value_added)
-    _same_length(end_use_shares=a, sector_value_added=q)
-    if max_sector_value_added <= 0 or (q < 0).any() or (q > max_sector_value_added).any():
-        raise CheckError("sector value added must be >= 0 and at most max_sector_value_added (> 0)")
-    return float(np.sum(a * q) / max_sector_value_added * 10.0 * float(si_ei))
-
-
-def geopolrisk(
-    production_shares: npt.ArrayLike,
-    governance: npt.ArrayLike,
-    imports: npt.ArrayLike,
-    domestic_production: float,
-) -> float:
-    """GeoPolRisk of country A for a material: ``HHI · Σ_c g_c · f_A,c / (p_A + F_A)``.
-
-    ``HHI = Σ s_i²`` of global production shares (fractions, 0-1), ``g_c`` governance risk of supplier
-    ``c`` (e.g. WGI political stability rescaled 0-1, higher = riskier; the rescaling is the caller's),
-    ``f_A,c`` A's imports from ``c``, ``p_A`` A's production, ``F_A = Σ f_A,c``. With no imports the
-    score is 0; with neither imports nor production it is undefined and raises. Gemechu et al. (2016)
-    J. Ind. Ecol. 20(1):154-165; Helbig et al. (2016); Santillán-Saldivar et al. (2021).
-    """
-    hhi = float(np.sum(_shares("production_shares", production_shares) ** 2))
-    g = _array("governance", governance)
-    f = _array("imports", imports)
-    _same_length(governance=g, imports=f)
-    if (f < 0).any() or domestic_production < 0:
-        raise CheckError("imports and domestic_production must be >= 0")
-    total = float(domestic_production) + float(f.sum())
-    if total == 0:
-        raise CheckError("no imports and no domestic production: GeoPolRisk is undefined")
-    return hhi * float(np.sum(g * f)) / total
-
-
-def usgs_disruption_potential(shares: npt.ArrayLike, governance_risk: npt.ArrayLike) -> float:
-    """Governance-weighted concentration of production: ``DP = Σ_c s_c² · r_c``.
-
-    ``s_c`` production shares (fractions), ``r_c`` supplier risk on 0-1 (e.g. ``1 - WGI percentile/100``).
-    Structure after Nassar & Fortier (2021), USGS OFR 2021-1045; the exact DP definition (which WGI
-    dimensions, which years, any normalisation) was NOT read from the report: treat it as a parameter.
-    """
-    s = _shares("shares", shares)
-    r = _array("governance_risk", governance_risk)
-    _same_length(shares=s, governance_risk=r)
-    if ((r < 0) | (r > 1)).any():
-        raise CheckError("governance_risk must lie in 0-1 (1 = worst)")
-    return float(np.sum(s**2 * r))
-
-
-def usgs_supply_risk(disruption_potential: float, trade_exposure: float, economic_vulnerability: float) -> float:
-    """USGS-style supply risk: ``SR = DP · TE · EV``.
-
-    ``DP`` disruption potential (:func:`usgs_disruption_potential`), ``TE`` trade exposure (net import
-    reliance, fraction; 0 for a net exporter), ``EV`` economic vulnerability (fraction). Structure of
-    Nassar & Fortier (2021), USGS OFR 2021-1045, doi:10.3133/ofr20211045; the report's exact scaling of
-    each factor was not verified, so no published USGS value is reproduced.
-    """
-    te = _fraction("trade_exposure", trade_exposure)
-    ev = _fraction("economic_vulnerability", economic_vulnerability)
-    if disruption_potential < 0:
-        raise CheckError("disruption_potential must be >= 0")
-    return float(disruption_potential) * te * ev
 
 
 def _indicator(ind: pd.DataFrame, name: str) -> float | None:
@@ -302,6 +153,11 @@ REE_ELEMENTS = (
 
 Method = Literal["eu", "geopolrisk", "usgs"]
 
+#: The region each method was designed for: the EU study assesses the EU only, the USGS method
+#: defaults to the United States (its subject).
+EU_REGION = "EU27"
+USGS_REGION = "USA"
+
 
 def _check_region(ds: Dataset, region: str) -> None:
     known = set(ds["regions"]["region_id"])
@@ -338,7 +194,9 @@ def _world_shares(ds: Dataset, material: str, year: int) -> pd.DataFrame:
     return shares[shares["counted"]]
 
 
-def geopolrisk_table(ds: Dataset, region: str, year: int = 2024, material: str = "rare_earths") -> pd.DataFrame:
+def geopolrisk_table(
+    ds: Dataset, region: str, year: int = 2024, material: str = "rare_earths", net: SupplyNetwork | None = None
+) -> pd.DataFrame:
     """GeoPolRisk of ``region`` for each commodity of ``material``: ``HHI · Σ_c g_c · f_c / (p + F)``.
 
     * ``HHI`` (0-1) of world production shares of named countries (``ROW`` counts in the world total
@@ -354,11 +212,11 @@ def geopolrisk_table(ds: Dataset, region: str, year: int = 2024, material: str =
     Returns one row per commodity (index ``commodity_id``): ``stage``, ``hhi``, ``imports_t``,
     ``domestic_production_t``, ``import_share`` (``F / (p + F)``), ``import_governance_risk``
     (import-weighted mean ``g``), ``suppliers`` (origins of imports), ``governance_year`` and
-    ``geopolrisk`` (:func:`geopolrisk`).
+    ``geopolrisk`` (:func:`geopolrisk`). ``net``: the shared network (default: the cached one).
     """
     _check_region(ds, region)
     _check_material(ds, material)
-    net = build_network(ds, material, year)
+    net = net if net is not None else build_network(ds, material, year)
     mix = net.mix_table
     mix = mix[(mix["region_id"] == region) & (mix["mix_basis"] == MIX_BASES[0])]
     if mix.empty:
@@ -401,10 +259,11 @@ def geopolrisk_table(ds: Dataset, region: str, year: int = 2024, material: str =
 
 def usgs_table(
     ds: Dataset,
-    region: str = "USA",
+    region: str = USGS_REGION,
     year: int = 2024,
     material: str = "rare_earths",
     economic_vulnerability: float = 1.0,
+    net: SupplyNetwork | None = None,
 ) -> pd.DataFrame:
     """USGS-style supply risk of ``region`` for each commodity of ``material``: ``SR = DP · TE · EV``.
 
@@ -418,11 +277,12 @@ def usgs_table(
 
     Returns one row per commodity (index ``commodity_id``): ``stage``, ``disruption_potential``,
     ``trade_exposure``, ``economic_vulnerability``, ``ev_basis``, ``governance_year``, ``supply_risk``.
+    ``net``: the shared network (default: the cached one of ``ds``, ``material`` and ``year``).
     """
     _check_region(ds, region)
     _check_material(ds, material)
     _fraction("economic_vulnerability", economic_vulnerability)
-    table = import_reliance(ds, material, year).reset_index()
+    table = import_reliance(ds, material, year, net=net).reset_index()
     table = table[table["region_id"] == region]
     if table.empty:
         raise CheckError(
@@ -534,7 +394,7 @@ def eu_table(ds: Dataset, year: int = 2023, materials: list[str] | None = None) 
 
 
 def _eu_method(ds: Dataset, year: int | None, region: str | None, material: str) -> pd.DataFrame:
-    if region not in (None, "EU27"):
+    if region not in (None, EU_REGION):
         raise CheckError(f"the EU method assesses the EU only; got region {region!r} (use EU27 or none)")
     y = 2023 if year is None else year
     sh = ds["supply_shares"]
@@ -554,7 +414,7 @@ def _geopolrisk_method(ds: Dataset, year: int | None, region: str | None, materi
 
 
 def _usgs_method(ds: Dataset, year: int | None, region: str | None, material: str) -> pd.DataFrame:
-    return usgs_table(ds, "USA" if region is None else region, 2024 if year is None else year, material)
+    return usgs_table(ds, USGS_REGION if region is None else region, 2024 if year is None else year, material)
 
 
 #: Criticality methods by name: each takes (dataset, year or None, region or None, material).

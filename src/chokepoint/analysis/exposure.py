@@ -21,16 +21,19 @@ from chokepoint.network import SupplyNetwork, build_network
 __all__ = ["effective_dependence", "exposure", "import_reliance"]
 
 
-def import_reliance(ds: Dataset, material: str = "rare_earths", year: int = 2024) -> pd.DataFrame:
+def import_reliance(
+    ds: Dataset, material: str = "rare_earths", year: int = 2024, net: SupplyNetwork | None = None
+) -> pd.DataFrame:
     """Net import reliance per region and commodity: ``(imports − exports) / apparent consumption``.
 
     Apparent consumption = production + imports − exports (USGS definition). Trade is in
     product weight and production in contained units, so reliance is clipped to 0–100%. Flows
     known only in dollars count at their estimated tonnage (see :mod:`chokepoint.network`).
     Regions and commodities with no trade data are absent rather than guessed.
-    Indexed by (region_id, commodity_id).
+    Indexed by (region_id, commodity_id). ``net``: the shared network (default: the cached one
+    of ``ds``, ``material`` and ``year``).
     """
-    return _reliance(build_network(ds, material, year))
+    return _reliance(net if net is not None else build_network(ds, material, year))
 
 
 def _reliance(net: SupplyNetwork) -> pd.DataFrame:
@@ -105,18 +108,22 @@ def exposure(
     year: int = 2024,
     material: str = "rare_earths",
     products: list[str] | None = None,
+    net: SupplyNetwork | None = None,
 ) -> pd.DataFrame:
     """``region``'s direct and effective dependence for ``products`` (default: every stage).
 
     The rows of each product show, stage by stage, which origins its supply rests on, with the
-    region's net import reliance for the stage's commodity where trade data exist.
+    region's net import reliance for the stage's commodity where trade data exist. ``net``: the
+    shared network (default: the cached one of ``ds``, ``material`` and ``year``; a region the
+    data never mention is added to it, buying at the world production mix).
     """
     if region not in set(ds["regions"]["region_id"]):
         raise ChokepointError(
             f"unknown region {region!r}; use an ISO3 code such as JPN, USA, DEU (see data/regions.csv)"
         )
-    # A region without production or trade data still buys: at the world production mix.
-    net = build_network(ds, material, year, consumers=[region])
+    if net is None or region not in net.regions:
+        # A region without production or trade data still buys: at the world production mix.
+        net = build_network(ds, material, year, consumers=[region])
     table = effective_dependence(net, region)
     reliance = _reliance(net)["net_import_reliance_pct"].rename_axis(["region_id", "commodity_id"])
     keys = pd.MultiIndex.from_arrays([table.index.get_level_values("region_id"), table["commodity_id"]])

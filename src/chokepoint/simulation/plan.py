@@ -2,7 +2,9 @@
 
 Everything the period loop needs is precomputed here, once, as plain arrays indexed by period
 ``t`` (months from the scenario start), region ``r``, commodity ``k`` (stage) and sector ``s``;
-the loop itself (:mod:`chokepoint.simulation.engine`) only does arithmetic on them.
+the loop itself (:mod:`chokepoint.simulation.engine`) only does arithmetic on them. Each
+instrument family's rule is one array function in :mod:`chokepoint.simulation.instruments`;
+:func:`build_plan` gathers each family's values from the scenario and calls it.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import pandas as pd
 
 from chokepoint.dataset import Dataset
 from chokepoint.iomath import solve_leontief
+from chokepoint.network import WORLD, input_matrix
 from chokepoint.scenario import (
     Ban,
-    CapacityProject,
     ContentRule,
     ExportControl,
     Licence,
@@ -27,8 +29,27 @@ from chokepoint.scenario import (
     YearMonth,
 )
 from chokepoint.simulation.baseline import Baseline
+from chokepoint.simulation.instruments import (
+    active_months,
+    plan_ban,
+    plan_content_rule,
+    plan_demand_path,
+    plan_disruption,
+    plan_excluded_sectors,
+    plan_leakage,
+    plan_licence,
+    plan_offtake,
+    plan_priority,
+    plan_project,
+    plan_quota,
+    plan_recycling,
+    plan_stockpile,
+    plan_substitution,
+    plan_technology_ban,
+    plan_trade_control,
+)
 
-__all__ = ["Plan", "build_plan"]
+__all__ = ["Plan", "affected_share", "build_plan", "controller_content", "element_splits"]
 
 Array = npt.NDArray[np.float64]
 
@@ -62,196 +83,260 @@ def _months(scenario: Scenario, when: YearMonth | None, default: int) -> int:
     return default if when is None else when.index(scenario.start)
 
 
-def _affected_share(control: ExportControl, commodity: str, ds: Dataset) -> float:
+def element_splits(ds: Dataset, material: str) -> pd.DataFrame:
+    """World element shares of each commodity's rare-earth oxide content (commodities × elements,
+    stage order): a commodity's own ``element_content`` rows for :data:`WORLD`, else its inputs'
+    (through ``recipes``, weighted by tonnes of input per tonne; oxide and metal carry the ore's
+    split). A commodity without any is a row of NaN."""
+    com = ds["commodities"]
+    ks = list(com.loc[com["material"] == material].sort_values("stage_order")["commodity_id"])
+    split = ds["element_content"]
+    own = split[(split["region_id"] == WORLD) & split["commodity_id"].isin(ks)]
+    elements = pd.Index(sorted(set(own["element"])), name="element")
+    shares = np.zeros((len(ks), len(elements)))
+    rows = pd.Index(ks).get_indexer(pd.Index(own["commodity_id"]))
+    np.add.at(shares, (rows, elements.get_indexer(pd.Index(own["element"]))), own["share_of_reo"].to_numpy(float))
+    known = np.isin(np.arange(len(ks)), rows)
+    a = input_matrix(ds["recipes"], ks)  # a[j, k]: a commodity's inputs come from earlier stages
+    for k in range(len(ks)):
+        weight = a[:, k] * known
+        if not known[k] and weight.sum() > 0:
+            shares[k], known[k] = weight @ shares / weight.sum(), True
+    shares[~known] = np.nan
+    table = pd.DataFrame(shares, index=pd.Index(ks, name="commodity_id"), columns=elements)
+    # The commodities a control covers whole when they contain a controlled element (data rule).
+    table.attrs["whole"] = frozenset(com.loc[com["element_control"].eq("whole").fillna(False), "commodity_id"])
+    return table
+
+
+def affected_share(control: ExportControl, commodity: str, ds: Dataset, splits: pd.DataFrame | None = None) -> float:
+    """Share of ``commodity``'s flow a control covers: the scenario's ``affected_share`` if given;
+    all of it without ``elements``; else by the commodity's ``element_control`` data rule —
+    ``content`` (default): the listed elements' share of its oxide content (:func:`element_splits`,
+    pass ``splits`` to reuse them); ``whole``: all of it when it contains any listed element (a
+    magnet with dysprosium is controlled as a whole). A commodity without element data is
+    covered in full."""
     if control.affected_share is not None:
         return control.affected_share
-    if commodity == "ndfeb_magnet" or not control.elements:
+    if not control.elements:
         return 1.0
-    split = ds["element_content"]
-    world = split[(split["region_id"] == "WLD") & (split["commodity_id"] == "ree_concentrate")]
-    return float(world.loc[world["element"].isin(control.elements), "share_of_reo"].sum())
+    if splits is None:
+        com = ds["commodities"]
+        splits = element_splits(ds, str(com.loc[com["commodity_id"] == commodity, "material"].iloc[0]))
+    if commodity not in splits.index:
+        return 1.0
+    row = splits.loc[commodity].to_numpy(dtype=float)
+    if np.isnan(row).all():
+        return 1.0
+    share = float(row[splits.columns.isin(control.elements)].sum())
+    return (1.0 if share > 0 else 0.0) if commodity in splits.attrs["whole"] else share
 
 
 def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
-    """Turn ``scenario`` into time paths on ``baseline`` (codes already checked by check_scenario)."""
+    """Turn ``scenario`` into time paths on ``baseline`` (codes already checked by check_scenario):
+    one ``plan_<instrument>`` call per family (:mod:`chokepoint.simulation.instruments`)."""
     net = baseline.net
-    T = scenario.horizon_months
-    regions = list(net.regions)
-    ks = baseline.commodities
-    R, K, n, S = len(regions), len(ks), len(net.nodes), len(baseline.sectors)
-    r_of = {r: i for i, r in enumerate(regions)}
-    k_of = {k: i for i, k in enumerate(ks)}
-    node_of = {key: i for i, key in enumerate(net.nodes)}
+    T, R, K, S, n = (
+        scenario.horizon_months,
+        len(net.regions),
+        len(net.commodities),
+        len(baseline.sectors),
+        len(net.nodes),
+    )
     periods = pd.period_range(f"{scenario.start}", periods=T, freq="M")
-    t = np.arange(T)
-
-    def active(start: YearMonth, end: YearMonth | None) -> npt.NDArray[np.bool_]:
-        return (t >= _months(scenario, start, 0)) & (t <= _months(scenario, end, T))
-
-    # Capacity: base, minus disruptions, plus projects ramping after permitting.
-    capacity = np.tile(baseline.capacity_t, (T, 1))
-    for d in scenario.disruptions:
-        if (d.region, d.commodity) not in node_of:
-            continue
-        i = node_of[(d.region, d.commodity)]
-        share = d.share
-        if d.facility is not None:
-            cap = ds["facility_capacity"]
-            fac = cap[cap["facility_id"] == d.facility]["capacity_t_per_yr"].dropna()
-            region_cap = baseline.capacity_t[i] * 12
-            share *= min(1.0, float(fac.iloc[-1]) / region_cap) if len(fac) and region_cap > 0 else 0.0
-        capacity[active(d.start, d.end), i] *= 1.0 - share
-
-    def ramping(p: CapacityProject, c: ExportControl) -> bool:
-        """The ban is in force at some point of the project's (unslowed) ramp."""
-        online = _months(scenario, p.start, 0) + p.permitting_delay_months
-        return _months(scenario, c.start, 0) < online + max(1, p.ramp_months) and _months(scenario, c.end, T) >= online
-
-    hit_by = [
-        [
-            c.instrument
-            for c in scenario.export_controls
-            if isinstance(c.instrument, TechnologyBan)
-            and p.commodity in c.commodities
-            and c.targets.hits(p.region)
-            and p.region != c.controller
-            and ramping(p, c)
-        ]
-        for p in scenario.projects
+    project_capacity, project_node, learning = _projects(baseline, scenario)
+    capacity = baseline.capacity_t[None, :] * _disruptions(baseline, scenario, ds)
+    inside = project_node >= 0
+    np.add.at(capacity.T, project_node[inside], project_capacity[:, inside].T)  # projects on one node add
+    allowed, controlled, excluded = _trade_controls(baseline, scenario, ds)
+    stock, max_release, refill, release = _stockpiles(baseline, scenario)
+    sub = [x for x in scenario.substitution if x.sector in baseline.sectors and x.commodity in net.commodities]
+    ceiling, elasticity, lag = plan_substitution(
+        S,
+        K,
+        pd.Index(baseline.sectors).get_indexer(pd.Index([x.sector for x in sub])),
+        net.commodity_index(x.commodity for x in sub),
+        [x.ceiling for x in sub],
+        [x.price_elasticity for x in sub],
+        [x.lag_months for x in sub],
+    )
+    off = [
+        o
+        for o in scenario.offtakes
+        if o.seller in net.regions and o.buyer in net.regions and o.commodity in net.commodities
     ]
-    project_capacity = np.zeros((T, len(scenario.projects)))
-    project_node = np.full(len(scenario.projects), -1, dtype=np.intp)
-    learning = np.zeros(len(scenario.projects))
-    for j, (p, bans) in enumerate(zip(scenario.projects, hit_by, strict=True)):
-        slow = max([1.0, *(b.ramp_slowdown for b in bans)])
-        learning[j] = p.learning_rate * min([1.0, *(1.0 - b.learning_slowdown for b in bans)])
-        online = _months(scenario, p.start, 0) + p.permitting_delay_months
-        ramp_months = max(1.0, p.ramp_months * slow)
-        project_capacity[:, j] = np.clip((t - online + 1) / ramp_months, 0.0, 1.0) * p.capacity_t_per_yr / 12.0
-        if (p.region, p.commodity) in node_of:
-            project_node[j] = node_of[(p.region, p.commodity)]
-            capacity[:, project_node[j]] += project_capacity[:, j]
-
-    # Trade controls: allowed share of each origin→buyer flow, per commodity and month.
-    allowed = np.ones((T, K, R, R))
-    controlled = np.zeros((T, K, R, R))
-    excluded = np.zeros((T, R, S))
-    sector_of = {s: i for i, s in enumerate(baseline.sectors)}
-    base_orders = _baseline_orders(baseline, R, K)
-    for c in scenario.export_controls:
-        if isinstance(c.instrument, TechnologyBan) or c.controller not in r_of:
-            continue
-        when = active(c.start, c.end)
-        targets = np.array([c.targets.hits(r) and r != c.controller for r in regions])
-        leak = sum(x.share for x in c.leakage)
-        for k in c.commodities:
-            if k not in k_of:
-                continue
-            ki = k_of[k]
-            affected = _affected_share(c, k, ds)
-            inst = c.instrument
-            origins = np.zeros(R, dtype=bool)
-            origins[r_of[c.controller]] = True
-            if isinstance(inst, ContentRule):
-                # Products made elsewhere whose upstream content from the controller reaches the
-                # threshold (traced through the base-year network).
-                origins = controller_content(baseline, c.controller)[:, ki] >= inst.content_threshold
-                origins[r_of[c.controller]] = False
-            if isinstance(inst, Ban):
-                keep = np.full(T, 1.0 - affected)
-            elif isinstance(inst, Licence):
-                delay = _months(scenario, c.start, 0) + inst.processing_delay_months
-                approval = np.where(t < delay, 0.0, inst.approval_share)
-                keep = 1.0 - affected * (1.0 - approval)
-                for s in inst.excluded_sectors:
-                    if s in sector_of:
-                        excluded[np.ix_(when, targets, np.array([sector_of[s]]))] = 1.0
-            elif isinstance(inst, Quota):
-                exports = base_orders[ki, r_of[c.controller], targets].sum()
-                ratio = min(1.0, inst.quota_t_per_yr / 12.0 / exports) if exports > 0 else 1.0
-                keep = np.full(T, 1.0 - affected * (1.0 - ratio))
-            else:
-                assert isinstance(inst, ContentRule)
-                keep = np.full(T, 1.0 - affected * (1.0 - inst.approval_share))
-            keep = keep + leak * (1.0 - keep)  # leakage through third countries gets part through
-            block = np.outer(origins, targets)
-            for ti in np.flatnonzero(when):
-                allowed[ti, ki][block] = np.minimum(allowed[ti, ki][block], keep[ti])
-                controlled[ti, ki][block] = np.maximum(controlled[ti, ki][block], affected)
-
-    # Demand paths: multipliers by calendar year, interpolated monthly, per sector and region.
-    multiplier = np.ones((T, n, S))
-    years = periods.year.to_numpy() + (periods.month.to_numpy() - 0.5) / 12.0
-    node_region = np.asarray(net.nodes.get_level_values("region_id"))
-    for dc in scenario.demand:
-        if dc.sector not in sector_of:
-            continue
-        knots = sorted(dc.multipliers.items())
-        xs = np.array([scenario.base_year + 0.5] + [y + 0.5 for y, _ in knots])
-        ys = np.array([1.0] + [m for _, m in knots])
-        path = np.interp(years, xs, ys)
-        rows = np.ones(n, dtype=bool) if dc.region == "WLD" else node_region == dc.region
-        multiplier[:, rows, sector_of[dc.sector]] = path[:, None]
-
-    # Strategic stocks, recycling and substitution parameters.
-    base_use = _baseline_use(baseline)
-    stock = np.zeros(n)
-    max_release = np.full(n, np.inf)
-    refill = np.full(n, np.inf)
-    release = np.zeros(n)
-    for sp_ in scenario.stockpiles:
-        if (sp_.region, sp_.commodity) not in node_of:
-            continue
-        i = node_of[(sp_.region, sp_.commodity)]
-        stock[i] = sp_.stock_t if sp_.stock_t is not None else (sp_.months_of_demand or 0.0) * base_use[i]
-        max_release[i] = sp_.max_release_t_per_month if sp_.max_release_t_per_month is not None else np.inf
-        refill[i] = sp_.refill_months if sp_.refill_months else np.inf
-        release[i] = 1.0 if sp_.release == "on_shortfall" else 0.0
-    recycled = np.zeros((T, n))
-    final_use = baseline.final_t.sum(axis=1)
-    for rc in scenario.recycling:
-        if (rc.region, rc.commodity) not in node_of:
-            continue
-        i = node_of[(rc.region, rc.commodity)]
-        start = _months(scenario, rc.start, 0)
-        ramp_share = np.clip((t - start + 1) / max(1, rc.ramp_months), 0.0, 1.0)
-        # End-of-life flow taken equal to the region's base final use (stock turnover in steady state).
-        recycled[:, i] = ramp_share * rc.collection_rate * rc.recovery_rate * final_use[i]
-    ceiling = np.zeros((S, K))
-    elasticity = np.zeros((S, K))
-    lag = np.ones((S, K))
-    for sub in scenario.substitution:
-        if sub.sector not in sector_of or sub.commodity not in k_of:
-            continue
-        si, ki = sector_of[sub.sector], k_of[sub.commodity]
-        ceiling[si, ki], elasticity[si, ki], lag[si, ki] = sub.ceiling, sub.price_elasticity, max(1, sub.lag_months)
-    priority = np.array([scenario.priorities.get(s, 1.0) for s in baseline.sectors])
-    offtake = np.zeros((T, K, R, R))
-    for o in scenario.offtakes:
-        if o.seller in r_of and o.buyer in r_of and o.commodity in k_of:
-            offtake[active(o.start, o.end), k_of[o.commodity], r_of[o.seller], r_of[o.buyer]] += (
-                o.quantity_t_per_yr / 12.0
-            )
+    offtake = plan_offtake(
+        T,
+        K,
+        R,
+        net.commodity_index(o.commodity for o in off),
+        net.region_index(o.seller for o in off),
+        net.region_index(o.buyer for o in off),
+        [o.quantity_t_per_yr for o in off],
+        _window(scenario, [(o.start, o.end) for o in off]),
+    )
     return Plan(
         periods=periods,
         capacity_t=capacity,
         allowed=allowed,
-        demand_multiplier=multiplier,
+        demand_multiplier=_demand(baseline, scenario, periods, n, S),
         excluded=excluded,
         controlled_origin=controlled,
         stock_target_t=stock,
         stock_max_release_t=max_release,
         stock_refill_months=refill,
         stock_release=release,
-        recycled_t=recycled,
+        recycled_t=_recycling(baseline, scenario),
         substitution_ceiling=ceiling,
         substitution_elasticity=elasticity,
         substitution_lag=lag,
-        priority=priority,
+        priority=plan_priority([scenario.priorities.get(s, 1.0) for s in baseline.sectors]),
         offtake_t=offtake,
         project_capacity_t=project_capacity,
         project_node=project_node,
         project_learning_rate=learning,
+    )
+
+
+def _window(scenario: Scenario, spans: list[tuple[YearMonth, YearMonth | None]]) -> npt.NDArray[np.bool_]:
+    """(len(spans), T) months each (start, end) span is in force."""
+    T = scenario.horizon_months
+    starts = np.array([_months(scenario, s, 0) for s, _ in spans], dtype=int)
+    ends = np.array([_months(scenario, e, T) for _, e in spans], dtype=int)
+    return active_months(T, starts, ends).reshape(len(spans), T)
+
+
+def _disruptions(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Array:
+    """(T, n) capacity multiplier; a facility's outage counts at its share of the region's capacity."""
+    net = baseline.net
+    hits = [d for d in scenario.disruptions if net.node_index([d.region], [d.commodity])[0] >= 0]
+    node = net.node_index([d.region for d in hits], [d.commodity for d in hits])
+    cap = ds["facility_capacity"]
+    shares = []
+    for d, i in zip(hits, node, strict=True):
+        share = d.share
+        if d.facility is not None:
+            fac = cap[cap["facility_id"] == d.facility]["capacity_t_per_yr"].dropna()
+            region_cap = baseline.capacity_t[i] * 12
+            share *= min(1.0, float(fac.iloc[-1]) / region_cap) if len(fac) and region_cap > 0 else 0.0
+        shares.append(share)
+    return plan_disruption(len(net.nodes), node, shares, _window(scenario, [(d.start, d.end) for d in hits]))
+
+
+def _projects(baseline: Baseline, scenario: Scenario) -> tuple[Array, npt.NDArray[np.intp], Array]:
+    """Each project's monthly capacity (T, P), node (P,; −1 outside the network) and learning rate,
+    after the slowdown of technology bans in force at some point of its (unslowed) ramp."""
+    T, projects = scenario.horizon_months, scenario.projects
+    bans = [c for c in scenario.export_controls if isinstance(c.instrument, TechnologyBan)]
+    online = np.array([_months(scenario, p.start, 0) + p.permitting_delay_months for p in projects], dtype=float)
+    ramp = np.array([p.ramp_months for p in projects], dtype=float)
+    begin = np.array([_months(scenario, c.start, 0) for c in bans], dtype=float)
+    end = np.array([_months(scenario, c.end, T) for c in bans], dtype=float)
+    hit = np.array(
+        [
+            [p.commodity in c.commodities and c.targets.hits(p.region) and p.region != c.controller for c in bans]
+            for p in projects
+        ],
+        dtype=bool,
+    ).reshape(len(projects), len(bans))
+    hit &= (begin[None, :] < (online + np.maximum(1.0, ramp))[:, None]) & (end[None, :] >= online[:, None])
+    slow, factor = plan_technology_ban(
+        hit,
+        [c.instrument.ramp_slowdown for c in bans if isinstance(c.instrument, TechnologyBan)],
+        [c.instrument.learning_slowdown for c in bans if isinstance(c.instrument, TechnologyBan)],
+    )
+    capacity = plan_project(T, [p.capacity_t_per_yr for p in projects], online, np.maximum(1.0, ramp * slow))
+    node = baseline.net.node_index([p.region for p in projects], [p.commodity for p in projects])
+    learning = np.array([p.learning_rate for p in projects], dtype=float) * factor
+    return capacity.reshape(T, len(projects)), node, learning.reshape(len(projects))
+
+
+def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tuple[Array, Array, Array]:
+    """Allowed and controlled shares of each lane (T, K, R, R) and licence-excluded sectors (T, R, S)."""
+    net = baseline.net
+    T, regions, R, K = scenario.horizon_months, list(net.regions), len(net.regions), len(net.commodities)
+    allowed, controlled = np.ones((T, K, R, R)), np.zeros((T, K, R, R))
+    excluded = np.zeros((T, R, len(baseline.sectors)))
+    base_orders = _baseline_orders(baseline, R, K)
+    splits = element_splits(ds, net.material)
+    content: dict[str, Array] = {}  # controller → its upstream content of every product (one solve each)
+    for c in scenario.export_controls:
+        if isinstance(c.instrument, TechnologyBan) or c.controller not in net.regions:
+            continue
+        inst, controller = c.instrument, net.region_position[c.controller]
+        active = _window(scenario, [(c.start, c.end)])[0]
+        targets = np.array([c.targets.hits(r) and r != c.controller for r in regions])
+        leak = sum(x.share for x in c.leakage)
+        if isinstance(inst, Licence) and any(k in net.commodities for k in c.commodities):
+            sectors = pd.Index(baseline.sectors).get_indexer(pd.Index(inst.excluded_sectors))
+            plan_excluded_sectors(excluded, active, targets, sectors[sectors >= 0])
+        for k in (k for k in c.commodities if k in net.commodities):
+            ki, affected = net.commodity_position[k], affected_share(c, k, ds, splits)
+            origins = np.arange(R) == controller
+            if isinstance(inst, Ban):
+                keep = plan_ban(affected, active)
+            elif isinstance(inst, Licence):
+                start = _months(scenario, c.start, 0)
+                keep = plan_licence(affected, inst.approval_share, start, inst.processing_delay_months, active)
+            elif isinstance(inst, Quota):
+                exports = base_orders[ki, controller, targets].sum()
+                keep = plan_quota(affected, inst.quota_t_per_yr, exports, active)
+            else:
+                assert isinstance(inst, ContentRule)
+                # Products made elsewhere whose upstream content from the controller reaches the
+                # threshold (traced through the base-year network).
+                if c.controller not in content:
+                    content[c.controller] = controller_content(baseline, c.controller)
+                origins = content[c.controller][:, ki] >= inst.content_threshold
+                origins[controller] = False
+                keep = plan_content_rule(affected, inst.approval_share, active)
+            plan_trade_control(allowed, controlled, plan_leakage(keep, leak), affected, active, ki, origins, targets)
+    return allowed, controlled, excluded
+
+
+def _demand(baseline: Baseline, scenario: Scenario, periods: pd.PeriodIndex, n: int, S: int) -> Array:
+    """(T, n, S) multipliers of base final demand: each demand change's path on its sector in its
+    region (every region for :data:`WORLD`); a later change of the same cells replaces an earlier."""
+    multiplier = np.ones((len(periods), n, S))
+    years = periods.year.to_numpy() + (periods.month.to_numpy() - 0.5) / 12.0
+    node_region = np.asarray(baseline.net.nodes.get_level_values("region_id"))
+    for dc in scenario.demand:
+        if dc.sector not in baseline.sectors:
+            continue
+        knots = sorted(dc.multipliers.items())
+        xs = np.array([scenario.base_year + 0.5] + [y + 0.5 for y, _ in knots])
+        path = plan_demand_path(years, xs, [1.0] + [m for _, m in knots])
+        rows = np.ones(n, dtype=bool) if dc.region == WORLD else node_region == dc.region
+        multiplier[:, rows, baseline.sectors.index(dc.sector)] = path[:, None]
+    return multiplier
+
+
+def _stockpiles(baseline: Baseline, scenario: Scenario) -> tuple[Array, Array, Array, Array]:
+    net = baseline.net
+    piles = [x for x in scenario.stockpiles if net.node_index([x.region], [x.commodity])[0] >= 0]
+    return plan_stockpile(
+        len(net.nodes),
+        net.node_index([x.region for x in piles], [x.commodity for x in piles]),
+        _baseline_use(baseline),
+        [np.nan if x.stock_t is None else x.stock_t for x in piles],
+        [x.months_of_demand or 0.0 for x in piles],
+        [np.inf if x.max_release_t_per_month is None else x.max_release_t_per_month for x in piles],
+        [x.refill_months if x.refill_months else np.inf for x in piles],
+        [1.0 if x.release == "on_shortfall" else 0.0 for x in piles],
+    )
+
+
+def _recycling(baseline: Baseline, scenario: Scenario) -> Array:
+    net = baseline.net
+    rec = [x for x in scenario.recycling if net.node_index([x.region], [x.commodity])[0] >= 0]
+    return plan_recycling(
+        scenario.horizon_months,
+        len(net.nodes),
+        net.node_index([x.region for x in rec], [x.commodity for x in rec]),
+        [_months(scenario, x.start, 0) for x in rec],
+        [x.ramp_months for x in rec],
+        [x.collection_rate * x.recovery_rate for x in rec],
+        baseline.final_t.sum(axis=1),
     )
 
 
