@@ -10,7 +10,16 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.dataset import Dataset
-from chokepoint.leverage.model import Dependence, LeverageError, Pathway, _pair, _run, load_dependences
+from chokepoint.leverage.model import (
+    Dependence,
+    LeverageError,
+    Pathway,
+    SimulatedLosses,
+    _pair,
+    _run,
+    load_dependences,
+    simulated_losses,
+)
 
 # --- pathways side by side ------------------------------------------------------------------------
 
@@ -61,11 +70,15 @@ _COMPARISON_COLUMNS = [
 ]
 
 
-def comparison_tables(ds: Dataset, pathways: list[Pathway], a: str, b: str) -> dict[str, pd.DataFrame]:
+def comparison_tables(
+    ds: Dataset, pathways: list[Pathway], a: str, b: str, losses: SimulatedLosses | None = None
+) -> dict[str, pd.DataFrame]:
     """Run every pathway for ``a``, ``b`` and stack the results: ``comparison`` (see
     :func:`compare_pathways`), ``balance`` and ``deterrence`` (one row per pathway × year) and the
-    ``matrix`` of :func:`balance_matrix`."""
-    return _stack([_tables(_pair(load_dependences(ds, p), p, a, b), p, a, b) for p in _unique(pathways)])
+    ``matrix`` of :func:`balance_matrix`. ``losses``: see :func:`~chokepoint.leverage.load_dependences`."""
+    pathways = _unique(pathways)
+    known = simulated_losses(ds, pathways) if losses is None else losses  # shared by the pathways
+    return _stack([_tables(_pair(load_dependences(ds, p, known), p, a, b), p, a, b) for p in pathways])
 
 
 def _unique(pathways: list[Pathway]) -> list[Pathway]:

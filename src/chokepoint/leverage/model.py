@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Self
@@ -15,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
-from chokepoint.leverage.cutoff import loss_curve, simulated_cutoff
+from chokepoint.leverage.cutoff import curve_of, cutoff_at, cutoff_losses
 from chokepoint.yamlfile import load_yaml_model
 
 Array = npt.NDArray[np.float64]
@@ -240,15 +241,18 @@ _FIELDS = (
 )
 
 
-def load_dependences(ds: Dataset, pathway: Pathway) -> list[Dependence]:
-    """Every directed dependence with all metrics, from the dataset's ``leverage`` rows of
-    ``pathway.data_year`` overridden by the pathway's assumptions; a missing metric is an error
-    naming it (never a silent default).
+#: A dependence whose cost is simulated, (controller, target, domain, data year).
+LossKey = tuple[str, str, str, int]
+#: Each simulated dependence's :func:`~chokepoint.leverage.cutoff.cutoff_losses` table (see
+#: :func:`simulated_losses`): the expensive intermediate every leverage table reuses.
+SimulatedLosses = Mapping[LossKey, pd.DataFrame]
 
-    For rare earths the output at stake is simulated: ``Y = loss₁ / d₀`` with ``loss₁`` the
-    target's sector output lost in the first year of a complete cutoff
-    (:func:`chokepoint.leverage.cutoff.loss_curve`), and a partial control costs the simulated share of it
-    — unless the pathway's assumptions set ``downstream_output_usd`` themselves."""
+
+def _metrics(
+    ds: Dataset, pathway: Pathway
+) -> tuple[dict[tuple[str, str, str], dict[str, float]], list[tuple[str, str, str]]]:
+    """Each dependence's metrics (the dataset's ``leverage`` rows of ``pathway.data_year``, overridden
+    by the pathway's assumptions), and the dependences whose output at stake is simulated."""
     rows = ds["leverage"]
     rows = rows[rows["year"] == pathway.data_year]
     values: dict[tuple[str, str, str], dict[str, float]] = {}
@@ -260,14 +264,42 @@ def load_dependences(ds: Dataset, pathway: Pathway) -> list[Dependence]:
     for a in pathway.assumptions:
         values.setdefault((a.controller, a.target, a.domain), {})[a.metric] = a.value
         assumed.add((a.controller, a.target, a.domain, a.metric))
+    simulated = [
+        (c, t, d)
+        for c, t, d in sorted(values)
+        if d in SIMULATED_DOMAINS and (c, t, d, "downstream_output_usd") not in assumed
+    ]
+    return values, simulated
+
+
+def simulated_losses(ds: Dataset, pathways: Sequence[Pathway]) -> dict[LossKey, pd.DataFrame]:
+    """The cutoff-loss table of every dependence whose cost the ``pathways`` simulate, each computed
+    once however many pathways share it (one baseline and one engine run per coverage each)."""
+    keys = sorted({(c, t, d, p.data_year) for p in pathways for c, t, d in _metrics(ds, p)[1]})
+    return {k: cutoff_losses(ds, k[0], k[1], k[3], material=SIMULATED_DOMAINS[k[2]]) for k in keys}
+
+
+def load_dependences(ds: Dataset, pathway: Pathway, losses: SimulatedLosses | None = None) -> list[Dependence]:
+    """Every directed dependence with all metrics, from the dataset's ``leverage`` rows of
+    ``pathway.data_year`` overridden by the pathway's assumptions; a missing metric is an error
+    naming it (never a silent default).
+
+    For rare earths the output at stake is simulated: ``Y = loss₁ / d₀`` with ``loss₁`` the
+    target's sector output lost in the first year of a complete cutoff
+    (:func:`chokepoint.leverage.cutoff.loss_curve`), and a partial control costs the simulated share of it
+    — unless the pathway's assumptions set ``downstream_output_usd`` themselves. ``losses`` (from
+    :func:`simulated_losses`) saves simulating again what another call already has."""
+    values, simulated = _metrics(ds, pathway)
+    known = dict(losses or {})
     out = []
     for (c, t, d), metrics in sorted(values.items()):
         loss_share = None
-        simulate = d in SIMULATED_DOMAINS and (c, t, d, "downstream_output_usd") not in assumed
-        if simulate and metrics.get("dependence_share", 0.0) > 0:
+        if (c, t, d) in simulated and metrics.get("dependence_share", 0.0) > 0:
+            key = (c, t, d, pathway.data_year)
+            table = known[key] if key in known else simulated_losses(ds, [pathway])[key]
             # a wider control never costs the target less (the engine's rerouting is not exactly
             # monotone in the licensed share: keep the running maximum)
-            curve = loss_curve(ds, c, t, pathway.data_year, material=SIMULATED_DOMAINS[d]).cummax()
+            curve = curve_of(table).cummax()
             full = float(curve.iloc[-1])
             metrics["downstream_output_usd"] = full / metrics["dependence_share"]
             if full > 0:
@@ -284,17 +316,20 @@ def load_dependences(ds: Dataset, pathway: Pathway) -> list[Dependence]:
     return out
 
 
-def simulated_cutoffs(ds: Dataset, pathway: Pathway, a: str, b: str) -> pd.DataFrame:
+def simulated_cutoffs(
+    ds: Dataset, pathway: Pathway, a: str, b: str, losses: SimulatedLosses | None = None
+) -> pd.DataFrame:
     """For each dependence between ``a`` and ``b`` whose cost is simulated (rare earths): the
     target's shortfall in the first year of a complete cutoff, valued by sector
     (:func:`chokepoint.leverage.cutoff.simulated_cutoff`), with ``direction`` and ``domain`` columns."""
-    assumed = {(x.controller, x.target, x.domain) for x in pathway.assumptions if x.metric == "downstream_output_usd"}
+    known = dict(losses) if losses is not None else simulated_losses(ds, [pathway])
+    simulated = set(_metrics(ds, pathway)[1])
     frames = [
-        simulated_cutoff(
-            ds, d.controller, d.target, 1.0, pathway.data_year, material=SIMULATED_DOMAINS[d.domain]
-        ).assign(direction=f"{d.controller}→{d.target}", domain=d.domain)
-        for d in _pair(load_dependences(ds, pathway), pathway, a, b)
-        if d.domain in SIMULATED_DOMAINS and (d.controller, d.target, d.domain) not in assumed
+        cutoff_at(known[(d.controller, d.target, d.domain, pathway.data_year)], 1.0).assign(
+            direction=f"{d.controller}→{d.target}", domain=d.domain
+        )
+        for d in _pair(load_dependences(ds, pathway, known), pathway, a, b)
+        if (d.controller, d.target, d.domain) in simulated
     ]
     if not frames:
         return pd.DataFrame(columns=["direction", "domain", "sector_id", "value_lost_usd"])
@@ -367,32 +402,18 @@ def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, 
         )
     domains = pd.concat(frames, ignore_index=True)
     balance = leverage_balance(domains, a, b).assign(year=years).reset_index()
+    paths = [(f["leverage_usd"].to_numpy(), f["dependence_share"].to_numpy()) for f in frames]
     checks = []
     for t in range(H):
-        rest = domains[domains["t"] >= t]
         row: dict[str, object] = {"t": t, "year": int(years[t])}
         for side, other in ((a, b), (b, a)):
-            mine = rest[rest["controller_id"] == side]
-            theirs = rest[rest["controller_id"] == other]
-            gain = best_own = retaliation = 0.0
-            if len(mine):
-                by_domain = mine.groupby("domain")
-                pv_lev = by_domain["leverage_usd"].apply(lambda s: present_value(s, pathway.discount_rate))
-                best = str(pv_lev.idxmax())
-                gain = pathway.coercion_share * float(pv_lev.max())
-                # escalating fully in its strongest domain costs the side its own sales there
-                chosen = next(d for d in deps if d.controller == side and d.domain == best)
-                # from the dependence the target still has at t: what is already eroded is sunk
-                now = mine[(mine["t"] == t) & (mine["domain"] == best)]["dependence_share"].iloc[0]
-                chosen = replace(chosen, dependence=float(now))
-                factor = _rate_factor(pathway, chosen, years[t:].astype(float))
-                full = cutoff_costs(chosen, np.ones(H - t), pathway.baseline_effort, pathway.effort_response, factor)
-                best_own = present_value(full["cost_to_controller_usd"], pathway.discount_rate)
-            if len(theirs):
-                pv_ret = theirs.groupby("domain")["leverage_usd"].apply(
-                    lambda s: present_value(s, pathway.discount_rate)
-                )
-                retaliation = float(pv_ret.max())
+            gain, best_own = _escalation(deps, paths, pathway, years, t, side)
+            pv_ret = [
+                present_value(paths[i][0][t:], pathway.discount_rate)
+                for i, d in enumerate(deps)
+                if d.controller == other
+            ]
+            retaliation = float(np.nanmax(pv_ret)) if pv_ret else 0.0
             row[f"{side}_gain_usd"] = gain
             row[f"{side}_own_cost_usd"] = best_own
             row[f"{side}_retaliation_usd"] = retaliation
@@ -400,6 +421,32 @@ def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, 
         row["deterrence_holds"] = bool(row[f"{a}_restrained"] and row[f"{b}_restrained"])
         checks.append(row)
     return {"domains": domains, "balance": balance, "deterrence": pd.DataFrame(checks)}
+
+
+def _escalation(
+    deps: list[Dependence],
+    paths: list[tuple[Array, Array]],
+    pathway: Pathway,
+    years: npt.NDArray[np.int_],
+    t: int,
+    side: str,
+) -> tuple[float, float]:
+    """``side``'s gain from escalating at ``t`` in its strongest domain (the largest present value
+    of leverage over the years left, first in domain order on a tie) and the present value of
+    what that full cutoff costs it; zeros for a side with no dependence to use."""
+    mine = sorted((d.domain, i) for i, d in enumerate(deps) if d.controller == side)
+    if not mine:
+        return 0.0, 0.0
+    pv_lev = [present_value(paths[i][0][t:], pathway.discount_rate) for _, i in mine]
+    best = mine[int(np.nanargmax(pv_lev))][1]
+    gain = pathway.coercion_share * float(np.nanmax(pv_lev))
+    # escalating fully in its strongest domain costs the side its own sales there, from the
+    # dependence the target still has at t: what is already eroded is sunk
+    chosen = replace(deps[best], dependence=float(paths[best][1][t]))
+    factor = _rate_factor(pathway, chosen, years[t:].astype(float))
+    full = np.ones(len(years) - t)
+    d = _paths(chosen, full, pathway.baseline_effort, pathway.effort_response, factor)[2]
+    return gain, present_value(_controller_cost(chosen, full, d), pathway.discount_rate)
 
 
 #: The pathway files shipped with the package (copy one to edit it; ``chokepoint leverage pathways``).
