@@ -33,15 +33,15 @@ def _tables(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[st
     domains = out["domains"]
     balance = out["balance"]
     deter = out["deterrence"]
-    pair = balance[["year", "net_usd"]].merge(deter[["year", "deterrence_holds"]], on="year")
-    comparison = (
-        domains.assign(
-            pathway=pathway.name,
-            direction=domains["controller_id"] + "→" + domains["target_id"],
-        )
-        .merge(pair.rename(columns={"net_usd": "net_balance_usd"}), on="year")
-        .loc[:, _COMPARISON_COLUMNS]
-    )
+    # domains are dependence-major with one row per year (see _run): the pair's yearly net balance
+    # and deterrence check repeat once per dependence (a merge on year, without the merge)
+    n = len(domains) // len(balance)
+    comparison = domains.assign(
+        pathway=pathway.name,
+        direction=domains["controller_id"] + "→" + domains["target_id"],
+        net_balance_usd=np.tile(balance["net_usd"].to_numpy(), n),
+        deterrence_holds=np.tile(deter["deterrence_holds"].to_numpy(), n),
+    ).loc[:, _COMPARISON_COLUMNS]
     return {
         "comparison": comparison,
         "balance": balance.assign(pathway=pathway.name).loc[:, ["pathway", "year", *balance.columns.drop("year")]],

@@ -103,22 +103,27 @@ def cutoff_costs(
     controls deny it what substitution needs); see the module docs for the equations. Indexed by
     year offset ``t``. ``cutoff_cost_to_controller_usd`` is what a complete cutoff would cost the
     controller that year (its cost to the target is ``leverage_usd``)."""
+    columns = _cost_columns(dep, coverage, baseline_effort, response, rate_factor)
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(columns["coverage"]), name="t"))
+
+
+def _cost_columns(
+    dep: Dependence, coverage: npt.ArrayLike, baseline_effort: float, response: float, rate_factor: npt.ArrayLike
+) -> dict[str, Array]:
+    """The columns of :func:`cutoff_costs` as arrays."""
     c = np.asarray(coverage, dtype=float)
     effort, factor, d = _paths(dep, c, baseline_effort, response, rate_factor)
     leverage = dep.downstream_output_usd * d * (1.0 - dep.leakage_share)
-    return pd.DataFrame(
-        {
-            "coverage": c,
-            "effort": effort,
-            "rate_factor": factor,
-            "dependence_share": d,
-            "leverage_usd": leverage,
-            "cost_to_target_usd": dep.cost_share(c) * leverage,
-            "cost_to_controller_usd": _controller_cost(dep, c, d),
-            "cutoff_cost_to_controller_usd": _controller_cost(dep, 1.0, d),
-        },
-        index=pd.RangeIndex(len(c), name="t"),
-    )
+    return {
+        "coverage": c,
+        "effort": effort,
+        "rate_factor": factor,
+        "dependence_share": d,
+        "leverage_usd": leverage,
+        "cost_to_target_usd": dep.cost_share(c) * leverage,
+        "cost_to_controller_usd": _controller_cost(dep, c, d),
+        "cutoff_cost_to_controller_usd": _controller_cost(dep, 1.0, d),
+    }
 
 
 def leverage_balance(table: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
@@ -389,31 +394,38 @@ def _rate_factor(pathway: Pathway, dep: Dependence, years: Array) -> Array:
 def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, pd.DataFrame]:
     H = pathway.horizon_years
     years = pathway.start_year + np.arange(H)
-    frames = []
-    for dep in deps:
-        key = (dep.controller, dep.target, dep.domain)
-        coverage = _coverage(pathway, key, years.astype(float))
-        factor = _rate_factor(pathway, dep, years.astype(float))
-        costs = cutoff_costs(dep, coverage, pathway.baseline_effort, pathway.effort_response, factor)
-        frames.append(
-            costs.reset_index().assign(
-                year=years, controller_id=dep.controller, target_id=dep.target, domain=dep.domain
-            )
+    columns = [
+        _cost_columns(
+            dep,
+            _coverage(pathway, (dep.controller, dep.target, dep.domain), years.astype(float)),
+            pathway.baseline_effort,
+            pathway.effort_response,
+            _rate_factor(pathway, dep, years.astype(float)),
         )
-    domains = pd.concat(frames, ignore_index=True)
+        for dep in deps
+    ]
+    # one frame for all dependences (t, the cost columns, year, ids), built from arrays at once
+    n = len(deps)
+    domains = pd.DataFrame(
+        {
+            "t": np.tile(np.arange(H), n),
+            **{name: np.concatenate([c[name] for c in columns]) for name in columns[0]},
+            "year": np.tile(years, n),
+            "controller_id": np.repeat(np.array([d.controller for d in deps], dtype=object), H),
+            "target_id": np.repeat(np.array([d.target for d in deps], dtype=object), H),
+            "domain": np.repeat(np.array([d.domain for d in deps], dtype=object), H),
+        }
+    )
     balance = leverage_balance(domains, a, b).assign(year=years).reset_index()
-    paths = [(f["leverage_usd"].to_numpy(), f["dependence_share"].to_numpy()) for f in frames]
+    shares = [c["dependence_share"] for c in columns]
+    # present value of each dependence's leverage over the years left, from each year t
+    pv = [[present_value(c["leverage_usd"][t:], pathway.discount_rate) for t in range(H)] for c in columns]
     checks = []
     for t in range(H):
         row: dict[str, object] = {"t": t, "year": int(years[t])}
         for side, other in ((a, b), (b, a)):
-            gain, best_own = _escalation(deps, paths, pathway, years, t, side)
-            pv_ret = [
-                present_value(paths[i][0][t:], pathway.discount_rate)
-                for i, d in enumerate(deps)
-                if d.controller == other
-            ]
-            retaliation = float(np.nanmax(pv_ret)) if pv_ret else 0.0
+            gain, best_own = _escalation(deps, pv, shares, pathway, years, t, side)
+            retaliation = _max([pv[i][t] for i, d in enumerate(deps) if d.controller == other], default=0.0)
             row[f"{side}_gain_usd"] = gain
             row[f"{side}_own_cost_usd"] = best_own
             row[f"{side}_retaliation_usd"] = retaliation
@@ -423,30 +435,36 @@ def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, 
     return {"domains": domains, "balance": balance, "deterrence": pd.DataFrame(checks)}
 
 
+def _max(values: list[float], default: float) -> float:
+    """The largest of ``values`` ignoring NaN (as pandas' ``max``), ``default`` for none."""
+    kept = [v for v in values if not math.isnan(v)]
+    return max(kept) if kept else default
+
+
 def _escalation(
     deps: list[Dependence],
-    paths: list[tuple[Array, Array]],
+    pv: list[list[float]],
+    shares: list[Array],
     pathway: Pathway,
     years: npt.NDArray[np.int_],
     t: int,
     side: str,
 ) -> tuple[float, float]:
     """``side``'s gain from escalating at ``t`` in its strongest domain (the largest present value
-    of leverage over the years left, first in domain order on a tie) and the present value of
-    what that full cutoff costs it; zeros for a side with no dependence to use."""
+    ``pv[i][t]`` of leverage over the years left, first in domain order on a tie) and the present
+    value of what that full cutoff costs it; zeros for a side with no dependence to use."""
     mine = sorted((d.domain, i) for i, d in enumerate(deps) if d.controller == side)
     if not mine:
         return 0.0, 0.0
-    pv_lev = [present_value(paths[i][0][t:], pathway.discount_rate) for _, i in mine]
-    best = mine[int(np.nanargmax(pv_lev))][1]
-    gain = pathway.coercion_share * float(np.nanmax(pv_lev))
+    strongest = _max([pv[i][t] for _, i in mine], default=math.nan)
+    best = next(i for _, i in mine if pv[i][t] == strongest)
     # escalating fully in its strongest domain costs the side its own sales there, from the
     # dependence the target still has at t: what is already eroded is sunk
-    chosen = replace(deps[best], dependence=float(paths[best][1][t]))
+    chosen = replace(deps[best], dependence=float(shares[best][t]))
     factor = _rate_factor(pathway, chosen, years[t:].astype(float))
     full = np.ones(len(years) - t)
     d = _paths(chosen, full, pathway.baseline_effort, pathway.effort_response, factor)[2]
-    return gain, present_value(_controller_cost(chosen, full, d), pathway.discount_rate)
+    return pathway.coercion_share * strongest, present_value(_controller_cost(chosen, full, d), pathway.discount_rate)
 
 
 #: The pathway files shipped with the package (copy one to edit it; ``chokepoint leverage pathways``).
