@@ -287,7 +287,14 @@ def leverage_headline(
     rows = []
     for name, g in comparison.groupby("pathway", sort=False):
         t = totals.loc[name]
-        per_year = g.groupby("year").agg(net=("net_balance_usd", "first"), holds=("deterrence_holds", "first"))
+        # one value per year, repeated on every dependence's row: the first row of each year
+        per_year = (
+            g.drop_duplicates("year")
+            .set_index("year")
+            .sort_index()
+            .loc[:, ["net_balance_usd", "deterrence_holds"]]
+            .set_axis(["net", "holds"], axis=1)
+        )
         years = pd.Series(per_year.index)
         sign = np.sign(per_year["net"].to_numpy())
         changed = pd.Series(sign != sign[0])
