@@ -327,8 +327,10 @@ def simulated_cutoffs(
     """For each dependence between ``a`` and ``b`` whose cost is simulated (rare earths): the
     target's shortfall in the first year of a complete cutoff, valued by sector
     (:func:`chokepoint.leverage.cutoff.simulated_cutoff`), with ``direction`` and ``domain`` columns."""
-    known = dict(losses) if losses is not None else simulated_losses(ds, [pathway])
     simulated = set(_metrics(ds, pathway)[1])
+    known = dict(losses or {})
+    if any((c, t, d, pathway.data_year) not in known for c, t, d in simulated):
+        known |= simulated_losses(ds, [pathway])
     frames = [
         cutoff_at(known[(d.controller, d.target, d.domain, pathway.data_year)], 1.0).assign(
             direction=f"{d.controller}→{d.target}", domain=d.domain
