@@ -132,18 +132,19 @@ def leverage_balance(table: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
     ``table`` has columns t, controller_id, target_id, leverage_usd.
     """
     totals = table.groupby(["t", "controller_id", "target_id"])["leverage_usd"].sum()
-    over_b = totals.xs((a, b), level=("controller_id", "target_id")) if (a, b) in _pairs(totals) else None
-    over_a = totals.xs((b, a), level=("controller_id", "target_id")) if (b, a) in _pairs(totals) else None
+    # read the few sums by key (an .xs per direction cost more than the sum itself)
+    by_key = dict(zip(totals.index, totals.to_numpy(), strict=True))
     years = sorted(set(table["t"]))
-    out = pd.DataFrame(index=pd.Index(years, name="t"))
-    out[f"{a}_over_{b}_usd"] = over_b.reindex(years).fillna(0.0) if over_b is not None else 0.0
-    out[f"{b}_over_{a}_usd"] = over_a.reindex(years).fillna(0.0) if over_a is not None else 0.0
+
+    def over(controller: str, target: str) -> list[float]:
+        sums = (by_key.get((t, controller, target), 0.0) for t in years)
+        return [0.0 if math.isnan(v) else float(v) for v in sums]
+
+    out = pd.DataFrame(
+        {f"{a}_over_{b}_usd": over(a, b), f"{b}_over_{a}_usd": over(b, a)}, index=pd.Index(years, name="t")
+    )
     out["net_usd"] = out[f"{a}_over_{b}_usd"] - out[f"{b}_over_{a}_usd"]
     return out
-
-
-def _pairs(totals: pd.Series) -> set[tuple[str, str]]:
-    return set(zip(totals.index.get_level_values(1), totals.index.get_level_values(2), strict=True))
 
 
 def deterrence(gain: float, own_cost: float, retaliation: float) -> bool:
