@@ -15,7 +15,10 @@ Every method checks that the system is productive (spectral radius of ``A`` belo
 
 from __future__ import annotations
 
+import functools
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal, TypeAlias, overload
 
@@ -25,6 +28,7 @@ import pandas as pd
 import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+from threadpoolctl import ThreadpoolController
 
 from chokepoint.errors import ChokepointError
 
@@ -97,7 +101,34 @@ def _singular(detail: str) -> IOInputError:
     )
 
 
+#: Dense solves up to this many nodes run on one BLAS thread: OpenBLAS's thread start-up and hand-off
+#: cost more than the work (a 68-node LU was 8.0 ms with the default threads on a busy 2-core machine,
+#: 0.1 ms on one).
+SINGLE_THREAD_LIMIT = 500
+
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    # scanning the loaded libraries takes milliseconds: once (scipy's and numpy's BLAS are loaded by now)
+    return ThreadpoolController()
+
+
+@contextmanager
+def _blas_threads(n: int) -> Iterator[None]:
+    """One BLAS thread for a problem of ``n ≤ SINGLE_THREAD_LIMIT`` nodes; the default above."""
+    if n > SINGLE_THREAD_LIMIT:
+        yield
+        return
+    with _blas().limit(limits=1, user_api="blas"):
+        yield
+
+
 def _solve_dense(A: Matrix, Y: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    with _blas_threads(A.shape[0]):
+        return _lu_solve(A, Y)
+
+
+def _lu_solve(A: Matrix, Y: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     M = -A.toarray() if isinstance(A, (sp.sparray, sp.spmatrix)) else -np.asarray(A, dtype=float)
     M[np.diag_indices_from(M)] += 1.0
     try:

@@ -46,7 +46,8 @@ class Dataset:
     tables: Mapping[str, pd.DataFrame] = field(repr=False)
 
     def __post_init__(self) -> None:
-        full = {t: self.tables.get(t, empty_table(t)) for t in TABLES}
+        # an empty table only where one is missing (``.get(t, empty_table(t))`` built all twenty)
+        full = {t: self.tables[t] if t in self.tables else empty_table(t) for t in TABLES}
         object.__setattr__(self, "tables", MappingProxyType(full))
 
     def __getitem__(self, table: str) -> pd.DataFrame:

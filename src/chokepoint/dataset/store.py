@@ -26,6 +26,11 @@ __all__ = ["Store", "default_db_path", "open_store"]
 _SQL_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE"}
 
 
+def _wanted(table: str) -> list[tuple[str, str]]:
+    """The (column, SQL type) list of ``table`` in the store: ``dataset`` and the schema's fields."""
+    return [("dataset", "VARCHAR"), *((f.field, _SQL_TYPES[f.dtype]) for f in schema(table).fields)]
+
+
 def default_db_path() -> Path:
     """``$CHOKEPOINT_DB`` if set, else ``chokepoint.duckdb`` in the user's data directory."""
     env = os.environ.get("CHOKEPOINT_DB")
@@ -46,7 +51,16 @@ class Store:
             "CREATE TABLE IF NOT EXISTS datasets (name VARCHAR PRIMARY KEY, origin VARCHAR, "
             "fingerprint VARCHAR, saved_at TIMESTAMP, rows BIGINT)"
         )
+        # one catalogue query: a store already at the current schema (every warm start) needs no DDL
+        have: dict[str, list[tuple[str, str]]] = {}
+        for table, column, sql_type in self._con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+        ).fetchall():
+            have.setdefault(table, []).append((column, sql_type))
         for table in TABLES:
+            if have.get(table) == _wanted(table):
+                continue
             cols = ", ".join(f'"{f.field}" {_SQL_TYPES[f.dtype]}' for f in schema(table).fields)
             self._con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" (dataset VARCHAR NOT NULL, {cols})')
             self._migrate(table, cols)
@@ -56,7 +70,7 @@ class Store:
         added start empty (the default dataset is rewritten anyway; :meth:`read` refuses another
         dataset with an empty required column), columns it dropped go, changed types are cast."""
         have = [(r[1], r[2]) for r in self._con.execute(f"PRAGMA table_info('{table}')").fetchall()]
-        want = [("dataset", "VARCHAR"), *((f.field, _SQL_TYPES[f.dtype]) for f in schema(table).fields)]
+        want = _wanted(table)
         if have == want:
             return
         have_names = {name for name, _ in have}

@@ -10,7 +10,16 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.dataset import Dataset
-from chokepoint.leverage.model import Dependence, LeverageError, Pathway, _pair, _run, load_dependences
+from chokepoint.leverage.model import (
+    Dependence,
+    LeverageError,
+    Pathway,
+    SimulatedLosses,
+    _pair,
+    _run,
+    load_dependences,
+    simulated_losses,
+)
 
 # --- pathways side by side ------------------------------------------------------------------------
 
@@ -24,15 +33,15 @@ def _tables(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[st
     domains = out["domains"]
     balance = out["balance"]
     deter = out["deterrence"]
-    pair = balance[["year", "net_usd"]].merge(deter[["year", "deterrence_holds"]], on="year")
-    comparison = (
-        domains.assign(
-            pathway=pathway.name,
-            direction=domains["controller_id"] + "→" + domains["target_id"],
-        )
-        .merge(pair.rename(columns={"net_usd": "net_balance_usd"}), on="year")
-        .loc[:, _COMPARISON_COLUMNS]
-    )
+    # domains are dependence-major with one row per year (see _run): the pair's yearly net balance
+    # and deterrence check repeat once per dependence (a merge on year, without the merge)
+    n = len(domains) // len(balance)
+    comparison = domains.assign(
+        pathway=pathway.name,
+        direction=domains["controller_id"] + "→" + domains["target_id"],
+        net_balance_usd=np.tile(balance["net_usd"].to_numpy(), n),
+        deterrence_holds=np.tile(deter["deterrence_holds"].to_numpy(), n),
+    ).loc[:, _COMPARISON_COLUMNS]
     return {
         "comparison": comparison,
         "balance": balance.assign(pathway=pathway.name).loc[:, ["pathway", "year", *balance.columns.drop("year")]],
@@ -61,11 +70,15 @@ _COMPARISON_COLUMNS = [
 ]
 
 
-def comparison_tables(ds: Dataset, pathways: list[Pathway], a: str, b: str) -> dict[str, pd.DataFrame]:
+def comparison_tables(
+    ds: Dataset, pathways: list[Pathway], a: str, b: str, losses: SimulatedLosses | None = None
+) -> dict[str, pd.DataFrame]:
     """Run every pathway for ``a``, ``b`` and stack the results: ``comparison`` (see
     :func:`compare_pathways`), ``balance`` and ``deterrence`` (one row per pathway × year) and the
-    ``matrix`` of :func:`balance_matrix`."""
-    return _stack([_tables(_pair(load_dependences(ds, p), p, a, b), p, a, b) for p in _unique(pathways)])
+    ``matrix`` of :func:`balance_matrix`. ``losses``: see :func:`~chokepoint.leverage.load_dependences`."""
+    pathways = _unique(pathways)
+    known = simulated_losses(ds, pathways) if losses is None else losses  # shared by the pathways
+    return _stack([_tables(_pair(load_dependences(ds, p, known), p, a, b), p, a, b) for p in pathways])
 
 
 def _unique(pathways: list[Pathway]) -> list[Pathway]:
@@ -274,7 +287,14 @@ def leverage_headline(
     rows = []
     for name, g in comparison.groupby("pathway", sort=False):
         t = totals.loc[name]
-        per_year = g.groupby("year").agg(net=("net_balance_usd", "first"), holds=("deterrence_holds", "first"))
+        # one value per year, repeated on every dependence's row: the first row of each year
+        per_year = (
+            g.drop_duplicates("year")
+            .set_index("year")
+            .sort_index()
+            .loc[:, ["net_balance_usd", "deterrence_holds"]]
+            .set_axis(["net", "holds"], axis=1)
+        )
         years = pd.Series(per_year.index)
         sign = np.sign(per_year["net"].to_numpy())
         changed = pd.Series(sign != sign[0])

@@ -30,7 +30,17 @@ from chokepoint.scenario import Scenario
 from chokepoint.simulation import build_baseline, build_plan, run_scenario
 from chokepoint.simulation.baseline import OTHER, Baseline
 
-__all__ = ["COVERAGE_GRID", "CutoffError", "cutoff_scenario", "loss_curve", "simulated_cutoff", "unit_values"]
+__all__ = [
+    "COVERAGE_GRID",
+    "CutoffError",
+    "curve_of",
+    "cutoff_at",
+    "cutoff_losses",
+    "cutoff_scenario",
+    "loss_curve",
+    "simulated_cutoff",
+    "unit_values",
+]
 
 #: Coverages at which :func:`loss_curve` simulates a cutoff (the cost in between is interpolated).
 COVERAGE_GRID: tuple[float, ...] = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
@@ -131,10 +141,19 @@ def _baseline(ds: Dataset, controller: str, target: str, year: int, material: st
     return baseline
 
 
-def _losses(
-    ds: Dataset, controller: str, target: str, coverages: Sequence[float], year: int, months: int, material: str
+def cutoff_losses(
+    ds: Dataset,
+    controller: str,
+    target: str,
+    year: int = 2024,
+    months: int = 12,
+    coverages: Sequence[float] = COVERAGE_GRID,
+    material: str = "rare_earths",
 ) -> pd.DataFrame:
-    """Coverage × sector × commodity: the target's shortfall and its value (one baseline)."""
+    """Coverage × sector × commodity: the target's shortfall (``shortfall_t``) and its value
+    (``value_lost_usd``, ``units_lost``, ``valued_at``), every coverage run on one baseline. The
+    expensive intermediate of a rare-earth leverage study: compute it once and derive the loss curve
+    (:func:`curve_of`) and a cutoff's table (:func:`cutoff_at`) from it."""
     baseline = _baseline(ds, controller, target, year, material)
     scenarios = [cutoff_scenario(ds, controller, target, c, year, months, material) for c in coverages]
     short = _shortfall_t(baseline, ds, scenarios, target)  # (coverages, K, S)
@@ -163,18 +182,33 @@ def simulated_cutoff(
     output), ``unit_value_usd``, ``value_lost_usd`` and ``valued_at``."""
     if not 0.0 <= coverage <= 1.0:
         raise CutoffError(f"coverage must be between 0 and 1, got {coverage}")
-    table = _losses(ds, controller, target, [coverage], year, months, material)
+    return cutoff_at(cutoff_losses(ds, controller, target, year, months, [coverage], material), coverage)
+
+
+_CUTOFF_COLUMNS = [
+    "sector_id",
+    "commodity_id",
+    "shortfall_t",
+    "units_lost",
+    "unit_value_usd",
+    "value_lost_usd",
+    "valued_at",
+]
+
+
+def cutoff_at(losses: pd.DataFrame, coverage: float) -> pd.DataFrame:
+    """:func:`simulated_cutoff`'s table at ``coverage`` from a :func:`cutoff_losses` table that has it:
+    the sector × commodity rows with a shortfall, dearest first."""
+    table = losses[losses["coverage"] == coverage]
+    if table.empty:
+        raise CutoffError(f"coverage {coverage} was not simulated; simulated: {sorted(set(losses['coverage']))}")
     table = table[table["shortfall_t"] > 0].sort_values("value_lost_usd", ascending=False)
-    columns = [
-        "sector_id",
-        "commodity_id",
-        "shortfall_t",
-        "units_lost",
-        "unit_value_usd",
-        "value_lost_usd",
-        "valued_at",
-    ]
-    return table.loc[:, columns].reset_index(drop=True)
+    return table.loc[:, _CUTOFF_COLUMNS].reset_index(drop=True)
+
+
+def curve_of(losses: pd.DataFrame) -> pd.Series:
+    """:func:`loss_curve` from a :func:`cutoff_losses` table: output lost (USD) by coverage."""
+    return losses.groupby("coverage", sort=False)["value_lost_usd"].sum().rename("value_lost_usd")
 
 
 def loss_curve(
@@ -188,5 +222,4 @@ def loss_curve(
 ) -> pd.Series:
     """The target's output lost (USD) in ``months`` of a control at each of ``coverages``, indexed by
     coverage: the sum of :func:`simulated_cutoff`'s ``value_lost_usd``, run as one baseline."""
-    lost = _losses(ds, controller, target, coverages, year, months, material).groupby("coverage", sort=False)
-    return lost["value_lost_usd"].sum().rename("value_lost_usd")
+    return curve_of(cutoff_losses(ds, controller, target, year, months, coverages, material))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Self
@@ -15,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
-from chokepoint.leverage.cutoff import loss_curve, simulated_cutoff
+from chokepoint.leverage.cutoff import curve_of, cutoff_at, cutoff_losses
 from chokepoint.yamlfile import load_yaml_model
 
 Array = npt.NDArray[np.float64]
@@ -102,22 +103,27 @@ def cutoff_costs(
     controls deny it what substitution needs); see the module docs for the equations. Indexed by
     year offset ``t``. ``cutoff_cost_to_controller_usd`` is what a complete cutoff would cost the
     controller that year (its cost to the target is ``leverage_usd``)."""
+    columns = _cost_columns(dep, coverage, baseline_effort, response, rate_factor)
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(columns["coverage"]), name="t"))
+
+
+def _cost_columns(
+    dep: Dependence, coverage: npt.ArrayLike, baseline_effort: float, response: float, rate_factor: npt.ArrayLike
+) -> dict[str, Array]:
+    """The columns of :func:`cutoff_costs` as arrays."""
     c = np.asarray(coverage, dtype=float)
     effort, factor, d = _paths(dep, c, baseline_effort, response, rate_factor)
     leverage = dep.downstream_output_usd * d * (1.0 - dep.leakage_share)
-    return pd.DataFrame(
-        {
-            "coverage": c,
-            "effort": effort,
-            "rate_factor": factor,
-            "dependence_share": d,
-            "leverage_usd": leverage,
-            "cost_to_target_usd": dep.cost_share(c) * leverage,
-            "cost_to_controller_usd": _controller_cost(dep, c, d),
-            "cutoff_cost_to_controller_usd": _controller_cost(dep, 1.0, d),
-        },
-        index=pd.RangeIndex(len(c), name="t"),
-    )
+    return {
+        "coverage": c,
+        "effort": effort,
+        "rate_factor": factor,
+        "dependence_share": d,
+        "leverage_usd": leverage,
+        "cost_to_target_usd": dep.cost_share(c) * leverage,
+        "cost_to_controller_usd": _controller_cost(dep, c, d),
+        "cutoff_cost_to_controller_usd": _controller_cost(dep, 1.0, d),
+    }
 
 
 def leverage_balance(table: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
@@ -126,18 +132,19 @@ def leverage_balance(table: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
     ``table`` has columns t, controller_id, target_id, leverage_usd.
     """
     totals = table.groupby(["t", "controller_id", "target_id"])["leverage_usd"].sum()
-    over_b = totals.xs((a, b), level=("controller_id", "target_id")) if (a, b) in _pairs(totals) else None
-    over_a = totals.xs((b, a), level=("controller_id", "target_id")) if (b, a) in _pairs(totals) else None
+    # read the few sums by key (an .xs per direction cost more than the sum itself)
+    by_key = dict(zip(totals.index, totals.to_numpy(), strict=True))
     years = sorted(set(table["t"]))
-    out = pd.DataFrame(index=pd.Index(years, name="t"))
-    out[f"{a}_over_{b}_usd"] = over_b.reindex(years).fillna(0.0) if over_b is not None else 0.0
-    out[f"{b}_over_{a}_usd"] = over_a.reindex(years).fillna(0.0) if over_a is not None else 0.0
+
+    def over(controller: str, target: str) -> list[float]:
+        sums = (by_key.get((t, controller, target), 0.0) for t in years)
+        return [0.0 if math.isnan(v) else float(v) for v in sums]
+
+    out = pd.DataFrame(
+        {f"{a}_over_{b}_usd": over(a, b), f"{b}_over_{a}_usd": over(b, a)}, index=pd.Index(years, name="t")
+    )
     out["net_usd"] = out[f"{a}_over_{b}_usd"] - out[f"{b}_over_{a}_usd"]
     return out
-
-
-def _pairs(totals: pd.Series) -> set[tuple[str, str]]:
-    return set(zip(totals.index.get_level_values(1), totals.index.get_level_values(2), strict=True))
 
 
 def deterrence(gain: float, own_cost: float, retaliation: float) -> bool:
@@ -240,15 +247,18 @@ _FIELDS = (
 )
 
 
-def load_dependences(ds: Dataset, pathway: Pathway) -> list[Dependence]:
-    """Every directed dependence with all metrics, from the dataset's ``leverage`` rows of
-    ``pathway.data_year`` overridden by the pathway's assumptions; a missing metric is an error
-    naming it (never a silent default).
+#: A dependence whose cost is simulated, (controller, target, domain, data year).
+LossKey = tuple[str, str, str, int]
+#: Each simulated dependence's :func:`~chokepoint.leverage.cutoff.cutoff_losses` table (see
+#: :func:`simulated_losses`): the expensive intermediate every leverage table reuses.
+SimulatedLosses = Mapping[LossKey, pd.DataFrame]
 
-    For rare earths the output at stake is simulated: ``Y = loss₁ / d₀`` with ``loss₁`` the
-    target's sector output lost in the first year of a complete cutoff
-    (:func:`chokepoint.leverage.cutoff.loss_curve`), and a partial control costs the simulated share of it
-    — unless the pathway's assumptions set ``downstream_output_usd`` themselves."""
+
+def _metrics(
+    ds: Dataset, pathway: Pathway
+) -> tuple[dict[tuple[str, str, str], dict[str, float]], list[tuple[str, str, str]]]:
+    """Each dependence's metrics (the dataset's ``leverage`` rows of ``pathway.data_year``, overridden
+    by the pathway's assumptions), and the dependences whose output at stake is simulated."""
     rows = ds["leverage"]
     rows = rows[rows["year"] == pathway.data_year]
     values: dict[tuple[str, str, str], dict[str, float]] = {}
@@ -260,14 +270,42 @@ def load_dependences(ds: Dataset, pathway: Pathway) -> list[Dependence]:
     for a in pathway.assumptions:
         values.setdefault((a.controller, a.target, a.domain), {})[a.metric] = a.value
         assumed.add((a.controller, a.target, a.domain, a.metric))
+    simulated = [
+        (c, t, d)
+        for c, t, d in sorted(values)
+        if d in SIMULATED_DOMAINS and (c, t, d, "downstream_output_usd") not in assumed
+    ]
+    return values, simulated
+
+
+def simulated_losses(ds: Dataset, pathways: Sequence[Pathway]) -> dict[LossKey, pd.DataFrame]:
+    """The cutoff-loss table of every dependence whose cost the ``pathways`` simulate, each computed
+    once however many pathways share it (one baseline and one engine run per coverage each)."""
+    keys = sorted({(c, t, d, p.data_year) for p in pathways for c, t, d in _metrics(ds, p)[1]})
+    return {k: cutoff_losses(ds, k[0], k[1], k[3], material=SIMULATED_DOMAINS[k[2]]) for k in keys}
+
+
+def load_dependences(ds: Dataset, pathway: Pathway, losses: SimulatedLosses | None = None) -> list[Dependence]:
+    """Every directed dependence with all metrics, from the dataset's ``leverage`` rows of
+    ``pathway.data_year`` overridden by the pathway's assumptions; a missing metric is an error
+    naming it (never a silent default).
+
+    For rare earths the output at stake is simulated: ``Y = loss₁ / d₀`` with ``loss₁`` the
+    target's sector output lost in the first year of a complete cutoff
+    (:func:`chokepoint.leverage.cutoff.loss_curve`), and a partial control costs the simulated share of it
+    — unless the pathway's assumptions set ``downstream_output_usd`` themselves. ``losses`` (from
+    :func:`simulated_losses`) saves simulating again what another call already has."""
+    values, simulated = _metrics(ds, pathway)
+    known = dict(losses or {})
     out = []
     for (c, t, d), metrics in sorted(values.items()):
         loss_share = None
-        simulate = d in SIMULATED_DOMAINS and (c, t, d, "downstream_output_usd") not in assumed
-        if simulate and metrics.get("dependence_share", 0.0) > 0:
+        if (c, t, d) in simulated and metrics.get("dependence_share", 0.0) > 0:
+            key = (c, t, d, pathway.data_year)
+            table = known[key] if key in known else simulated_losses(ds, [pathway])[key]
             # a wider control never costs the target less (the engine's rerouting is not exactly
             # monotone in the licensed share: keep the running maximum)
-            curve = loss_curve(ds, c, t, pathway.data_year, material=SIMULATED_DOMAINS[d]).cummax()
+            curve = curve_of(table).cummax()
             full = float(curve.iloc[-1])
             metrics["downstream_output_usd"] = full / metrics["dependence_share"]
             if full > 0:
@@ -284,17 +322,22 @@ def load_dependences(ds: Dataset, pathway: Pathway) -> list[Dependence]:
     return out
 
 
-def simulated_cutoffs(ds: Dataset, pathway: Pathway, a: str, b: str) -> pd.DataFrame:
+def simulated_cutoffs(
+    ds: Dataset, pathway: Pathway, a: str, b: str, losses: SimulatedLosses | None = None
+) -> pd.DataFrame:
     """For each dependence between ``a`` and ``b`` whose cost is simulated (rare earths): the
     target's shortfall in the first year of a complete cutoff, valued by sector
     (:func:`chokepoint.leverage.cutoff.simulated_cutoff`), with ``direction`` and ``domain`` columns."""
-    assumed = {(x.controller, x.target, x.domain) for x in pathway.assumptions if x.metric == "downstream_output_usd"}
+    simulated = set(_metrics(ds, pathway)[1])
+    known = dict(losses or {})
+    if any((c, t, d, pathway.data_year) not in known for c, t, d in simulated):
+        known |= simulated_losses(ds, [pathway])
     frames = [
-        simulated_cutoff(
-            ds, d.controller, d.target, 1.0, pathway.data_year, material=SIMULATED_DOMAINS[d.domain]
-        ).assign(direction=f"{d.controller}→{d.target}", domain=d.domain)
-        for d in _pair(load_dependences(ds, pathway), pathway, a, b)
-        if d.domain in SIMULATED_DOMAINS and (d.controller, d.target, d.domain) not in assumed
+        cutoff_at(known[(d.controller, d.target, d.domain, pathway.data_year)], 1.0).assign(
+            direction=f"{d.controller}→{d.target}", domain=d.domain
+        )
+        for d in _pair(load_dependences(ds, pathway, known), pathway, a, b)
+        if (d.controller, d.target, d.domain) in simulated
     ]
     if not frames:
         return pd.DataFrame(columns=["direction", "domain", "sector_id", "value_lost_usd"])
@@ -354,45 +397,38 @@ def _rate_factor(pathway: Pathway, dep: Dependence, years: Array) -> Array:
 def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, pd.DataFrame]:
     H = pathway.horizon_years
     years = pathway.start_year + np.arange(H)
-    frames = []
-    for dep in deps:
-        key = (dep.controller, dep.target, dep.domain)
-        coverage = _coverage(pathway, key, years.astype(float))
-        factor = _rate_factor(pathway, dep, years.astype(float))
-        costs = cutoff_costs(dep, coverage, pathway.baseline_effort, pathway.effort_response, factor)
-        frames.append(
-            costs.reset_index().assign(
-                year=years, controller_id=dep.controller, target_id=dep.target, domain=dep.domain
-            )
+    columns = [
+        _cost_columns(
+            dep,
+            _coverage(pathway, (dep.controller, dep.target, dep.domain), years.astype(float)),
+            pathway.baseline_effort,
+            pathway.effort_response,
+            _rate_factor(pathway, dep, years.astype(float)),
         )
-    domains = pd.concat(frames, ignore_index=True)
+        for dep in deps
+    ]
+    # one frame for all dependences (t, the cost columns, year, ids), built from arrays at once
+    n = len(deps)
+    domains = pd.DataFrame(
+        {
+            "t": np.tile(np.arange(H), n),
+            **{name: np.concatenate([c[name] for c in columns]) for name in columns[0]},
+            "year": np.tile(years, n),
+            "controller_id": np.repeat(np.array([d.controller for d in deps], dtype=object), H),
+            "target_id": np.repeat(np.array([d.target for d in deps], dtype=object), H),
+            "domain": np.repeat(np.array([d.domain for d in deps], dtype=object), H),
+        }
+    )
     balance = leverage_balance(domains, a, b).assign(year=years).reset_index()
+    shares = [c["dependence_share"] for c in columns]
+    # present value of each dependence's leverage over the years left, from each year t
+    pv = [[present_value(c["leverage_usd"][t:], pathway.discount_rate) for t in range(H)] for c in columns]
     checks = []
     for t in range(H):
-        rest = domains[domains["t"] >= t]
         row: dict[str, object] = {"t": t, "year": int(years[t])}
         for side, other in ((a, b), (b, a)):
-            mine = rest[rest["controller_id"] == side]
-            theirs = rest[rest["controller_id"] == other]
-            gain = best_own = retaliation = 0.0
-            if len(mine):
-                by_domain = mine.groupby("domain")
-                pv_lev = by_domain["leverage_usd"].apply(lambda s: present_value(s, pathway.discount_rate))
-                best = str(pv_lev.idxmax())
-                gain = pathway.coercion_share * float(pv_lev.max())
-                # escalating fully in its strongest domain costs the side its own sales there
-                chosen = next(d for d in deps if d.controller == side and d.domain == best)
-                # from the dependence the target still has at t: what is already eroded is sunk
-                now = mine[(mine["t"] == t) & (mine["domain"] == best)]["dependence_share"].iloc[0]
-                chosen = replace(chosen, dependence=float(now))
-                factor = _rate_factor(pathway, chosen, years[t:].astype(float))
-                full = cutoff_costs(chosen, np.ones(H - t), pathway.baseline_effort, pathway.effort_response, factor)
-                best_own = present_value(full["cost_to_controller_usd"], pathway.discount_rate)
-            if len(theirs):
-                pv_ret = theirs.groupby("domain")["leverage_usd"].apply(
-                    lambda s: present_value(s, pathway.discount_rate)
-                )
-                retaliation = float(pv_ret.max())
+            gain, best_own = _escalation(deps, pv, shares, pathway, years, t, side)
+            retaliation = _max([pv[i][t] for i, d in enumerate(deps) if d.controller == other], default=0.0)
             row[f"{side}_gain_usd"] = gain
             row[f"{side}_own_cost_usd"] = best_own
             row[f"{side}_retaliation_usd"] = retaliation
@@ -400,6 +436,38 @@ def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, 
         row["deterrence_holds"] = bool(row[f"{a}_restrained"] and row[f"{b}_restrained"])
         checks.append(row)
     return {"domains": domains, "balance": balance, "deterrence": pd.DataFrame(checks)}
+
+
+def _max(values: list[float], default: float) -> float:
+    """The largest of ``values`` ignoring NaN (as pandas' ``max``), ``default`` for none."""
+    kept = [v for v in values if not math.isnan(v)]
+    return max(kept) if kept else default
+
+
+def _escalation(
+    deps: list[Dependence],
+    pv: list[list[float]],
+    shares: list[Array],
+    pathway: Pathway,
+    years: npt.NDArray[np.int_],
+    t: int,
+    side: str,
+) -> tuple[float, float]:
+    """``side``'s gain from escalating at ``t`` in its strongest domain (the largest present value
+    ``pv[i][t]`` of leverage over the years left, first in domain order on a tie) and the present
+    value of what that full cutoff costs it; zeros for a side with no dependence to use."""
+    mine = sorted((d.domain, i) for i, d in enumerate(deps) if d.controller == side)
+    if not mine:
+        return 0.0, 0.0
+    strongest = _max([pv[i][t] for _, i in mine], default=math.nan)
+    best = next(i for _, i in mine if pv[i][t] == strongest)
+    # escalating fully in its strongest domain costs the side its own sales there, from the
+    # dependence the target still has at t: what is already eroded is sunk
+    chosen = replace(deps[best], dependence=float(shares[best][t]))
+    factor = _rate_factor(pathway, chosen, years[t:].astype(float))
+    full = np.ones(len(years) - t)
+    d = _paths(chosen, full, pathway.baseline_effort, pathway.effort_response, factor)[2]
+    return pathway.coercion_share * strongest, present_value(_controller_cost(chosen, full, d), pathway.discount_rate)
 
 
 #: The pathway files shipped with the package (copy one to edit it; ``chokepoint leverage pathways``).

@@ -11,16 +11,18 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.dataset import Dataset
-from chokepoint.leverage.compare import DECOUPLED, ENGAGED, Headline, _stack, _tables, _unique, leverage_headline
+from chokepoint.leverage.compare import DECOUPLED, ENGAGED, Headline, _tables, _unique, leverage_headline
 from chokepoint.leverage.model import (
     Dependence,
     LeverageError,
     Pathway,
+    SimulatedLosses,
     _coverage,
     _pair,
     _paths,
     _rate_factor,
     load_dependences,
+    simulated_losses,
 )
 
 # --- one-at-a-time sensitivity --------------------------------------------------------------------
@@ -91,9 +93,10 @@ def _with(dep: Dependence, field: str, value: float) -> Dependence:
 def _headline_of(
     deps: dict[str, list[Dependence]], pathways: list[Pathway], a: str, b: str, decoupled: str, engaged: str
 ) -> Headline:
-    tables = _stack([_tables(deps[p.name], p, a, b) for p in pathways])
+    # only the comparison table: the matrix and ladders of _stack are not part of the headline
+    comparison = pd.concat([_tables(deps[p.name], p, a, b)["comparison"] for p in pathways], ignore_index=True)
     rate = next((p.discount_rate for p in pathways if p.name == engaged), pathways[0].discount_rate)
-    return leverage_headline(tables["comparison"], a, b, discount_rate=rate, decoupled=decoupled, engaged=engaged)
+    return leverage_headline(comparison, a, b, discount_rate=rate, decoupled=decoupled, engaged=engaged)
 
 
 def sensitivity(
@@ -106,6 +109,7 @@ def sensitivity(
     *,
     decoupled: str = DECOUPLED,
     engaged: str = ENGAGED,
+    losses: SimulatedLosses | None = None,
 ) -> pd.DataFrame:
     """One-at-a-time sensitivity of the headline: each parameter scaled by each factor (clipped to
     its valid range) in every pathway, or in every dependence for ``substitution_years``,
@@ -114,7 +118,8 @@ def sensitivity(
     One row per parameter × factor after a ``base`` row: the values before and after (min and max
     over pathways or dependences), the verdict (``less_leverage``, ``from_year``, ``gap_share``),
     ``flips`` (the verdict differs from the base run's) and ``changes`` (every finding of
-    :meth:`Headline.conclusion` that differs, and a moved ``from_year``).
+    :meth:`Headline.conclusion` that differs, and a moved ``from_year``). ``losses``: see
+    :func:`~chokepoint.leverage.load_dependences`.
     """
     pathways = _unique(base)
     unknown = [p for p in parameters if p not in SENSITIVITY_PARAMETERS]
@@ -122,7 +127,8 @@ def sensitivity(
         raise LeverageError(
             f"unknown sensitivity parameter {unknown[0]!r}; choose from {', '.join(SENSITIVITY_PARAMETERS)}"
         )
-    deps = {p.name: _pair(load_dependences(ds, p), p, a, b) for p in pathways}
+    known = simulated_losses(ds, pathways) if losses is None else losses  # shared by the pathways
+    deps = {p.name: _pair(load_dependences(ds, p, known), p, a, b) for p in pathways}
     ref = _headline_of(deps, pathways, a, b, decoupled, engaged)
     ref_conclusion = ref.conclusion()
     rows = [_sensitivity_row("base", 1.0, [], [], ref, ref, ref_conclusion)]
@@ -199,15 +205,18 @@ def break_even(
     engaged: str = ENGAGED,
     tolerance: float = 1e-9,
     steps: int = 12,
+    losses: SimulatedLosses | None = None,
 ) -> pd.DataFrame:
     """Which values of each parameter reverse the headline: per parameter and direction (``down``:
     scaled by factors from 1 to ``1/span``; ``up``: from 1 to ``span``, clipped to the valid
     range, as in :func:`sensitivity`), the factor at which the verdict (``decoupled`` leaves ``a``
     with less leverage than ``engaged`` in the last year) first changes, found on a geometric grid
     of ``steps`` and refined by bisection to 0.1%; NaN where it does not change within ``span``.
-    ``value_min``/``value_max`` are the parameter's values at that factor."""
+    ``value_min``/``value_max`` are the parameter's values at that factor; ``losses``: see
+    :func:`~chokepoint.leverage.load_dependences`."""
     pathways = _unique(base)
-    deps = {p.name: _pair(load_dependences(ds, p), p, a, b) for p in pathways}
+    known = simulated_losses(ds, pathways) if losses is None else losses  # shared by the pathways
+    deps = {p.name: _pair(load_dependences(ds, p, known), p, a, b) for p in pathways}
 
     def less(name: str, factor: float) -> bool:
         new_deps, new_pathways, _, _ = _vary(deps, pathways, name, factor)

@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.dataset.importers._common import (
-    aggregate_trade,
     conform,
     file_error,
     hs_commodity_map,
@@ -32,8 +31,8 @@ from chokepoint.dataset.importers._common import (
     parse_numbers,
     read_text_table,
     require_columns,
-    trade_region_ids,
 )
+from chokepoint.dataset.importers._trade import aggregate_trade, trade_region_ids
 
 __all__ = ["read_baci"]
 
@@ -84,7 +83,36 @@ def read_baci(
             "pass country_codes=<path to the release's country_codes_*.csv>",
         )
 
-    data = frame[[*_COLUMNS, "_row"]].copy()
+    data = _checked_codes(path, frame[[*_COLUMNS, "_row"]].copy())
+    descriptions = _checked_products(path, data, product_codes)
+    mapping = hs_commodity_map(sorted(set(data["k"])), hs_map)
+    data = data.assign(commodity_id=data["k"].map(mapping)).dropna(subset=["commodity_id"])
+    if data.empty:
+        raise file_error(
+            path,
+            2,
+            "k",
+            None,
+            "no product maps to a Chokepoint commodity",
+            "pass hs_map={hs6: commodity_id} or check the HS codes",
+        )
+    trade = aggregate_trade(_flows(path, data, country_codes, descriptions))
+    match = re.search(r"(?i)BACI_(HS\d\d)_Y\d{4}_V(\d{6})", path.name)
+    hs_rev, version = (match.group(1).upper(), match.group(2)) if match else ("HS", "")
+    sid = source_id or ("cepii_baci_" + hs_rev.lower() + (f"_v{version}" if version else ""))
+    trade = trade.assign(
+        source_id=sid,
+        basis="reported",
+        note=join_notes(
+            trade["note"], pd.Series("value = v x 1000 USD (FOB); quantity is product weight in t", index=trade.index)
+        ),
+    )
+    sources = _source(path, country_codes, sid, hs_rev, version, trade["year"], sorted(set(data["k"])))
+    return {"trade": conform(trade, "trade"), "sources": conform(sources, "sources")}
+
+
+def _checked_codes(path: Path, data: pd.DataFrame) -> pd.DataFrame:
+    """``data`` with its year and codes stripped (products as 6 digits); a bad one is a one-line error."""
     for col in ("t", "i", "j", "k"):
         data[col] = data[col].str.strip()
         pattern = r"\d{4}" if col == "t" else r"\d{1,6}"
@@ -100,53 +128,48 @@ def read_baci(
                 _FIX,
             )
     data["k"] = data["k"].str.zfill(6)
-    descriptions: Mapping[str, str] = {}
-    if product_codes is not None:
-        descriptions = _product_codes(product_codes)
-        unknown = ~data["k"].isin(list(descriptions))
-        if unknown.any():
-            i = unknown.idxmax()
-            raise file_error(
-                path,
-                data.at[i, "_row"],
-                "k",
-                data.at[i, "k"],
-                f"is not in {product_codes.name}",
-                "use the product list of the same BACI release",
-            )
-    mapping = hs_commodity_map(sorted(set(data["k"])), hs_map)
-    data = data.assign(commodity_id=data["k"].map(mapping)).dropna(subset=["commodity_id"])
-    if data.empty:
+    return data
+
+
+def _checked_products(path: Path, data: pd.DataFrame, product_codes: Path | None) -> Mapping[str, str]:
+    """HS6 code → description from the release's product list (empty without one); a product
+    missing from it is a one-line error."""
+    if product_codes is None:
+        return {}
+    descriptions = _product_codes(product_codes)
+    unknown = ~data["k"].isin(list(descriptions))
+    if unknown.any():
+        i = unknown.idxmax()
         raise file_error(
             path,
-            2,
+            data.at[i, "_row"],
             "k",
-            None,
-            "no product maps to a Chokepoint commodity",
-            "pass hs_map={hs6: commodity_id} or check the HS codes",
+            data.at[i, "k"],
+            f"is not in {product_codes.name}",
+            "use the product list of the same BACI release",
         )
+    return descriptions
+
+
+def _flows(path: Path, data: pd.DataFrame, country_codes: Path, descriptions: Mapping[str, str]) -> pd.DataFrame:
+    """One trade row per BACI row: regions resolved, value in USD (BACI's is thousands), weight in t."""
     value = parse_numbers(path, data["v"], data["_row"], "v", _FIX)
     qty = parse_numbers(path, data["q"], data["_row"], "q", _FIX)
     names = _country_codes(country_codes)
-    exp = trade_region_ids(
-        path,
-        data["i"],
-        data["i"].map(names["iso3"]).fillna(""),
-        data["i"].map(names["name"]).fillna(""),
-        data["_row"],
-        "i",
-    )
-    imp = trade_region_ids(
-        path,
-        data["j"],
-        data["j"].map(names["iso3"]).fillna(""),
-        data["j"].map(names["name"]).fillna(""),
-        data["_row"],
-        "j",
+    exp, imp = (
+        trade_region_ids(
+            path,
+            data[col],
+            data[col].map(names["iso3"]).fillna(""),
+            data[col].map(names["name"]).fillna(""),
+            data["_row"],
+            col,
+        )
+        for col in ("i", "j")
     )
     desc = data["k"].map(descriptions).fillna("") if descriptions else ""
     hs = data["k"] + (" (" + desc + ")" if descriptions else "")
-    rows = pd.DataFrame(
+    return pd.DataFrame(
         {
             "exporter_id": exp["region_id"],
             "importer_id": imp["region_id"],
@@ -164,28 +187,20 @@ def read_baci(
             ).fillna(""),
         }
     )
-    trade = aggregate_trade(rows)
-    match = re.search(r"(?i)BACI_(HS\d\d)_Y\d{4}_V(\d{6})", path.name)
-    hs_rev, version = (match.group(1).upper(), match.group(2)) if match else ("HS", "")
-    sid = source_id or ("cepii_baci_" + hs_rev.lower() + (f"_v{version}" if version else ""))
-    trade = trade.assign(
-        source_id=sid,
-        basis="reported",
-        note=join_notes(
-            trade["note"], pd.Series("value = v x 1000 USD (FOB); quantity is product weight in t", index=trade.index)
-        ),
-    )
-    years = trade["year"]
-    sources = pd.DataFrame(
+
+
+def _source(
+    path: Path, country_codes: Path, sid: str, hs_rev: str, version: str, years: pd.Series, products: list[str]
+) -> pd.DataFrame:
+    """The ``sources`` row citing this BACI release."""
+    return pd.DataFrame(
         {
             "source_id": [sid],
             "publisher": ["CEPII (Gaulier and Zignago)"],
             "title": [
                 "BACI: International Trade Database at the Product-Level" + (f", version {version}" if version else "")
             ],
-            "section": [
-                f"{hs_rev} bilateral flows {years.min()}-{years.max()}, products " + ", ".join(sorted(set(data["k"])))
-            ],
+            "section": [f"{hs_rev} bilateral flows {years.min()}-{years.max()}, products " + ", ".join(products)],
             "published_year": [int(version[:4]) if version else int(years.max()) + 1],
             "url": ["https://www.cepii.fr/CEPII/en/bdd_modele/bdd_modele_item.asp?id=37"],
             "note": [
@@ -194,7 +209,6 @@ def read_baci(
             ],
         }
     )
-    return {"trade": conform(trade, "trade"), "sources": conform(sources, "sources")}
 
 
 def _read_mapped_rows(path: Path, hs_map: Mapping[str, str] | None, chunk_rows: int = 1_000_000) -> pd.DataFrame:

@@ -36,7 +36,6 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.dataset.importers._common import (
-    aggregate_trade,
     conform,
     file_error,
     hs_commodity_map,
@@ -44,8 +43,8 @@ from chokepoint.dataset.importers._common import (
     parse_numbers,
     read_text_table,
     require_columns,
-    trade_region_ids,
 )
+from chokepoint.dataset.importers._trade import aggregate_trade, trade_region_ids
 
 __all__ = ["read_comtrade"]
 
@@ -116,25 +115,7 @@ def read_comtrade(
     ``{"trade", "sources"}`` DataFrames with exactly the schema columns; one ``sources`` row.
     """
     path = Path(path)
-    frame = read_text_table(path, fix=_FIX)
-    if "refYear" in frame.columns:
-        require_columns(path, frame, _RAW_REQUIRED, _FIX)
-        if not ({"reporterCode", "reporterISO"} & set(frame.columns)):
-            raise file_error(path, 1, "reporterCode", None, "missing required column", _FIX)
-        frame = _totals_only(path, frame)
-        cols = _RAW
-    elif "cmd_code" in frame.columns:
-        require_columns(path, frame, _EXTRACT_REQUIRED, _FIX)
-        cols = _EXTRACT
-    else:
-        raise file_error(
-            path,
-            1,
-            None,
-            None,
-            "does not look like a UN Comtrade export (no refYear or cmd_code column)",
-            "export the data from comtradeplus.un.org as CSV",
-        )
+    frame, cols = _layout(path, read_text_table(path, fix=_FIX))
     data = pd.DataFrame(
         {k: (frame[v].str.strip() if v in frame.columns else "") for k, v in cols.items()}, index=frame.index
     )
@@ -164,6 +145,58 @@ def read_comtrade(
             "repeats an earlier row (same year, reporter, flow, partner and HS code)",
             "remove the duplicate row",
         )
+    rows, reporters = _flows(path, data, cols)
+    trade = aggregate_trade(rows)
+    years = trade["year"]
+    codes = sorted(set(data["cmd"]))
+    sid = source_id or f"un_comtrade_{'_'.join(codes)}_{years.min()}_{years.max()}"
+    trade = trade.assign(
+        source_id=sid,
+        basis="reported",
+        note=join_notes(trade["note"], pd.Series("quantity is product net weight (kg / 1000)", index=trade.index)),
+    )
+    sources = pd.DataFrame(
+        {
+            "source_id": [sid],
+            "publisher": ["United Nations Statistics Division"],
+            "title": ["UN Comtrade Database"],
+            "section": [
+                f"Annual trade, HS {', '.join(codes)}; reporters {', '.join(reporters)}; {years.min()}-{years.max()}"
+            ],
+            "published_year": [published_year or int(years.max())],
+            "url": ["https://comtradeplus.un.org/"],
+            "note": [
+                f"File {path.name}. UN Comtrade terms of use apply (attribution; check "
+                "redistribution terms). " + ("" if published_year else "published_year is the latest data year.")
+            ],
+        }
+    )
+    return {"trade": conform(trade, "trade"), "sources": conform(sources, "sources")}
+
+
+def _layout(path: Path, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The rows to read (API/bulk layout: totals only) and the column of each field, by layout."""
+    if "refYear" in frame.columns:
+        require_columns(path, frame, _RAW_REQUIRED, _FIX)
+        if not ({"reporterCode", "reporterISO"} & set(frame.columns)):
+            raise file_error(path, 1, "reporterCode", None, "missing required column", _FIX)
+        frame = _totals_only(path, frame)
+        return frame, _RAW
+    if "cmd_code" in frame.columns:
+        require_columns(path, frame, _EXTRACT_REQUIRED, _FIX)
+        return frame, _EXTRACT
+    raise file_error(
+        path,
+        1,
+        None,
+        None,
+        "does not look like a UN Comtrade export (no refYear or cmd_code column)",
+        "export the data from comtradeplus.un.org as CSV",
+    )
+
+
+def _flows(path: Path, data: pd.DataFrame, cols: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
+    """One trade row per reported flow (the reporter's side of it), and the reporters."""
     value = parse_numbers(path, data["value"], data["_row"], cols["value"], _FIX)
     net = parse_numbers(path, data["net_kg"], data["_row"], cols["net_kg"], _FIX)
     rep = trade_region_ids(
@@ -194,31 +227,7 @@ def read_comtrade(
             ).fillna(""),
         }
     )
-    trade = aggregate_trade(rows)
-    years = trade["year"]
-    codes = sorted(set(data["cmd"]))
-    sid = source_id or f"un_comtrade_{'_'.join(codes)}_{years.min()}_{years.max()}"
-    reporters = ", ".join(sorted(set(rep["region_id"])))
-    trade = trade.assign(
-        source_id=sid,
-        basis="reported",
-        note=join_notes(trade["note"], pd.Series("quantity is product net weight (kg / 1000)", index=trade.index)),
-    )
-    sources = pd.DataFrame(
-        {
-            "source_id": [sid],
-            "publisher": ["United Nations Statistics Division"],
-            "title": ["UN Comtrade Database"],
-            "section": [f"Annual trade, HS {', '.join(codes)}; reporters {reporters}; {years.min()}-{years.max()}"],
-            "published_year": [published_year or int(years.max())],
-            "url": ["https://comtradeplus.un.org/"],
-            "note": [
-                f"File {path.name}. UN Comtrade terms of use apply (attribution; check "
-                "redistribution terms). " + ("" if published_year else "published_year is the latest data year.")
-            ],
-        }
-    )
-    return {"trade": conform(trade, "trade"), "sources": conform(sources, "sources")}
+    return rows, sorted(set(rep["region_id"]))
 
 
 def _totals_only(path: Path, frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,75 @@
+"""``chokepoint simulate``: run a scenario month by month, print its summary, write its tables and report."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chokepoint.cli._common import DbOption, FormatOption, OutputFormat, emit
+
+
+class Mode(StrEnum):
+    fast = "fast"
+    lp = "lp"
+
+
+def simulate(
+    file: Annotated[
+        Path, typer.Argument(help="Scenario file (YAML), e.g. examples/scenarios/china-2025-licensing.yaml.")
+    ],
+    mode: Annotated[Mode, typer.Option("--mode", help="fast: vectorised pro-rata; lp: HiGHS per month.")] = Mode.fast,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder for tables, summary.json, report.html.")
+    ] = None,
+    draws: Annotated[
+        int | None,
+        typer.Option(
+            "--draws", min=2, max=100_000, help="Monte Carlo draws over the scenario's uncertainty ranges (fast mode)."
+        ),
+    ] = None,
+    fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+) -> None:
+    """Run a scenario month by month; print its summary and write tables and an offline report."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from chokepoint.dataset.store import open_store
+    from chokepoint.report import render_simulation_report
+    from chokepoint.scenario import check_scenario, load_scenario
+    from chokepoint.simulation import simulate as run
+    from chokepoint.simulation.save import save_results
+
+    scenario = load_scenario(file)
+    target = out or Path("runs") / scenario.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open_store(db) as store:
+        ds = store.load(scenario.datasets)
+    check_scenario(scenario, ds, origin=file.name)  # before the progress bar: errors stay one line
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(f"simulating {scenario.name}", total=scenario.horizon_months)
+        results = run(
+            ds,
+            scenario,
+            mode.value,
+            origin=file.name,
+            on_period=lambda t: progress.update(task, completed=t + 1),
+            draws=draws,
+        )
+        progress.update(task, description="writing the report", completed=scenario.horizon_months)
+        written = save_results(results, target, render_simulation_report(results, notes=scenario.notes))
+    emit(results.summary.head(15), fmt, title=f"{scenario.name}: shortfall by region and sector ({mode.value} mode)")
+    if "uncertainty" in results.info:
+        typer.echo(f"note: uncertainty {results.info['uncertainty']}", err=True)
+    typer.echo(f"report: {(written / 'report.html').resolve()}", err=fmt is not OutputFormat.table)
+
+
+def scenario_schema() -> None:
+    """Print the scenario-file reference (Markdown) generated from the scenario models."""
+    from chokepoint.scenario import scenario_markdown
+
+    sys.stdout.write(scenario_markdown())

@@ -1,0 +1,88 @@
+"""A whole leverage study (:func:`chokepoint.leverage.compare_all`): the rare-earth cutoff is simulated
+once, and sharing it changes no table."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import chokepoint.leverage.cutoff as cutoff
+from chokepoint.dataset import Dataset
+from chokepoint.leverage import (
+    DECOUPLED,
+    ENGAGED,
+    LeverageError,
+    assumptions_table,
+    break_even,
+    compare_all,
+    comparison_tables,
+    find_pathway,
+    leverage_headline,
+    pathways_to_compare,
+    sensitivity,
+    simulated_cutoffs,
+    with_horizon,
+)
+
+
+def _two(horizon: int = 4) -> list[Any]:
+    return [with_horizon(find_pathway(name), horizon) for name in (DECOUPLED, ENGAGED)]
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, calls: Counter[str], name: str) -> None:
+    real: Callable[..., Any] = getattr(cutoff, name)
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls[name] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cutoff, name, counted)
+
+
+def test_the_cutoff_is_simulated_once_per_coverage(default: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: Counter[str] = Counter()
+    for name in ("build_baseline", "run_scenario"):
+        _counting(monkeypatch, calls, name)
+    study = compare_all(default, pathways_to_compare(horizon=3), "USA", "CHN")
+    # one simulated dependence (CHN→USA rare earths): one baseline, one engine run per coverage,
+    # however many pathways, sensitivity runs and break-even searches use it
+    assert calls == {"build_baseline": 1, "run_scenario": len(cutoff.COVERAGE_GRID)}
+    assert set(study.tables["rare_earth_cutoff"]["direction"]) == {"CHN→USA"}
+    assert {p.name for p in study.pathways} == {DECOUPLED, ENGAGED, "rare-earth-crisis", "status-quo"}
+
+
+def test_sharing_the_cutoff_changes_no_table(default: Dataset) -> None:
+    pathways = _two()
+    study = compare_all(default, pathways, "USA", "CHN")
+    # each library function on its own simulates the cutoff afresh
+    alone = comparison_tables(default, pathways, "USA", "CHN")
+    alone["sensitivity"] = sensitivity(default, pathways, "USA", "CHN")
+    alone["thresholds"] = break_even(default, pathways, "USA", "CHN")
+    alone["rare_earth_cutoff"] = simulated_cutoffs(default, pathways[1], "USA", "CHN")
+    alone["assumptions"] = assumptions_table(pathways)
+    head = leverage_headline(alone["comparison"], "USA", "CHN", discount_rate=pathways[1].discount_rate)
+    alone["headline"] = head.pathways
+    assert list(study.tables) == list(alone)
+    for name, table in alone.items():
+        pd.testing.assert_frame_equal(study.tables[name], table, check_exact=True, obj=name)
+    assert study.headline.text == head.text
+    cut = study.tables["rare_earth_cutoff"].set_index(["sector_id", "commodity_id"])
+    assert (cut["value_lost_usd"] > 0).all()
+    assert cut["value_lost_usd"].is_monotonic_decreasing
+
+
+def test_a_user_file_replaces_its_namesake(tmp_path: Any) -> None:
+    text = find_pathway(ENGAGED).model_copy(update={"description": "my copy"}).model_dump_json()
+    (tmp_path / "mine.yaml").write_text(text, encoding="utf-8")  # JSON is YAML
+    chosen = {p.name: p for p in pathways_to_compare([tmp_path / "mine.yaml"], horizon=2)}
+    assert chosen[ENGAGED].description == "my copy"
+    assert {p.horizon_years for p in chosen.values()} == {2}
+
+
+def test_an_unknown_region_is_one_line(default: Dataset) -> None:
+    with pytest.raises(LeverageError, match="unknown region 'XXX'"):
+        compare_all(default, _two(), "USA", "XXX")
