@@ -50,12 +50,10 @@ from chokepoint.leverage import (
     shipped_pathways,
     simulated_cutoffs,
 )
-from chokepoint.report import render_simulation_report
 from chokepoint.report.leverage import render_leverage_report
 from chokepoint.scenario import check_scenario, load_scenario, scenario_markdown
 from chokepoint.schema import schema_markdown
 from chokepoint.simulation import simulate
-from chokepoint.simulation.save import save_results
 
 app = typer.Typer(
     name="chokepoint",
@@ -327,10 +325,10 @@ def simulate_cmd(
             draws=draws,
         )
         progress.update(task, description="writing the report", completed=scenario.horizon_months)
-        written = save_results(results, target, render_simulation_report(results, notes=scenario.notes))
+        written = results.save(target)
     _emit(results.summary.head(15), fmt, title=f"{scenario.name}: shortfall by region and sector ({mode.value} mode)")
-    if "uncertainty" in results.info:
-        typer.echo(f"note: uncertainty {results.info['uncertainty']}", err=True)
+    for message in results.messages:
+        typer.echo(f"note: {message}", err=True)
     typer.echo(f"report: {(written / 'report.html').resolve()}", err=fmt is not OutputFormat.table)
 
 

@@ -1,141 +1,202 @@
-"""Simulation results as tidy tables with units in column names, plus a summary."""
+"""Build a run's registered tables (:data:`chokepoint.simulation.tables.TABLES`) from the engine's
+labelled-at-the-boundary arrays: periods as ``pandas.Period``, units in column names."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import scipy.sparse as sp
 
-from chokepoint.iomath import solve_leontief
+from chokepoint.iomath import leontief_rows
 from chokepoint.scenario import Observation, Scenario
 from chokepoint.simulation.baseline import Baseline
 from chokepoint.simulation.engine import Trajectory
 from chokepoint.simulation.plan import Plan
+from chokepoint.simulation.tables import TABLES, conform
 
-__all__ = ["Results", "compare_observed", "tabulate"]
+__all__ = ["compare_observed", "controller_shares", "price_floor_payments", "project_tables", "tabulate"]
+
+Array = npt.NDArray[np.float64]
 
 #: A region's supply counts as recovered once its shortfall stays below this share of demand.
 RECOVERED_BELOW = 0.01
 
 
-@dataclass(frozen=True)
-class Results:
-    """Tables of one run (the first draw when several were run) and its summary."""
-
-    scenario: str
-    tables: dict[str, pd.DataFrame] = field(repr=False)
-    summary: pd.DataFrame = field(repr=False)
-    info: dict[str, Any] = field(default_factory=dict)
+def _cube(values: Array, names: list[str], axes: list[pd.Index]) -> pd.DataFrame:
+    """A dense (…) array as a long table with one column per axis and ``value``."""
+    idx = pd.MultiIndex.from_product(axes, names=names)
+    return pd.DataFrame({"value": np.asarray(values, dtype=float).ravel()}, index=idx).reset_index()
 
 
-def _traced_shares(baseline: Baseline, shipped: npt.NDArray[np.float64], controller: str) -> npt.NDArray[np.float64]:
-    """Share of each region's supply of each commodity resting on ``controller`` at each upstream
-    stage, traced through the month's actual shipments with the exposure core's Leontief solve.
+def _traced_month(a: Array, m: Array, W: Array, K: int) -> Array:
+    """``X = (I − A)⁻¹·M`` for the rows ``Wᵀ`` only, as (rows, r, k).
 
-    Returns (T, R, K_product, K_stage) fractions: ``A[(o, j), (r, k)] = a[j, k]·m_j[o, r]`` with
-    ``m_j`` the month's sourcing shares of ``j``, and ``X = (I − A)⁻¹·M`` per delivered unit.
+    ``A[(o, j), (r, k)] = a[j, k]·m_j[o, r]`` and ``M[(o, j), (r, k)] = m_k[o, r]·δ_jk`` with ``m``
+    (K, o, b) the month's sourcing shares; ``A`` is built sparse from the nonzero shares.
     """
-    net = baseline.net
-    regions, ks = list(net.regions), baseline.commodities
-    R, K = len(regions), len(ks)
+    R = m.shape[1]
+    j, o, r = np.nonzero(m)
+    pair, k = np.nonzero(a[j] != 0)  # each nonzero share with every commodity its stage feeds
+    rows, cols = o[pair] * K + j[pair], r[pair] * K + k
+    A = sp.csc_array((m[j[pair], o[pair], r[pair]] * a[j[pair], k], (rows, cols)), shape=(R * K, R * K))
+    Z = leontief_rows(A, W).reshape(-1, R, K)  # (rows, o, k): rows of (I − A)⁻¹
+    return np.einsum("qok,kor->qrk", Z, m)
+
+
+def controller_shares(baseline: Baseline, shipped: Array, controllers: list[str]) -> tuple[Array, Array]:
+    """Each controller's share of every region's supply of every commodity, month by month.
+
+    Direct (T, C, R, K): the controller's part of what the region received. Traced (T, C, R, K,
+    K_stage): the part resting on the controller at each upstream stage through the month's actual
+    shipments, ``X[(c, j), (r, k)] / Σ_o X[(o, j), (r, k)]`` with ``X = (I − A)⁻¹·M`` (see
+    :func:`_traced_month`). Only the ``K`` origin-sum rows and ``K`` rows per controller of the
+    Leontief inverse are solved (a transposed sparse solve), never the dense all-node inverse.
+    ``shipped`` is (T, K, R_origin, R_buyer); controllers must be regions of the network.
+    """
+    regions = list(baseline.net.regions)
+    T, K, R, _ = shipped.shape
+    C = len(controllers)
+    at = [regions.index(c) for c in controllers]
+    received = shipped.sum(axis=2)  # (T, K, b)
+    direct = np.divide(shipped[:, :, at, :], received[:, :, None, :], out=np.zeros((T, K, C, R)),
+                       where=received[:, :, None, :] > 0).transpose(0, 2, 3, 1)  # fmt: skip
+    traced = np.zeros((T, C, R, K, K))
+    if C == 0:
+        return direct, traced
+    # Right-hand sides: the sum over origins of each stage j, then e_(c, j) per controller.
+    n = R * K
+    W = np.zeros((n, K + C * K))
+    W[np.arange(n), np.tile(np.arange(K), R)] = 1.0
+    for i, c in enumerate(at):
+        W[c * K + np.arange(K), K + i * K + np.arange(K)] = 1.0
     a = baseline.inputs
-    c = regions.index(controller)
-    out = np.zeros((shipped.shape[0], R, K, K))
-    for t in range(shipped.shape[0]):
-        got = shipped[t].sum(axis=1, keepdims=True)  # (K, 1, b)
-        m = np.divide(shipped[t], got, out=np.zeros_like(shipped[t]), where=got > 0)  # (K, o, b)
-        M = np.zeros((R, K, R, K))
-        for k in range(K):
-            M[:, k, :, k] = m[k]
-        A = (m.transpose(1, 0, 2)[..., None] * a[None, :, None, :]).reshape(R * K, R * K)
-        X = solve_leontief(A, M.reshape(R * K, R * K)).X.reshape(R, K, R, K)  # (o, j, r, k)
-        total = X.sum(axis=0)  # (j, r, k)
-        out[t] = np.divide(X[c], total, out=np.zeros_like(total), where=total > 1e-12).transpose(1, 2, 0)
-    return out
+    m = np.divide(shipped, received[:, :, None, :], out=np.zeros_like(shipped), where=received[:, :, None, :] > 0)
+    for t in range(T):
+        X = _traced_month(a, m[t], W, K)
+        total, own = X[:K], X[K:].reshape(C, K, R, K)  # (j, r, k), (c, j, r, k)
+        share = np.divide(own, total[None], out=np.zeros_like(own), where=total[None] > 1e-12)
+        traced[t] = share.transpose(0, 2, 3, 1)
+    return direct, traced
 
 
-def tabulate(baseline: Baseline, plan: Plan, trajectory: Trajectory, scenario: str, controller: str = "CHN") -> Results:
-    """Tidy tables of the first draw of ``trajectory`` and a summary per region and sector."""
+def _controllers(scenario: Scenario, regions: list[str]) -> list[str]:
+    """The scenario's export controllers present in the network, in order of first appearance."""
+    named = dict.fromkeys(c.controller for c in scenario.export_controls)
+    return [c for c in named if c in regions]
+
+
+def _share_tables(
+    baseline: Baseline, shipped: Array, controllers: list[str], periods: pd.PeriodIndex
+) -> dict[str, pd.DataFrame]:
+    regions, ks = pd.Index(baseline.net.regions), pd.Index(baseline.commodities)
+    direct, traced = controller_shares(baseline, shipped, controllers)
+    ctrl = pd.Index(controllers)
+    d = _cube(100.0 * direct, ["period", "controller_id", "region_id", "commodity_id"], [periods, ctrl, regions, ks])
+    names = ["period", "controller_id", "region_id", "commodity_id", "upstream_commodity_id"]
+    tr = _cube(100.0 * traced, names, [periods, ctrl, regions, ks, ks])
+    return {
+        "controller_share": conform("controller_share", d.rename(columns={"value": "direct_share_pct"})),
+        "controller_traced_share": conform("controller_traced_share", tr.rename(columns={"value": "traced_share_pct"})),
+    }
+
+
+def tabulate(baseline: Baseline, plan: Plan, trajectory: Trajectory, scenario: Scenario) -> dict[str, pd.DataFrame]:
+    """The engine's tables of the first draw of ``trajectory``: chain, production, flows,
+    shortfall, prices, stocks, shadow prices, controller shares and the summary."""
     net = baseline.net
-    regions, ks, sectors = list(net.regions), baseline.commodities, list(baseline.sectors)
-    periods = [str(p) for p in plan.periods]
+    periods = pd.PeriodIndex(plan.periods, freq="M")
+    regions, ks, sectors = pd.Index(net.regions), pd.Index(baseline.commodities), pd.Index(baseline.sectors)
     T, R, K = len(periods), len(regions), len(ks)
     tr = trajectory
-
-    def cube(values: npt.NDArray[np.float64], names: list[str], axes: list[list[str]]) -> pd.DataFrame:
-        idx = pd.MultiIndex.from_product(axes, names=names)
-        return pd.DataFrame({"value": values.ravel()}, index=idx).reset_index()
-
-    production = cube(tr.production_t[0], ["period", "region_id", "commodity_id"], [periods, regions, ks])
-    production = production.rename(columns={"value": "production_t"})
-    flows = cube(
+    node = ["period", "region_id", "commodity_id"]
+    chain = pd.DataFrame({"commodity_id": ks, "stage": list(net.stages["stage"]), "position": np.arange(K)})
+    production = _cube(tr.production_t[0], node, [periods, regions, ks]).rename(columns={"value": "production_t"})
+    flows = _cube(
         tr.shipped_t[0], ["period", "commodity_id", "exporter_id", "importer_id"], [periods, ks, regions, regions]
     )
-    flows = flows.rename(columns={"value": "flow_t"})
-    flows = flows[flows["flow_t"] > 1e-9].reset_index(drop=True)
-    demand = tr.demand_t[0]
-    served = tr.served_t[0]
-    short = cube(demand, ["period", "region_id", "commodity_id", "sector_id"], [periods, regions, ks, sectors])
-    short = short.rename(columns={"value": "demand_t"})
+    flows = flows[flows["value"] > 1e-9].rename(columns={"value": "flow_t"})
+    demand, served = tr.demand_t[0], tr.served_t[0]
+    short = _cube(demand, [*node, "sector_id"], [periods, regions, ks, sectors]).rename(columns={"value": "demand_t"})
     short["served_t"] = served.ravel()
     short["shortfall_t"] = (short["demand_t"] - short["served_t"]).clip(lower=0.0)
-    short = short[short["demand_t"] > 0].reset_index(drop=True)
+    short = short[short["demand_t"] > 0]
     short["shortfall_pct"] = 100.0 * short["shortfall_t"] / short["demand_t"]
-    prices = cube(tr.price_index[0], ["period", "commodity_id"], [periods, ks]).rename(columns={"value": "price_index"})
-    prices["price_usd_per_kg"] = prices["price_index"] * np.tile(baseline.price_usd_per_kg, T)
-    stocks = cube(tr.stock_t[0], ["period", "region_id", "commodity_id"], [periods, regions, ks]).rename(
-        columns={"value": "stock_t"}
+    prices = _cube(tr.price_index[0], ["period", "commodity_id"], [periods, ks]).rename(
+        columns={"value": "price_index"}
     )
+    prices["price_usd_per_kg"] = prices["price_index"] * np.tile(baseline.price_usd_per_kg, T)
+    stocks = _cube(tr.stock_t[0], node, [periods, regions, ks]).rename(columns={"value": "stock_t"})
     stocks["draw_t"] = tr.stock_draw_t[0].ravel()
     stocks["build_t"] = tr.stock_build_t[0].ravel()
-    stocks = stocks[(plan.stock_target_t.reshape(R, K) > 0)[None].repeat(T, 0).ravel()].reset_index(drop=True)
+    stocks = stocks[np.tile(plan.stock_target_t.reshape(R * K) > 0, T)]
+    duals = _cube(tr.shadow_price_t[0], node, [periods, regions, ks]).rename(columns={"value": "shadow_price_per_t"})
+    duals = duals[np.isfinite(duals["shadow_price_per_t"])]  # fast mode has none
+    shortfall_rs = np.clip(demand - served, 0.0, None).sum(axis=2)  # (T, R, S)
+    tables = {
+        "chain": conform("chain", chain),
+        "summary": summarise(demand.sum(axis=2), shortfall_rs, periods, regions, sectors),
+        "production": conform("production", production),
+        "flows": conform("flows", flows),
+        "shortfall": conform("shortfall", short),
+        "prices": conform("prices", prices),
+        "stocks": conform("stocks", stocks),
+        "shadow_prices": conform("shadow_prices", duals),
+    }
+    controllers = _controllers(scenario, list(regions))
+    return tables | _share_tables(baseline, tr.shipped_t[0], controllers, periods)
 
-    # China's share of each region's supply: direct (shipments) and traced to the mine.
-    shipped = tr.shipped_t[0]
-    received = shipped.sum(axis=2)  # (T, K, b)
-    c = regions.index(controller) if controller in regions else None
-    direct = (
-        np.zeros((T, K, R))
-        if c is None
-        else np.divide(shipped[:, :, c, :], received, out=np.zeros((T, K, R)), where=received > 0)
+
+def summarise(
+    demand: Array, shortfall: Array, periods: pd.PeriodIndex, regions: pd.Index, sectors: pd.Index
+) -> pd.DataFrame:
+    """Per region and sector with demand, from (T, R, S) demand and shortfall in tonnes: peak and
+    cumulative shortfall, months at least :data:`RECOVERED_BELOW` short, first month short, months
+    from the first to the last month short, and whether the last month with demand is not short.
+    Worst (largest cumulative shortfall) first."""
+    has = demand > 0
+    share = np.divide(shortfall, demand, out=np.zeros_like(shortfall), where=has)
+    hit = has & (share >= RECOVERED_BELOW)
+    T = len(periods)
+    first = hit.argmax(axis=0)
+    last = T - 1 - hit[::-1].argmax(axis=0)
+    last_demand = T - 1 - has[::-1].argmax(axis=0)
+    any_hit: npt.NDArray[np.bool_] = np.asarray(hit.any(axis=0))
+    r, s = np.nonzero(has.any(axis=0))  # region × sector pairs with demand
+    table = pd.DataFrame(
+        {
+            "region_id": regions[r],
+            "sector_id": sectors[s],
+            "peak_shortfall_pct": 100.0 * np.where(has, share, 0.0).max(axis=0)[r, s],
+            "cumulative_shortfall_t": shortfall.sum(axis=0)[r, s],
+            "months_short": hit.sum(axis=0)[r, s],
+            "first_short": periods[first[r, s]].where(any_hit[r, s]),
+            "recovery_months": pd.array(np.where(any_hit, last - first + 1, 0)[r, s], dtype="Int64"),
+            "recovered": (~any_hit | (last < last_demand))[r, s],
+        }
     )
-    share = cube(direct.transpose(0, 2, 1), ["period", "region_id", "commodity_id"], [periods, regions, ks])
-    share = share.rename(columns={"value": "direct_share_pct"})
-    share["direct_share_pct"] *= 100.0
-    if c is not None:
-        traced = _traced_shares(baseline, shipped, controller)  # (T, R, K, K_stage)
-        stage_names = list(net.stages["stage"])
-        for j, stage in enumerate(stage_names):
-            share[f"traced_{stage}_pct"] = 100.0 * traced[..., j].ravel()
-
-    summary = _summary(short, periods)
-    return Results(
-        scenario=scenario,
-        tables={
-            "production": production,
-            "flows": flows,
-            "shortfall": short,
-            "prices": prices,
-            "stocks": stocks,
-            "controller_share": share,
-        },
-        summary=summary,
+    table.loc[np.logical_not(any_hit[r, s]), "recovery_months"] = pd.NA
+    table = table.sort_values(["region_id", "sector_id"]).sort_values(
+        "cumulative_shortfall_t", ascending=False, kind="stable"
     )
+    return conform("summary", table)
 
 
-def compare_observed(results: Results, observations: list[Observation]) -> pd.DataFrame:
+def _window(periods: pd.PeriodIndex, start: pd.Period, months: int) -> pd.PeriodIndex:
+    """``months`` periods from ``start`` that lie in the run (empty when ``start`` is outside)."""
+    return periods[(periods >= start) & (periods < start + months)] if start in periods else periods[:0]
+
+
+def compare_observed(tables: dict[str, pd.DataFrame], observations: list[Observation]) -> pd.DataFrame:
     """Observed values next to the simulated ones, with their ratio (simulated / observed)."""
-    prices = results.tables["prices"]
-    periods = list(pd.unique(prices["period"]))
-    flows = results.tables["flows"]
+    prices = tables["prices"]
+    periods = pd.PeriodIndex(pd.unique(prices["period"]), freq="M")
+    flows = tables["flows"]
     flows = flows[flows["exporter_id"] != flows["importer_id"]]
     rows = []
     for ob in observations:
-        period = str(ob.period)
-        window = periods[periods.index(period) : periods.index(period) + ob.months] if period in periods else []
+        period = pd.Period(str(ob.period), freq="M")
+        window = _window(periods, period, ob.months)
         if ob.metric == "price_index":
             mine = prices[(prices["commodity_id"] == ob.commodity) & prices["period"].isin(window)]
             simulated = float(mine["price_index"].mean()) if len(mine) else float("nan")
@@ -143,14 +204,13 @@ def compare_observed(results: Results, observations: list[Observation]) -> pd.Da
             out = flows[(flows["commodity_id"] == ob.commodity) & (flows["exporter_id"] == ob.region)]
             first = float(out.loc[out["period"] == periods[0], "flow_t"].sum())
             total = float(out.loc[out["period"].isin(window), "flow_t"].sum())
-            simulated = total / (first * len(window)) if first > 0 and window else float("nan")
+            simulated = total / (first * len(window)) if first > 0 and len(window) else float("nan")
         else:
             into = flows[(flows["commodity_id"] == ob.commodity) & (flows["importer_id"] == ob.region)]
             into = into[into["period"].isin(window)]
             total = float(into["flow_t"].sum())
-            simulated = (
-                float(into.loc[into["exporter_id"] == ob.origin, "flow_t"].sum()) / total if total > 0 else float("nan")
-            )
+            mine_t = float(into.loc[into["exporter_id"] == ob.origin, "flow_t"].sum())
+            simulated = mine_t / total if total > 0 else float("nan")
         rows.append(
             {
                 "period": period,
@@ -165,13 +225,11 @@ def compare_observed(results: Results, observations: list[Observation]) -> pd.Da
                 "source": ob.source,
             }
         )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            *("period", "months", "metric", "commodity_id", "region_id", "origin_id", "observed", "simulated"),
-            *("simulated_over_observed", "source"),
-        ],
-    )
+    return conform("observed", pd.DataFrame(rows)) if rows else _empty("observed")
+
+
+def _empty(name: str) -> pd.DataFrame:
+    return TABLES[name].empty()
 
 
 def project_tables(
@@ -185,9 +243,11 @@ def project_tables(
     then); a technology ban has already cut the learning rate (:func:`build_plan`). The engine
     does not use costs to allocate, so learning shows here, not in the flows.
     """
+    if not scenario.projects:
+        return {"projects": _empty("projects"), "project_months": _empty("project_months")}
     T = len(plan.periods)
     produced = trajectory.production_t[0].reshape(T, -1)  # (T, nodes)
-    periods = [str(p) for p in plan.periods]
+    periods = pd.PeriodIndex(plan.periods, freq="M")
     months, rows = [], []
     for j, p in enumerate(scenario.projects):
         cap = plan.project_capacity_t[:, j]
@@ -220,8 +280,8 @@ def project_tables(
                 "region_id": p.region,
                 "commodity_id": p.commodity,
                 "capacity_t_per_yr": p.capacity_t_per_yr,
-                "first_capacity": periods[online[0]] if len(online) else None,
-                "full_capacity": periods[full[0]] if len(full) else None,
+                "first_capacity": periods[online[0]] if len(online) else pd.NaT,
+                "full_capacity": periods[full[0]] if len(full) else pd.NaT,
                 "output_t": float(cumulative[-1]),
                 "utilisation_at_end": float(output[-1] / cap[-1]) if cap[-1] > 0 else float("nan"),
                 "learning_rate": float(plan.project_learning_rate[j]),
@@ -230,16 +290,19 @@ def project_tables(
                 "capex_usd_per_t_per_yr": p.cost_usd / p.capacity_t_per_yr if p.capacity_t_per_yr > 0 else float("nan"),
             }
         )
-    return {"projects": pd.DataFrame(rows), "project_months": pd.concat(months, ignore_index=True)}
+    return {
+        "projects": conform("projects", pd.DataFrame(rows)),
+        "project_months": conform("project_months", pd.concat(months, ignore_index=True)),
+    }
 
 
-def price_floor_payments(results: Results, scenario: Scenario) -> pd.DataFrame:
+def price_floor_payments(tables: dict[str, pd.DataFrame], scenario: Scenario) -> pd.DataFrame:
     """Per price floor and month in force: the market price, the floor, the covered output and
     what the guarantor pays, ``max(0, floor − market) × covered output`` (USD; the market price
     is the commodity's base-year price × the simulated index)."""
-    prices = results.tables["prices"].set_index(["period", "commodity_id"])["price_usd_per_kg"]
-    production = results.tables["production"].set_index(["period", "region_id", "commodity_id"])["production_t"]
-    periods = list(pd.unique(results.tables["prices"]["period"]))
+    prices = tables["prices"].set_index(["period", "commodity_id"])["price_usd_per_kg"]
+    production = tables["production"].set_index(["period", "region_id", "commodity_id"])["production_t"]
+    periods = list(pd.unique(tables["prices"]["period"]))
     rows = []
     for pf in scenario.price_floors:
         last = len(periods) - 1 if pf.end is None else pf.end.index(scenario.start)
@@ -257,36 +320,4 @@ def price_floor_payments(results: Results, scenario: Scenario) -> pd.DataFrame:
                     "payment_usd": max(0.0, pf.usd_per_kg - market) * output * 1000.0,
                 }
             )
-    columns = [
-        *("period", "region_id", "commodity_id", "floor_usd_per_kg", "market_usd_per_kg"),
-        *("covered_output_t", "payment_usd"),
-    ]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def _summary(short: pd.DataFrame, periods: npt.ArrayLike) -> pd.DataFrame:
-    """Per region and sector: peak shortfall, cumulative shortfall, months short, recovery."""
-    order = {p: i for i, p in enumerate(np.asarray(periods))}
-    by = short.groupby(["region_id", "sector_id", "period"], as_index=False)[["demand_t", "shortfall_t"]].sum()
-    by["share"] = by["shortfall_t"] / by["demand_t"]
-    by["t"] = by["period"].map(order)
-    rows = []
-    for (region, sector), g in by.groupby(["region_id", "sector_id"]):
-        g = g.sort_values("t")
-        hit = g[g["share"] >= RECOVERED_BELOW]
-        first = int(hit["t"].min()) if len(hit) else None
-        last = int(hit["t"].max()) if len(hit) else None
-        rows.append(
-            {
-                "region_id": region,
-                "sector_id": sector,
-                "peak_shortfall_pct": 100.0 * float(g["share"].max()),
-                "cumulative_shortfall_t": float(g["shortfall_t"].sum()),
-                "months_short": len(hit),
-                "first_short": None if first is None else str(g.loc[g["t"] == first, "period"].iloc[0]),
-                "recovery_months": None if first is None or last is None else last - first + 1,
-                "recovered": last is None or last < int(g["t"].max()),
-            }
-        )
-    table = pd.DataFrame(rows)
-    return table.sort_values("cumulative_shortfall_t", ascending=False, ignore_index=True)
+    return conform("price_floors", pd.DataFrame(rows)) if rows else _empty("price_floors")
