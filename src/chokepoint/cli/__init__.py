@@ -121,8 +121,10 @@ def _dataset(db: Path | None, names: Sequence[str] | None) -> Iterator[Dataset]:
 
 
 def _jsonable(value: Any) -> Any:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return None
+    if isinstance(value, pd.Period):  # run tables label months with Periods
+        return str(value)
     if hasattr(value, "item"):
         return value.item()
     return value

@@ -137,7 +137,10 @@ def sankey_figure(tables: Tables, period: str | pd.Period | None = None, named: 
         node={
             "label": [f"{region} · {columns[int(col)]}" for region, col in nodes],
             "color": [colour(regions.index(str(region))) for region, _ in nodes],
-            "x": xs, "y": ys, "pad": 12, "thickness": 14,
+            "x": xs,
+            "y": ys,
+            "pad": 12,
+            "thickness": 14,
         },
         link={
             "source": [index[(s, c)] for s, c in zip(links["src_region"], links["src_col"], strict=True)],
