@@ -36,7 +36,8 @@ def test_import_as_gives_the_module_not_a_function() -> None:
     import chokepoint.runfiles as runfiles
     import chokepoint.scenario as scenario
 
-    assert runfiles.__name__ == "chokepoint.runfiles" and scenario.__name__ == "chokepoint.scenario"
+    assert runfiles.__name__ == "chokepoint.runfiles"
+    assert scenario.__name__ == "chokepoint.scenario"
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,8 @@ def test_simulate_loads_the_scenarios_datasets(run: Run) -> None:
 
 def test_report_writes_the_offline_page(run: Run, tmp_path: Path) -> None:
     page = run.report(tmp_path / "report.html").read_text(encoding="utf-8")
-    assert page.startswith("<!DOCTYPE html>") and "china-2025-licensing" in page
+    assert page.startswith("<!DOCTYPE html>")
+    assert "china-2025-licensing" in page
     assert page == run.html()
 
 
@@ -66,6 +68,8 @@ def test_plots_are_plotly_figures_with_data(run: Run) -> None:
     assert all(isinstance(f, go.Figure) for f in figures)
     shortfall, prices, flows = figures[0], figures[1], figures[2]
     usa = next(t for t in shortfall.data if t.name == "USA")
-    assert max(usa.y) > 0 and usa.x[0] == "2025-01"
+    assert max(usa.y) > 0
+    assert usa.x[0] == "2025-01"
     assert {t.name for t in prices.data} == set(run.tables["chain"]["commodity_id"])
-    assert flows.data[0].type == "sankey" and sum(flows.data[0].link.value) > 0
+    assert flows.data[0].type == "sankey"
+    assert sum(flows.data[0].link.value) > 0

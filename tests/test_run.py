@@ -68,7 +68,8 @@ def test_provenance_names_the_dataset_version_scenario_and_time(ban: Run) -> Non
     assert p.scenario_sha256 == hashlib.sha256(canonical.encode()).hexdigest()
     assert (p.mode, p.draws) == ("fast", 0)
     created = datetime.fromisoformat(p.created)
-    assert created.tzinfo is not None and created.utcoffset() == UTC.utcoffset(None)
+    assert created.tzinfo is not None
+    assert created.utcoffset() == UTC.utcoffset(None)
 
 
 @pytest.mark.parametrize("mode", ["fast", "lp"])
@@ -76,7 +77,8 @@ def test_open_run_gives_back_an_equal_run(mode: str, ban: Run, tmp_path: Path) -
     run = ban if mode == "fast" else simulate(tiny_dataset(), ban.scenario, mode="lp")
     back = cp.open_run(run.save(tmp_path / "run"))
     assert back == run
-    assert back.tables["stocks"].equals(run.tables["stocks"]) and not run.tables["stocks"].empty
+    assert back.tables["stocks"].equals(run.tables["stocks"])
+    assert not run.tables["stocks"].empty
     for name in TABLES:
         assert (tmp_path / "run" / f"{name}.csv").is_file()
     assert (tmp_path / "run" / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
@@ -139,7 +141,7 @@ def test_traced_shares_from_leontief_rows_match_the_dense_inverse(default: Datas
                     "start": "2025-02",
                 }
             ],
-        }  # fmt: skip
+        }
     )
     baseline = build_baseline(default, scenario.material, scenario.base_year, scenario.capacity_utilisation)
     shipped = run_fast(baseline, build_plan(baseline, scenario, default)).shipped_t[0]
@@ -161,5 +163,6 @@ def test_compare_runs_is_a_tidy_difference_by_region_and_sector(ban: Run) -> Non
     row = diff.set_index(["region_id", "sector_id", "measure"]).loc[("CHE", "lamps", "cumulative_shortfall_t")]
     assert row["unit"] == "t"
     assert row["a"] == pytest.approx(0.0, abs=1e-9)
-    assert row["difference"] == pytest.approx(row["b"]) and row["b"] > 0
+    assert row["difference"] == pytest.approx(row["b"])
+    assert row["b"] > 0
     assert (cp.compare_runs(ban, ban)["difference"] == 0).all()
