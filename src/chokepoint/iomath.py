@@ -400,23 +400,3 @@ def upstream_footprint(
     index = F.index if isinstance(F, pd.DataFrame) else Z.index
     columns = Yv.columns if isinstance(Yv, pd.DataFrame) else pd.RangeIndex(Ym.shape[1])
     return pd.DataFrame(result, index=index, columns=columns)
-
-
-def leontief_rows(A: Matrix, W: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """``Wᵀ·(I − A)⁻¹``: a few weighted rows of the Leontief inverse, shape (m, n) for ``W`` (n, m).
-
-    One sparse LU of ``I − A`` solved transposed, ``(I − A)ᵀ·Z = W``, so only ``m`` right-hand
-    sides are solved instead of all ``n`` columns of the inverse (``W = e_i`` gives row ``i``).
-    Raises :class:`IOInputError` when ``I − A`` is singular or a row comes out negative (``A``
-    not productive: ``(I − A)⁻¹ = I + A + A² + … ≥ 0`` fails).
-    """
-    n = A.shape[0]
-    M = sp.identity(n, format="csc") - sp.csc_array(A)
-    try:
-        lu = spla.splu(M)
-    except RuntimeError as exc:  # "Factor is exactly singular"
-        raise _singular(str(exc)) from exc
-    Z = np.asarray(lu.solve(np.asarray(W, dtype=float).reshape(n, -1), trans="T"))
-    if not np.all(np.isfinite(Z)) or Z.min(initial=0.0) < -1e-9 * max(1.0, float(np.abs(Z).max(initial=0.0))):
-        raise _singular("a row of the Leontief inverse is negative or not finite")
-    return Z.T

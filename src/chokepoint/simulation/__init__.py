@@ -16,7 +16,7 @@ from chokepoint.simulation.engine import Mode, Trajectory, run_fast, run_scenari
 from chokepoint.simulation.plan import Plan, build_plan
 from chokepoint.simulation.run import Provenance, Run, compare_runs, scenario_sha256
 from chokepoint.simulation.tables import TABLES, TableSpec, conform
-from chokepoint.simulation.tabulate import compare_observed, price_floor_payments, project_tables, tabulate
+from chokepoint.simulation.tabulate import run_tables
 from chokepoint.simulation.uncertainty import run_uncertainty
 
 __all__ = [
@@ -79,15 +79,12 @@ def simulate(
     )
     plan = build_plan(baseline, scenario, ds)
     trajectory = run_scenario(baseline, plan, scenario, mode, on_period)
-    tables = tabulate(baseline, plan, trajectory, scenario)
-    tables["observed"] = compare_observed(tables, scenario.observed)
-    tables |= project_tables(baseline, plan, trajectory, scenario)
-    tables["price_floors"] = price_floor_payments(tables, scenario)
+    tables = run_tables(baseline, plan, trajectory, scenario)
     uncertainty = _uncertainty(scenario, draws)
     messages: tuple[str, ...] = ()
     ran = 0
     if uncertainty is not None and mode == "fast":
-        tables |= run_uncertainty(baseline, plan, scenario, uncertainty)
+        tables |= {name: conform(name, t) for name, t in run_uncertainty(baseline, plan, scenario, uncertainty).items()}
         ran = uncertainty.draws
     else:
         if uncertainty is not None:  # fast-mode bands would not surround the LP path
@@ -104,5 +101,4 @@ def simulate(
         draws=ran,
         created=datetime.now(UTC).isoformat(timespec="seconds"),  # the run's only clock read
     )
-    tables = {name: conform(name, table) for name, table in tables.items()}
     return Run(scenario=scenario, tables=tables, provenance=provenance, messages=messages)

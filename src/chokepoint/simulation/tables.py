@@ -156,7 +156,7 @@ _SPECS = [
         "controller_traced_share",
         (_PERIOD, _CONTROLLER, _REGION, _COMMODITY, _label("upstream_commodity_id", "upstream stage traced to")),
         (_n("traced_share_pct", "%", "share of the supply resting on the controller at the upstream stage"),),
-        "Controller's share traced through the month's shipments to each upstream stage (Leontief rows).",
+        "Controller's share traced through the month's shipments to the commodity's own and each upstream stage.",
     ),
     _spec(
         "observed",
@@ -242,7 +242,7 @@ def conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise KeyError(f"table {name!r} lacks columns {missing}")
     out = frame[spec.names].reset_index(drop=True)
-    return out.astype({c.name: c.dtype for c in spec.columns})
+    return out.astype({c.name: c.dtype for c in spec.columns}, copy=False)
 
 
 def empty_tables() -> dict[str, pd.DataFrame]:

@@ -6,16 +6,15 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import scipy.sparse as sp
 
-from chokepoint.iomath import leontief_rows
+from chokepoint.errors import ChokepointError
 from chokepoint.scenario import Observation, Scenario
 from chokepoint.simulation.baseline import Baseline
 from chokepoint.simulation.engine import Trajectory
 from chokepoint.simulation.plan import Plan
 from chokepoint.simulation.tables import TABLES, conform
 
-__all__ = ["compare_observed", "controller_shares", "price_floor_payments", "project_tables", "tabulate"]
+__all__ = ["compare_observed", "controller_shares", "price_floor_payments", "project_tables", "run_tables", "tabulate"]
 
 Array = npt.NDArray[np.float64]
 
@@ -23,25 +22,41 @@ Array = npt.NDArray[np.float64]
 RECOVERED_BELOW = 0.01
 
 
-def _cube(values: Array, names: list[str], axes: list[pd.Index]) -> pd.DataFrame:
-    """A dense (…) array as a long table with one column per axis and ``value``."""
-    idx = pd.MultiIndex.from_product(axes, names=names)
-    return pd.DataFrame({"value": np.asarray(values, dtype=float).ravel()}, index=idx).reset_index()
+def _cube(
+    values: Array, names: list[str], axes: list[pd.Index], keep: npt.NDArray[np.bool_] | None = None
+) -> pd.DataFrame:
+    """A dense array over ``axes`` as a long table: one column per axis and ``value``, for the
+    cells where ``keep`` holds (all by default). Labels are taken per kept cell, so a sparse
+    array (shipments) never materialises its full product."""
+    shape = tuple(len(a) for a in axes)
+    flat = np.asarray(values, dtype=float).reshape(-1)
+    at = np.arange(flat.size) if keep is None else np.flatnonzero(keep.reshape(-1))
+    cells = np.unravel_index(at, shape)
+    columns: dict[str, object] = {name: axis.take(i) for name, axis, i in zip(names, axes, cells, strict=True)}
+    return pd.DataFrame({**columns, "value": flat[at]})
 
 
-def _traced_month(a: Array, m: Array, W: Array, K: int) -> Array:
-    """``X = (I − A)⁻¹·M`` for the rows ``Wᵀ`` only, as (rows, r, k).
+#: Months traced together (bounds the (months, K, R, R) array of sourcing shares).
+MONTHS_PER_BLOCK = 12
 
-    ``A[(o, j), (r, k)] = a[j, k]·m_j[o, r]`` and ``M[(o, j), (r, k)] = m_k[o, r]·δ_jk`` with ``m``
-    (K, o, b) the month's sourcing shares; ``A`` is built sparse from the nonzero shares.
+
+def _traced_months(a: Array, m: Array, W: Array) -> Array:
+    """``X = Wᵀ·(I − A_t)⁻¹·M_t`` for a few months at once: (t, rows, r, k).
+
+    ``A_t[(o, j), (r, k)] = a[j, k]·m_j[o, r]`` and ``M_t[(o, j), (r, k)] = m_k[o, r]·δ_jk`` with
+    ``m`` (t, K, o, b) the months' sourcing shares and ``W`` (R, K, rows) the weights of the rows
+    wanted. Inputs come only from earlier stages (``a`` strictly upper triangular, a dataset
+    check), so ``yᵀ = Wᵀ·(I − A)⁻¹`` solves stage by stage, ``y_k = w_k + Σ_{j<k} a[j, k]·(y_j·m_j)``,
+    exactly and without a factorisation; ``y_k·m_k`` is then row block ``k`` of ``X``.
     """
-    R = m.shape[1]
-    j, o, r = np.nonzero(m)
-    pair, k = np.nonzero(a[j] != 0)  # each nonzero share with every commodity its stage feeds
-    rows, cols = o[pair] * K + j[pair], r[pair] * K + k
-    A = sp.csc_array((m[j[pair], o[pair], r[pair]] * a[j[pair], k], (rows, cols)), shape=(R * K, R * K))
-    Z = leontief_rows(A, W).reshape(-1, R, K)  # (rows, o, k): rows of (I − A)⁻¹
-    return np.einsum("qok,kor->qrk", Z, m)
+    T, K, R, _ = m.shape
+    passed = np.empty((T, W.shape[-1], R, K))  # (y_k·m_k)[t, q, r]: what stage k's rows pass on
+    for k in range(K):
+        y = np.broadcast_to(W[:, k, :].T, (T, W.shape[-1], R)).copy()
+        for j in np.flatnonzero(a[:k, k]):
+            y += a[j, k] * passed[..., j]
+        passed[..., k] = np.matmul(y, m[:, k])
+    return passed
 
 
 def controller_shares(baseline: Baseline, shipped: Array, controllers: list[str]) -> tuple[Array, Array]:
@@ -50,8 +65,8 @@ def controller_shares(baseline: Baseline, shipped: Array, controllers: list[str]
     Direct (T, C, R, K): the controller's part of what the region received. Traced (T, C, R, K,
     K_stage): the part resting on the controller at each upstream stage through the month's actual
     shipments, ``X[(c, j), (r, k)] / Σ_o X[(o, j), (r, k)]`` with ``X = (I − A)⁻¹·M`` (see
-    :func:`_traced_month`). Only the ``K`` origin-sum rows and ``K`` rows per controller of the
-    Leontief inverse are solved (a transposed sparse solve), never the dense all-node inverse.
+    :func:`_traced_months`). Only the ``K`` origin-sum rows and ``K`` rows per controller of the
+    Leontief inverse are solved (by stages, see :func:`_traced_months`), never the all-node inverse.
     ``shipped`` is (T, K, R_origin, R_buyer); controllers must be regions of the network.
     """
     regions = list(baseline.net.regions)
@@ -65,18 +80,21 @@ def controller_shares(baseline: Baseline, shipped: Array, controllers: list[str]
     if C == 0:
         return direct, traced
     # Right-hand sides: the sum over origins of each stage j, then e_(c, j) per controller.
-    n = R * K
-    W = np.zeros((n, K + C * K))
-    W[np.arange(n), np.tile(np.arange(K), R)] = 1.0
+    W = np.zeros((R, K, K + C * K))
+    W[:, np.arange(K), np.arange(K)] = 1.0
     for i, c in enumerate(at):
-        W[c * K + np.arange(K), K + i * K + np.arange(K)] = 1.0
+        W[c, np.arange(K), K + i * K + np.arange(K)] = 1.0
     a = baseline.inputs
-    m = np.divide(shipped, received[:, :, None, :], out=np.zeros_like(shipped), where=received[:, :, None, :] > 0)
-    for t in range(T):
-        X = _traced_month(a, m[t], W, K)
-        total, own = X[:K], X[K:].reshape(C, K, R, K)  # (j, r, k), (c, j, r, k)
-        share = np.divide(own, total[None], out=np.zeros_like(own), where=total[None] > 1e-12)
-        traced[t] = share.transpose(0, 2, 3, 1)
+    if np.any(np.tril(a) != 0):
+        raise ChokepointError("a recipe feeds its own or an earlier stage; inputs must come from earlier stages")
+    for lo in range(0, T, MONTHS_PER_BLOCK):
+        span = slice(lo, min(lo + MONTHS_PER_BLOCK, T))
+        got = received[span][:, :, None, :]  # (t, K, 1, b)
+        m = np.divide(shipped[span], got, out=np.zeros_like(shipped[span]), where=got > 0)
+        X = _traced_months(a, m, W)
+        total, own = X[:, None, :K], X[:, K:].reshape(-1, C, K, R, K)  # (t, 1, j, r, k), (t, c, j, r, k)
+        share = np.divide(own, total, out=np.zeros_like(own), where=total > 1e-12)
+        traced[span] = share.transpose(0, 1, 3, 4, 2)
     return direct, traced
 
 
@@ -94,7 +112,9 @@ def _share_tables(
     ctrl = pd.Index(controllers)
     d = _cube(100.0 * direct, ["period", "controller_id", "region_id", "commodity_id"], [periods, ctrl, regions, ks])
     names = ["period", "controller_id", "region_id", "commodity_id", "upstream_commodity_id"]
-    tr = _cube(100.0 * traced, names, [periods, ctrl, regions, ks, ks])
+    # Only the commodity's own and upstream stages: nothing rests on a later stage.
+    upstream = np.broadcast_to(np.tril(np.ones((len(ks), len(ks)), dtype=bool)), traced.shape)
+    tr = _cube(100.0 * traced, names, [periods, ctrl, regions, ks, ks], keep=upstream)
     return {
         "controller_share": conform("controller_share", d.rename(columns={"value": "direct_share_pct"})),
         "controller_traced_share": conform("controller_traced_share", tr.rename(columns={"value": "traced_share_pct"})),
@@ -112,26 +132,27 @@ def tabulate(baseline: Baseline, plan: Plan, trajectory: Trajectory, scenario: S
     node = ["period", "region_id", "commodity_id"]
     chain = pd.DataFrame({"commodity_id": ks, "stage": list(net.stages["stage"]), "position": np.arange(K)})
     production = _cube(tr.production_t[0], node, [periods, regions, ks]).rename(columns={"value": "production_t"})
-    flows = _cube(
-        tr.shipped_t[0], ["period", "commodity_id", "exporter_id", "importer_id"], [periods, ks, regions, regions]
-    )
-    flows = flows[flows["value"] > 1e-9].rename(columns={"value": "flow_t"})
+    shipped = tr.shipped_t[0]
+    axes = [periods, ks, regions, regions]
+    flows = _cube(shipped, ["period", "commodity_id", "exporter_id", "importer_id"], axes, keep=shipped > 1e-9)
+    flows = flows.rename(columns={"value": "flow_t"})
     demand, served = tr.demand_t[0], tr.served_t[0]
-    short = _cube(demand, [*node, "sector_id"], [periods, regions, ks, sectors]).rename(columns={"value": "demand_t"})
-    short["served_t"] = served.ravel()
+    has = demand > 0
+    short = _cube(demand, [*node, "sector_id"], [periods, regions, ks, sectors], keep=has)
+    short = short.rename(columns={"value": "demand_t"})
+    short["served_t"] = served[has]
     short["shortfall_t"] = (short["demand_t"] - short["served_t"]).clip(lower=0.0)
-    short = short[short["demand_t"] > 0]
     short["shortfall_pct"] = 100.0 * short["shortfall_t"] / short["demand_t"]
-    prices = _cube(tr.price_index[0], ["period", "commodity_id"], [periods, ks]).rename(
-        columns={"value": "price_index"}
-    )
+    prices = _cube(tr.price_index[0], ["period", "commodity_id"], [periods, ks])
+    prices = prices.rename(columns={"value": "price_index"})
     prices["price_usd_per_kg"] = prices["price_index"] * np.tile(baseline.price_usd_per_kg, T)
-    stocks = _cube(tr.stock_t[0], node, [periods, regions, ks]).rename(columns={"value": "stock_t"})
-    stocks["draw_t"] = tr.stock_draw_t[0].ravel()
-    stocks["build_t"] = tr.stock_build_t[0].ravel()
-    stocks = stocks[np.tile(plan.stock_target_t.reshape(R * K) > 0, T)]
-    duals = _cube(tr.shadow_price_t[0], node, [periods, regions, ks]).rename(columns={"value": "shadow_price_per_t"})
-    duals = duals[np.isfinite(duals["shadow_price_per_t"])]  # fast mode has none
+    held = np.broadcast_to(plan.stock_target_t.reshape(1, R, K) > 0, (T, R, K))
+    stocks = _cube(tr.stock_t[0], node, [periods, regions, ks], keep=held).rename(columns={"value": "stock_t"})
+    stocks["draw_t"] = tr.stock_draw_t[0][held]
+    stocks["build_t"] = tr.stock_build_t[0][held]
+    duals = tr.shadow_price_t[0]
+    duals = _cube(duals, node, [periods, regions, ks], keep=np.isfinite(duals))  # fast mode has none
+    duals = duals.rename(columns={"value": "shadow_price_per_t"})
     shortfall_rs = np.clip(demand - served, 0.0, None).sum(axis=2)  # (T, R, S)
     tables = {
         "chain": conform("chain", chain),
@@ -189,6 +210,8 @@ def _window(periods: pd.PeriodIndex, start: pd.Period, months: int) -> pd.Period
 
 def compare_observed(tables: dict[str, pd.DataFrame], observations: list[Observation]) -> pd.DataFrame:
     """Observed values next to the simulated ones, with their ratio (simulated / observed)."""
+    if not observations:
+        return _empty("observed")
     prices = tables["prices"]
     periods = pd.PeriodIndex(pd.unique(prices["period"]), freq="M")
     flows = tables["flows"]
@@ -225,7 +248,7 @@ def compare_observed(tables: dict[str, pd.DataFrame], observations: list[Observa
                 "source": ob.source,
             }
         )
-    return conform("observed", pd.DataFrame(rows)) if rows else _empty("observed")
+    return conform("observed", pd.DataFrame(rows))
 
 
 def _empty(name: str) -> pd.DataFrame:
@@ -321,3 +344,12 @@ def price_floor_payments(tables: dict[str, pd.DataFrame], scenario: Scenario) ->
                 }
             )
     return conform("price_floors", pd.DataFrame(rows)) if rows else _empty("price_floors")
+
+
+def run_tables(baseline: Baseline, plan: Plan, trajectory: Trajectory, scenario: Scenario) -> dict[str, pd.DataFrame]:
+    """Every registered table a single trajectory gives (all but the Monte Carlo ``uncertainty_*``)."""
+    tables = tabulate(baseline, plan, trajectory, scenario)
+    tables["observed"] = compare_observed(tables, scenario.observed)
+    tables |= project_tables(baseline, plan, trajectory, scenario)
+    tables["price_floors"] = price_floor_payments(tables, scenario)
+    return tables
