@@ -1,5 +1,5 @@
 """The Run: every registered table in every run, periods as Periods, provenance, the exact
-save/open round trip, shadow prices, the controller share from Leontief rows, compare_runs."""
+save/open round trip, shadow prices, the controller share against the dense inverse, compare_runs."""
 
 from __future__ import annotations
 
@@ -133,7 +133,7 @@ def _dense_traced(baseline: object, shipped: np.ndarray, c: int) -> np.ndarray:
     return out
 
 
-def test_traced_shares_from_leontief_rows_match_the_dense_inverse(default: Dataset) -> None:
+def test_traced_shares_by_stages_match_the_dense_inverse(default: Dataset) -> None:
     scenario = Scenario.model_validate(
         {
             "name": "t",
