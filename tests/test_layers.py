@@ -22,7 +22,7 @@ LAYERS: dict[str, int] = {
     "analysis": 3,
     "simulation": 4,
     "leverage": 5,
-    **dict.fromkeys(["report", "runfiles"], 6),
+    **dict.fromkeys(["report", "runfiles", "api"], 6),
     **dict.fromkeys(["cli", "__main__"], 7),
 }
 

@@ -12,7 +12,7 @@ from plotly.offline import get_plotlyjs
 from chokepoint.dataset import Dataset
 from chokepoint.report import render_simulation_report
 from chokepoint.scenario import Scenario
-from chokepoint.simulation import Results, simulate
+from chokepoint.simulation import Run, simulate
 
 #: A src= or href= attribute of the markup whose value is a network URL.
 _REMOTE = re.compile(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
@@ -21,7 +21,7 @@ _SCRIPT_BODY = re.compile(r"(<script\b[^>]*>).*?</script>", re.IGNORECASE | re.D
 
 
 @pytest.fixture(scope="module")
-def ban(default: Dataset) -> Results:
+def ban(default: Dataset) -> Run:
     """A 12-month ban on NdFeB magnets from China to the USA from March 2025."""
     scenario = Scenario.model_validate(
         {
@@ -44,11 +44,11 @@ def ban(default: Dataset) -> Results:
 
 
 @pytest.fixture(scope="module")
-def page(ban: Results) -> str:
+def page(ban: Run) -> str:
     return render_simulation_report(ban, notes=["Backtest: magnet exports within 5% of observed."])
 
 
-def test_one_document_with_the_scenario_and_plotly_once(page: str, ban: Results) -> None:
+def test_one_document_with_the_scenario_and_plotly_once(page: str, ban: Run) -> None:
     assert page.startswith("<!DOCTYPE html>")
     assert page.rstrip().endswith("</html>")
     assert page.count("<html") == page.count("</html>") == page.count("<body") == 1
@@ -60,7 +60,7 @@ def test_one_document_with_the_scenario_and_plotly_once(page: str, ban: Results)
     assert re.search(r"<tbody>\s*<tr><td>USA</td>", page)
 
 
-def test_every_figure_is_drawn(page: str, ban: Results) -> None:
+def test_every_figure_is_drawn(page: str, ban: Run) -> None:
     # Two Sankeys (baseline and worst month), shortfall by region and by sector, prices and
     # controller share; no stockpiles in this scenario, so no stock figure.
     assert ban.tables["stocks"].empty
@@ -87,8 +87,8 @@ def test_nothing_loads_from_the_network(page: str) -> None:
     assert re.findall(r"<script\b[^>]*\bsrc=", page, re.IGNORECASE) == []
 
 
-def test_text_is_escaped_and_notes_appear(ban: Results) -> None:
-    hostile = dataclasses.replace(ban, scenario="<script>alert(1)</script>")
+def test_text_is_escaped_and_notes_appear(ban: Run) -> None:
+    hostile = dataclasses.replace(ban, scenario=ban.scenario.model_copy(update={"name": "<script>alert(1)</script>"}))
     page = render_simulation_report(hostile, notes=["fit <b>R² = 0.9</b>", "second note"])
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script>alert(1)" not in page
@@ -96,5 +96,5 @@ def test_text_is_escaped_and_notes_appear(ban: Results) -> None:
     assert "<p>second note</p>" in page
 
 
-def test_without_notes_there_is_no_notes_section(ban: Results) -> None:
+def test_without_notes_there_is_no_notes_section(ban: Run) -> None:
     assert 'class="notes"' not in render_simulation_report(ban)

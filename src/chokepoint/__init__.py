@@ -44,14 +44,25 @@ _PUBLIC: dict[str, str] = {
     "exposure": "chokepoint.analysis.exposure",
     "import_reliance": "chokepoint.analysis.exposure",
     "chokepoints": "chokepoint.analysis.chokepoints",
+    "Scenario": "chokepoint.scenario",
+    "simulate": "chokepoint.api",
+    "Run": "chokepoint.simulation.run",
+    "Provenance": "chokepoint.simulation.run",
+    "compare_runs": "chokepoint.simulation.run",
+    "TABLES": "chokepoint.simulation.tables",
+    "open_run": "chokepoint.runfiles",
 }
 
 __all__ = [
+    "TABLES",
     "CheckError",
     "ChokepointError",
     "Dataset",
     "ImportFileError",
     "Overview",
+    "Provenance",
+    "Run",
+    "Scenario",
     "SchemaError",
     "StoreError",
     "SupplyNetwork",
@@ -60,6 +71,7 @@ __all__ = [
     "build_network",
     "check_dataset",
     "chokepoints",
+    "compare_runs",
     "concentration",
     "default_dataset",
     "effective_dependence",
@@ -68,9 +80,11 @@ __all__ = [
     "import_reliance",
     "layer",
     "load",
+    "open_run",
     "overview",
     "producer_shares",
     "read_dataset_dir",
+    "simulate",
     "sources_used",
     "top_k_share",
     "upstream_footprint",
@@ -80,12 +94,17 @@ if TYPE_CHECKING:  # static checkers see the real names
     from chokepoint.analysis.chokepoints import chokepoints
     from chokepoint.analysis.concentration import Overview, concentration, hhi, overview, producer_shares, top_k_share
     from chokepoint.analysis.exposure import effective_dependence, exposure, import_reliance
+    from chokepoint.api import simulate
     from chokepoint.dataset import Dataset, default_dataset, layer, read_dataset_dir
     from chokepoint.dataset.checks import check_dataset
     from chokepoint.dataset.provenance import assumptions, sources_used
     from chokepoint.errors import CheckError, ChokepointError, ImportFileError, SchemaError, StoreError
     from chokepoint.iomath import upstream_footprint
     from chokepoint.network import SupplyNetwork, build_network
+    from chokepoint.runfiles import open_run
+    from chokepoint.scenario import Scenario
+    from chokepoint.simulation.run import Provenance, Run, compare_runs
+    from chokepoint.simulation.tables import TABLES
 
 
 def __getattr__(name: str) -> Any:

@@ -67,8 +67,10 @@ def console() -> Console:
 def jsonable(value: Any) -> Any:
     import pandas as pd
 
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return None
+    if isinstance(value, pd.Period):  # run tables label months with Periods
+        return str(value)
     if hasattr(value, "item"):
         return value.item()
     return value

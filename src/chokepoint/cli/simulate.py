@@ -39,10 +39,8 @@ def simulate(
     from rich.progress import Progress
 
     from chokepoint.dataset.store import open_store
-    from chokepoint.report import render_simulation_report
     from chokepoint.scenario import check_scenario, load_scenario
     from chokepoint.simulation import simulate as run
-    from chokepoint.simulation.save import save_results
 
     scenario = load_scenario(file)
     target = out or Path("runs") / scenario.name
@@ -61,10 +59,12 @@ def simulate(
             draws=draws,
         )
         progress.update(task, description="writing the report", completed=scenario.horizon_months)
-        written = save_results(results, target, render_simulation_report(results, notes=scenario.notes))
-    emit(results.summary.head(15), fmt, title=f"{scenario.name}: shortfall by region and sector ({mode.value} mode)")
-    if "uncertainty" in results.info:
-        typer.echo(f"note: uncertainty {results.info['uncertainty']}", err=True)
+        written = results.save(target)
+    # csv and json carry every row; the terminal table shows the worst 15
+    summary = results.summary.head(15) if fmt is OutputFormat.table else results.summary
+    emit(summary, fmt, title=f"{scenario.name}: shortfall by region and sector ({mode.value} mode)")
+    for message in results.messages:
+        typer.echo(f"note: {message}", err=True)
     typer.echo(f"report: {(written / 'report.html').resolve()}", err=fmt is not OutputFormat.table)
 
 

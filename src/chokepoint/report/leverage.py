@@ -19,7 +19,8 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from chokepoint.leverage import Headline
-from chokepoint.report import _colour, _environment, _Figure, _html
+from chokepoint.report import _environment, _Figure, _html
+from chokepoint.report.figures import colour as _colour
 
 __all__ = ["render_leverage_report"]
 

@@ -2,31 +2,51 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
+from chokepoint import __version__
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.scenario import Scenario, ScenarioError, Uncertainty, check_scenario
 from chokepoint.simulation.baseline import Baseline, build_baseline
 from chokepoint.simulation.engine import Mode, Trajectory, run_fast, run_scenario
 from chokepoint.simulation.plan import Plan, build_plan
-from chokepoint.simulation.results import Results, compare_observed, price_floor_payments, project_tables, tabulate
+from chokepoint.simulation.run import Provenance, Run, compare_runs, scenario_sha256
+from chokepoint.simulation.tables import TABLES, TableSpec, conform
+from chokepoint.simulation.tabulate import run_tables
 from chokepoint.simulation.uncertainty import run_uncertainty
 
 __all__ = [
+    "TABLES",
     "Baseline",
     "Plan",
-    "Results",
+    "Provenance",
+    "Run",
+    "TableSpec",
     "Trajectory",
     "build_baseline",
     "build_plan",
+    "compare_runs",
     "run_fast",
     "run_scenario",
     "simulate",
 ]
+
+
+def _uncertainty(scenario: Scenario, draws: int | None) -> Uncertainty | None:
+    """The Monte Carlo settings: the scenario's block, its count overridden by ``draws``."""
+    if scenario.uncertainty is None and draws is None:
+        return None
+    uncertainty = scenario.uncertainty or Uncertainty()
+    if draws is None:
+        return uncertainty
+    try:
+        return Uncertainty.model_validate({**uncertainty.model_dump(), "draws": draws})
+    except ValidationError as exc:
+        raise ScenarioError(f"draws: {draws}: {exc.errors()[0]['msg']}") from None
 
 
 def simulate(
@@ -36,18 +56,20 @@ def simulate(
     origin: str = "scenario",
     on_period: Callable[[int], None] | None = None,
     draws: int | None = None,
-) -> Results:
-    """Run ``scenario`` on ``ds``: calibrate the baseline, plan the shocks, step month by month.
+) -> Run:
+    """Run ``scenario`` on ``ds``: calibrate the baseline, plan the shocks, step month by month,
+    and tabulate every registered table (see :data:`TABLES`) with the run's provenance.
 
     ``mode``: ``fast`` (vectorised pro-rata with rerouting) or ``lp`` (HiGHS, one LP a month).
     Deterministic: the same dataset and scenario give the same results. ``on_period`` is called
     after each simulated month (progress reporting). With the scenario's ``uncertainty`` block or
-    ``draws`` (which overrides its count), Monte Carlo percentiles are added (fast mode, seeded).
+    ``draws`` (which overrides its count), Monte Carlo percentiles fill the ``uncertainty_*``
+    tables (fast mode, seeded; in lp mode they stay empty and ``Run.messages`` says why).
+    ``origin`` names the scenario's source in error messages.
     """
     check_scenario(scenario, ds, origin=origin)
     if mode not in ("fast", "lp"):
         raise ChokepointError(f"unknown allocation mode {mode!r}; use fast or lp")
-    started = time.perf_counter()
     # Regions where the scenario builds capacity or trades under an offtake need a node even
     # when the base year has no data for them (Australia's Mount Weld before 2011).
     new_regions = {p.region for p in scenario.projects} | {o.seller for o in scenario.offtakes}
@@ -57,37 +79,26 @@ def simulate(
     )
     plan = build_plan(baseline, scenario, ds)
     trajectory = run_scenario(baseline, plan, scenario, mode, on_period)
-    results = tabulate(baseline, plan, trajectory, scenario.name)
-    if scenario.observed:
-        results.tables["observed"] = compare_observed(results, scenario.observed)
-    if scenario.projects:
-        results.tables.update(project_tables(baseline, plan, trajectory, scenario))
-    if scenario.uncertainty is not None or draws is not None:
-        uncertainty = scenario.uncertainty or Uncertainty()
-        if draws is not None:
-            try:
-                uncertainty = Uncertainty.model_validate({**uncertainty.model_dump(), "draws": draws})
-            except ValidationError as exc:
-                raise ScenarioError(f"draws: {draws}: {exc.errors()[0]['msg']}") from None
-        if mode == "fast":
-            results.tables.update(run_uncertainty(baseline, plan, scenario, uncertainty))
-            results.info["draws"] = uncertainty.draws
-            results.info["seed"] = uncertainty.seed
-        else:  # fast-mode bands would not surround the LP path
-            results.info["uncertainty"] = "skipped: Monte Carlo draws run in fast mode only"
-    if scenario.price_floors:
-        results.tables["price_floors"] = price_floor_payments(results, scenario)
-    results.info.update(
-        {
-            "scenario": scenario.name,
-            "description": scenario.description,
-            "mode": mode,
-            "datasets": scenario.datasets,
-            "base_year": scenario.base_year,
-            "start": str(scenario.start),
-            "end": str(scenario.end),
-            "months": scenario.horizon_months,
-            "seconds": round(time.perf_counter() - started, 3),
+    tables = run_tables(baseline, plan, trajectory, scenario)
+    uncertainty = _uncertainty(scenario, draws)
+    messages: tuple[str, ...] = ()
+    ran = 0
+    if uncertainty is not None and mode == "fast":
+        tables |= {name: conform(name, t) for name, t in run_uncertainty(baseline, plan, scenario, uncertainty).items()}
+        ran = uncertainty.draws
+    else:
+        if uncertainty is not None:  # fast-mode bands would not surround the LP path
+            messages = ("uncertainty skipped: Monte Carlo draws run in fast mode only",)
+        tables |= {
+            name: TABLES[name].empty() for name in ("uncertainty_world", "uncertainty_prices", "uncertainty_peaks")
         }
+    provenance = Provenance(
+        dataset_fingerprint=ds.fingerprint,
+        chokepoint_version=__version__,
+        scenario_sha256=scenario_sha256(scenario),
+        mode=mode,
+        seed=(uncertainty or Uncertainty()).seed,
+        draws=ran,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),  # the run's only clock read
     )
-    return results
+    return Run(scenario=scenario, tables=tables, provenance=provenance, messages=messages)

@@ -1,0 +1,116 @@
+"""A run on disk: write it to a folder all at once, read it back equal.
+
+The folder holds every registered table as Parquet (exact dtypes, read back by :func:`open_run`)
+and CSV (for people and spreadsheets), ``provenance.json``, the canonical ``scenario.json``,
+``summary.json`` (run facts and the headline numbers) and ``report.html``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from chokepoint.errors import ChokepointError
+from chokepoint.files import atomic_file, atomic_folder
+from chokepoint.scenario import Scenario
+from chokepoint.simulation.run import Provenance, Run, scenario_json
+from chokepoint.simulation.tables import TABLES
+
+__all__ = ["headline", "open_run", "save_run", "write_report"]
+
+
+def _clean(value: Any) -> Any:
+    """A JSON-ready scalar: NaN/NA/NaT become null, periods text, numpy scalars Python's."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, pd.Period):
+        return str(value)
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):
+        return _clean(value.item())
+    return value
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): _clean(v) for k, v in row.items()} for row in table.to_dict("records")]
+
+
+def headline(run: Run) -> dict[str, Any]:
+    """The numbers a reader wants first: worst shortfalls, price peaks, recovery, and the
+    observations, price-floor totals, Monte Carlo peaks and projects (empty when the scenario has none)."""
+    t = run.tables
+    peaks = t["prices"].groupby("commodity_id")["price_index"].max()
+    floors = t["price_floors"]
+    paid = floors.groupby(floors["region_id"] + " " + floors["commodity_id"])["payment_usd"].sum()
+    return {
+        "observed_vs_simulated": _records(t["observed"]),
+        "price_floor_payments_usd": {str(k): round(float(v), 0) for k, v in paid.items()},
+        "uncertainty_peaks": _records(
+            t["uncertainty_peaks"].sort_values("peak_shortfall_pct_p50", ascending=False).head(10)
+        ),
+        "projects": _records(t["projects"]),
+        "max_price_index": {str(k): round(float(v), 3) for k, v in peaks.items()},
+        "worst_shortfalls": _records(run.summary.sort_values("peak_shortfall_pct", ascending=False).head(10)),
+        "all_recovered": bool(run.summary["recovered"].all()),
+    }
+
+
+def _info(run: Run) -> dict[str, Any]:
+    s = run.scenario
+    return {
+        "scenario": s.name,
+        "description": s.description,
+        "mode": run.provenance.mode,
+        "datasets": s.datasets,
+        "base_year": s.base_year,
+        "start": str(s.start),
+        "end": str(s.end),
+        "months": s.horizon_months,
+        "draws": run.provenance.draws,
+    }
+
+
+def save_run(run: Run, out: Path) -> Path:
+    """Write ``run`` into the folder ``out`` (replacing it only once everything is written)."""
+    with atomic_folder(out) as tmp:
+        for name, table in run.tables.items():
+            table.to_parquet(tmp / f"{name}.parquet", index=False)
+            table.to_csv(tmp / f"{name}.csv", index=False)
+        document = {
+            "info": _info(run),
+            "provenance": run.provenance.as_dict(),
+            "messages": list(run.messages),
+            "headline": headline(run),
+            "tables": {n: {"description": s.description, "units": s.units} for n, s in TABLES.items()},
+        }
+        (tmp / "summary.json").write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+        (tmp / "provenance.json").write_text(json.dumps(run.provenance.as_dict(), indent=2), encoding="utf-8")
+        (tmp / "scenario.json").write_text(scenario_json(run.scenario), encoding="utf-8")
+        (tmp / "report.html").write_text(run.html(), encoding="utf-8")
+    return out
+
+
+def open_run(path: Path | str) -> Run:
+    """Read a folder written by :meth:`Run.save` back into a :class:`Run` equal to the saved one."""
+    path = Path(path)
+    missing = [f for f in ("provenance.json", "scenario.json", "summary.json") if not (path / f).is_file()]
+    missing += [f"{n}.parquet" for n in TABLES if not (path / f"{n}.parquet").is_file()]
+    if missing:
+        raise ChokepointError(f"{path}: not a saved run (missing {', '.join(missing[:3])})")
+    provenance = Provenance(**json.loads((path / "provenance.json").read_text(encoding="utf-8")))
+    scenario = Scenario.model_validate_json((path / "scenario.json").read_text(encoding="utf-8"))
+    messages = json.loads((path / "summary.json").read_text(encoding="utf-8"))["messages"]
+    tables = {name: pd.read_parquet(path / f"{name}.parquet") for name in TABLES}
+    return Run(scenario=scenario, tables=tables, provenance=provenance, messages=tuple(messages))
+
+
+def write_report(run: Run, out: Path) -> Path:
+    """Write the run's offline HTML report to the file ``out``."""
+    with atomic_file(out) as tmp:
+        tmp.write_text(run.html(), encoding="utf-8")
+    return out
