@@ -14,9 +14,12 @@ import argparse
 import json
 import math
 import multiprocessing as mp
+import os
 import platform
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +36,9 @@ DRAWS = 10_000
 CHUNK = 256  # draws per run_draws call: stage-0 lane arrays (14 × 17 × 256 float64, batch last) stay in L2
 WORKERS = 2
 REF_CHECK_MONTHS = 24  # months over which the plain-Python reference must match run_fast
+#: The engine the Monte Carlo throughput is compared with, in the same run: the last commit with
+#: separate fast and LP month loops.
+BEFORE = "5a3541e"
 
 
 # ---------------------------------------------------------------- inputs (not timed)
@@ -370,9 +376,11 @@ CASES: dict[str, Callable[..., dict[str, object]]] = {
 }
 
 
-def _child(*args: object) -> dict[str, Any]:
+def _child(*args: object, source: Path | None = None) -> dict[str, Any]:
+    """Run a case in a fresh interpreter; ``source``: import ``chokepoint`` from that src/ tree."""
     cmd = [sys.executable, __file__, "--child", json.dumps(list(args))]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
+    env = {**os.environ, "PYTHONPATH": str(source)} if source is not None else None
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT, env=env)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-3000:])
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -381,6 +389,7 @@ def _child(*args: object) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--before", default=BEFORE, help="git revision whose engine to compare (default %(default)s)")
     args = parser.parse_args()
     if args.child:
         name, *rest = json.loads(args.child)
@@ -427,6 +436,20 @@ def main() -> None:
                 "goal": "≤60 s; ≥1e7 node-steps/s" if workers == WORKERS else "",
                 "goal_met": ("yes" if d["seconds"] <= 60 else "no") + " / " + ("yes" if rate >= 1e7 else "no")
                 if workers == WORKERS else ""})  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "archive", args.before, "src"], cwd=ROOT, capture_output=True, check=True)
+        archive_path = Path(tmp) / "src.tar"
+        archive_path.write_bytes(archive.stdout)
+        with tarfile.open(archive_path) as tar:
+            tar.extractall(tmp, filter="data")
+        old = _child("draws", WORKERS, source=Path(tmp) / "src")
+    old_rate = DRAWS * T * nodes / float(old["seconds"])
+    record({"case": f"the same, engine at {args.before} (before the one month loop), {WORKERS} processes",
+            "draws": DRAWS, "seconds": old["seconds"], "runs": old["runs"], "node_steps_per_s": old_rate,
+            "ratio": f"now {rate / old_rate:.2f}× of before; mean world shortfall "
+                     f"{float(d['mean_world_shortfall_t']):.6g} t now, "
+                     f"{float(old['mean_world_shortfall_t']):.6g} before",
+            "goal": "≥0.85× of before", "goal_met": "yes" if rate >= 0.85 * old_rate else "no"})  # fmt: skip
     record({"case": "memory-bandwidth floor (numpy copy, 256 MB)", "draws": "", "seconds": float("nan"),
             "runs": bw["runs"], "node_steps_per_s": floor_rate,
             "ratio": f"{float(bw['bytes_per_s']) / 1e9:.1f} GB/s ÷ {per_draw_month / nodes:.0f} B/node-step",

@@ -13,9 +13,13 @@ from chokepoint.dataset import Dataset
 from chokepoint.scenario import Scenario, ScenarioError
 from chokepoint.schema import validate_table
 from chokepoint.simulation import build_baseline, build_plan, run_fast, simulate
+from chokepoint.simulation.allocate_fast import Allocation, allocate_fast
 from chokepoint.simulation.engine import Trajectory
+from chokepoint.simulation.loop import run_loop
 from chokepoint.simulation.plan import controller_content
+from chokepoint.simulation.recorders import MassBalanceError, SummaryRecorder, TrajectoryRecorder
 from chokepoint.simulation.responses import reserve
+from chokepoint.simulation.state import Orders, Params, Setup, State, setup
 from tests.tiny import PROV, random_scenarios, tiny_dataset, tiny_with
 
 
@@ -301,3 +305,25 @@ def test_lp_mode_skips_the_monte_carlo_with_a_note() -> None:
     res = simulate(tiny_dataset(), _scenario(uncertainty={"draws": 5}), mode="lp")
     assert "uncertainty_world" not in res.tables
     assert "fast mode only" in res.info["uncertainty"]
+
+
+@pytest.mark.parametrize("recorder", [TrajectoryRecorder, SummaryRecorder])
+def test_an_allocation_that_creates_material_raises_naming_node_and_month(
+    recorder: type[TrajectoryRecorder] | type[SummaryRecorder],
+) -> None:
+    # Serve CHE's lamps 0.5 t more oxide than arrived in April: either recorder stops the run there.
+    ds = tiny_dataset()
+    baseline = build_baseline(ds, "m", 2024)
+    params = Params(*(np.array([v]) for v in (0.3, 0.1, 11.0)))
+    s = setup(baseline, build_plan(baseline, _scenario(), ds), 1, params, None)
+    che, oxide = list(baseline.net.regions).index("CHE"), baseline.commodities.index("oxide")
+
+    def broken(s: Setup, t: int, state: State, orders: Orders) -> Allocation:
+        allocation = allocate_fast(s, t, state, orders)
+        if t == 3:
+            allocation.served[oxide, :, che] += 0.5 / len(baseline.sectors)
+        return allocation
+
+    run_loop(s, allocate_fast, recorder(s))  # the real step balances
+    with pytest.raises(MassBalanceError, match=r"negative unused 0\.5 t at CHE oxide in 2025-04 \(draw 0\)"):
+        run_loop(s, broken, recorder(s))

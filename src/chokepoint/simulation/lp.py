@@ -1,24 +1,28 @@
-"""The ``lp`` allocation mode: one linear programme a month (HiGHS), warm-started month to month.
+"""The ``lp`` allocation step: one linear programme a month (HiGHS), warm-started month to month.
 
-Each month ``t`` the allocation is the optimum of the period LP below; between months the same
-responses as the ``fast`` mode (:mod:`chokepoint.simulation.engine`) update stocks, prices and
-substitution. Indices: region ``r`` (origin ``o``, buyer ``b``), commodity (stage) ``k`` with
-inputs ``j`` (recipe ``a[j, k]`` t of ``j`` per t of ``k``), sector ``s``. All quantities are
-tonnes per month.
+It runs in the one month loop (:mod:`chokepoint.simulation.loop`): the month's orders are placed
+along the current sourcing shares as in the ``fast`` mode, the allocation is the optimum of the
+period LP below, and the same responses (:mod:`chokepoint.simulation.responses`) update stocks,
+sourcing, offtake floors, prices and substitution. Indices: region ``r`` (origin ``o``, buyer
+``b``), commodity (stage) ``k`` with inputs ``j`` (recipe ``a[j, k]`` t of ``j`` per t of ``k``),
+sector ``s``. All quantities are tonnes per month.
 
 Variables (bounds)::
 
-    q[r,k]    ∈ [0, cap[t,r,k]]                 production from inputs (recycled supply rec[r,k] is added on top)
-    g[k,o,b]  ∈ [0, ref[k,o,b]·min(1, α[k,o,b])] shipments along the month's baseline lanes
+    q[r,k]    ∈ [0, p[t,r,k]]                   production from inputs (recycled supply rec[r,k] is added on top)
+    g[k,o,b]  ∈ [0, ref[k,o,b]·min(1, α[k,o,b])] shipments along the month's orders
     e[k,o,b]  ∈ [0, ∞) if α[k,o,b] = 1 else 0    extra shipments (rerouting), uncontrolled arcs only
     d[r,k]    ∈ [0, min(stock, max_release)]    strategic stock draw, where release is enabled
     h[r,k]    ∈ [0, refill[r,k]]                stock build (refill, as in the fast mode)
     x[r,k,s,l] ∈ [0, D[t,r,k,s]/L]              final demand served, in L equal segments l
 
-``α`` is the plan's allowed share; ``ref[k,o,b] = m⁰_k[o,b]·u_t[b,k]`` is the baseline flow of
-the arc: baseline sourcing shares ``m⁰`` applied to the month's use ``u_t`` (final demand after
-substitution plus refill plus the inputs its own orders need, top down through the recipes). A
-controlled arc (``α < 1``) may carry at most ``α·ref``; an uncontrolled arc is unbounded.
+``α`` is the plan's allowed share; ``ref[k,o,b] = m_k[o,b]·u_t[b,k]`` is the month's order on the
+arc: the current sourcing shares ``m`` applied to the month's use ``u_t`` (final demand after
+substitution plus refill plus the inputs its own orders need, top down through the recipes), and
+``p = min(cap_t, Σ_b ref)`` the output planned for those orders: spare capacity beyond them is
+reached, as in the fast mode, when buyers move their sourcing (a month later). A controlled arc
+(``α < 1``) may carry at most ``α·ref``; an uncontrolled arc is unbounded. An offtake reserves
+``min(reserved, ref)``: what its buyer ordered on the lane, up to the reservation.
 
 Rows::
 
@@ -44,15 +48,14 @@ within a priority level: every user competing for the same supply gets its first
 anyone gets a second, so served shares agree to within 1/L (a plain LP would pick an arbitrary
 vertex: one sector served fully, another not at all); priorities closer than a factor 1 + δ mix.
 Without shocks the unique optimum is the baseline (every lane at its ``ref``).
+``w`` is per tonne of any commodity, so where an input is scarce the LP keeps the stages that
+serve more tonnes of final demand going (the fast mode splits it pro rata between a region's
+production and its final use).
 
 The duals of the ``use`` rows are shadow prices: the objective gained by one more tonne of ``j``
 at ``r`` — about ``w`` of the sector left short where supply is short (or where a tonne more
 would free supply for a short buyer of the same origins), the tiny cost of supplying it
 otherwise.
-
-Between months: stock −= d, stock += h; ``refill = min(target/refill_months, target − stock)``
-where nothing was short last month; price ``p = exp(η·world shortfall share)`` per commodity;
-substitution moves toward ``min(ceiling, −elasticity·ln p)`` with its first-order lag.
 
 Each month is passed to HiGHS in one call (column-wise sparse matrix built from vectorised COO
 triplets) and started from the previous month's optimal basis.
