@@ -260,10 +260,10 @@ def reference(b: Any, p: Any, months: int, lam: float, mu: float, eta: float, sc
 
 # ---------------------------------------------------------------- cases (each in a subprocess)
 def case_lp() -> dict[str, object]:
-    from chokepoint.simulation.lp import run_lp
+    from chokepoint.simulation.engine import run_scenario
 
     sc, b, p = inputs()
-    seconds, runs, _ = _best(lambda: run_lp(b, p, price_scarcity_exponent=sc.price_scarcity_exponent), 30.0)
+    seconds, runs, _ = _best(lambda: run_scenario(b, p, sc, "lp"), 30.0)
     return {"seconds": seconds, "runs": runs}
 
 

@@ -159,7 +159,10 @@ def test_lp_is_never_more_short_than_the_fast_mode(control: dict[str, object]) -
     _check_invariants(lp)
 
 
-def test_lp_reroutes_at_once_where_the_fast_mode_lags() -> None:
+def test_lp_reroutes_along_a_chain_where_the_fast_mode_lags() -> None:
+    # Both modes plan the same output for the same orders; in the ban's first month the LP sends
+    # AUT's blocked oxide to DNK, freeing DNK's own output for CHE; the fast mode offers AUT's
+    # surplus only to buyers short of it directly, and reaches DNK's spare capacity a month later.
     ds = _two_refiners()
     scenario = _scenario(export_controls=[_ban({"kind": "ban"})])
     baseline = build_baseline(ds, "m", 2024)

@@ -75,6 +75,7 @@ from highspy._core import _Highs
 from chokepoint.errors import ChokepointError
 from chokepoint.simulation.allocate_fast import Allocation
 from chokepoint.simulation.baseline import Baseline
+from chokepoint.simulation.loop import run_loop
 from chokepoint.simulation.plan import Plan
 from chokepoint.simulation.recorders import Trajectory, TrajectoryRecorder
 from chokepoint.simulation.state import Orders, Params, Setup, State, setup
@@ -354,8 +355,6 @@ def run_lp(
 ) -> Trajectory:
     """Run the month loop with the period LP as allocation step (batch of one); the shadow prices
     (objective units per tonne, weight of the lowest-priority sector) are ``shadow_price_t``."""
-    from chokepoint.simulation.loop import run_loop
-
     params = Params(*(np.array([float(v)]) for v in (sourcing_adjustment, sourcing_reversion, price_scarcity_exponent)))
     s = setup(baseline, plan, 1, params, None)
     return run_loop(s, LPAllocation(s), TrajectoryRecorder(s), on_period)
