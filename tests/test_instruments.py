@@ -11,7 +11,8 @@ import pytest
 from chokepoint.dataset import Dataset
 from chokepoint.scenario import Scenario
 from chokepoint.simulation import build_baseline, build_plan
-from chokepoint.simulation.engine import Mode, Trajectory, run_scenario
+from chokepoint.simulation.engine import Mode, Trajectory, run_fast, run_scenario
+from chokepoint.simulation.lp import run_lp
 from tests.test_simulate import _balance_error, _ban, _scenario
 from tests.tiny import tiny_dataset
 
@@ -67,6 +68,25 @@ def test_a_disruption_of_the_only_producer_without_spare_capacity(mode: Mode) ->
     }
     run = Run(tiny_dataset(), _scenario(disruptions=[disruption], capacity_utilisation=1.0), mode)
     assert run.world_short() == pytest.approx([0, 0, 1.5, 1.5, 1.5, 1.5, 0, 0, 0, 0, 0, 0], abs=1e-9)
+
+
+@MODES
+def test_a_draws_capacity_scale_applies_to_base_capacity(mode: Mode) -> None:
+    # A draw scaling AUT's oxide capacity to 70% (utilisation 1: no spare) leaves 30% of the world's
+    # 5 t a month unserved, every month, in either allocation step.
+    ds = tiny_dataset()
+    scenario = _scenario(capacity_utilisation=1.0)
+    baseline = build_baseline(ds, "m", 2024, 1.0)
+    plan = build_plan(baseline, scenario, ds)
+    scale = np.ones((1, len(baseline.net.nodes)))
+    scale[0, baseline.net.node("AUT", "oxide")] = 0.7
+    tr = (
+        run_fast(baseline, plan, capacity_scale=scale)
+        if mode == "fast"
+        else run_lp(baseline, plan, capacity_scale=scale)
+    )
+    assert (tr.demand_t - tr.served_t)[0].sum(axis=(1, 2, 3)) == pytest.approx(1.5)
+    assert _balance_error(tr) < 1e-9
 
 
 @MODES

@@ -351,12 +351,14 @@ def run_lp(
     sourcing_adjustment: float = 0.3,
     sourcing_reversion: float = 0.1,
     price_scarcity_exponent: float = 11.0,
+    capacity_scale: Array | None = None,
     on_period: Callable[[int], None] | None = None,
 ) -> Trajectory:
     """Run the month loop with the period LP as allocation step (batch of one); the shadow prices
-    (objective units per tonne, weight of the lowest-priority sector) are ``shadow_price_t``."""
+    (objective units per tonne, weight of the lowest-priority sector) are ``shadow_price_t``.
+    ``capacity_scale`` (1, n) multiplies base capacity, as for a fast-mode draw."""
     params = Params(*(np.array([float(v)]) for v in (sourcing_adjustment, sourcing_reversion, price_scarcity_exponent)))
-    s = setup(baseline, plan, 1, params, None)
+    s = setup(baseline, plan, 1, params, capacity_scale)
     return run_loop(s, LPAllocation(s), TrajectoryRecorder(s), on_period)
 
 
