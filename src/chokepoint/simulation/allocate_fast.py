@@ -91,7 +91,7 @@ def _serve(s: Setup, t: int, k: int, o: Orders, delivered: Array, shipped: Array
     else:
         controlled = (shipped[lk.controlled_rows] * lk.controlled).sum(axis=0)
     clean = np.minimum((delivered - controlled) * final_part, available)
-    want_excluded = o.final[k] * o.excluded
+    want_excluded = o.want_excluded[k]
     served_excluded = serve_levels(want_excluded, clean, s.levels)
     rest = serve_levels(o.final[k] - want_excluded, available - served_excluded.sum(axis=0), s.levels)
     return served_excluded + rest

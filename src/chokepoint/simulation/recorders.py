@@ -179,15 +179,21 @@ class SummaryRecorder:
         orders.final.sum(axis=0, out=self.demand_t[t])
         np.subtract(self.demand_t[t], al.served.sum(axis=0), out=self.short_t[t])
         self.price_t[t] = state.price
-        supply = al.produced + al.received + al.draw
-        tol = RTOL * supply.sum(axis=(0, 1)) + 1e-12  # (B,)
-        unused = al.received + al.draw - al.intermediate - al.served.sum(axis=1) - al.build
+        supply = al.produced.sum(axis=(0, 1))
+        supply += al.received.sum(axis=(0, 1))
+        supply += al.draw.sum(axis=(0, 1))
+        tol = RTOL * supply + 1e-12  # (B,)
+        unused = al.received + al.draw
+        unused -= al.intermediate
+        unused -= al.build
+        unused -= al.served.sum(axis=1)
         for k in range(s.K):
             unsold = al.produced[k][s.act[k]] - al.shipped[k].sum(axis=1)
             self._check(t, k, unsold, s.act[k], tol, "negative unsold")
-        if (unused + tol < 0).any():
-            k = int(np.argmin((unused + tol).min(axis=(1, 2))))
-            self._check(t, k, unused[k], np.arange(s.R), tol, "negative unused")
+        unused += tol
+        if unused.min() < 0:
+            k = int(np.argmin(unused.min(axis=(1, 2))))
+            self._check(t, k, unused[k] - tol, np.arange(s.R), tol, "negative unused")
 
     def _check(self, t: int, k: int, value: Array, rows: Index, tol: Array, what: str) -> None:
         """Raise if ``value`` (rows, B) falls below ``-tol`` anywhere."""

@@ -46,8 +46,7 @@ def _promised(s: Setup, t: int, k: int, state: State, o: Orders, al: Allocation)
     spare = (state.cap[k] - al.produced[k][s.act[k]]).clip(min=0.0)
     gap_clean = gap
     if o.any_excluded:
-        want_excluded = o.final[k] * o.excluded
-        gap_clean = np.maximum(gap, (want_excluded - al.served[k] * o.excluded).sum(axis=0))
+        gap_clean = np.maximum(gap, o.need_excluded[k] - (al.served[k] * o.excluded).sum(axis=0))
     if lk.clean is None:
         promised = gap_clean * ratio(spare, gap_clean.sum(axis=0), 0.0)[:, None, :]
     else:
@@ -91,7 +90,7 @@ def _resource(s: Setup, t: int, k: int, state: State, o: Orders, al: Allocation)
         np.copyto(desired, np.broadcast_to(s.base_mix[k][..., None], desired.shape), where=~has)
     # ... keeping with uncontrolled suppliers at least the share excluded sectors need.
     if o.any_excluded:
-        need_clean = ratio((o.final[k] * o.excluded).sum(axis=0), o.use[k], 0.0).clip(max=1.0)
+        need_clean = ratio(o.need_excluded[k], o.use[k], 0.0).clip(max=1.0)
         if need_clean.any():
             clean_now = mk if nxt.clean is None else mk * nxt.clean[..., None]
             clean_total = clean_now.sum(axis=0)

@@ -227,6 +227,8 @@ class Orders:
     plan_out: Array  # (K, R, B) planned output min(capacity, orders)
     excluded: npt.NDArray[np.bool_]  # (S, R, 1) sectors that may not use controlled supply
     any_excluded: bool
+    want_excluded: Array  # (K, S, R, B) final demand of those sectors (zeros (K, S, R, 1) if none)
+    need_excluded: Array  # (K, R, B) its sum over sectors
 
 
 def ratio(num: Array, den: Array, default: float) -> Array:
@@ -259,6 +261,8 @@ def place_orders(s: Setup, t: int, state: State) -> Orders:
         allowed[k] = lane[k] if lk.unlimited is None else lane[k] * lk.limit
         plan_out[k][s.act[k]] = np.minimum(state.cap[k], lane[k].sum(axis=1))
     excluded = s.plan.excluded[t].T[..., None] > 0
+    any_excluded = bool(excluded.any())
+    want_excluded = final * excluded if any_excluded else np.zeros((K, s.S, R, 1))
     return Orders(
         final=final,
         final_total=final_total,
@@ -268,5 +272,7 @@ def place_orders(s: Setup, t: int, state: State) -> Orders:
         allowed=allowed,
         plan_out=plan_out,
         excluded=excluded,
-        any_excluded=bool(excluded.any()),
+        any_excluded=any_excluded,
+        want_excluded=want_excluded,
+        need_excluded=want_excluded.sum(axis=1),
     )
