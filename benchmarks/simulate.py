@@ -14,9 +14,12 @@ import argparse
 import json
 import math
 import multiprocessing as mp
+import os
 import platform
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +36,10 @@ DRAWS = 10_000
 CHUNK = 256  # draws per run_draws call: stage-0 lane arrays (14 × 17 × 256 float64, batch last) stay in L2
 WORKERS = 2
 REF_CHECK_MONTHS = 24  # months over which the plain-Python reference must match run_fast
+#: The engine the Monte Carlo throughput is compared with, in the same run: the last commit with
+#: separate fast and LP month loops.
+BEFORE = "5a3541e"
+COMPARE_ROUNDS = 3
 
 
 # ---------------------------------------------------------------- inputs (not timed)
@@ -254,10 +261,10 @@ def reference(b: Any, p: Any, months: int, lam: float, mu: float, eta: float, sc
 
 # ---------------------------------------------------------------- cases (each in a subprocess)
 def case_lp() -> dict[str, object]:
-    from chokepoint.simulation.lp import run_lp
+    from chokepoint.simulation.engine import run_scenario
 
     sc, b, p = inputs()
-    seconds, runs, _ = _best(lambda: run_lp(b, p, price_scarcity_exponent=sc.price_scarcity_exponent), 30.0)
+    seconds, runs, _ = _best(lambda: run_scenario(b, p, sc, "lp"), 30.0)
     return {"seconds": seconds, "runs": runs}
 
 
@@ -291,7 +298,7 @@ def _chunk(bounds: tuple[int, int]) -> tuple[int, np.ndarray]:
     return lo, res.shortfall_t.sum(axis=(2, 3))  # (draws, months) world shortfall, t/month
 
 
-def case_draws(workers: int) -> dict[str, object]:
+def case_draws(workers: int, repeats: int = 3) -> dict[str, object]:
     _, b, p = inputs()
     _STATE.update(par=draws(len(b.net.nodes)), b=b, p=p)
     chunks = [(lo, min(lo + CHUNK, DRAWS)) for lo in range(0, DRAWS, CHUNK)]
@@ -305,7 +312,7 @@ def case_draws(workers: int) -> dict[str, object]:
                 out[lo : lo + len(world)] = world
             return out
 
-        seconds, runs, result = _best(fn, 60.0)
+        seconds, runs, result = _best(fn, 60.0, repeats)
     world = np.asarray(result)
     return {"seconds": seconds, "runs": runs, "mean_world_shortfall_t": float(world.mean())}
 
@@ -370,9 +377,11 @@ CASES: dict[str, Callable[..., dict[str, object]]] = {
 }
 
 
-def _child(*args: object) -> dict[str, Any]:
+def _child(*args: object, source: Path | None = None) -> dict[str, Any]:
+    """Run a case in a fresh interpreter; ``source``: import ``chokepoint`` from that src/ tree."""
     cmd = [sys.executable, __file__, "--child", json.dumps(list(args))]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
+    env = {**os.environ, "PYTHONPATH": str(source)} if source is not None else None
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT, env=env)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-3000:])
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -381,6 +390,7 @@ def _child(*args: object) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--before", default=BEFORE, help="git revision whose engine to compare (default %(default)s)")
     args = parser.parse_args()
     if args.child:
         name, *rest = json.loads(args.child)
@@ -417,8 +427,20 @@ def main() -> None:
     per_draw_month = 8 * (2 * size["lanes"] + 2 * 2 * nodes + 2 * size["sectors"] * size["stages"]
                           + 2 * size["regions"] * size["sectors"] + size["stages"])  # fmt: skip
     floor_rate = float(bw["bytes_per_s"]) / (per_draw_month / nodes)
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "archive", args.before, "src"], cwd=ROOT, capture_output=True, check=True)
+        archive_path = Path(tmp) / "src.tar"
+        archive_path.write_bytes(archive.stdout)
+        with tarfile.open(archive_path) as tar:
+            tar.extractall(tmp, filter="data")
+        # Now and before alternate, one timed run each per round, so a change in the machine's load
+        # falls on both (the best round of each counts).
+        rounds = [(_child("draws", WORKERS, 1), _child("draws", WORKERS, 1, source=Path(tmp) / "src"))
+                  for _ in range(COMPARE_ROUNDS)]  # fmt: skip
+    now = min((r[0] for r in rounds), key=lambda x: float(x["seconds"]))
+    old = min((r[1] for r in rounds), key=lambda x: float(x["seconds"]))
     for workers in (1, WORKERS):
-        d = _child("draws", workers)
+        d = _child("draws", workers) if workers == 1 else {**now, "runs": COMPARE_ROUNDS}
         rate = DRAWS * T * nodes / float(d["seconds"])
         record({"case": f"fast mode, {DRAWS:,} draws × 120 months, run_draws in chunks of {CHUNK}, "
                         f"{workers} process{'es' if workers > 1 else ''}",
@@ -427,6 +449,14 @@ def main() -> None:
                 "goal": "≤60 s; ≥1e7 node-steps/s" if workers == WORKERS else "",
                 "goal_met": ("yes" if d["seconds"] <= 60 else "no") + " / " + ("yes" if rate >= 1e7 else "no")
                 if workers == WORKERS else ""})  # fmt: skip
+    old_rate = DRAWS * T * nodes / float(old["seconds"])
+    record({"case": f"the same, engine at {args.before} (before the one month loop), {WORKERS} processes, "
+                    f"alternating with the row above",
+            "draws": DRAWS, "seconds": old["seconds"], "runs": COMPARE_ROUNDS, "node_steps_per_s": old_rate,
+            "ratio": f"now {rate / old_rate:.2f}× of before; mean world shortfall "
+                     f"{float(now['mean_world_shortfall_t']):.6g} t now, "
+                     f"{float(old['mean_world_shortfall_t']):.6g} before",
+            "goal": "≥0.85× of before", "goal_met": "yes" if rate >= 0.85 * old_rate else "no"})  # fmt: skip
     record({"case": "memory-bandwidth floor (numpy copy, 256 MB)", "draws": "", "seconds": float("nan"),
             "runs": bw["runs"], "node_steps_per_s": floor_rate,
             "ratio": f"{float(bw['bytes_per_s']) / 1e9:.1f} GB/s ÷ {per_draw_month / nodes:.0f} B/node-step",

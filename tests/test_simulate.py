@@ -13,8 +13,13 @@ from chokepoint.dataset import Dataset
 from chokepoint.scenario import Scenario, ScenarioError
 from chokepoint.schema import validate_table
 from chokepoint.simulation import build_baseline, build_plan, run_fast, simulate
-from chokepoint.simulation.engine import Trajectory, _reserve
+from chokepoint.simulation.allocate_fast import Allocation, allocate_fast
+from chokepoint.simulation.engine import Trajectory
+from chokepoint.simulation.loop import run_loop
 from chokepoint.simulation.plan import controller_content
+from chokepoint.simulation.recorders import MassBalanceError, SummaryRecorder, TrajectoryRecorder
+from chokepoint.simulation.responses import reserve
+from chokepoint.simulation.state import Orders, Params, Setup, State, setup
 from tests.tiny import PROV, random_scenarios, tiny_dataset, tiny_with
 
 
@@ -45,6 +50,11 @@ def _balance_error(tr: Trajectory) -> float:
 
 def _target_shortfall(tr: Trajectory, region: int) -> float:
     return float((tr.demand_t - tr.served_t)[0, :, region].sum())
+
+
+def _region(ds: Dataset, code: str) -> int:
+    """Position of region ``code`` in the tiny network built from ``ds``."""
+    return list(build_baseline(ds, "m", 2024).net.regions).index(code)
 
 
 def _ban(kind: dict[str, object], **extra: object) -> dict[str, object]:
@@ -91,7 +101,9 @@ def test_ban_cuts_the_target_by_hand() -> None:
     # CHE gets all its oxide from AUT; a ban from month 3 leaves it nothing, and AUT's spare
     # capacity has nowhere else allowed to go, so CHE's lamps lose everything from March.
     tr = _run(tiny_dataset(), _scenario(export_controls=[_ban({"kind": "ban"})]))
-    che = tr.demand_t[0, :, 1, 1].sum(-1), tr.served_t[0, :, 1, 1].sum(-1)
+    r, oxide = _region(tiny_dataset(), "CHE"), 1
+    che = tr.demand_t[0, :, r, oxide].sum(-1), tr.served_t[0, :, r, oxide].sum(-1)
+    assert che[0] == pytest.approx([2.5] * 12)  # 30 t/yr of lamps
     assert np.allclose(che[1][:2], che[0][:2])
     assert np.allclose(che[1][2:], 0.0)
     assert _balance_error(tr) < 1e-9
@@ -112,7 +124,7 @@ def test_invariants_over_random_scenarios(
         for name in ("production_t", "shipped_t", "unsold_t", "served_t", "stock_t", "intermediate_use_t"):
             assert getattr(tr, name).min() > -1e-9, name
         assert (tr.served_t <= tr.demand_t + 1e-9).all()
-    che = 1  # regions are sorted: AUT, BEL, CHE… → index of CHE in the network
+    che = _region(ds, "CHE")
     strict = _run(
         ds,
         _scenario(export_controls=[_ban({"kind": "licence", "approval_share": approval * stricter})], stockpiles=stock),
@@ -150,27 +162,13 @@ def test_default_dataset_invariants_and_determinism(default: Dataset) -> None:
     assert usa["peak_shortfall_pct"] == pytest.approx(100.0)  # all US magnets come from China in the data
 
 
-def test_offtake_reserves_a_share_of_the_buyers_sourcing() -> None:
-    # AUT buys its ore half from itself and half from BEL; an offtake of 60 t/yr (5 t/month) from
-    # DNK makes DNK supply AUT from the second month (the floor applies to next month's sourcing).
-    # At 50% utilisation DNK (200 t/yr, all used at home) has 200 t/yr spare for it.
-    offtake = [{"buyer": "AUT", "seller": "DNK", "commodity": "ore", "quantity_t_per_yr": 60, "start": "2025-01"}]
-    tr = _run(tiny_dataset(), _scenario(offtakes=offtake, capacity_utilisation=0.5))
-    aut, dnk, ore = 0, 3, 0
-    shipped = tr.shipped_t[0, :, ore, dnk, aut]
-    assert shipped[0] == 0.0
-    assert shipped[1:] == pytest.approx(5.0)
-    assert _balance_error(tr) < 1e-9
-    assert np.abs(tr.demand_t - tr.served_t).max() < 1e-9  # DNK has spare capacity: nobody is short
-
-
 def test_an_offtake_reserves_at_most_the_sellers_capacity() -> None:
     # One buyer using 10 t/month, sourcing half from each of two origins; a 5 t/month offtake from
     # a third. With no capacity the third reserves nothing; with 2.5 t it reserves 2.5 / 10 = 25%,
     # and the other two shares shrink to 37.5% each.
     for capacity, expected in ((0.0, [0.5, 0.5, 0.0]), (2.5, [0.375, 0.375, 0.25])):
         mix = np.array([0.5, 0.5, 0.0]).reshape(3, 1, 1)
-        _reserve(
+        reserve(
             mix,
             reserved_t=np.array([[0.0], [0.0], [5.0]]),
             capacity=np.array([[10.0], [10.0], [capacity]]),
@@ -307,3 +305,25 @@ def test_lp_mode_skips_the_monte_carlo_with_a_note() -> None:
     res = simulate(tiny_dataset(), _scenario(uncertainty={"draws": 5}), mode="lp")
     assert res.tables["uncertainty_world"].empty
     assert "fast mode only" in res.messages[0]
+
+
+@pytest.mark.parametrize("recorder", [TrajectoryRecorder, SummaryRecorder])
+def test_an_allocation_that_creates_material_raises_naming_node_and_month(
+    recorder: type[TrajectoryRecorder] | type[SummaryRecorder],
+) -> None:
+    # Serve CHE's lamps 0.5 t more oxide than arrived in April: either recorder stops the run there.
+    ds = tiny_dataset()
+    baseline = build_baseline(ds, "m", 2024)
+    params = Params(*(np.array([v]) for v in (0.3, 0.1, 11.0)))
+    s = setup(baseline, build_plan(baseline, _scenario(), ds), 1, params, None)
+    che, oxide = list(baseline.net.regions).index("CHE"), baseline.commodities.index("oxide")
+
+    def broken(s: Setup, t: int, state: State, orders: Orders) -> Allocation:
+        allocation = allocate_fast(s, t, state, orders)
+        if t == 3:
+            allocation.served[oxide, :, che] += 0.5 / len(baseline.sectors)
+        return allocation
+
+    run_loop(s, allocate_fast, recorder(s))  # the real step balances
+    with pytest.raises(MassBalanceError, match=r"negative unused 0\.5 t at CHE oxide in 2025-04 \(draw 0\)"):
+        run_loop(s, broken, recorder(s))

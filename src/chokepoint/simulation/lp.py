@@ -1,24 +1,28 @@
-"""The ``lp`` allocation mode: one linear programme a month (HiGHS), warm-started month to month.
+"""The ``lp`` allocation step: one linear programme a month (HiGHS), warm-started month to month.
 
-Each month ``t`` the allocation is the optimum of the period LP below; between months the same
-responses as the ``fast`` mode (:mod:`chokepoint.simulation.engine`) update stocks, prices and
-substitution. Indices: region ``r`` (origin ``o``, buyer ``b``), commodity (stage) ``k`` with
-inputs ``j`` (recipe ``a[j, k]`` t of ``j`` per t of ``k``), sector ``s``. All quantities are
-tonnes per month.
+It runs in the one month loop (:mod:`chokepoint.simulation.loop`): the month's orders are placed
+along the current sourcing shares as in the ``fast`` mode, the allocation is the optimum of the
+period LP below, and the same responses (:mod:`chokepoint.simulation.responses`) update stocks,
+sourcing, offtake floors, prices and substitution. Indices: region ``r`` (origin ``o``, buyer
+``b``), commodity (stage) ``k`` with inputs ``j`` (recipe ``a[j, k]`` t of ``j`` per t of ``k``),
+sector ``s``. All quantities are tonnes per month.
 
 Variables (bounds)::
 
-    q[r,k]    ∈ [0, cap[t,r,k]]                 production from inputs (recycled supply rec[r,k] is added on top)
-    g[k,o,b]  ∈ [0, ref[k,o,b]·min(1, α[k,o,b])] shipments along the month's baseline lanes
+    q[r,k]    ∈ [0, p[t,r,k]]                   production from inputs (recycled supply rec[r,k] is added on top)
+    g[k,o,b]  ∈ [0, ref[k,o,b]·min(1, α[k,o,b])] shipments along the month's orders
     e[k,o,b]  ∈ [0, ∞) if α[k,o,b] = 1 else 0    extra shipments (rerouting), uncontrolled arcs only
     d[r,k]    ∈ [0, min(stock, max_release)]    strategic stock draw, where release is enabled
     h[r,k]    ∈ [0, refill[r,k]]                stock build (refill, as in the fast mode)
     x[r,k,s,l] ∈ [0, D[t,r,k,s]/L]              final demand served, in L equal segments l
 
-``α`` is the plan's allowed share; ``ref[k,o,b] = m⁰_k[o,b]·u_t[b,k]`` is the baseline flow of
-the arc: baseline sourcing shares ``m⁰`` applied to the month's use ``u_t`` (final demand after
-substitution plus refill plus the inputs its own orders need, top down through the recipes). A
-controlled arc (``α < 1``) may carry at most ``α·ref``; an uncontrolled arc is unbounded.
+``α`` is the plan's allowed share; ``ref[k,o,b] = m_k[o,b]·u_t[b,k]`` is the month's order on the
+arc: the current sourcing shares ``m`` applied to the month's use ``u_t`` (final demand after
+substitution plus refill plus the inputs its own orders need, top down through the recipes), and
+``p = min(cap_t, Σ_b ref)`` the output planned for those orders: spare capacity beyond them is
+reached, as in the fast mode, when buyers move their sourcing (a month later). A controlled arc
+(``α < 1``) may carry at most ``α·ref``; an uncontrolled arc is unbounded. An offtake reserves
+``min(reserved, ref)``: what its buyer ordered on the lane, up to the reservation.
 
 Rows::
 
@@ -44,15 +48,14 @@ within a priority level: every user competing for the same supply gets its first
 anyone gets a second, so served shares agree to within 1/L (a plain LP would pick an arbitrary
 vertex: one sector served fully, another not at all); priorities closer than a factor 1 + δ mix.
 Without shocks the unique optimum is the baseline (every lane at its ``ref``).
+``w`` is per tonne of any commodity, so where an input is scarce the LP keeps the stages that
+serve more tonnes of final demand going (the fast mode splits it pro rata between a region's
+production and its final use).
 
 The duals of the ``use`` rows are shadow prices: the objective gained by one more tonne of ``j``
 at ``r`` — about ``w`` of the sector left short where supply is short (or where a tonne more
 would free supply for a short buyer of the same origins), the tiny cost of supplying it
 otherwise.
-
-Between months: stock −= d, stock += h; ``refill = min(target/refill_months, target − stock)``
-where nothing was short last month; price ``p = exp(η·world shortfall share)`` per commodity;
-substitution moves toward ``min(ceiling, −elasticity·ln p)`` with its first-order lag.
 
 Each month is passed to HiGHS in one call (column-wise sparse matrix built from vectorised COO
 triplets) and started from the previous month's optimal basis.
@@ -70,11 +73,14 @@ import scipy.sparse as sp
 from highspy._core import _Highs
 
 from chokepoint.errors import ChokepointError
+from chokepoint.simulation.allocate_fast import Allocation
 from chokepoint.simulation.baseline import Baseline
-from chokepoint.simulation.engine import Trajectory
+from chokepoint.simulation.loop import run_loop
 from chokepoint.simulation.plan import Plan
+from chokepoint.simulation.recorders import Trajectory, TrajectoryRecorder
+from chokepoint.simulation.state import Orders, Params, Setup, State, setup
 
-__all__ = ["build_model", "run_lp", "run_lp_with_duals"]
+__all__ = ["LPAllocation", "build_model", "run_lp", "run_lp_with_duals"]
 
 Array = npt.NDArray[np.float64]
 Index = npt.NDArray[np.int64]
@@ -259,159 +265,119 @@ def build_model(p: Period) -> Model:
     return m
 
 
-def reference_use(mix: Array, a: Array, need: Array) -> Array:
-    """Use ``u[b,k]`` when every region sources along ``mix`` (K, o, b) and needs ``need`` (R, K)
-    for final use and stocks: ``u_k = need_k + Σ_k' a[k,k']·(m_k' u_k')``, top down through the
-    stages (commodities are ordered upstream first)."""
-    K = a.shape[0]
-    use = np.zeros_like(need)
-    made = np.zeros_like(need)
-    for k in reversed(range(K)):
-        use[:, k] = need[:, k] + made @ a[k, :]
-        made[:, k] = mix[k] @ use[:, k]
-    return use
+class LPAllocation:
+    """The period-LP allocation step (batch of one): one HiGHS model a month, each started from the
+    previous month's optimal basis. The LP is always feasible (nothing moved, nothing served) and
+    bounded (served ≤ demand, every unbounded column has a positive cost), so a solver failure is
+    an error."""
+
+    def __init__(self, s: Setup) -> None:
+        if s.B != 1:
+            raise ChokepointError(f"the lp allocation solves one draw at a time, not {s.B}")
+        priority = np.asarray(s.plan.priority, dtype=float)
+        self.weight = priority / priority.min()
+        # The raw binding: the Python ``Highs`` wrapper prints a banner on construction, before its
+        # output can be switched off, and its callbacks are not needed here.
+        self.h = _Highs()
+        self.h.setOptionValue("output_flag", False)
+        self.h.setOptionValue("presolve", "off")
+        self.basis: highspy.HighsBasis | None = None
+
+    def period(self, s: Setup, t: int, state: State, o: Orders) -> Period:
+        """Month ``t``'s LP data: lanes bounded by this month's orders along the current sourcing
+        shares, production by the output planned for them (module docs)."""
+        R, K = s.R, s.K
+        ref = np.zeros((K, R, R))
+        for k in range(K):
+            ref[k][s.act[k]] = o.lane[k][..., 0]
+        stock = state.stock[..., 0].T
+        releases = s.releases[..., 0].T
+        return Period(
+            capacity=o.plan_out[..., 0].T,
+            recycled=s.plan.recycled_t[t].reshape(R, K),
+            ref=ref,
+            allowed=s.plan.allowed[t],
+            controlled=s.plan.controlled_origin[t],
+            draw_cap=np.where(releases, np.minimum(stock, s.max_release[..., 0].T), 0.0),
+            refill=o.refill[..., 0].T,
+            demand=o.final[..., 0].transpose(2, 0, 1),
+            excluded=s.plan.excluded[t] > 0,
+            weight=self.weight,
+            a=s.a,
+            # An offtake takes the seller's output first for what its buyer ordered on the lane
+            # (the responses raise the buyer's sourcing share to the reservation, as in fast mode);
+            # reserving more than was ordered would only swap tonnes between lanes.
+            reserved=np.minimum(s.plan.offtake_t[t], ref),
+        )
+
+    def __call__(self, s: Setup, t: int, state: State, o: Orders) -> Allocation:
+        p = self.period(s, t, state, o)
+        model = build_model(p)
+        lp = model.to_highs()
+        h = self.h
+        h.passModel(lp)
+        if self.basis is not None:
+            h.setBasis(self.basis)
+        h.run()
+        status = h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise ChokepointError(f"period LP of {s.plan.periods[t]} not solved: {h.modelStatusToString(status)}")
+        self.basis = h.getBasis()
+        sol = h.getSolution()
+        x = np.clip(np.asarray(sol.col_value), lp.col_lower_, lp.col_upper_)
+        cols = model.cols
+        q = x[cols["q"]]  # (R, K)
+        shipped = x[cols["g"]] + x[cols["e"]]  # (K, o, b)
+
+        def node(v: Array) -> Array:  # (R, K) → (K, R, 1)
+            return np.ascontiguousarray(v.T)[..., None]
+
+        return Allocation(
+            produced=node(q + p.recycled),
+            shipped=[shipped[k][s.act[k]][..., None] for k in range(s.K)],
+            received=shipped.sum(axis=1)[..., None],
+            draw=node(x[cols["d"]]),
+            build=node(x[cols["h"]]),
+            intermediate=node(q @ s.a.T),  # (r, j) = Σ_k a[j,k]·q[r,k]
+            served=np.ascontiguousarray(x[cols["x"]].sum(axis=-1).transpose(1, 2, 0))[..., None],
+            dual=node(np.asarray(sol.row_dual)[model.rows["use"]]),
+        )
 
 
 def run_lp(
     baseline: Baseline,
     plan: Plan,
     *,
+    sourcing_adjustment: float = 0.3,
+    sourcing_reversion: float = 0.1,
     price_scarcity_exponent: float = 11.0,
+    capacity_scale: Array | None = None,
     on_period: Callable[[int], None] | None = None,
 ) -> Trajectory:
-    """Run the month loop with the period LP (batch of one); see :func:`run_lp_with_duals`."""
-    trajectory, _ = run_lp_with_duals(
-        baseline, plan, price_scarcity_exponent=price_scarcity_exponent, on_period=on_period
-    )
-    return trajectory
+    """Run the month loop with the period LP as allocation step (batch of one); the shadow prices
+    (objective units per tonne, weight of the lowest-priority sector) are ``shadow_price_t``.
+    ``capacity_scale`` (1, n) multiplies base capacity, as for a fast-mode draw."""
+    params = Params(*(np.array([float(v)]) for v in (sourcing_adjustment, sourcing_reversion, price_scarcity_exponent)))
+    s = setup(baseline, plan, 1, params, capacity_scale)
+    return run_loop(s, LPAllocation(s), TrajectoryRecorder(s), on_period)
 
 
 def run_lp_with_duals(
     baseline: Baseline,
     plan: Plan,
     *,
+    sourcing_adjustment: float = 0.3,
+    sourcing_reversion: float = 0.1,
     price_scarcity_exponent: float = 11.0,
     on_period: Callable[[int], None] | None = None,
 ) -> tuple[Trajectory, Array]:
-    """Run the month loop, solving the period LP each month (module docs).
-
-    Returns the trajectory (batch of one, fields as in :func:`~chokepoint.simulation.engine.run_fast`)
-    and the shadow prices (T, R, K) of the ``use`` balances: objective units (weight of the
-    lowest-priority sector) per tonne. ``on_period`` is called with each finished month's index.
-    The LP is always feasible (nothing moved, nothing served) and bounded (served ≤ demand,
-    every unbounded column has a positive cost), so a solver failure is an error.
-    """
-    net = baseline.net
-    R, K, S = len(net.regions), len(baseline.commodities), len(baseline.sectors)
-    T = len(plan.periods)
-    a = baseline.inputs
-    mix4 = net.mix.toarray().reshape(R, K, R, K)
-    mix = np.stack([mix4[:, k, :, k] for k in range(K)])  # (K, o, b)
-    final0 = baseline.final_t.reshape(R, K, S)
-    priority = np.asarray(plan.priority, dtype=float)
-    weight = priority / priority.min()
-    eta = float(price_scarcity_exponent)
-
-    target = plan.stock_target_t.reshape(R, K)
-    stock = target.copy()
-    max_release = plan.stock_max_release_t.reshape(R, K)
-    refill_rate = target / plan.stock_refill_months.reshape(R, K)
-    releases = plan.stock_release.reshape(R, K) > 0
-    subst = np.zeros((S, K))
-    short_last = np.zeros((R, K), dtype=bool)
-
-    rec: dict[str, Array] = {
-        name: np.zeros((T, *shape))
-        for name, shape in {
-            "production": (R, K),
-            "shipped": (K, R, R),
-            "draw": (R, K),
-            "build": (R, K),
-            "stock": (R, K),
-            "intermediate": (R, K),
-            "demand": (R, K, S),
-            "served": (R, K, S),
-            "price": (K,),
-            "subst": (S, K),
-            "dual": (R, K),
-        }.items()
-    }
-    # The raw binding: the Python ``Highs`` wrapper prints a banner on construction, before its
-    # output can be switched off, and its callbacks are not needed here.
-    h = _Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("presolve", "off")
-    basis: highspy.HighsBasis | None = None
-    for t in range(T):
-        demand = final0 * plan.demand_multiplier[t].reshape(R, K, S) * (1.0 - subst.T[None, :, :])
-        refill = np.where(~short_last & (stock < target), np.minimum(refill_rate, target - stock), 0.0)
-        ref_use = reference_use(mix, a, demand.sum(axis=-1) + refill)
-        period = Period(
-            capacity=plan.capacity_t[t].reshape(R, K),
-            recycled=plan.recycled_t[t].reshape(R, K),
-            ref=mix * ref_use.T[:, None, :],
-            allowed=plan.allowed[t],
-            controlled=plan.controlled_origin[t],
-            draw_cap=np.where(releases, np.minimum(stock, max_release), 0.0),
-            refill=refill,
-            demand=demand,
-            excluded=plan.excluded[t] > 0,
-            weight=weight,
-            a=a,
-            reserved=plan.offtake_t[t],
-        )
-        model = build_model(period)
-        lp = model.to_highs()
-        h.passModel(lp)
-        if basis is not None:
-            h.setBasis(basis)
-        h.run()
-        status = h.getModelStatus()
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise ChokepointError(f"period LP of {plan.periods[t]} not solved: {h.modelStatusToString(status)}")
-        basis = h.getBasis()
-        sol = h.getSolution()
-        x = np.clip(np.asarray(sol.col_value), lp.col_lower_, lp.col_upper_)
-        cols = model.cols
-        q, d, build = x[cols["q"]], x[cols["d"]], x[cols["h"]]
-        served = x[cols["x"]].sum(axis=-1)
-        stock = stock - d + build
-        rec["production"][t] = q + period.recycled
-        rec["shipped"][t] = x[cols["g"]] + x[cols["e"]]
-        rec["draw"][t], rec["build"][t], rec["stock"][t] = d, build, stock
-        rec["intermediate"][t] = q @ a.T  # (r, j) = Σ_k a[j,k]·q[r,k]
-        rec["demand"][t], rec["served"][t] = demand, served
-        rec["dual"][t] = np.asarray(sol.row_dual)[model.rows["use"]]
-
-        gap = demand.sum(axis=-1) - served.sum(axis=-1)  # (R, K)
-        want = demand.sum(axis=(0, 2))
-        scarcity = np.divide(gap.sum(axis=0), want, out=np.zeros(K), where=want > 0)
-        price = np.exp(eta * scarcity)
-        target_sub = np.minimum(plan.substitution_ceiling, -plan.substitution_elasticity * np.log(price)[None, :])
-        subst = subst + (target_sub - subst) / plan.substitution_lag
-        short_last = gap > 1e-9
-        rec["price"][t], rec["subst"][t] = price, subst
-        if on_period is not None:
-            on_period(t)
-
-    shipped = rec["shipped"]
-    delivered = shipped.sum(axis=2).transpose(0, 2, 1) + rec["draw"]  # (T, R, K)
-    unsold = rec["production"] - shipped.sum(axis=3).transpose(0, 2, 1)
-    unused = delivered - rec["intermediate"] - rec["served"].sum(axis=-1) - rec["build"]
-    trajectory = Trajectory(
-        production_t=rec["production"][None],
-        shipped_t=shipped[None],
-        unsold_t=unsold[None],
-        delivered_t=delivered[None],
-        stock_draw_t=rec["draw"][None],
-        stock_build_t=rec["build"][None],
-        stock_t=rec["stock"][None],
-        intermediate_use_t=rec["intermediate"][None],
-        unused_t=unused[None],
-        demand_t=rec["demand"][None],
-        served_t=rec["served"][None],
-        price_index=rec["price"][None],
-        substitution=rec["subst"][None],
-        shadow_price_t=rec["dual"][None],
+    """:func:`run_lp` and its shadow prices (T, R, K) of the ``use`` balances."""
+    tr = run_lp(
+        baseline,
+        plan,
+        sourcing_adjustment=sourcing_adjustment,
+        sourcing_reversion=sourcing_reversion,
+        price_scarcity_exponent=price_scarcity_exponent,
+        on_period=on_period,
     )
-    return trajectory, rec["dual"]
+    return tr, tr.shadow_price_t[0]

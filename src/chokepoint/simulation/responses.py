@@ -1,0 +1,119 @@
+"""The responses between months, written once for every allocation step (batch last).
+
+- **Stocks**: ``stock ← stock − draw + build`` (refill is ordered only when nothing was short).
+- **Sourcing**: buyers still short ask origins with spare capacity for the gap, and move
+  ``sourcing_adjustment`` of the way from their shares to what arrived plus those promises
+  (rerouting with a lag); then ``sourcing_reversion`` of the way back to their base-year
+  suppliers as far as next month's controls and capacities allow, keeping with uncontrolled
+  suppliers the share licence-excluded sectors need; offtakes raise a buyer's share from its
+  seller to ``reserved / use`` (within the seller's capacity).
+- **Price** ``p = exp(η·world shortfall share)`` per commodity, and **substitution** moving toward
+  ``min(ceiling, −elasticity·ln p)`` with a first-order lag.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chokepoint.simulation.allocate_fast import Allocation, headroom
+from chokepoint.simulation.state import Array, Orders, Setup, State, ratio
+
+__all__ = ["reserve", "respond"]
+
+
+def reserve(mix: Array, reserved_t: Array, capacity: Array, allowed: Array, use: Array) -> None:
+    """Raise sourcing shares (A, R, B) in place to the offtake floors ``reserved_t / use`` (capped
+    by the lane's allowed share), scaling the other shares down so each buyer's still sum to 1.
+    A seller reserves at most its ``capacity`` (A, B) this month, shared pro rata among its
+    offtakers: an agreement cannot make a buyer wait for a plant that is not built yet."""
+    reserved = reserved_t[..., None] * ratio(capacity, reserved_t.sum(axis=1)[:, None], 1.0).clip(max=1.0)[:, None]
+    floor = np.minimum(ratio(reserved, use[None], 0.0), allowed[..., None])
+    floor_total = floor.sum(axis=0, keepdims=True)
+    np.divide(floor, floor_total, out=floor, where=floor_total > 1.0)  # floors above 100%: share out
+    raised = np.maximum(mix, floor)
+    above = raised - floor
+    room = (1.0 - floor.sum(axis=0, keepdims=True)).clip(min=0.0)
+    scale = ratio(room, above.sum(axis=0, keepdims=True), 0.0)
+    mix[...] = floor + above * scale
+
+
+def _promised(s: Setup, t: int, k: int, state: State, o: Orders, al: Allocation) -> Array:
+    """What arrived on each lane plus what origins with spare capacity promise buyers still short
+    (excluded sectors' unmet demand only on uncontrolled lanes), (A, R, B)."""
+    lk = s.lanes[t][k]
+    shipped = al.shipped[k]
+    gap = (o.use[k] - al.received[k]).clip(min=0.0)
+    spare = (state.cap[k] - al.produced[k][s.act[k]]).clip(min=0.0)
+    gap_clean = gap
+    if o.any_excluded:
+        gap_clean = np.maximum(gap, o.need_excluded[k] - (al.served[k] * o.excluded).sum(axis=0))
+    if lk.clean is None:
+        promised = gap_clean * ratio(spare, gap_clean.sum(axis=0), 0.0)[:, None, :]
+    else:
+        assert lk.dirty is not None
+        per_ask = ratio(spare, lk.clean @ gap_clean + lk.dirty @ gap, 0.0)
+        promised = np.where(lk.clean[..., None] > 0, gap_clean, gap)
+        if lk.open_ is not None:
+            promised *= lk.open_[..., None]
+        promised *= per_ask[:, None, :]
+    if lk.unlimited is not None:
+        np.minimum(promised, headroom(o.allowed[k], shipped, lk.unlimited), out=promised)
+    promised *= ratio(gap_clean, promised.sum(axis=0), 1.0).clip(max=1.0)
+    promised += shipped
+    return promised
+
+
+def _resource(s: Setup, t: int, k: int, state: State, o: Orders, al: Allocation) -> None:
+    """Move stage ``k``'s sourcing shares in place: adjustment, reversion, clean share, offtakes."""
+    mk = state.mix[k]
+    actual = _promised(s, t, k, state, o, al)
+    total = actual.sum(axis=0)
+    has = total > 0
+    np.divide(actual, np.where(has, total, 1.0), out=actual)
+    if not has.all():
+        np.copyto(actual, mk, where=~has)
+    lam = s.params.sourcing_adjustment
+    mk *= 1.0 - lam
+    actual *= lam
+    mk += actual
+    # Back toward base-year suppliers as far as next month's controls allow (the shares set now
+    # place next month's orders: a lifted ban shows at once), weighted by how much of its base
+    # capacity each origin has then (no return to a disrupted supplier) ...
+    t1 = min(t + 1, s.T - 1)
+    nxt = s.lanes[t1][k]
+    cap_ratio = ratio(state.cap_next[k], s.base_cap_a[k], 0.0).clip(max=1.0)
+    desired = nxt.desired * cap_ratio[:, None, :]
+    desired_total = nxt.desired_t @ cap_ratio
+    has = desired_total > 0
+    np.divide(desired, np.where(has, desired_total, 1.0), out=desired)
+    if not has.all():
+        np.copyto(desired, np.broadcast_to(s.base_mix[k][..., None], desired.shape), where=~has)
+    # ... keeping with uncontrolled suppliers at least the share excluded sectors need.
+    if o.any_excluded:
+        need_clean = ratio(o.need_excluded[k], o.use[k], 0.0).clip(max=1.0)
+        if need_clean.any():
+            clean_now = mk if nxt.clean is None else mk * nxt.clean[..., None]
+            clean_total = clean_now.sum(axis=0)
+            keep = np.where(clean_total > 0, need_clean, 0.0)
+            desired *= 1.0 - keep
+            desired += clean_now * ratio(keep, clean_total, 0.0)
+    mu = s.params.sourcing_reversion
+    mk *= 1.0 - mu
+    desired *= mu
+    mk += desired
+    if s.has_offtake[k]:
+        act = s.act[k]
+        reserve(mk, s.plan.offtake_t[t1, k][act], state.cap_next[k], s.plan.allowed[t1, k][act], o.use[k])
+
+
+def respond(s: Setup, t: int, state: State, o: Orders, al: Allocation) -> None:
+    """Update ``state`` in place after month ``t`` (module docs)."""
+    state.stock += al.build - al.draw
+    for k in range(s.K):
+        _resource(s, t, k, state, o, al)
+    gap = o.final_total - al.served.sum(axis=1)  # (K, R, B)
+    scarcity = ratio(gap.sum(axis=1), o.final_total.sum(axis=1), 0.0)  # (K, B)
+    state.price = np.exp(s.params.price_scarcity_exponent * scarcity)
+    target = np.minimum(s.ceiling, -s.elasticity * np.log(state.price)[:, None, :])
+    state.subst = state.subst + (target - state.subst) / s.lag
+    state.short_last = gap > 1e-9
