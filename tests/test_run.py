@@ -18,6 +18,7 @@ from chokepoint.dataset import Dataset
 from chokepoint.iomath import solve_leontief
 from chokepoint.scenario import Scenario
 from chokepoint.simulation import TABLES, Run, build_baseline, build_plan, run_fast, simulate
+from chokepoint.simulation.tables import tables_markdown
 from chokepoint.simulation.tabulate import controller_shares
 from tests.tiny import tiny_dataset
 
@@ -174,3 +175,11 @@ def test_compare_runs_is_a_tidy_difference_by_region_and_sector(ban: Run) -> Non
     assert row["difference"] == pytest.approx(row["b"])
     assert row["b"] > 0
     assert (cp.compare_runs(ban, ban)["difference"] == 0).all()
+
+
+def test_results_reference_is_current() -> None:
+    page = Path(__file__).resolve().parents[1] / "docs" / "results.md"
+    assert page.read_text(encoding="utf-8") == tables_markdown(), (
+        "run: python -c 'from chokepoint.simulation.tables import tables_markdown; print(tables_markdown(), end=\"\")'"
+        " > docs/results.md"
+    )

@@ -14,6 +14,20 @@ from chokepoint.errors import ChokepointError
 __all__ = ["atomic_file", "atomic_folder"]
 
 
+def _parent(out: Path) -> Path:
+    """The folder ``out`` goes into, created if missing (``runs/`` on a first run)."""
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ChokepointError(
+            f"{out}: cannot create the folder {parent} ({exc.strerror}); choose another --out"
+        ) from None
+    if not parent.is_dir():
+        raise ChokepointError(f"{out}: {parent} is not a folder; choose another --out")
+    return parent
+
+
 @contextmanager
 def atomic_folder(out: Path) -> Iterator[Path]:
     """Yield a temporary folder beside ``out``; on success it replaces ``out`` in one rename.
@@ -21,9 +35,7 @@ def atomic_folder(out: Path) -> Iterator[Path]:
     An exception (or an interrupt) inside the block removes the temporary folder and leaves any
     existing ``out`` untouched.
     """
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise ChokepointError(f"{out}: the folder {parent} does not exist; create it or choose another --out")
+    parent = _parent(out)
     if out.exists() and not out.is_dir():
         raise ChokepointError(f"{out}: is a file; give a folder to write into")
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
@@ -44,9 +56,7 @@ def atomic_folder(out: Path) -> Iterator[Path]:
 @contextmanager
 def atomic_file(out: Path) -> Iterator[Path]:
     """Yield a temporary file path beside ``out``; on success it replaces ``out``."""
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise ChokepointError(f"{out}: the folder {parent} does not exist; create it or choose another --out")
+    parent = _parent(out)
     if out.is_dir():
         raise ChokepointError(f"{out}: is a folder; give a file name")
     fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=out.suffix, dir=parent)

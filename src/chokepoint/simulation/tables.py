@@ -15,7 +15,7 @@ import pandas as pd
 
 from chokepoint.simulation.uncertainty import QUANTILES
 
-__all__ = ["TABLES", "Column", "TableSpec", "conform", "empty_tables"]
+__all__ = ["TABLES", "Column", "TableSpec", "conform", "empty_tables", "tables_markdown"]
 
 #: Monthly periods are ``pandas.Period`` values.
 PERIOD = "period[M]"
@@ -248,3 +248,21 @@ def conform(name: str, frame: pd.DataFrame) -> pd.DataFrame:
 def empty_tables() -> dict[str, pd.DataFrame]:
     """Every registered table, empty."""
     return {name: spec.empty() for name, spec in TABLES.items()}
+
+
+def tables_markdown() -> str:
+    """The reference of a run's tables (``docs/results.md``), generated from :data:`TABLES`."""
+    lines = [
+        "# A run's tables",
+        "",
+        "Generated from `src/chokepoint/simulation/tables.py` (`chokepoint.simulation.tables.tables_markdown()`);",
+        "do not edit by hand. Every run has every table (empty when the scenario has nothing for it);",
+        "`run.tables[name]` in Python, `<name>.parquet` / `<name>.csv` in a saved run's folder.",
+        "",
+    ]
+    for spec in TABLES.values():
+        lines += [f"## `{spec.name}`", "", spec.description, "", f"One row per {', '.join(spec.index)}.", ""]
+        lines += ["| column | dtype | unit | meaning |", "|---|---|---|---|"]
+        lines += [f"| `{c.name}` | {c.dtype} | {c.unit or '–'} | {c.description} |" for c in spec.columns]
+        lines.append("")
+    return "\n".join(lines)
