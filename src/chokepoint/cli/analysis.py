@@ -167,10 +167,10 @@ def criticality(
     dataset: DatasetOption = None,
 ) -> None:
     """Criticality indices computed from the dataset, next to published values where they exist."""
-    from chokepoint.analysis.criticality import criticality_table
+    from chokepoint.analysis.criticality import USGS_REGION, criticality_table
 
     if region is None and method is not Method.eu:
-        region = "USA"
+        region = USGS_REGION
     with open_dataset(db, dataset) as ds:
         table = criticality_table(ds, method.value, year=year, region=region, material=commodity)
     emit_indexed(table, fmt, title=f"Criticality ({method.value})")
