@@ -13,7 +13,7 @@ from chokepoint.dataset import Dataset
 from chokepoint.scenario import Scenario
 from chokepoint.simulation import build_baseline, build_plan, run_fast
 from chokepoint.simulation.engine import Trajectory
-from chokepoint.simulation.lp import FAIRNESS, SEGMENTS, run_lp, run_lp_with_duals
+from chokepoint.simulation.lp import FAIRNESS, SEGMENTS, run_lp
 from chokepoint.simulation.plan import _baseline_orders
 from tests.test_simulate import _balance_error, _ban, _scenario, _target_shortfall
 from tests.tiny import random_scenarios, tiny_dataset, tiny_with
@@ -25,9 +25,8 @@ NAMES = ("production_t", "shipped_t", "unsold_t", "delivered_t", "served_t", "st
 
 def _lp(ds: Dataset, scenario: Scenario) -> tuple[Trajectory, np.ndarray]:
     baseline = build_baseline(ds, scenario.material, scenario.base_year, scenario.capacity_utilisation)
-    return run_lp_with_duals(
-        baseline, build_plan(baseline, scenario, ds), price_scarcity_exponent=scenario.price_scarcity_exponent
-    )
+    tr = run_lp(baseline, build_plan(baseline, scenario, ds), price_scarcity_exponent=scenario.price_scarcity_exponent)
+    return tr, tr.shadow_price_t[0]
 
 
 def _check_invariants(tr: Trajectory, tol: float = 1e-9) -> None:

@@ -80,7 +80,7 @@ from chokepoint.simulation.plan import Plan
 from chokepoint.simulation.recorders import Trajectory, TrajectoryRecorder
 from chokepoint.simulation.state import Orders, Params, Setup, State, setup
 
-__all__ = ["LPAllocation", "build_model", "run_lp", "run_lp_with_duals"]
+__all__ = ["LPAllocation", "build_model", "run_lp"]
 
 Array = npt.NDArray[np.float64]
 Index = npt.NDArray[np.int64]
@@ -360,24 +360,3 @@ def run_lp(
     params = Params(*(np.array([float(v)]) for v in (sourcing_adjustment, sourcing_reversion, price_scarcity_exponent)))
     s = setup(baseline, plan, 1, params, capacity_scale)
     return run_loop(s, LPAllocation(s), TrajectoryRecorder(s), on_period)
-
-
-def run_lp_with_duals(
-    baseline: Baseline,
-    plan: Plan,
-    *,
-    sourcing_adjustment: float = 0.3,
-    sourcing_reversion: float = 0.1,
-    price_scarcity_exponent: float = 11.0,
-    on_period: Callable[[int], None] | None = None,
-) -> tuple[Trajectory, Array]:
-    """:func:`run_lp` and its shadow prices (T, R, K) of the ``use`` balances."""
-    tr = run_lp(
-        baseline,
-        plan,
-        sourcing_adjustment=sourcing_adjustment,
-        sourcing_reversion=sourcing_reversion,
-        price_scarcity_exponent=price_scarcity_exponent,
-        on_period=on_period,
-    )
-    return tr, tr.shadow_price_t[0]
