@@ -38,8 +38,8 @@ from chokepoint.leverage.compare import (
     escalation_ladder,
     leverage_headline,
 )
+from chokepoint.leverage.files import PATHWAYS_DIR, find_pathway, load_pathway, shipped_pathways
 from chokepoint.leverage.model import (
-    PATHWAYS_DIR,
     SIMULATED_DOMAINS,
     Dependence,
     LeverageError,
@@ -49,13 +49,10 @@ from chokepoint.leverage.model import (
     cutoff_costs,
     dependence_path,
     deterrence,
-    find_pathway,
     leverage_balance,
     load_dependences,
-    load_pathway,
     present_value,
     run_pathway,
-    shipped_pathways,
     simulated_cutoffs,
     simulated_losses,
     substitution_rate,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Annotated, Self
 
 import numpy as np
@@ -17,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.leverage.cutoff import curve_of, cutoff_at, cutoff_losses
-from chokepoint.yamlfile import load_yaml_model
 
 Array = npt.NDArray[np.float64]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -216,11 +214,6 @@ class Pathway(BaseModel):
         return self
 
 
-def load_pathway(path: Path | str) -> Pathway:
-    """Read and validate a pathway file (one-line :class:`LeverageError` for any problem)."""
-    return load_yaml_model(path, Pathway, LeverageError, "pathway")
-
-
 _METRICS = (
     "dependence_share",
     "downstream_output_usd",
@@ -394,9 +387,11 @@ def _rate_factor(pathway: Pathway, dep: Dependence, years: Array) -> Array:
     return factor
 
 
-def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, pd.DataFrame]:
-    H = pathway.horizon_years
-    years = pathway.start_year + np.arange(H)
+def _dependence_columns(
+    deps: list[Dependence], pathway: Pathway
+) -> tuple[npt.NDArray[np.int_], list[dict[str, Array]]]:
+    """The pathway's years and each dependence's :func:`cutoff_costs` columns as arrays."""
+    years = pathway.start_year + np.arange(pathway.horizon_years)
     columns = [
         _cost_columns(
             dep,
@@ -407,6 +402,12 @@ def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, 
         )
         for dep in deps
     ]
+    return years, columns
+
+
+def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, pd.DataFrame]:
+    H = pathway.horizon_years
+    years, columns = _dependence_columns(deps, pathway)
     # one frame for all dependences (t, the cost columns, year, ids), built from arrays at once
     n = len(deps)
     domains = pd.DataFrame(
@@ -420,6 +421,21 @@ def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, 
         }
     )
     balance = leverage_balance(domains, a, b).assign(year=years).reset_index()
+    checks = _deterrence_checks(deps, columns, pathway, years, a, b)
+    return {"domains": domains, "balance": balance, "deterrence": pd.DataFrame(checks)}
+
+
+def _deterrence_checks(
+    deps: list[Dependence],
+    columns: list[dict[str, Array]],
+    pathway: Pathway,
+    years: npt.NDArray[np.int_],
+    a: str,
+    b: str,
+) -> list[dict[str, object]]:
+    """The deterrence table's rows: per year, each side's gain, own cost and the other's
+    retaliation (present values over the years left), and whether restraint holds."""
+    H = len(years)
     shares = [c["dependence_share"] for c in columns]
     # present value of each dependence's leverage over the years left, from each year t
     pv = [[present_value(c["leverage_usd"][t:], pathway.discount_rate) for t in range(H)] for c in columns]
@@ -435,7 +451,7 @@ def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, 
             row[f"{side}_restrained"] = deterrence(gain, best_own, retaliation)
         row["deterrence_holds"] = bool(row[f"{a}_restrained"] and row[f"{b}_restrained"])
         checks.append(row)
-    return {"domains": domains, "balance": balance, "deterrence": pd.DataFrame(checks)}
+    return checks
 
 
 def _max(values: list[float], default: float) -> float:
@@ -468,25 +484,3 @@ def _escalation(
     full = np.ones(len(years) - t)
     d = _paths(chosen, full, pathway.baseline_effort, pathway.effort_response, factor)[2]
     return pathway.coercion_share * strongest, present_value(_controller_cost(chosen, full, d), pathway.discount_rate)
-
-
-#: The pathway files shipped with the package (copy one to edit it; ``chokepoint leverage pathways``).
-PATHWAYS_DIR = Path(__file__).resolve().parents[1] / "pathways"
-
-
-def shipped_pathways() -> list[Path]:
-    """The shipped pathway files, in name order."""
-    return sorted(PATHWAYS_DIR.glob("*.yaml"))
-
-
-def find_pathway(name_or_path: str | Path) -> Pathway:
-    """A shipped pathway by name (``calibrated-engagement``), or a pathway YAML file by path."""
-    text = str(name_or_path)
-    path = Path(text)
-    if path.suffix in {".yaml", ".yml"} or path.parent != Path(".") or path.is_file():
-        return load_pathway(path)
-    for candidate in shipped_pathways():
-        if candidate.stem == text:
-            return load_pathway(candidate)
-    names = ", ".join(p.stem for p in shipped_pathways()) or "none found"
-    raise LeverageError(f"unknown pathway {text!r}; shipped pathways: {names}; or give the path to a YAML file")

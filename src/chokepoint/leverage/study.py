@@ -16,11 +16,10 @@ import pandas as pd
 
 from chokepoint.dataset import Dataset
 from chokepoint.leverage.compare import ENGAGED, Headline, assumptions_table, comparison_tables, leverage_headline
+from chokepoint.leverage.files import load_pathway, shipped_pathways
 from chokepoint.leverage.model import (
     LeverageError,
     Pathway,
-    load_pathway,
-    shipped_pathways,
     simulated_cutoffs,
     simulated_losses,
 )
