@@ -1,5 +1,6 @@
-"""The sensitivity's verdict from arrays (no tables) is bit for bit what ``leverage_headline`` concludes
-from the comparison table, for the base run and every one-at-a-time variation."""
+"""The sensitivity's fast paths are bit for bit the tables': its verdict from arrays is what
+``leverage_headline`` concludes from the comparison table, and the deterrence check's own costs for
+all years at once are the scalar path from each year."""
 
 from __future__ import annotations
 
@@ -51,3 +52,26 @@ def test_verdict_matches_the_headline_of_the_tables(default: Dataset, a: str, b:
         assert list(got.conclusion) == list(head.conclusion())  # the order the `changes` text lists them in
         verdicts.add((got.from_year, got.gap_share, *got.conclusion.values()))
     assert len(verdicts) > 1  # the variations move the verdict, so agreement is not trivial
+
+
+def test_own_cost_of_escalating_is_the_scalar_path_from_each_year(default: Dataset) -> None:
+    # the deterrence check's own cost of a full cutoff from year t, computed for all t at once, is
+    # bit for bit the path run from t alone with the dependence left at t (the model's definition)
+    from dataclasses import replace
+
+    from chokepoint.leverage.model import _controller_cost, _paths, _rate_factor, present_value
+    from chokepoint.leverage.run import _dependence_columns, _own_costs
+
+    for pathway in pathways_to_compare(horizon=12):
+        deps = _pair(load_dependences(default, pathway), pathway, "USA", "CHN")
+        years, columns = _dependence_columns(deps, pathway)
+        for dep, col in zip(deps, columns, strict=True):
+            share = col["dependence_share"]
+            got = _own_costs(dep, share, pathway, years)
+            for t in range(len(years)):
+                chosen = replace(dep, dependence=float(share[t]))
+                full = np.ones(len(years) - t)
+                factor = _rate_factor(pathway, chosen, years[t:].astype(float))
+                d = _paths(chosen, full, pathway.baseline_effort, pathway.effort_response, factor)[2]
+                expected = present_value(_controller_cost(chosen, full, d), pathway.discount_rate)
+                assert got[t] == expected, (pathway.name, dep.domain, t)

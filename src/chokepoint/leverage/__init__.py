@@ -52,11 +52,11 @@ from chokepoint.leverage.model import (
     leverage_balance,
     load_dependences,
     present_value,
-    run_pathway,
     simulated_cutoffs,
     simulated_losses,
     substitution_rate,
 )
+from chokepoint.leverage.run import run_pathway
 from chokepoint.leverage.sensitivity import SENSITIVITY_PARAMETERS, break_even, sensitivity
 from chokepoint.leverage.study import Comparison, check_regions, compare_all, pathways_to_compare, with_horizon
 

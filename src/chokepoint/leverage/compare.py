@@ -16,10 +16,10 @@ from chokepoint.leverage.model import (
     Pathway,
     SimulatedLosses,
     _pair,
-    _run,
     load_dependences,
     simulated_losses,
 )
+from chokepoint.leverage.run import _run
 
 # --- pathways side by side ------------------------------------------------------------------------
 

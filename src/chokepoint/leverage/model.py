@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Annotated, Self
 
 import numpy as np
@@ -353,12 +353,6 @@ def _check_denials(pathway: Pathway, known: set[tuple[str, str, str]]) -> None:
                 )
 
 
-def run_pathway(ds: Dataset, pathway: Pathway, a: str, b: str) -> dict[str, pd.DataFrame]:
-    """Run ``pathway`` for the pair ``a``, ``b``: yearly dependence, leverage and costs per domain
-    and direction (``domains``), the balance (``balance``) and the deterrence check (``deterrence``)."""
-    return _run(_pair(load_dependences(ds, pathway), pathway, a, b), pathway, a, b)
-
-
 def _pair(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> list[Dependence]:
     pair = [d for d in deps if {d.controller, d.target} == {a, b}]
     if not pair:
@@ -385,102 +379,3 @@ def _rate_factor(pathway: Pathway, dep: Dependence, years: Array) -> Array:
         if (n.controller, n.target, n.domain) == (dep.controller, dep.target, dep.domain):
             factor *= 1.0 - n.strength * _coverage(pathway, (n.controller, n.target, n.via), years)
     return factor
-
-
-def _dependence_columns(
-    deps: list[Dependence], pathway: Pathway
-) -> tuple[npt.NDArray[np.int_], list[dict[str, Array]]]:
-    """The pathway's years and each dependence's :func:`cutoff_costs` columns as arrays."""
-    years = pathway.start_year + np.arange(pathway.horizon_years)
-    columns = [
-        _cost_columns(
-            dep,
-            _coverage(pathway, (dep.controller, dep.target, dep.domain), years.astype(float)),
-            pathway.baseline_effort,
-            pathway.effort_response,
-            _rate_factor(pathway, dep, years.astype(float)),
-        )
-        for dep in deps
-    ]
-    return years, columns
-
-
-def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, pd.DataFrame]:
-    H = pathway.horizon_years
-    years, columns = _dependence_columns(deps, pathway)
-    # one frame for all dependences (t, the cost columns, year, ids), built from arrays at once
-    n = len(deps)
-    domains = pd.DataFrame(
-        {
-            "t": np.tile(np.arange(H), n),
-            **{name: np.concatenate([c[name] for c in columns]) for name in columns[0]},
-            "year": np.tile(years, n),
-            "controller_id": np.repeat(np.array([d.controller for d in deps], dtype=object), H),
-            "target_id": np.repeat(np.array([d.target for d in deps], dtype=object), H),
-            "domain": np.repeat(np.array([d.domain for d in deps], dtype=object), H),
-        }
-    )
-    balance = leverage_balance(domains, a, b).assign(year=years).reset_index()
-    checks = _deterrence_checks(deps, columns, pathway, years, a, b)
-    return {"domains": domains, "balance": balance, "deterrence": pd.DataFrame(checks)}
-
-
-def _deterrence_checks(
-    deps: list[Dependence],
-    columns: list[dict[str, Array]],
-    pathway: Pathway,
-    years: npt.NDArray[np.int_],
-    a: str,
-    b: str,
-) -> list[dict[str, object]]:
-    """The deterrence table's rows: per year, each side's gain, own cost and the other's
-    retaliation (present values over the years left), and whether restraint holds."""
-    H = len(years)
-    shares = [c["dependence_share"] for c in columns]
-    # present value of each dependence's leverage over the years left, from each year t
-    pv = [[present_value(c["leverage_usd"][t:], pathway.discount_rate) for t in range(H)] for c in columns]
-    checks = []
-    for t in range(H):
-        row: dict[str, object] = {"t": t, "year": int(years[t])}
-        for side, other in ((a, b), (b, a)):
-            gain, best_own = _escalation(deps, pv, shares, pathway, years, t, side)
-            retaliation = _max([pv[i][t] for i, d in enumerate(deps) if d.controller == other], default=0.0)
-            row[f"{side}_gain_usd"] = gain
-            row[f"{side}_own_cost_usd"] = best_own
-            row[f"{side}_retaliation_usd"] = retaliation
-            row[f"{side}_restrained"] = deterrence(gain, best_own, retaliation)
-        row["deterrence_holds"] = bool(row[f"{a}_restrained"] and row[f"{b}_restrained"])
-        checks.append(row)
-    return checks
-
-
-def _max(values: list[float], default: float) -> float:
-    """The largest of ``values`` ignoring NaN (as pandas' ``max``), ``default`` for none."""
-    kept = [v for v in values if not math.isnan(v)]
-    return max(kept) if kept else default
-
-
-def _escalation(
-    deps: list[Dependence],
-    pv: list[list[float]],
-    shares: list[Array],
-    pathway: Pathway,
-    years: npt.NDArray[np.int_],
-    t: int,
-    side: str,
-) -> tuple[float, float]:
-    """``side``'s gain from escalating at ``t`` in its strongest domain (the largest present value
-    ``pv[i][t]`` of leverage over the years left, first in domain order on a tie) and the present
-    value of what that full cutoff costs it; zeros for a side with no dependence to use."""
-    mine = sorted((d.domain, i) for i, d in enumerate(deps) if d.controller == side)
-    if not mine:
-        return 0.0, 0.0
-    strongest = _max([pv[i][t] for _, i in mine], default=math.nan)
-    best = next(i for _, i in mine if pv[i][t] == strongest)
-    # escalating fully in its strongest domain costs the side its own sales there, from the
-    # dependence the target still has at t: what is already eroded is sunk
-    chosen = replace(deps[best], dependence=float(shares[best][t]))
-    factor = _rate_factor(pathway, chosen, years[t:].astype(float))
-    full = np.ones(len(years) - t)
-    d = _paths(chosen, full, pathway.baseline_effort, pathway.effort_response, factor)[2]
-    return pathway.coercion_share * strongest, present_value(_controller_cost(chosen, full, d), pathway.discount_rate)

@@ -20,14 +20,13 @@ from chokepoint.leverage.model import (
     Pathway,
     SimulatedLosses,
     _coverage,
-    _dependence_columns,
-    _deterrence_checks,
     _pair,
     _paths,
     _rate_factor,
     load_dependences,
     simulated_losses,
 )
+from chokepoint.leverage.run import _dependence_columns, _deterrence_checks
 
 # --- one-at-a-time sensitivity --------------------------------------------------------------------
 
