@@ -273,8 +273,12 @@ def break_even(
     known = simulated_losses(ds, pathways) if losses is None else losses  # shared by the pathways
     deps = {p.name: _pair(load_dependences(ds, p, known), p, a, b) for p in pathways}
 
+    # the verdict reads only the two headline pathways: vary those alone while searching
+    pair = [p for p in pathways if p.name in (decoupled, engaged)]
+    pair_deps = {p.name: deps[p.name] for p in pair}
+
     def less(name: str, factor: float) -> bool:
-        new_deps, new_pathways, _, _ = _vary(deps, pathways, name, factor)
+        new_deps, new_pathways, _, _ = _vary(pair_deps, pair, name, factor)
         return _last_year_gap(new_deps, new_pathways, a, decoupled, engaged) < -tolerance
 
     rows = []
