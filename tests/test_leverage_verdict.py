@@ -75,3 +75,15 @@ def test_own_cost_of_escalating_is_the_scalar_path_from_each_year(default: Datas
                 d = _paths(chosen, full, pathway.baseline_effort, pathway.effort_response, factor)[2]
                 expected = present_value(_controller_cost(chosen, full, d), pathway.discount_rate)
                 assert got[t] == expected, (pathway.name, dep.domain, t)
+
+
+def test_strongest_answer_is_nlargest_one_ties_and_nan_included() -> None:
+    from chokepoint.leverage.compare import _strongest
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        values = rng.choice([1.0, 2.0, 3.0, np.nan], size=int(rng.integers(0, 6)))
+        frame = pd.DataFrame({"leverage_usd": values, "domain": [f"d{i}" for i in range(len(values))]})
+        expected = frame.nlargest(1, "leverage_usd").to_dict("records")
+        # by domain: the chosen row (NaN never equals itself)
+        assert _strongest(frame.to_dict("records")).get("domain") == (expected[0]["domain"] if expected else None)
