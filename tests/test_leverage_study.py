@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import chokepoint.leverage.cutoff as cutoff
+import chokepoint.simulation as simulation
 from chokepoint.dataset import Dataset
 from chokepoint.leverage import (
     DECOUPLED,
@@ -34,13 +35,13 @@ def _two(horizon: int = 4) -> list[Any]:
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch, calls: Counter[str], name: str) -> None:
-    real: Callable[..., Any] = getattr(cutoff, name)
+    real: Callable[..., Any] = getattr(simulation, name)
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         calls[name] += 1
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(cutoff, name, counted)
+    monkeypatch.setattr(simulation, name, counted)  # cutoff imports the engine where it runs it
 
 
 def test_the_cutoff_is_simulated_once_per_coverage(default: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
