@@ -271,11 +271,21 @@ def _metrics(
     return values, simulated
 
 
+def loss_keys(ds: Dataset, pathways: Sequence[Pathway]) -> list[LossKey]:
+    """The dependences whose cutoff cost the ``pathways`` simulate, each once, in order."""
+    return sorted({(c, t, d, p.data_year) for p in pathways for c, t, d in _metrics(ds, p)[1]})
+
+
 def simulated_losses(ds: Dataset, pathways: Sequence[Pathway]) -> dict[LossKey, pd.DataFrame]:
     """The cutoff-loss table of every dependence whose cost the ``pathways`` simulate, each computed
     once however many pathways share it (one baseline and one engine run per coverage each)."""
-    keys = sorted({(c, t, d, p.data_year) for p in pathways for c, t, d in _metrics(ds, p)[1]})
-    return {k: cutoff_losses(ds, k[0], k[1], k[3], material=SIMULATED_DOMAINS[k[2]]) for k in keys}
+    return {k: simulate_loss(ds, k) for k in loss_keys(ds, pathways)}
+
+
+def simulate_loss(ds: Dataset, key: LossKey) -> pd.DataFrame:
+    """The :func:`~chokepoint.leverage.cutoff.cutoff_losses` table of one simulated dependence."""
+    controller, target, domain, year = key
+    return cutoff_losses(ds, controller, target, year, material=SIMULATED_DOMAINS[domain])
 
 
 def load_dependences(ds: Dataset, pathway: Pathway, losses: SimulatedLosses | None = None) -> list[Dependence]:
