@@ -251,3 +251,23 @@ def test_a_side_without_answers_has_escalation_dominance() -> None:
     rung = escalation_ladder(matrix).iloc[0]
     assert rung["escalation_dominance"]
     assert rung["answer_domain"] is None
+
+
+@pytest.mark.parametrize("text", ["name: [p\n", "name: a\n  b: c\n", "a: 1\n\tb: 2\n", "name: x: y\n"])
+def test_malformed_yaml_reads_the_same_with_the_c_parser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    import yaml
+
+    import chokepoint.yamlfile as yamlfile
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    messages = []
+    for loader in (yamlfile._FAST_LOADER, yaml.SafeLoader):
+        monkeypatch.setattr(yamlfile, "_FAST_LOADER", loader)
+        with pytest.raises(LeverageError) as err:
+            load_pathway(path)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    assert " line " in messages[0]

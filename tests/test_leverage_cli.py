@@ -36,6 +36,12 @@ PATHWAYS = Path(__file__).resolve().parents[1] / "src" / "chokepoint" / "pathway
 NAMES = ["blanket-decoupling", "calibrated-engagement", "rare-earth-crisis", "status-quo"]
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `leverage compare` keeps its simulated losses between runs: in the test's folder, not the user's
+    monkeypatch.setenv("CHOKEPOINT_CACHE", str(tmp_path / "cache"))
+
+
 @cache
 def _pathways() -> tuple[Pathway, ...]:
     return tuple(load_pathway(PATHWAYS / f"{n}.yaml") for n in NAMES)

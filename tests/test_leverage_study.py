@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 
 import chokepoint.leverage.cutoff as cutoff
+import chokepoint.simulation as simulation
 from chokepoint.dataset import Dataset
 from chokepoint.leverage import (
     DECOUPLED,
@@ -25,6 +27,7 @@ from chokepoint.leverage import (
     pathways_to_compare,
     sensitivity,
     simulated_cutoffs,
+    simulated_losses,
     with_horizon,
 )
 
@@ -34,13 +37,13 @@ def _two(horizon: int = 4) -> list[Any]:
 
 
 def _counting(monkeypatch: pytest.MonkeyPatch, calls: Counter[str], name: str) -> None:
-    real: Callable[..., Any] = getattr(cutoff, name)
+    real: Callable[..., Any] = getattr(simulation, name)
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         calls[name] += 1
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(cutoff, name, counted)
+    monkeypatch.setattr(simulation, name, counted)  # cutoff imports the engine where it runs it
 
 
 def test_the_cutoff_is_simulated_once_per_coverage(default: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -86,3 +89,42 @@ def test_a_user_file_replaces_its_namesake(tmp_path: Any) -> None:
 def test_an_unknown_region_is_one_line(default: Dataset) -> None:
     with pytest.raises(LeverageError, match="unknown region 'XXX'"):
         compare_all(default, _two(), "USA", "XXX")
+
+
+def test_cached_losses_are_the_simulated_ones_and_a_warm_run_simulates_nothing(
+    default: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import chokepoint.leverage.cache as lcache
+
+    pathways = _two(horizon=3)
+    calls: Counter[str] = Counter()
+    _counting(monkeypatch, calls, "run_scenario")
+    cold = lcache.cached_losses(default, pathways, tmp_path)
+    assert calls["run_scenario"] == len(cutoff.COVERAGE_GRID)
+    warm = lcache.cached_losses(default, pathways, tmp_path)
+    assert calls["run_scenario"] == len(cutoff.COVERAGE_GRID)  # read back, not simulated again
+    assert list(warm) == list(cold) == list(simulated_losses(default, pathways))
+    for key, table in cold.items():
+        pd.testing.assert_frame_equal(warm[key], table, check_exact=True)
+    a = compare_all(default, pathways, "USA", "CHN", losses=warm)
+    b = compare_all(default, pathways, "USA", "CHN")
+    for name, table in b.tables.items():
+        pd.testing.assert_frame_equal(a.tables[name], table, check_exact=True)
+
+
+def test_cache_file_is_per_dataset_and_a_broken_one_is_ignored(
+    default: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import chokepoint.leverage.cache as lcache
+
+    other = Dataset("other", {**default.tables, "regions": default["regions"].iloc[:-1]})
+    assert lcache.cache_file(other, tmp_path) != lcache.cache_file(default, tmp_path)
+    path = lcache.cache_file(default, tmp_path)
+    path.write_bytes(b"not a pickle")
+    pathways = _two(horizon=3)
+    got = lcache.cached_losses(default, pathways, tmp_path)  # simulates, and rewrites the file
+    assert set(got) == set(lcache._read(path))
+    monkeypatch.setenv("CHOKEPOINT_CACHE", "")
+    assert lcache.default_cache_dir() is None
+    monkeypatch.setenv("CHOKEPOINT_CACHE", str(tmp_path / "c"))
+    assert lcache.default_cache_dir() == tmp_path / "c"

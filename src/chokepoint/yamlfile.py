@@ -14,12 +14,23 @@ __all__ = ["load_yaml_model"]
 
 M = TypeVar("M", bound=BaseModel)
 
+#: libyaml's parser where PyYAML was built with it (about 10× faster); its errors are re-parsed
+#: with the pure-Python one so a message reads the same either way.
+_FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def _where(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
+
+
+def _parse(text: str) -> object:
+    try:
+        return yaml.load(text, Loader=_FAST_LOADER)  # a safe loader, C or Python
+    except yaml.YAMLError:
+        return yaml.safe_load(text)  # raises the pure-Python parser's error, with its wording
 
 
 def load_yaml_model(path: Path | str, model: type[M], error: type[ChokepointError], what: str) -> M:
@@ -35,7 +46,7 @@ def load_yaml_model(path: Path | str, model: type[M], error: type[ChokepointErro
     except UnicodeDecodeError as exc:
         raise error(f"{path.name}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = _parse(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -122,12 +122,18 @@ def compare(
     dataset: DatasetOption = None,
 ) -> None:
     """All shipped pathways side by side, the headline (does blanket decoupling leave A with less
-    leverage over B than calibrated engagement, and from when?) and its one-at-a-time sensitivity."""
-    from chokepoint.leverage import compare_all, pathways_to_compare
+    leverage over B than calibrated engagement, and from when?) and its one-at-a-time sensitivity.
+
+    The simulated rare-earth cutoff is kept in the user's cache folder for the next run of the same
+    dataset and code ($CHOKEPOINT_CACHE sets the folder; empty turns the cache off)."""
+    from chokepoint.leverage import check_regions, compare_all, pathways_to_compare
+    from chokepoint.leverage.cache import cached_losses, default_cache_dir
 
     pathways = pathways_to_compare(pathway or [], horizon)
     with open_dataset(db, dataset) as ds:
-        study = compare_all(ds, pathways, a, b)
+        check_regions(ds, a, b)  # before anything is simulated
+        # the simulated cutoff is most of a cold run: kept between runs (see chokepoint.leverage.cache)
+        study = compare_all(ds, pathways, a, b, losses=cached_losses(ds, pathways, default_cache_dir()))
     if out is not None:
         _write_study(study, out)
     if fmt is OutputFormat.json:

@@ -38,8 +38,8 @@ from chokepoint.leverage.compare import (
     escalation_ladder,
     leverage_headline,
 )
+from chokepoint.leverage.files import PATHWAYS_DIR, find_pathway, load_pathway, shipped_pathways
 from chokepoint.leverage.model import (
-    PATHWAYS_DIR,
     SIMULATED_DOMAINS,
     Dependence,
     LeverageError,
@@ -49,17 +49,14 @@ from chokepoint.leverage.model import (
     cutoff_costs,
     dependence_path,
     deterrence,
-    find_pathway,
     leverage_balance,
     load_dependences,
-    load_pathway,
     present_value,
-    run_pathway,
-    shipped_pathways,
     simulated_cutoffs,
     simulated_losses,
     substitution_rate,
 )
+from chokepoint.leverage.run import run_pathway
 from chokepoint.leverage.sensitivity import SENSITIVITY_PARAMETERS, break_even, sensitivity
 from chokepoint.leverage.study import Comparison, check_regions, compare_all, pathways_to_compare, with_horizon
 

@@ -4,7 +4,9 @@ headline."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,10 +18,10 @@ from chokepoint.leverage.model import (
     Pathway,
     SimulatedLosses,
     _pair,
-    _run,
     load_dependences,
     simulated_losses,
 )
+from chokepoint.leverage.run import _run
 
 # --- pathways side by side ------------------------------------------------------------------------
 
@@ -161,13 +163,13 @@ def escalation_ladder(matrix: pd.DataFrame) -> pd.DataFrame:
     for (pathway, year), g in matrix.groupby(["pathway", "year"], sort=False):
         sides = g.assign(side=g["direction"].str.split("→").str[0])
         for side, mine in sides.groupby("side", sort=False):
-            theirs = sides[sides["side"] != side].sort_values("cutoff_cost_to_controller_usd")
+            # the other side's cutoffs as records, cheapest first: a few, scanned per rung in Python
+            theirs = sides[sides["side"] != side].sort_values("cutoff_cost_to_controller_usd").to_dict("records")
             ladder = mine.sort_values(["cutoff_cost_to_controller_usd", "leverage_usd"], ascending=[True, False])
             for rung, r in enumerate(ladder.itertuples(index=False), start=1):
-                enough = theirs[theirs["leverage_usd"] >= r.leverage_usd]
-                dominant = enough.empty
-                answer = (theirs.nlargest(1, "leverage_usd") if dominant else enough.head(1)).to_dict("records")
-                a = answer[0] if answer else {}
+                enough = [x for x in theirs if x["leverage_usd"] >= r.leverage_usd]
+                dominant = not enough
+                a = _strongest(theirs) if dominant else enough[0]
                 rows.append(
                     {
                         "pathway": pathway,
@@ -185,6 +187,16 @@ def escalation_ladder(matrix: pd.DataFrame) -> pd.DataFrame:
                     }
                 )
     return pd.DataFrame(rows, columns=_LADDER_COLUMNS)
+
+
+def _strongest(cutoffs: Sequence[Mapping[Any, Any]]) -> Mapping[Any, Any]:
+    """The cutoff imposing the most, as ``nlargest(1)``: the first of equals, NaN only where all are
+    NaN; ``{}`` for none."""
+    best: Mapping[Any, Any] = {}
+    for x in cutoffs:
+        if not math.isnan(x["leverage_usd"]) and (not best or x["leverage_usd"] > best["leverage_usd"]):
+            best = x
+    return best or (cutoffs[0] if cutoffs else {})
 
 
 _LADDER_COLUMNS = [

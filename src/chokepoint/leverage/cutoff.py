@@ -19,6 +19,7 @@ for the cost of a rare-earth control (:mod:`chokepoint.leverage`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -26,9 +27,10 @@ import pandas as pd
 
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
-from chokepoint.scenario import Scenario
-from chokepoint.simulation import build_baseline, build_plan, run_scenario
-from chokepoint.simulation.baseline import OTHER, Baseline
+
+if TYPE_CHECKING:  # the engine is imported where a cutoff is simulated: a cached study needs none of it
+    from chokepoint.scenario import Scenario
+    from chokepoint.simulation.baseline import Baseline
 
 __all__ = [
     "COVERAGE_GRID",
@@ -59,6 +61,8 @@ def cutoff_scenario(
     stages = commodities.loc[commodities["material"] == material, "commodity_id"].astype(str).tolist()
     instrument = {"kind": "ban"} if coverage >= 1.0 else {"kind": "licence", "approval_share": float(1.0 - coverage)}
     start = {"year": year + 1, "month": 1}
+    from chokepoint.scenario import Scenario
+
     return Scenario.model_validate(
         {
             "name": f"{controller}-cuts-{target}-{coverage:g}",
@@ -98,6 +102,8 @@ def unit_values(ds: Dataset, year: int, region: str = "WLD") -> pd.Series:
 
 def _value_per_t(ds: Dataset, baseline: Baseline, year: int, region: str) -> pd.DataFrame:
     """USD per tonne of ``region``'s shortfall of each commodity in each sector, and how it is valued."""
+    from chokepoint.simulation.baseline import OTHER
+
     ks, sectors = baseline.commodities, list(baseline.sectors)
     prices_usd_per_t = pd.Series(baseline.price_usd_per_kg * 1000.0, index=ks)
     intensity = ds["intensities"].set_index(["sector_id", "commodity_id"])["intensity_kg_per_unit"].astype(float)
@@ -121,6 +127,8 @@ def _shortfall_t(
     baseline: Baseline, ds: Dataset, scenarios: Sequence[Scenario], target: str
 ) -> npt.NDArray[np.float64]:
     """Total shortfall of ``target`` per scenario × commodity × sector over the horizon (t)."""
+    from chokepoint.simulation import build_plan, run_scenario
+
     r = list(baseline.net.regions).index(target)
     out = []
     for scenario in scenarios:
@@ -130,6 +138,9 @@ def _shortfall_t(
 
 
 def _baseline(ds: Dataset, controller: str, target: str, year: int, material: str) -> Baseline:
+    from chokepoint.scenario import Scenario
+    from chokepoint.simulation import build_baseline
+
     baseline = build_baseline(ds, material, year, Scenario.model_fields["capacity_utilisation"].default)
     regions = set(baseline.net.regions)
     for role, region in (("controller", controller), ("target", target)):

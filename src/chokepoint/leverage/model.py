@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Annotated, Self
 
 import numpy as np
@@ -17,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.leverage.cutoff import curve_of, cutoff_at, cutoff_losses
-from chokepoint.yamlfile import load_yaml_model
 
 Array = npt.NDArray[np.float64]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -216,11 +214,6 @@ class Pathway(BaseModel):
         return self
 
 
-def load_pathway(path: Path | str) -> Pathway:
-    """Read and validate a pathway file (one-line :class:`LeverageError` for any problem)."""
-    return load_yaml_model(path, Pathway, LeverageError, "pathway")
-
-
 _METRICS = (
     "dependence_share",
     "downstream_output_usd",
@@ -278,11 +271,21 @@ def _metrics(
     return values, simulated
 
 
+def loss_keys(ds: Dataset, pathways: Sequence[Pathway]) -> list[LossKey]:
+    """The dependences whose cutoff cost the ``pathways`` simulate, each once, in order."""
+    return sorted({(c, t, d, p.data_year) for p in pathways for c, t, d in _metrics(ds, p)[1]})
+
+
 def simulated_losses(ds: Dataset, pathways: Sequence[Pathway]) -> dict[LossKey, pd.DataFrame]:
     """The cutoff-loss table of every dependence whose cost the ``pathways`` simulate, each computed
     once however many pathways share it (one baseline and one engine run per coverage each)."""
-    keys = sorted({(c, t, d, p.data_year) for p in pathways for c, t, d in _metrics(ds, p)[1]})
-    return {k: cutoff_losses(ds, k[0], k[1], k[3], material=SIMULATED_DOMAINS[k[2]]) for k in keys}
+    return {k: simulate_loss(ds, k) for k in loss_keys(ds, pathways)}
+
+
+def simulate_loss(ds: Dataset, key: LossKey) -> pd.DataFrame:
+    """The :func:`~chokepoint.leverage.cutoff.cutoff_losses` table of one simulated dependence."""
+    controller, target, domain, year = key
+    return cutoff_losses(ds, controller, target, year, material=SIMULATED_DOMAINS[domain])
 
 
 def load_dependences(ds: Dataset, pathway: Pathway, losses: SimulatedLosses | None = None) -> list[Dependence]:
@@ -360,12 +363,6 @@ def _check_denials(pathway: Pathway, known: set[tuple[str, str, str]]) -> None:
                 )
 
 
-def run_pathway(ds: Dataset, pathway: Pathway, a: str, b: str) -> dict[str, pd.DataFrame]:
-    """Run ``pathway`` for the pair ``a``, ``b``: yearly dependence, leverage and costs per domain
-    and direction (``domains``), the balance (``balance``) and the deterrence check (``deterrence``)."""
-    return _run(_pair(load_dependences(ds, pathway), pathway, a, b), pathway, a, b)
-
-
 def _pair(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> list[Dependence]:
     pair = [d for d in deps if {d.controller, d.target} == {a, b}]
     if not pair:
@@ -392,101 +389,3 @@ def _rate_factor(pathway: Pathway, dep: Dependence, years: Array) -> Array:
         if (n.controller, n.target, n.domain) == (dep.controller, dep.target, dep.domain):
             factor *= 1.0 - n.strength * _coverage(pathway, (n.controller, n.target, n.via), years)
     return factor
-
-
-def _run(deps: list[Dependence], pathway: Pathway, a: str, b: str) -> dict[str, pd.DataFrame]:
-    H = pathway.horizon_years
-    years = pathway.start_year + np.arange(H)
-    columns = [
-        _cost_columns(
-            dep,
-            _coverage(pathway, (dep.controller, dep.target, dep.domain), years.astype(float)),
-            pathway.baseline_effort,
-            pathway.effort_response,
-            _rate_factor(pathway, dep, years.astype(float)),
-        )
-        for dep in deps
-    ]
-    # one frame for all dependences (t, the cost columns, year, ids), built from arrays at once
-    n = len(deps)
-    domains = pd.DataFrame(
-        {
-            "t": np.tile(np.arange(H), n),
-            **{name: np.concatenate([c[name] for c in columns]) for name in columns[0]},
-            "year": np.tile(years, n),
-            "controller_id": np.repeat(np.array([d.controller for d in deps], dtype=object), H),
-            "target_id": np.repeat(np.array([d.target for d in deps], dtype=object), H),
-            "domain": np.repeat(np.array([d.domain for d in deps], dtype=object), H),
-        }
-    )
-    balance = leverage_balance(domains, a, b).assign(year=years).reset_index()
-    shares = [c["dependence_share"] for c in columns]
-    # present value of each dependence's leverage over the years left, from each year t
-    pv = [[present_value(c["leverage_usd"][t:], pathway.discount_rate) for t in range(H)] for c in columns]
-    checks = []
-    for t in range(H):
-        row: dict[str, object] = {"t": t, "year": int(years[t])}
-        for side, other in ((a, b), (b, a)):
-            gain, best_own = _escalation(deps, pv, shares, pathway, years, t, side)
-            retaliation = _max([pv[i][t] for i, d in enumerate(deps) if d.controller == other], default=0.0)
-            row[f"{side}_gain_usd"] = gain
-            row[f"{side}_own_cost_usd"] = best_own
-            row[f"{side}_retaliation_usd"] = retaliation
-            row[f"{side}_restrained"] = deterrence(gain, best_own, retaliation)
-        row["deterrence_holds"] = bool(row[f"{a}_restrained"] and row[f"{b}_restrained"])
-        checks.append(row)
-    return {"domains": domains, "balance": balance, "deterrence": pd.DataFrame(checks)}
-
-
-def _max(values: list[float], default: float) -> float:
-    """The largest of ``values`` ignoring NaN (as pandas' ``max``), ``default`` for none."""
-    kept = [v for v in values if not math.isnan(v)]
-    return max(kept) if kept else default
-
-
-def _escalation(
-    deps: list[Dependence],
-    pv: list[list[float]],
-    shares: list[Array],
-    pathway: Pathway,
-    years: npt.NDArray[np.int_],
-    t: int,
-    side: str,
-) -> tuple[float, float]:
-    """``side``'s gain from escalating at ``t`` in its strongest domain (the largest present value
-    ``pv[i][t]`` of leverage over the years left, first in domain order on a tie) and the present
-    value of what that full cutoff costs it; zeros for a side with no dependence to use."""
-    mine = sorted((d.domain, i) for i, d in enumerate(deps) if d.controller == side)
-    if not mine:
-        return 0.0, 0.0
-    strongest = _max([pv[i][t] for _, i in mine], default=math.nan)
-    best = next(i for _, i in mine if pv[i][t] == strongest)
-    # escalating fully in its strongest domain costs the side its own sales there, from the
-    # dependence the target still has at t: what is already eroded is sunk
-    chosen = replace(deps[best], dependence=float(shares[best][t]))
-    factor = _rate_factor(pathway, chosen, years[t:].astype(float))
-    full = np.ones(len(years) - t)
-    d = _paths(chosen, full, pathway.baseline_effort, pathway.effort_response, factor)[2]
-    return pathway.coercion_share * strongest, present_value(_controller_cost(chosen, full, d), pathway.discount_rate)
-
-
-#: The pathway files shipped with the package (copy one to edit it; ``chokepoint leverage pathways``).
-PATHWAYS_DIR = Path(__file__).resolve().parents[1] / "pathways"
-
-
-def shipped_pathways() -> list[Path]:
-    """The shipped pathway files, in name order."""
-    return sorted(PATHWAYS_DIR.glob("*.yaml"))
-
-
-def find_pathway(name_or_path: str | Path) -> Pathway:
-    """A shipped pathway by name (``calibrated-engagement``), or a pathway YAML file by path."""
-    text = str(name_or_path)
-    path = Path(text)
-    if path.suffix in {".yaml", ".yml"} or path.parent != Path(".") or path.is_file():
-        return load_pathway(path)
-    for candidate in shipped_pathways():
-        if candidate.stem == text:
-            return load_pathway(candidate)
-    names = ", ".join(p.stem for p in shipped_pathways()) or "none found"
-    raise LeverageError(f"unknown pathway {text!r}; shipped pathways: {names}; or give the path to a YAML file")

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from chokepoint.dataset import Dataset
-from chokepoint.leverage.compare import DECOUPLED, ENGAGED, Headline, _tables, _unique, leverage_headline
+from chokepoint.leverage.compare import DECOUPLED, ENGAGED, _unique
 from chokepoint.leverage.model import (
+    Array,
     Dependence,
     LeverageError,
     Pathway,
@@ -24,6 +26,7 @@ from chokepoint.leverage.model import (
     load_dependences,
     simulated_losses,
 )
+from chokepoint.leverage.run import _dependence_columns, _deterrence_checks
 
 # --- one-at-a-time sensitivity --------------------------------------------------------------------
 
@@ -90,13 +93,68 @@ def _with(dep: Dependence, field: str, value: float) -> Dependence:
     return replace(dep, **changes)
 
 
-def _headline_of(
+def _group_sum(values: Sequence[Array], n: int) -> Array:
+    """``Σ values`` (arrays of length ``n``) in order, compensated exactly as pandas' groupby sum
+    (Kahan, NaN skipped), so a verdict from arrays is bit for bit the one the tables give."""
+    total, comp = np.zeros(n), np.zeros(n)
+    with np.errstate(invalid="ignore"):
+        for v in values:
+            y = v - comp
+            t = total + y
+            c = t - total - y
+            c[np.isnan(c)] = 0.0  # pandas' reset where an infinity makes the compensation NaN
+            live = ~np.isnan(v)
+            total, comp = np.where(live, t, total), np.where(live, c, comp)
+    return total
+
+
+#: The headline's relative tolerance (leverage_headline's default).
+_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What :func:`~chokepoint.leverage.leverage_headline` concludes, as the sensitivity reads it."""
+
+    less_leverage: bool | None
+    from_year: int | None
+    gap_share: float | None
+    conclusion: dict[str, object]
+
+
+def _verdict(
     deps: dict[str, list[Dependence]], pathways: list[Pathway], a: str, b: str, decoupled: str, engaged: str
-) -> Headline:
-    # only the comparison table: the matrix and ladders of _stack are not part of the headline
-    comparison = pd.concat([_tables(deps[p.name], p, a, b)["comparison"] for p in pathways], ignore_index=True)
-    rate = next((p.discount_rate for p in pathways if p.name == engaged), pathways[0].discount_rate)
-    return leverage_headline(comparison, a, b, discount_rate=rate, decoupled=decoupled, engaged=engaged)
+) -> _Verdict:
+    """The headline's verdict and findings from the dependence arrays alone: the same floats as
+    :func:`~chokepoint.leverage.leverage_headline` on the comparison table, without building it
+    (the sensitivity evaluates 17 of them)."""
+    findings: dict[str, object] = {}
+    over_a: dict[str, tuple[npt.NDArray[np.int_], Array]] = {}
+    for p in pathways:
+        pair = deps[p.name]
+        years, columns = _dependence_columns(pair, p)
+        lev = [c["leverage_usd"] for c in columns]
+        mine = _group_sum([v for d, v in zip(pair, lev, strict=True) if d.controller == a], len(years))
+        theirs = _group_sum([v for d, v in zip(pair, lev, strict=True) if d.controller == b], len(years))
+        net_last = float(mine[-1] - theirs[-1])
+        over_a[p.name] = (years, mine)
+        findings[f"{p.name}: balance favours"] = a if net_last > 0 else (b if net_last < 0 else "neither")
+        checks = _deterrence_checks(pair, columns, p, years, a, b)
+        findings[f"{p.name}: deterrence holds every year"] = all(bool(r["deterrence_holds"]) for r in checks)
+    if decoupled not in over_a or engaged not in over_a:
+        return _Verdict(None, None, None, {"less_leverage": None, **findings})
+    (y_dec, dec), (y_eng, eng) = over_a[decoupled], over_a[engaged]
+    common, i_dec, i_eng = np.intersect1d(y_dec, y_eng, return_indices=True)
+    dec, eng = dec[i_dec], eng[i_eng]
+    below = dec < eng * (1.0 - _TOLERANCE)
+    less = bool(below[-1])
+    gap = float(dec[-1] - eng[-1])
+    return _Verdict(
+        less,
+        int(common[np.argmax(below)]) if less else None,
+        gap / float(eng[-1]) if eng[-1] > 0 else None,
+        {"less_leverage": less, **findings},
+    )
 
 
 def sensitivity(
@@ -129,14 +187,13 @@ def sensitivity(
         )
     known = simulated_losses(ds, pathways) if losses is None else losses  # shared by the pathways
     deps = {p.name: _pair(load_dependences(ds, p, known), p, a, b) for p in pathways}
-    ref = _headline_of(deps, pathways, a, b, decoupled, engaged)
-    ref_conclusion = ref.conclusion()
-    rows = [_sensitivity_row("base", 1.0, [], [], ref, ref, ref_conclusion)]
+    ref = _verdict(deps, pathways, a, b, decoupled, engaged)
+    rows = [_sensitivity_row("base", 1.0, [], [], ref, ref)]
     for name in parameters:
         for factor in factors:
             new_deps, new_pathways, before, after = _vary(deps, pathways, name, factor)
-            head = _headline_of(new_deps, new_pathways, a, b, decoupled, engaged)
-            rows.append(_sensitivity_row(name, factor, before, after, head, ref, ref_conclusion))
+            head = _verdict(new_deps, new_pathways, a, b, decoupled, engaged)
+            rows.append(_sensitivity_row(name, factor, before, after, head, ref))
     out = pd.DataFrame(rows)
     out["from_year"] = out["from_year"].astype("Int64")
     return out
@@ -147,12 +204,10 @@ def _sensitivity_row(
     factor: float,
     before: list[float],
     after: list[float],
-    head: Headline,
-    ref: Headline,
-    ref_conclusion: dict[str, object],
+    head: _Verdict,
+    ref: _Verdict,
 ) -> dict[str, object]:
-    conclusion = head.conclusion()
-    changes = [f"{k}: {ref_conclusion.get(k)} → {v}" for k, v in conclusion.items() if ref_conclusion.get(k) != v]
+    changes = [f"{k}: {ref.conclusion.get(k)} → {v}" for k, v in head.conclusion.items() if ref.conclusion.get(k) != v]
     if head.from_year != ref.from_year and head.less_leverage and ref.less_leverage:
         changes.append(f"from year: {ref.from_year} → {head.from_year}")
     return {
@@ -218,8 +273,12 @@ def break_even(
     known = simulated_losses(ds, pathways) if losses is None else losses  # shared by the pathways
     deps = {p.name: _pair(load_dependences(ds, p, known), p, a, b) for p in pathways}
 
+    # the verdict reads only the two headline pathways: vary those alone while searching
+    pair = [p for p in pathways if p.name in (decoupled, engaged)]
+    pair_deps = {p.name: deps[p.name] for p in pair}
+
     def less(name: str, factor: float) -> bool:
-        new_deps, new_pathways, _, _ = _vary(deps, pathways, name, factor)
+        new_deps, new_pathways, _, _ = _vary(pair_deps, pair, name, factor)
         return _last_year_gap(new_deps, new_pathways, a, decoupled, engaged) < -tolerance
 
     rows = []

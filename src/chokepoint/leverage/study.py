@@ -16,11 +16,11 @@ import pandas as pd
 
 from chokepoint.dataset import Dataset
 from chokepoint.leverage.compare import ENGAGED, Headline, assumptions_table, comparison_tables, leverage_headline
+from chokepoint.leverage.files import load_pathway, shipped_pathways
 from chokepoint.leverage.model import (
     LeverageError,
     Pathway,
-    load_pathway,
-    shipped_pathways,
+    SimulatedLosses,
     simulated_cutoffs,
     simulated_losses,
 )
@@ -63,13 +63,16 @@ def pathways_to_compare(extra: Sequence[Path | str] = (), horizon: int | None = 
     return [with_horizon(p, horizon) for p in by_name.values()]
 
 
-def compare_all(ds: Dataset, pathways: Sequence[Pathway], a: str, b: str) -> Comparison:
+def compare_all(
+    ds: Dataset, pathways: Sequence[Pathway], a: str, b: str, losses: SimulatedLosses | None = None
+) -> Comparison:
     """Every table of a leverage study of ``a`` and ``b`` under ``pathways``; the headline's
     discount rate and the rare-earth cutoff's pathway are calibrated engagement's (else the first
-    pathway's)."""
+    pathway's). ``losses``: the pathways' :func:`~chokepoint.leverage.simulated_losses` if already
+    at hand (e.g. :func:`chokepoint.leverage.cache.cached_losses`), else simulated here."""
     check_regions(ds, a, b)
     chosen = list(pathways)
-    losses = simulated_losses(ds, chosen)
+    losses = simulated_losses(ds, chosen) if losses is None else losses
     tables = comparison_tables(ds, chosen, a, b, losses)
     tables["sensitivity"] = sensitivity(ds, chosen, a, b, losses=losses)
     tables["thresholds"] = break_even(ds, chosen, a, b, losses=losses)
