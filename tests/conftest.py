@@ -27,5 +27,6 @@ def default() -> Dataset:
 
 @pytest.fixture(autouse=True)
 def _private_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never touch the user's store: every test gets its own file."""
+    """Never touch the user's store or cache: every test gets its own."""
     monkeypatch.setenv("CHOKEPOINT_DB", str(tmp_path / "store.duckdb"))
+    monkeypatch.setenv("CHOKEPOINT_CACHE", str(tmp_path / "cache"))
