@@ -3,6 +3,7 @@ folders, temporary entries from killed writers cleaned, ordinary file modes."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -123,6 +124,24 @@ class TestReplacesItsOwnFolders:
         with pytest.raises(ChokepointError, match="not written by Chokepoint"):
             race(out)
         assert {p.name for p in out.iterdir()} == {"thesis.tex"}
+
+    def test_a_failed_final_rename_puts_the_previous_run_back(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        out = tmp_path / "run"
+        write(out, {"old.csv": "1"})
+        rename = Path.rename
+
+        def read_only(self: Path, target: str | os.PathLike[str]) -> Path:
+            if self.name.endswith(".chokepoint-tmp"):  # the new run moving into place
+                raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+            return rename(self, target)
+
+        monkeypatch.setattr(Path, "rename", read_only)
+        with pytest.raises(ChokepointError, match=r"run: cannot write \(Read-only file system\); choose another --out"):
+            write(out, {"new.csv": "2"})
+        assert {p.name for p in out.iterdir()} == {"old.csv", MANIFEST}
+        assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 
 class TestCleansStaleTemporaries:

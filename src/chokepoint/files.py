@@ -67,8 +67,11 @@ def check_target(out: Path) -> None:
         return
     if not absolute.is_dir():
         raise ChokepointError(f"{out}: is a file; give a folder to write into")
-    if (absolute / MANIFEST).is_file() or not any(absolute.iterdir()):
-        return
+    try:
+        if (absolute / MANIFEST).is_file() or not any(absolute.iterdir()):
+            return
+    except OSError as exc:
+        raise ChokepointError(f"{out}: cannot read the folder ({exc.strerror}); choose another --out") from None
     raise ChokepointError(
         f"{out}: exists and was not written by Chokepoint (no {MANIFEST}); "
         "write elsewhere with --out, or remove the folder yourself"
@@ -87,6 +90,15 @@ def _parent(out: Path) -> Path:
     if not parent.is_dir():
         raise ChokepointError(f"{out}: {parent} is not a folder; choose another --out")
     return parent
+
+
+@contextmanager
+def _writable(out: Path) -> Iterator[None]:
+    """File-system refusals (a read-only folder, a full disk) as one line naming ``out``."""
+    try:
+        yield
+    except OSError as exc:
+        raise ChokepointError(f"{out}: cannot write ({exc.strerror}); choose another --out") from None
 
 
 def _last_touched(path: Path) -> float:
@@ -116,7 +128,11 @@ def _ours(entry: str, name: str) -> bool:
 def _clean_stale(parent: Path, name: str) -> None:
     """Remove our temporary entries in ``parent`` that a killed writer left (and nothing else)."""
     now = time.time()
-    for entry in parent.iterdir():
+    try:
+        entries = list(parent.iterdir())
+    except OSError:  # unreadable: nothing we can clean, and writing will say why it fails
+        return
+    for entry in entries:
         if _ours(entry.name, name):
             try:
                 if now - _last_touched(entry) > STALE_AFTER_S:
@@ -170,11 +186,13 @@ def atomic_folder(out: Path, kind: str = "output") -> Iterator[Path]:
     parent = _parent(out)
     _clean_stale(parent, out.name)
     tmp = _fresh(parent, out.name, _TMP)
-    tmp.mkdir()  # mode from the umask, like any folder the user makes (not mkdtemp's 0700)
+    with _writable(out):
+        tmp.mkdir()  # mode from the umask, like any folder the user makes (not mkdtemp's 0700)
     try:
         yield tmp
-        (tmp / MANIFEST).write_text(_manifest(kind), encoding="utf-8")
-        _replace(tmp, out)
+        with _writable(out):
+            (tmp / MANIFEST).write_text(_manifest(kind), encoding="utf-8")
+            _replace(tmp, out)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -189,9 +207,11 @@ def atomic_file(out: Path) -> Iterator[Path]:
         raise ChokepointError(f"{out}: is a folder; give a file name")
     _clean_stale(parent, out.name)
     tmp = _fresh(parent, out.name, _TMP, out.suffix)
-    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # mode from the umask, not 0600
+    with _writable(out):
+        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # mode from the umask, not 0600
     try:
         yield tmp
-        tmp.replace(out)
+        with _writable(out):
+            tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
