@@ -188,3 +188,85 @@ def test_simulate_rejects_a_bad_scenario_in_one_line(capsys: pytest.CaptureFixtu
     assert err.startswith("chokepoint: error: bad.yaml: field stockpiles[0].region: unknown region 'XYZ'")
     assert err.count("\n") == 1
     assert not (tmp_path / "run").exists()
+
+
+class TestNeverDestroysForeignFiles:
+    """Output folders come from --out or runs/<name>; what Chokepoint did not write stays in place."""
+
+    @staticmethod
+    def scenario(folder: Path, name: str) -> Path:
+        path = folder / "s.yaml"
+        path.write_text(f"name: {name}\nstart: 2025-01\nhorizon_months: 2\n", encoding="utf-8")
+        return path
+
+    @staticmethod
+    def files(folder: Path) -> dict[str, str]:
+        return {str(p.relative_to(folder)): p.read_text(encoding="utf-8") for p in folder.rglob("*") if p.is_file()}
+
+    @pytest.fixture
+    def work(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+        """A working folder whose runs/ holds someone's own files beside a previous run."""
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / "runs" / "ban").mkdir(parents=True)
+        (tmp_path / "runs" / "ban" / "notes.txt").write_text("mine", encoding="utf-8")
+        (tmp_path / "runs" / "keep.txt").write_text("mine too", encoding="utf-8")
+        return tmp_path
+
+    def test_a_scenario_named_after_an_existing_folder(self, capsys: pytest.CaptureFixture[str], work: Path) -> None:
+        before = self.files(work / "runs")
+        code, out, err = run(capsys, "simulate", str(self.scenario(work, "ban")))
+        assert_one_line_error(code, out, err, "runs/ban: exists and was not written by Chokepoint (no chokepoint.json)")
+        assert "--out" in err
+        assert self.files(work / "runs") == before
+
+    @pytest.mark.parametrize(
+        ("name", "shown"), [("''", "''"), (".", "'.'"), ("../x", "'../x'"), ("runs/ban", "'runs/ban'")]
+    )
+    def test_an_empty_or_path_like_name(
+        self, capsys: pytest.CaptureFixture[str], work: Path, name: str, shown: str
+    ) -> None:
+        before = self.files(work)
+        code, out, err = run(capsys, "simulate", str(self.scenario(work, name)))
+        assert_one_line_error(code, out, err, f"s.yaml: field name: {shown}: is used as the run folder runs/<name>")
+        assert self.files(work) == before | {"s.yaml": (work / "s.yaml").read_text(encoding="utf-8")}
+
+    def test_a_name_with_an_absolute_path(self, capsys: pytest.CaptureFixture[str], work: Path) -> None:
+        victim = work / "elsewhere"
+        victim.mkdir()
+        (victim / "data.csv").write_text("1,2", encoding="utf-8")
+        code, out, err = run(capsys, "simulate", str(self.scenario(work, str(victim))))
+        assert_one_line_error(code, out, err, "field name:")
+        assert self.files(victim) == {"data.csv": "1,2"}
+
+    def test_out_into_a_foreign_folder(self, capsys: pytest.CaptureFixture[str], work: Path) -> None:
+        before = self.files(work)
+        for out_dir in ("runs", "", "."):
+            code, out, err = run(capsys, "simulate", str(self.scenario(work, "fine")), "--out", out_dir)
+            assert_one_line_error(code, out, err, "exists and was not written by Chokepoint")
+        assert self.files(work) == before | {"s.yaml": (work / "s.yaml").read_text(encoding="utf-8")}
+
+    def test_data_export_into_a_non_empty_folder(self, capsys: pytest.CaptureFixture[str], work: Path) -> None:
+        before = self.files(work / "runs")
+        code, out, err = run(capsys, "data", "export", "--out", "runs")
+        assert_one_line_error(code, out, err, "runs: exists and was not written by Chokepoint")
+        assert self.files(work / "runs") == before
+
+    def test_a_rerun_replaces_the_previous_run(self, capsys: pytest.CaptureFixture[str], work: Path) -> None:
+        scenario = self.scenario(work, "again")
+        assert run(capsys, "simulate", str(scenario), "-f", "json")[0] == 0
+        first = json.loads((work / "runs" / "again" / "chokepoint.json").read_text(encoding="utf-8"))
+        assert first["kind"] == "run"
+        (work / "runs" / "again" / "stale.csv").write_text("from before", encoding="utf-8")
+        scenario.write_text(scenario.read_text(encoding="utf-8").replace("horizon_months: 2", "horizon_months: 3"))
+        code, _, err = run(capsys, "simulate", str(scenario), "-f", "json")
+        assert code == 0, err
+        assert not (work / "runs" / "again" / "stale.csv").exists()
+        assert json.loads((work / "runs" / "again" / "summary.json").read_text(encoding="utf-8"))["info"]["months"] == 3
+        assert sorted(p.name for p in (work / "runs").iterdir()) == ["again", "ban", "keep.txt"]
+
+    def test_a_rerun_of_an_export_replaces_it(self, capsys: pytest.CaptureFixture[str], work: Path) -> None:
+        for _ in range(2):
+            code, _, err = run(capsys, "data", "export", "--out", "exported")
+            assert code == 0, err
+        manifest = json.loads((work / "exported" / "chokepoint.json").read_text(encoding="utf-8"))
+        assert manifest["kind"] == "dataset-export"

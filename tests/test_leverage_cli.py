@@ -188,7 +188,7 @@ def test_compare_command_writes_tables_and_an_offline_report(
     assert {p["pathway"] for p in doc["pathways"]} == set(NAMES)
     names = {"comparison", "balance", "deterrence", "matrix", "sensitivity", "headline", "assumptions"}
     names |= {"thresholds", "rare_earth_cutoff", "ladder"}
-    assert {f"{n}.{ext}" for n in names for ext in ("csv", "parquet")} | {"report.html"} == {
+    assert {f"{n}.{ext}" for n in names for ext in ("csv", "parquet")} | {"report.html", "chokepoint.json"} == {
         p.name for p in out_dir.iterdir()
     }
     assert len(pd.read_parquet(out_dir / "comparison.parquet")) == len(doc["comparison"])

@@ -2,7 +2,8 @@
 
 The folder holds every registered table as Parquet (exact dtypes, read back by :func:`open_run`)
 and CSV (for people and spreadsheets), ``provenance.json``, the canonical ``scenario.json``,
-``summary.json`` (run facts and the headline numbers) and ``report.html``.
+``summary.json`` (run facts and the headline numbers), ``report.html`` and the manifest
+``chokepoint.json`` that lets a rerun replace the folder (:mod:`chokepoint.files`).
 """
 
 from __future__ import annotations
@@ -76,8 +77,10 @@ def _info(run: Run) -> dict[str, Any]:
 
 
 def save_run(run: Run, out: Path) -> Path:
-    """Write ``run`` into the folder ``out`` (replacing it only once everything is written)."""
-    with atomic_folder(out) as tmp:
+    """Write ``run`` into the folder ``out`` (replacing it only once everything is written).
+
+    ``out`` must be missing, empty or a folder Chokepoint wrote; anything else is refused."""
+    with atomic_folder(out, kind="run") as tmp:
         for name, table in run.tables.items():
             table.to_parquet(tmp / f"{name}.parquet", index=False)
             table.to_csv(tmp / f"{name}.csv", index=False)

@@ -23,7 +23,8 @@ def simulate(
     ],
     mode: Annotated[Mode, typer.Option("--mode", help="fast: vectorised pro-rata; lp: HiGHS per month.")] = Mode.fast,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Folder for tables, summary.json, report.html.")
+        Path | None,
+        typer.Option("--out", "-o", help="Folder for tables, summary.json, report.html (default runs/<scenario-name>)"),
     ] = None,
     draws: Annotated[
         int | None,
@@ -39,12 +40,13 @@ def simulate(
     from rich.progress import Progress
 
     from chokepoint.dataset.store import open_store
+    from chokepoint.files import check_target
     from chokepoint.scenario import check_scenario, load_scenario
     from chokepoint.simulation import simulate as run
 
     scenario = load_scenario(file)
-    target = out or Path("runs") / scenario.name
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = out or Path("runs") / scenario.name  # the name is one plain folder name (validated)
+    check_target(target)  # refuse before the run, not after minutes of work
     with open_store(db) as store:
         ds = store.load(scenario.datasets)
     check_scenario(scenario, ds, origin=file.name)  # before the progress bar: errors stay one line

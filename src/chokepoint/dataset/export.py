@@ -29,7 +29,8 @@ def export_dataset(ds: Dataset, fmt: ExportFormat, out: Path | str) -> Path:
 
     ``csv`` and ``parquet`` write one ``<table>.<ext>`` per table into the folder ``out``;
     ``xlsx`` writes one workbook with a sheet per table (``out`` gets a ``.xlsx`` suffix).
-    An existing target is replaced only once the new one is complete.
+    An existing target is replaced only once the new one is complete; an existing folder only if
+    it is empty or Chokepoint wrote it (it carries the manifest), so nothing else is deleted.
     """
     out = Path(out)
     if fmt is ExportFormat.xlsx:
@@ -38,7 +39,7 @@ def export_dataset(ds: Dataset, fmt: ExportFormat, out: Path | str) -> Path:
             for table in TABLES:
                 ds[table].to_excel(writer, sheet_name=table, index=False)
         return out
-    with atomic_folder(out) as tmp:
+    with atomic_folder(out, kind="dataset-export") as tmp:
         for table in TABLES:
             path = tmp / f"{table}.{fmt.value}"
             if fmt is ExportFormat.csv:

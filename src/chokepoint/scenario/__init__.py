@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chokepoint.errors import ChokepointError
+from chokepoint.files import check_folder_name
 from chokepoint.yamlfile import load_yaml_model
 
 __all__ = [
@@ -344,6 +345,7 @@ class Observation(_Model):
 
 class Scenario(_Model):
     """A scenario: dataset and base year, monthly horizon from ``start``, the shocks and responses.
+    ``name`` is also the run folder ``runs/<name>``: letters, digits, ``-``, ``_`` and ``.`` only.
     ``notes`` are shown in the report (sources, calibration targets and fit).
     Model parameters (assumptions until calibrated): ``capacity_utilisation`` of producers in the
     base year (spare capacity = 1/utilisation − 1); ``sourcing_adjustment``, the share of the gap
@@ -383,6 +385,13 @@ class Scenario(_Model):
         if isinstance(data, dict) and "seed" in data:
             raise ValueError("seed is now uncertainty.seed (the seed of the Monte Carlo draws)")
         return data
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, value: str) -> str:
+        # refused, not slugified: the name is the run folder, so two names must never share one,
+        # and the folder should be exactly what the file says
+        return check_folder_name(value)
 
     @field_validator("datasets")
     @classmethod
