@@ -311,3 +311,17 @@ def test_break_even_factor_is_where_the_full_headline_flips() -> None:
         ds, pathways, "USA", "CHN", parameters=["denial_strength"], factors=(factor * 0.995, factor * 1.005)
     )
     assert around["flips"].tolist() == [False, False, True]  # base, just below, just above
+
+
+def test_compare_refuses_a_foreign_out_folder_before_running(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    foreign = tmp_path / "notes"
+    foreign.mkdir()
+    (foreign / "mine.txt").write_text("keep me", encoding="utf-8")
+    ran = []
+    monkeypatch.setattr("chokepoint.leverage.compare_all", lambda *args, **kwargs: ran.append(args))
+    code, out, err = run(capsys, "leverage", "compare", "USA", "CHN", "--out", str(foreign))
+    assert_one_line_error(code, out, err, "was not written by Chokepoint")
+    assert (foreign / "mine.txt").read_text(encoding="utf-8") == "keep me"
+    assert ran == []  # refused before the study ran

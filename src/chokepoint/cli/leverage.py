@@ -126,9 +126,12 @@ def compare(
 
     The simulated rare-earth cutoff is kept in the user's cache folder for the next run of the same
     dataset and code ($CHOKEPOINT_CACHE sets the folder; empty turns the cache off)."""
+    from chokepoint.files import check_target
     from chokepoint.leverage import check_regions, compare_all, pathways_to_compare
     from chokepoint.leverage.cache import cached_losses, default_cache_dir
 
+    if out is not None:
+        check_target(out)  # a folder we may not write is refused before the study runs
     pathways = pathways_to_compare(pathway or [], horizon)
     with open_dataset(db, dataset) as ds:
         check_regions(ds, a, b)  # before anything is simulated
@@ -154,7 +157,7 @@ def _write_study(study: Comparison, out: Path) -> None:
 
     tables = dict(study.tables)
     html = render_leverage_report(tables, study.headline, tables["sensitivity"], assumptions=tables["assumptions"])
-    with atomic_folder(out) as tmp:
+    with atomic_folder(out, kind="leverage-comparison") as tmp:
         for name, table in tables.items():
             table.to_parquet(tmp / f"{name}.parquet", index=False)
             table.to_csv(tmp / f"{name}.csv", index=False)
