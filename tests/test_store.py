@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pandas as pd
 import pytest
 
 from chokepoint.dataset import Dataset, layer
-from chokepoint.dataset.store import LOCK_TIMEOUT_ENV, lock_timeout_s, open_store
+from chokepoint.dataset.store import LOCK_TIMEOUT_ENV, Store, lock_timeout_s, open_store
 from chokepoint.errors import StoreError
 from chokepoint.schema import TABLES, validate_table
 
@@ -222,3 +223,36 @@ def test_a_bad_lock_timeout_is_refused(monkeypatch: pytest.MonkeyPatch, value: s
     monkeypatch.setenv(LOCK_TIMEOUT_ENV, value)
     with pytest.raises(StoreError, match=f"^{LOCK_TIMEOUT_ENV}='{value}': not a number of seconds"):
         lock_timeout_s()
+
+
+def test_threads_of_one_process_share_a_new_store(tmp_path: Path) -> None:
+    # one process's threads share DuckDB's instance, which does not keep two writers apart
+    path = tmp_path / "s.duckdb"
+    errors: list[BaseException] = []
+
+    def guarded(work: Callable[[Store], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                with open_store(path) as store:
+                    work(store)
+            except BaseException as exc:  # reported by the main thread below
+                errors.append(exc)
+
+        return run
+
+    def read(store: Store) -> None:
+        for _ in range(5):
+            assert store.load(["default"]).name == "default"
+
+    def write(store: Store) -> None:
+        for i in range(4):
+            store.save(_production([("CHN", "ree_concentrate", 2030, float(i))], name=f"w{i}"), origin="thread")
+
+    threads = [threading.Thread(target=guarded(work)) for work in (read, read, write, write)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    with open_store(path) as store:
+        assert set(store.datasets()["name"]) == {"default", "w0", "w1", "w2", "w3"}

@@ -17,6 +17,7 @@ import math
 import os
 import random
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -51,6 +52,9 @@ _MAX_DELAY_S = 0.25
 # DuckDB's words when another process holds the file, or when this process has it open in the
 # other mode (its instance cache refuses a second configuration until the first closes)
 _HELD = ("Could not set lock on file", "different configuration than existing connections")
+# DuckDB serialises processes, not the threads of one process (they share one database instance,
+# where two read-write connections would race to create the same tables): one writer at a time here
+_THREAD_WRITER = threading.Lock()
 _HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
 
@@ -163,7 +167,16 @@ class Store:
             raise StoreError(
                 f"{self.path}: cannot open the store ({exc.strerror}); choose another file with --db"
             ) from exc
-        con = _connect(self.path, read_only=False)
+        if not _THREAD_WRITER.acquire(timeout=lock_timeout_s()):
+            raise StoreError(
+                f"{self.path}: cannot write the store: another thread of this process still writes it after "
+                f"{lock_timeout_s():g} s; wait longer with {LOCK_TIMEOUT_ENV}=<seconds>"
+            )
+        try:
+            con = _connect(self.path, read_only=False)
+        except BaseException:
+            _THREAD_WRITER.release()
+            raise
         try:
             if not self._ready:
                 # checked again under the lock: another process may have done it while this one waited
@@ -175,6 +188,7 @@ class Store:
             yield con
         finally:
             con.close()
+            _THREAD_WRITER.release()
 
     def _prepare(self) -> None:
         """Create or migrate the tables and (re)write the default dataset, as a writer."""
