@@ -47,7 +47,8 @@ MaterialOption = Annotated[str, typer.Option("--commodity", "-c", help="Material
 
 @contextmanager
 def open_dataset(db: Path | None, names: Sequence[str] | None) -> Iterator[Dataset]:
-    """The named datasets layered (default: the shipped one), while the store is open."""
+    """The named datasets layered (default: the shipped one), read in one short read-only visit
+    to the store: the command's work in the block holds no lock, so other processes read and write."""
     from chokepoint.dataset import DEFAULT_NAME
     from chokepoint.dataset.store import open_store
 
