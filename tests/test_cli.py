@@ -270,3 +270,11 @@ class TestNeverDestroysForeignFiles:
             assert code == 0, err
         manifest = json.loads((work / "exported" / "chokepoint.json").read_text(encoding="utf-8"))
         assert manifest["kind"] == "dataset-export"
+
+
+def test_data_list_json_carries_import_times(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "data", "list", "--format", "json")
+    assert code == 0, err
+    listed = {row["name"]: row for row in json.loads(out)}
+    assert "default" in listed
+    assert all(isinstance(value, str | int | float | None) for value in listed["default"].values())

@@ -72,6 +72,8 @@ def jsonable(value: Any) -> Any:
         return None
     if isinstance(value, pd.Period):  # run tables label months with Periods
         return str(value)
+    if isinstance(value, pd.Timestamp):  # e.g. when a dataset was imported
+        return value.isoformat()
     if hasattr(value, "item"):
         return value.item()
     return value
