@@ -71,11 +71,20 @@ class Solution:
 
 def calc_x(Z: Matrix, Y: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Total output ``x = Z·1 + Y·1`` (row sums of flows plus final demand)."""
+    Z, Y = _as_matrix("Z", Z), _as_matrix("Y", Y)
+    _rows("Y", Y, _square("Z", Z))
+    _finite(Z=Z, Y=Y)
     return np.asarray(Z.sum(axis=1), dtype=float).ravel() + np.asarray(Y, dtype=float).sum(axis=1)
 
 
 def calc_A(Z: Matrix, x: npt.NDArray[np.float64]) -> Matrix:
     """Technical coefficients ``A = Z·diag(x)⁻¹``; columns of nodes with zero output are zero."""
+    Z, x = _as_matrix("Z", Z), np.asarray(_as_matrix("Y", x)).ravel()  # "Y" lets x be 1-D
+    if x.size != _square("Z", Z):
+        raise IOInputError(f"x has {x.size} entries but Z has {Z.shape[0]} nodes; give one total output per node")
+    _finite(Z=Z, x=x)
+    _nonnegative("Z", Z, "flow")
+    _nonnegative("x", x, "total output")
     inv_x = np.divide(1.0, x, out=np.zeros_like(x, dtype=float), where=x != 0)
     if sp.issparse(Z):
         return sp.csr_array(Z) @ sp.diags_array(inv_x)
@@ -285,10 +294,15 @@ def solve_leontief(
     is ``≥ 1`` everywhere exactly when the system is productive. Raises :class:`IOInputError`
     if it is not, or if an iterative ``method`` does not converge in ``max_iter`` products.
     """
-    n = A.shape[0]
-    Y = np.asarray(Y, dtype=float)
-    if Y.ndim == 1:
-        Y = Y[:, np.newaxis]
+    A, Y = _as_matrix("A", A), np.asarray(_as_matrix("Y", Y))
+    n = _square("A", A)
+    _rows("Y", Y, n)
+    _finite(A=A, Y=Y)
+    _nonnegative("A", A, "coefficient")  # the productivity check below holds for A ≥ 0
+    if method not in ("auto", "dense", "krylov", "series", "splu"):
+        raise IOInputError(f"unknown method {method!r}; use auto, dense, krylov, series or splu")
+    if not (np.isfinite(tol) and tol > 0) or int(max_iter) < 1:
+        raise IOInputError(f"need tol > 0 and max_iter ≥ 1, got tol={tol!r}, max_iter={max_iter!r}")
     probe = not _productive_by_norm(A)
     B = np.hstack([Y, np.ones((n, 1))]) if probe else Y
     if method == "auto":
@@ -324,16 +338,72 @@ def solve_leontief(
 
 
 def _as_matrix(name: str, value: object) -> Matrix:
-    if sp.issparse(value):
-        return sp.csr_array(value, dtype=float)
-    if isinstance(value, pd.DataFrame):
-        return value.to_numpy(dtype=float)
-    arr = np.asarray(value, dtype=float)
+    """``value`` as a float matrix (sparse stays sparse); anything else is an :class:`IOInputError`."""
+    try:
+        if sp.issparse(value):  # demand is dense: one solve per column
+            return sp.csr_array(value, dtype=float) if name != "Y" else _as_matrix(name, sp.csr_array(value).toarray())
+        arr = value.to_numpy(dtype=float) if isinstance(value, (pd.DataFrame, pd.Series)) else np.asarray(value)
+        if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.number) and not np.iscomplexobj(arr)):
+            raise TypeError(arr.dtype)
+        arr = arr.astype(float, copy=False)
+    except (TypeError, ValueError) as exc:  # strings, objects, complex, ragged lists
+        raise IOInputError(f"{name} must hold real numbers ({exc}); convert it to floats") from None
     if arr.ndim == 1 and name == "Y":
         arr = arr[:, np.newaxis]
     if arr.ndim != 2:
         raise IOInputError(f"{name} must be a 2-D matrix, got shape {arr.shape}")
     return arr
+
+
+def _finite(**named: Matrix | None) -> None:
+    for name, M in named.items():
+        if M is not None and not np.isfinite(M.data if isinstance(M, (sp.sparray, sp.spmatrix)) else M).all():
+            raise IOInputError(f"{name} must hold finite numbers; found NaN or infinity — fill gaps with 0")
+
+
+def _nonnegative(name: str, M: Matrix, what: str) -> None:
+    values = np.asarray(M.data if isinstance(M, (sp.sparray, sp.spmatrix)) else M)  # sparse: stored entries
+    if values.size and float(values.min()) < 0:
+        raise IOInputError(f"{name} has a negative {what} ({float(values.min()):g}); {what}s cannot be negative")
+
+
+def _square(name: str, M: Matrix) -> int:
+    n, m = M.shape
+    if n != m:
+        raise IOInputError(f"{name} must be square (flows from each node to each node), got {n}×{m}")
+    return int(n)
+
+
+def _rows(name: str, M: Matrix, n: int) -> None:
+    if M.shape[0] != n:
+        raise IOInputError(f"{name} has {M.shape[0]} rows but there are {n} nodes; give one row of demand per node")
+
+
+def _same_labels(what: str, got: pd.Index, nodes: pd.Index) -> None:
+    """Refuse ``got`` unless it holds exactly ``nodes``' labels, once each, naming the difference."""
+    if got.has_duplicates:
+        raise IOInputError(f"{what} repeats labels {list(got[got.duplicated()].unique()[:5])}; give each node once")
+    missing, extra = nodes.difference(got, sort=False), got.difference(nodes, sort=False)
+    if len(missing) or len(extra):
+        raise IOInputError(
+            f"{what} does not match Z's index: missing {list(missing[:5])}, extra {list(extra[:5])} "
+            f"({len(missing)} missing, {len(extra)} extra); label every node the same way"
+        )
+
+
+def _align(Z: pd.DataFrame, Y: object, F: object | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """Z, Y and F reordered to Z's row order by label, never by position (a reordered table is the same system)."""
+    Yv = Y.to_frame() if isinstance(Y, pd.Series) else Y
+    if not isinstance(Yv, pd.DataFrame) or not (F is None or isinstance(F, pd.DataFrame)):
+        raise IOInputError("Z is a DataFrame, so Y (and F) must be DataFrames or a Series too, to align by label")
+    nodes = Z.index
+    _same_labels("Z's index", nodes, nodes)  # duplicates
+    _same_labels("Z's columns", Z.columns, nodes)
+    _same_labels("Y's index", Yv.index, nodes)
+    if F is not None:
+        _same_labels("F's columns", F.columns, nodes)
+        F = F.reindex(columns=nodes)
+    return Z.reindex(columns=nodes), Yv.reindex(nodes), F
 
 
 def _dense_to_csr(Z: npt.NDArray[np.float64]) -> sp.csr_array:
@@ -348,19 +418,12 @@ def _dense_to_csr(Z: npt.NDArray[np.float64]) -> sp.csr_array:
 
 
 def _check(Z: Matrix, Y: npt.NDArray[np.float64], F: Matrix | None) -> None:
-    n, m = Z.shape
-    if n != m:
-        raise IOInputError(f"Z must be square (flows from each node to each node), got {n}×{m}")
-    if Y.shape[0] != n:
-        raise IOInputError(f"Y has {Y.shape[0]} rows but Z has {n} nodes; give one row of final demand per node")
+    n = _square("Z", Z)
+    _rows("Y", Y, n)
     if F is not None and F.shape[1] != n:
         raise IOInputError(f"F has {F.shape[1]} columns but Z has {n} nodes; give one column of stressors per node")
-    values = np.asarray(Z.data if isinstance(Z, (sp.sparray, sp.spmatrix)) else Z)
-    for name, arr in (("Z", values), ("Y", Y), ("F", None if F is None else (F.data if sp.issparse(F) else F))):
-        if arr is not None and not np.isfinite(np.asarray(arr)).all():
-            raise IOInputError(f"{name} must hold finite numbers; found NaN or infinity — fill gaps with 0")
-    if values.size and float(values.min()) < 0:
-        raise IOInputError(f"Z has a negative flow ({float(values.min()):g}); flows between nodes cannot be negative")
+    _finite(Z=Z, Y=Y, F=F)
+    _nonnegative("Z", Z, "flow")
 
 
 @overload
@@ -399,11 +462,12 @@ def upstream_footprint(
     columns; arrays in give an array out.
     """
     frames = isinstance(Z, pd.DataFrame)
+    if isinstance(Z, pd.DataFrame):
+        Z, Y, F = _align(Z, Y, F)
+    elif isinstance(Y, pd.DataFrame | pd.Series) or isinstance(F, pd.DataFrame):
+        raise IOInputError("Y or F is a DataFrame but Z is not; pass Z as a DataFrame too so rows align by label")
     Zm = _as_matrix("Z", Z)
-    Yv = Y.to_frame() if isinstance(Y, pd.Series) else Y
-    Ym: npt.NDArray[np.float64] = np.asarray(
-        _as_matrix("Y", Yv.to_numpy(dtype=float) if isinstance(Yv, pd.DataFrame) else Yv), dtype=float
-    )
+    Ym: npt.NDArray[np.float64] = np.asarray(_as_matrix("Y", Y))
     Fm = None if F is None else _as_matrix("F", F)
     n = Zm.shape[0]
     if (
@@ -428,6 +492,6 @@ def upstream_footprint(
     if not frames:
         return result
     assert isinstance(Z, pd.DataFrame)
+    assert isinstance(Y, pd.DataFrame)
     index = F.index if isinstance(F, pd.DataFrame) else Z.index
-    columns = Yv.columns if isinstance(Yv, pd.DataFrame) else pd.RangeIndex(Ym.shape[1])
-    return pd.DataFrame(result, index=index, columns=columns)
+    return pd.DataFrame(result, index=index, columns=Y.columns)
