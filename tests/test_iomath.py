@@ -172,3 +172,114 @@ def test_one_dimensional_demand_and_series_input() -> None:
     got = upstream_footprint(Z, y)
     assert got.shape == (10, 1)
     np.testing.assert_allclose(got.to_numpy()[:, 0], upstream_footprint(Z.to_numpy(), y.to_numpy())[:, 0])
+
+
+def test_reordered_frames_give_the_same_account_as_pymrio(
+    pymrio_cba: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame],
+) -> None:
+    """Labels, not positions, decide which row is which: shuffling Z's rows and columns, Y's rows
+    and F's columns independently changes nothing (a positional reading would mix up nodes)."""
+    Z, Y, F, cba = pymrio_cba
+    Y_region = Y.T.groupby(level="region", sort=False).sum().T
+    rng = np.random.default_rng(5)
+    n = len(Z)
+    shuffled = upstream_footprint(
+        Z.iloc[rng.permutation(n), rng.permutation(n)],
+        Y_region.iloc[rng.permutation(n)],
+        F.iloc[:, rng.permutation(n)],
+    )
+    np.testing.assert_allclose(
+        shuffled.loc[F.index, Y_region.columns].to_numpy(), cba.loc[F.index, Y_region.columns].to_numpy(), rtol=1e-9
+    )
+
+
+def test_reordered_frames_without_stressors_match_a_dense_solve() -> None:
+    Z, Y, _ = _mrio(regions=3, sectors=4, seed=9)
+    Zn, Yn = Z.to_numpy(), Y.to_numpy()
+    expected = pd.DataFrame(
+        np.linalg.solve(np.eye(len(Zn)) - calc_A(Zn, calc_x(Zn, Yn)), Yn), index=Z.index, columns=Y.columns
+    )
+    order = np.random.default_rng(2).permutation(len(Z))
+    got = upstream_footprint(Z.iloc[order, ::-1], Y.iloc[order[::-1]])
+    assert list(got.index) == list(Z.index[order])  # result rows follow Z's row labels
+    np.testing.assert_allclose(got.loc[Z.index, Y.columns].to_numpy(), expected.to_numpy(), rtol=1e-10)
+
+
+def _labelled() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    nodes = pd.Index(["a", "b", "c"])
+    Z = pd.DataFrame(np.full((3, 3), 0.1), index=nodes, columns=nodes)
+    return Z, pd.DataFrame({"fd": [1.0, 2.0, 3.0]}, index=nodes), pd.DataFrame([[1.0, 1.0, 1.0]], columns=nodes)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda Z, Y, F: (Z, Y.rename(index={"c": "d"}), F), r"Y's index does not match Z's index: missing \['c'\], "),
+        (lambda Z, Y, F: (Z, Y.iloc[:2], F), r"Y's index .*missing \['c'\], extra \[\]"),
+        (lambda Z, Y, F: (Z.rename(columns={"a": "x"}), Y, F), r"Z's columns .*extra \['x'\]"),
+        (lambda Z, Y, F: (Z, Y, F.rename(columns={"b": "B"})), r"F's columns .*missing \['b'\], extra \['B'\]"),
+        (lambda Z, Y, F: (Z.rename(index={"b": "a"}), Y, F), r"Z's index repeats labels \['a'\]"),
+        (lambda Z, Y, F: (Z, pd.concat([Y, Y.iloc[:1]]), F), r"Y's index repeats labels \['a'\]"),
+        (lambda Z, Y, F: (Z, Y.to_numpy(), F), "must be DataFrames or a Series"),
+        (lambda Z, Y, F: (Z, Y, F.to_numpy()), "must be DataFrames or a Series"),
+        (lambda Z, Y, F: (Z.to_numpy(), Y, None), "Y or F is a DataFrame but Z is not"),
+        (lambda Z, Y, F: (Z.astype(object).replace({0.1: "n/a"}), Y, F), "Z must hold real numbers"),
+    ],
+)
+def test_frames_with_mismatched_labels_are_refused_by_name(change: object, match: str) -> None:
+    Z, Y, F = change(*_labelled())  # type: ignore[operator]
+    with pytest.raises(IOInputError, match=match) as exc:
+        upstream_footprint(Z, Y, F)
+    _one_line(exc)
+
+
+@pytest.mark.parametrize(
+    ("Z", "Y", "match"),
+    [
+        ([[0.1, "a"], [0.0, 0.1]], np.ones((2, 1)), "Z must hold real numbers"),
+        ([[0.1], [0.0, 0.1]], np.ones((2, 1)), "Z must hold real numbers"),  # ragged
+        (np.ones((2, 2), dtype=complex), np.ones((2, 1)), "Z must hold real numbers"),
+        (np.ones((2, 2), dtype=bool), np.ones((2, 1)), "Z must hold real numbers"),
+        ("Z", np.ones((2, 1)), "Z must hold real numbers"),
+        (None, np.ones((2, 1)), "Z must hold real numbers"),
+        (np.eye(2), np.ones((2, 2, 2)), "Y must be a 2-D matrix"),
+        (np.eye(2), np.array(1.0), "Y must be a 2-D matrix"),
+        (np.eye(2), np.array([[1.0], [np.inf]]), "Y must hold finite"),
+        (sp.csr_array(np.ones((2, 3))), np.ones((2, 1)), "square"),
+    ],
+)
+def test_unusable_values_are_refused_in_one_line(Z: object, Y: object, match: str) -> None:
+    with pytest.raises(IOInputError, match=match) as exc:
+        upstream_footprint(Z, Y)  # type: ignore[call-overload]
+    _one_line(exc)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: calc_x(np.ones((2, 3)), np.ones((2, 1))), "Z must be square"),
+        (lambda: calc_x(np.ones((2, 2)), np.ones((3, 1))), "Y has 3 rows but there are 2 nodes"),
+        (lambda: calc_x(np.array([[np.nan, 0.0], [0.0, 0.0]]), np.ones((2, 1))), "Z must hold finite"),
+        (lambda: calc_A(np.ones((2, 2)), np.ones(3)), "x has 3 entries but Z has 2 nodes"),
+        (lambda: calc_A(np.ones((2, 2)), np.array([1.0, -2.0])), "negative total output"),
+        (lambda: calc_A(-np.ones((2, 2)), np.ones(2)), "negative flow"),
+        (lambda: calc_A(np.ones((2, 2)), np.array([1.0, np.nan])), "x must hold finite"),
+        (lambda: solve_leontief(np.ones((2, 3)), np.ones(2)), "A must be square"),
+        (lambda: solve_leontief(np.eye(2) * 0.1, np.ones(3)), "Y has 3 rows"),
+        (lambda: solve_leontief(sp.csr_array(np.array([[0.1, np.inf], [0, 0]])), np.ones(2)), "A must hold finite"),
+        (lambda: solve_leontief(np.array([[0.1, -0.2], [0.0, 0.1]]), np.ones(2)), "negative coefficient"),
+        (lambda: solve_leontief(np.eye(2) * 0.1, np.ones(2), method="cholesky"), "unknown method 'cholesky'"),  # type: ignore[arg-type]
+        (lambda: solve_leontief(np.eye(2) * 0.1, np.ones(2), method="krylov", tol=0.0), "tol > 0"),
+        (lambda: solve_leontief(np.eye(2) * 0.1, np.ones(2), method="series", max_iter=0), "max_iter ≥ 1"),
+    ],
+)
+def test_building_blocks_validate_their_inputs(call: object, match: str) -> None:
+    with pytest.raises(IOInputError, match=match) as exc:
+        call()  # type: ignore[operator]
+    _one_line(exc)
+
+
+def test_sparse_demand_is_accepted_as_dense() -> None:
+    Z = np.array([[150.0, 500.0], [200.0, 100.0]])
+    f = np.array([[350.0], [1700.0]])
+    np.testing.assert_allclose(upstream_footprint(Z, sp.csr_array(f))[:, 0], [1000.0, 2000.0], rtol=1e-12)
