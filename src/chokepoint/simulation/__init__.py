@@ -17,7 +17,7 @@ from chokepoint.simulation.plan import Plan, build_plan
 from chokepoint.simulation.run import Provenance, Run, compare_runs, scenario_sha256
 from chokepoint.simulation.tables import TABLES, TableSpec, conform
 from chokepoint.simulation.tabulate import run_tables
-from chokepoint.simulation.uncertainty import run_uncertainty
+from chokepoint.simulation.uncertainty import check_monte_carlo, run_uncertainty
 
 __all__ = [
     "TABLES",
@@ -78,9 +78,11 @@ def simulate(
         ds, scenario.material, scenario.base_year, scenario.capacity_utilisation, extra_regions=new_regions
     )
     plan = build_plan(baseline, scenario, ds)
+    uncertainty = _uncertainty(scenario, draws)
+    if uncertainty is not None and mode == "fast":
+        check_monte_carlo(baseline, plan, uncertainty)  # refuse before any month runs
     trajectory = run_scenario(baseline, plan, scenario, mode, on_period)
     tables = run_tables(baseline, plan, trajectory, scenario)
-    uncertainty = _uncertainty(scenario, draws)
     messages: tuple[str, ...] = ()
     ran = 0
     if uncertainty is not None and mode == "fast":

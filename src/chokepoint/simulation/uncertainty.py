@@ -11,23 +11,112 @@ varies and no draw is short before a shock.
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from chokepoint.errors import ChokepointError
 from chokepoint.scenario import Scenario, Uncertainty
 from chokepoint.simulation.baseline import Baseline
 from chokepoint.simulation.engine import run_draws
 from chokepoint.simulation.plan import Plan
 
-__all__ = ["QUANTILES", "draw_parameters", "run_uncertainty"]
+__all__ = [
+    "QUANTILES",
+    "MonteCarloEstimate",
+    "MonteCarloTooLargeError",
+    "check_monte_carlo",
+    "draw_parameters",
+    "estimate_monte_carlo",
+    "memory_budget_bytes",
+    "run_uncertainty",
+]
 
 #: The percentiles reported.
 QUANTILES = (0.05, 0.5, 0.95)
 #: Draws per batched engine call (the lane arrays stay in cache; see benchmarks/README.md).
 CHUNK = 256
 
+#: Conservative Monte Carlo throughput, draws × months × nodes per second: measured 3.3·10⁶–5.2·10⁶ on
+#: the 2-core development machine while busy (the idle benchmark reaches 1.4·10⁷, benchmarks/README.md).
+NODE_STEPS_PER_S = 3.0e6
+#: Share of physical memory a run may use unless ``CHOKEPOINT_MEMORY_BUDGET_GB`` says otherwise.
+MEMORY_FRACTION = 0.5
+#: Per-month allocation arrays of one chunk, in units of commodities × regions² × draws (shipments
+#: by origin and buyer, their shares and temporaries; counted generously).
+_ALLOCATION_ARRAYS = 12
+
 Array = npt.NDArray[np.float64]
+
+
+class MonteCarloTooLargeError(ChokepointError):
+    """A Monte Carlo run whose estimated memory exceeds the budget."""
+
+
+@dataclass(frozen=True)
+class MonteCarloEstimate:
+    """What a Monte Carlo run will need, estimated from its sizes before it starts."""
+
+    draws: int
+    memory_bytes: int
+    seconds: float
+
+
+def estimate_monte_carlo(draws: int, months: int, regions: int, sectors: int, commodities: int) -> MonteCarloEstimate:
+    """Memory and time of ``draws`` draws over ``months`` on ``regions × commodities`` nodes.
+
+    Memory, in 8-byte floats: what is kept of every draw until the percentiles are taken — world
+    shortfall per month, prices per month and commodity, peak shortfall per region and sector,
+    and the drawn parameters (three rates, a factor and a capacity scale per node), counted twice
+    for the concatenation and sort behind the percentiles — plus one chunk's working set: demand,
+    shortfall and their ratio per draw, month, region and sector (``3 × chunk × months × regions ×
+    sectors``), prices, and a month's allocation arrays (``12 × chunk × commodities × regions²``).
+    Time: draws × months × nodes at :data:`NODE_STEPS_PER_S`.
+    """
+    nodes = regions * commodities
+    chunk = min(draws, CHUNK)
+    per_draw = 2 * (months * (1 + commodities) + regions * sectors + 3 + 2 * nodes)
+    working = chunk * (
+        3 * months * regions * sectors + months * commodities + _ALLOCATION_ARRAYS * commodities * regions**2
+    )
+    return MonteCarloEstimate(draws, 8 * (draws * per_draw + working), draws * months * nodes / NODE_STEPS_PER_S)
+
+
+def memory_budget_bytes() -> int:
+    """``CHOKEPOINT_MEMORY_BUDGET_GB`` (GB of 10⁹ bytes), else :data:`MEMORY_FRACTION` of physical memory."""
+    text = os.environ.get("CHOKEPOINT_MEMORY_BUDGET_GB", "").strip()
+    if text:
+        try:
+            gb = float(text)
+        except ValueError:
+            gb = float("nan")
+        if not (np.isfinite(gb) and gb > 0):
+            raise ChokepointError(f"CHOKEPOINT_MEMORY_BUDGET_GB={text!r} is not a positive number of GB; e.g. 4")
+        return int(gb * 1e9)
+    return int(MEMORY_FRACTION * os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def check_monte_carlo(baseline: Baseline, plan: Plan, uncertainty: Uncertainty) -> MonteCarloEstimate:
+    """The run's estimate; :class:`MonteCarloTooLargeError` if its memory is above the budget."""
+    regions, sectors, commodities = len(baseline.net.regions), len(baseline.sectors), len(baseline.commodities)
+    est = estimate_monte_carlo(uncertainty.draws, len(plan.periods), regions, sectors, commodities)
+    budget = memory_budget_bytes()
+    if est.memory_bytes > budget:
+        lo, hi = 0, uncertainty.draws  # the most draws that fit: memory grows with draws
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            fits = estimate_monte_carlo(mid, len(plan.periods), regions, sectors, commodities).memory_bytes <= budget
+            lo, hi = (mid, hi) if fits else (lo, mid)
+        most = lo
+        raise MonteCarloTooLargeError(
+            f"{uncertainty.draws} Monte Carlo draws need an estimated {est.memory_bytes / 1e9:.3g} GB and "
+            f"{est.seconds:.0f} s, above the memory budget of {budget / 1e9:.3g} GB; use fewer draws "
+            f"(about {most} fit) or raise CHOKEPOINT_MEMORY_BUDGET_GB"
+        )
+    return est
 
 
 def draw_parameters(scenario: Scenario, uncertainty: Uncertainty, baseline: Baseline) -> dict[str, Array]:
