@@ -40,9 +40,10 @@ QUANTILES = (0.05, 0.5, 0.95)
 #: Draws per batched engine call (the lane arrays stay in cache; see benchmarks/README.md).
 CHUNK = 256
 
-#: Conservative Monte Carlo throughput, draws × months × nodes per second: measured 3.3·10⁶–5.2·10⁶ on
-#: the 2-core development machine while busy (the idle benchmark reaches 1.4·10⁷, benchmarks/README.md).
-NODE_STEPS_PER_S = 3.0e6
+#: Conservative Monte Carlo throughput, draws × months × nodes per second, below every measurement on
+#: the 2-core development machine: 5.2·10⁶ (100,000 draws in 238 s), 3.3·10⁶ beside other work and
+#: 1.8·10⁶ under a full test suite (the idle benchmark reaches 1.4·10⁷, benchmarks/README.md).
+NODE_STEPS_PER_S = 1.5e6
 #: Share of physical memory a run may use unless ``CHOKEPOINT_MEMORY_BUDGET_GB`` says otherwise.
 MEMORY_FRACTION = 0.5
 #: Per-month allocation arrays of one chunk, in units of commodities × regions² × draws (shipments
