@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import AllowInfNan, BaseModel, BeforeValidator, Strict, ValidationError
 
 from chokepoint.errors import ChokepointError
 
-__all__ = ["load_yaml_model"]
+__all__ = ["Number", "load_yaml_model"]
 
 M = TypeVar("M", bound=BaseModel)
+
+_DECIMAL = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def _exponent_text(value: Any) -> Any:
+    # PyYAML (YAML 1.1) reads 1e9 and 1.0e9 as text, not numbers: take them as the number meant
+    return float(value) if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()) else value
+
+
+#: A number in a YAML file: strict (``true`` is not 1, ``"0.5"`` is not 0.5) and finite (``.inf``
+#: or ``.nan`` would run and fill results with NaN); ``1e9`` counts as the number it reads as.
+Number = Annotated[float, BeforeValidator(_exponent_text), Strict(), AllowInfNan(False)]
 
 #: libyaml's parser where PyYAML was built with it (about 10× faster); its errors are re-parsed
 #: with the pure-Python one so a message reads the same either way.
 _FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+#: The fix appended to pydantic's message for errors whose message names none.
+_FIXES = {
+    "finite_number": ".inf and .nan are not values; write the number itself",
+    "float_type": "write a plain number (no quotes, no true/false)",
+    "int_type": "write a whole number (no quotes, no true/false)",
+    "int_from_float": "write a whole number",
+}
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
@@ -66,5 +88,9 @@ def load_yaml_model(path: Path | str, model: type[M], error: type[ChokepointErro
         message = str(first["msg"]).removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = f"is not a field of a {what} here; check its spelling against docs/{what}s.md"
+        elif isinstance(value, bool) and first["type"] in ("float_type", "int_type"):
+            message = "true/false is not a number; write the number itself"
+        elif first["type"] in _FIXES:
+            message = f"{message}; {_FIXES[first['type']]}"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise error(f"{path.name}: field {_where(first['loc'])}:{shown} {message}{more}") from None

@@ -3,6 +3,8 @@ no two trade controls contradict each other. Every problem is one :class:`Scenar
 
 from __future__ import annotations
 
+import difflib
+
 from chokepoint.dataset import Dataset
 from chokepoint.scenario import (
     Licence,
@@ -15,7 +17,38 @@ from chokepoint.scenario import (
     YearMonth,
 )
 
-__all__ = ["check_scenario"]
+__all__ = ["RARE_EARTH_ELEMENTS", "check_scenario", "did_you_mean"]
+
+#: The 17 rare-earth element symbols (IUPAC): valid in ``elements`` even where the dataset has no
+#: content row for one (scandium is controlled by China's 2025 list but absent from the split).
+RARE_EARTH_ELEMENTS = (
+    "Sc",
+    "Y",
+    "La",
+    "Ce",
+    "Pr",
+    "Nd",
+    "Pm",
+    "Sm",
+    "Eu",
+    "Gd",
+    "Tb",
+    "Dy",
+    "Ho",
+    "Er",
+    "Tm",
+    "Yb",
+    "Lu",
+)
+
+
+def did_you_mean(value: str, known: set[str] | list[str]) -> str:
+    """``"; did you mean 'Dy'?"`` for the closest known code (case-insensitive), or ``""``."""
+    by_fold = {k.casefold(): k for k in known}
+    if value.casefold() in by_fold:
+        return f"; did you mean {by_fold[value.casefold()]!r}? (codes are case-sensitive)"
+    close = difflib.get_close_matches(value.casefold(), list(by_fold), n=1, cutoff=0.6)
+    return f"; did you mean {by_fold[close[0]]!r}?" if close else ""
 
 
 def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") -> None:
@@ -27,9 +60,14 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
     facilities = set(ds["facilities"]["facility_id"])
     first, last = 0, scenario.horizon_months - 1
 
+    elements = set(ds["element_content"]["element"]) | set(RARE_EARTH_ELEMENTS)
+
     def need(kind: str, known: set[str], value: str, field: str) -> None:
         if value not in known:
-            raise ScenarioError(f"{origin}: field {field}: unknown {kind} {value!r}; see `chokepoint data export`")
+            hint = did_you_mean(value, known)
+            raise ScenarioError(
+                f"{origin}: field {field}: unknown {kind} {value!r}{hint}; see `chokepoint data export`"
+            )
 
     def within(when: YearMonth | None, field: str) -> None:
         if when is not None and not first <= when.index(scenario.start) <= last:
@@ -49,6 +87,9 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
         if isinstance(c.instrument, Licence):
             for s in c.instrument.excluded_sectors:
                 need("sector", sectors, s, f"{f}.instrument.excluded_sectors")
+        for e in c.elements:
+            # an unknown element would match no content row and switch the control off silently
+            need("element", elements, e, f"{f}.elements")
         within(c.start, f"{f}.start")
     for i, d in enumerate(scenario.disruptions):
         f = f"disruptions[{i}]"
@@ -60,6 +101,14 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
     for i, dc in enumerate(scenario.demand):
         need("sector", sectors, dc.sector, f"demand[{i}].sector")
         need("region", regions, dc.region, f"demand[{i}].region")
+        # a year outside the base year and the horizon shapes no month: the change would not exist
+        years = (min(scenario.base_year, scenario.start.year), scenario.end.year)
+        for year in dc.multipliers:
+            if not years[0] <= year <= years[1]:
+                raise ScenarioError(
+                    f"{origin}: field demand[{i}].multipliers: year {year} is outside the base year and horizon "
+                    f"{years[0]} to {years[1]}; give multipliers for years in that span"
+                )
     located: list[tuple[str, Stockpile | Recycling]] = [
         *((f"stockpiles[{i}]", x) for i, x in enumerate(scenario.stockpiles)),
         *((f"recycling[{i}]", x) for i, x in enumerate(scenario.recycling)),
