@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -11,7 +12,7 @@ from pydantic import AllowInfNan, BaseModel, BeforeValidator, Strict, Validation
 
 from chokepoint.errors import ChokepointError
 
-__all__ = ["Number", "load_yaml_model"]
+__all__ = ["Number", "did_you_mean", "load_yaml_model"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -39,6 +40,15 @@ _FIXES = {
     "int_type": "write a whole number (no quotes, no true/false)",
     "int_from_float": "write a whole number",
 }
+
+
+def did_you_mean(value: str, known: set[str] | list[str]) -> str:
+    """``"; did you mean 'Dy'?"`` for the closest known code (case-insensitive), or ``""``."""
+    by_fold = {k.casefold(): k for k in known}
+    if value.casefold() in by_fold:
+        return f"; did you mean {by_fold[value.casefold()]!r}? (codes are case-sensitive)"
+    close = difflib.get_close_matches(value.casefold(), list(by_fold), n=1, cutoff=0.6)
+    return f"; did you mean {by_fold[close[0]]!r}?" if close else ""
 
 
 def _where(loc: tuple[int | str, ...]) -> str:

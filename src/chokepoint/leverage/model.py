@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, mode
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.leverage.cutoff import curve_of, cutoff_at, cutoff_losses
-from chokepoint.yamlfile import Number
+from chokepoint.yamlfile import Number, did_you_mean
 
 Array = npt.NDArray[np.float64]
 Share = Annotated[Number, Field(ge=0.0, le=1.0)]
@@ -166,7 +166,7 @@ _METRICS = (
 
 #: Each metric's ceiling and why: shares are fractions (a leakage of 5 gives negative leverage);
 #: money at most ten times world GDP; substitution within two centuries.
-_METRIC_BOUNDS = {
+METRIC_BOUNDS = {
     "dependence_share": (1.0, "a share"),
     "downstream_output_usd": (1e15, "ten times world GDP"),
     "controller_revenue_usd": (1e15, "ten times world GDP"),
@@ -224,7 +224,7 @@ class Assumption(BaseModel):
 
     @model_validator(mode="after")
     def _bounded(self) -> Self:
-        high, why = _METRIC_BOUNDS[self.metric]
+        high, why = METRIC_BOUNDS[self.metric]
         if self.value > high or (self.metric == "substitution_years" and self.value <= 0):
             low = "above 0" if self.metric == "substitution_years" else "from 0"
             raise ValueError(f"{self.metric} {self.value!r} must be {low} to {high:g} ({why})")
@@ -335,6 +335,8 @@ def load_dependences(ds: Dataset, pathway: Pathway, losses: SimulatedLosses | No
     — unless the pathway's assumptions set ``downstream_output_usd`` themselves. ``losses`` (from
     :func:`simulated_losses`) saves simulating again what another call already has."""
     values, simulated = _metrics(ds, pathway)
+    domains = {str(d) for d in ds["leverage"]["domain"]} | {a.domain for a in pathway.assumptions}
+    _check_denials(pathway, set(values), domains)  # a misspelt domain is reported before anything is simulated
     known = dict(losses or {})
     out = []
     for (c, t, d), metrics in sorted(values.items()):
@@ -357,7 +359,6 @@ def load_dependences(ds: Dataset, pathway: Pathway, losses: SimulatedLosses | No
             )
         figures = dict(zip(_FIELDS, (metrics[m] for m in _METRICS), strict=True))
         out.append(Dependence(c, t, d, loss_share=loss_share, **figures))
-    _check_denials(pathway, {(x.controller, x.target, x.domain) for x in out})
     return out
 
 
@@ -384,13 +385,13 @@ def simulated_cutoffs(
     return out.loc[:, ["direction", "domain", *out.columns.drop(["direction", "domain"])]]
 
 
-def _check_denials(pathway: Pathway, known: set[tuple[str, str, str]]) -> None:
-    domains = sorted({d for _, _, d in known})
+def _check_denials(pathway: Pathway, known: set[tuple[str, str, str]], domains: set[str]) -> None:
+    """Every control and denial names a known dependence (``domains``: every domain the data or the
+    pathway's assumptions name, any year, for the suggestion)."""
     for i, c in enumerate(pathway.controls):
         # a control on a misspelt domain (frontier-ai) would cover nothing, silently
         if (c.controller, c.target, c.domain) not in known:
-            close = difflib.get_close_matches(c.domain, domains, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; domains: {', '.join(domains)}"
+            hint = did_you_mean(c.domain, domains) or f"; domains: {', '.join(sorted(domains))}"
             raise LeverageError(
                 f"{pathway.name}: controls[{i}].domain: no dependence {c.controller}→{c.target} {c.domain!r} "
                 f"in the data or assumptions{hint}"

@@ -3,8 +3,6 @@ no two trade controls contradict each other. Every problem is one :class:`Scenar
 
 from __future__ import annotations
 
-import difflib
-
 from chokepoint.dataset import Dataset
 from chokepoint.scenario import (
     Licence,
@@ -16,8 +14,9 @@ from chokepoint.scenario import (
     TechnologyBan,
     YearMonth,
 )
+from chokepoint.yamlfile import did_you_mean
 
-__all__ = ["RARE_EARTH_ELEMENTS", "check_scenario", "did_you_mean"]
+__all__ = ["RARE_EARTH_ELEMENTS", "check_scenario"]
 
 #: The 17 rare-earth element symbols (IUPAC): valid in ``elements`` even where the dataset has no
 #: content row for one (scandium is controlled by China's 2025 list but absent from the split).
@@ -40,15 +39,6 @@ RARE_EARTH_ELEMENTS = (
     "Yb",
     "Lu",
 )
-
-
-def did_you_mean(value: str, known: set[str] | list[str]) -> str:
-    """``"; did you mean 'Dy'?"`` for the closest known code (case-insensitive), or ``""``."""
-    by_fold = {k.casefold(): k for k in known}
-    if value.casefold() in by_fold:
-        return f"; did you mean {by_fold[value.casefold()]!r}? (codes are case-sensitive)"
-    close = difflib.get_close_matches(value.casefold(), list(by_fold), n=1, cutoff=0.6)
-    return f"; did you mean {by_fold[close[0]]!r}?" if close else ""
 
 
 def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") -> None:
