@@ -284,3 +284,32 @@ def test_shipped_pathways_still_load(path: Path) -> None:
 def test_pathway_reference_page_is_current() -> None:
     page = Path(__file__).resolve().parents[1] / "docs" / "pathways.md"
     assert page.read_text(encoding="utf-8") == pathway_markdown()
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "name: p\ncontrols:\n  - {controller: USA, target: CHN, domain: ai_chips,\n"
+            "     coverage: .inf, start: 2025}\n",
+            4,
+        ),
+        ("name: p\n\n\ncoercion_share: true\n", 4),
+        (
+            "name: p\nassumptions:\n  - {controller: USA, target: CHN, domain: ai_chips,\n"
+            "     metric: dependance_share, value: 1, rationale: x}\n",
+            4,
+        ),
+    ],
+)
+def test_a_refusal_names_the_line(tmp_path: Path, text: str, line: int) -> None:
+    assert _pathway_refusal(tmp_path, text).endswith(f"(line {line})")
+
+
+def test_a_scenario_refusal_names_the_line_inside_an_instrument(tmp_path: Path) -> None:
+    text = (EXAMPLES / "us-mp-materials.yaml").read_text(encoding="utf-8")
+    number = next(i for i, row in enumerate(text.splitlines(), 1) if "ramp_slowdown: 1.5" in row)
+    path = tmp_path / "s.yaml"
+    path.write_text(text.replace("ramp_slowdown: 1.5", "ramp_slowdown: .inf"), encoding="utf-8")
+    with pytest.raises(ScenarioError, match=rf"ramp_slowdown: inf: .*finite.*\(line {number}\)$"):
+        load_scenario(path)

@@ -58,6 +58,28 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
+def _line(text: str, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the deepest node of ``loc`` that the YAML text has, or ``None``."""
+    try:
+        node = yaml.compose(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = [(k, v) for k, v in node.value if str(k.value) == str(part)]
+            if not found:
+                continue  # a discriminated union's tag, or a missing key: the node found so far
+            key, node = found[0]
+            line = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
 def _parse(text: str) -> object:
     try:
         return yaml.load(text, Loader=_FAST_LOADER)  # a safe loader, C or Python
@@ -103,4 +125,6 @@ def load_yaml_model(path: Path | str, model: type[M], error: type[ChokepointErro
         elif first["type"] in _FIXES:
             message = f"{message}; {_FIXES[first['type']]}"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise error(f"{path.name}: field {_where(first['loc'])}:{shown} {message}{more}") from None
+        line = _line(text, tuple(first["loc"]))
+        at = f" (line {line})" if line is not None else ""
+        raise error(f"{path.name}: field {_where(first['loc'])}:{shown} {message}{more}{at}") from None
