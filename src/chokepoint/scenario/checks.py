@@ -91,14 +91,6 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
     for i, dc in enumerate(scenario.demand):
         need("sector", sectors, dc.sector, f"demand[{i}].sector")
         need("region", regions, dc.region, f"demand[{i}].region")
-        # a year outside the base year and the horizon shapes no month: the change would not exist
-        years = (min(scenario.base_year, scenario.start.year), scenario.end.year)
-        for year in dc.multipliers:
-            if not years[0] <= year <= years[1]:
-                raise ScenarioError(
-                    f"{origin}: field demand[{i}].multipliers: year {year} is outside the base year and horizon "
-                    f"{years[0]} to {years[1]}; give multipliers for years in that span"
-                )
     located: list[tuple[str, Stockpile | Recycling]] = [
         *((f"stockpiles[{i}]", x) for i, x in enumerate(scenario.stockpiles)),
         *((f"recycling[{i}]", x) for i, x in enumerate(scenario.recycling)),
@@ -141,7 +133,21 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
             )
     for sector in scenario.priorities:
         need("sector", sectors, sector, "priorities")
+    _check_demand_years(scenario, origin)
     _check_contradictions(scenario, origin)
+
+
+def _check_demand_years(scenario: Scenario, origin: str) -> None:
+    """A demand multiplier's year lies between the base year and the horizon's last year: outside it
+    shapes no month, and the change would run as if it did not exist."""
+    years = (min(scenario.base_year, scenario.start.year), scenario.end.year)
+    for i, dc in enumerate(scenario.demand):
+        for year in dc.multipliers:
+            if not years[0] <= year <= years[1]:
+                raise ScenarioError(
+                    f"{origin}: field demand[{i}].multipliers: year {year} is outside the base year and horizon "
+                    f"{years[0]} to {years[1]}; give multipliers for years in that span"
+                )
 
 
 def _check_contradictions(scenario: Scenario, origin: str) -> None:
