@@ -2,21 +2,53 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import AllowInfNan, BaseModel, BeforeValidator, Strict, ValidationError
 
 from chokepoint.errors import ChokepointError
 
-__all__ = ["load_yaml_model"]
+__all__ = ["Number", "did_you_mean", "load_yaml_model"]
 
 M = TypeVar("M", bound=BaseModel)
+
+_DECIMAL = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def _exponent_text(value: Any) -> Any:
+    # PyYAML (YAML 1.1) reads 1e9 and 1.0e9 as text, not numbers: take them as the number meant
+    return float(value) if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()) else value
+
+
+#: A number in a YAML file: strict (``true`` is not 1, ``"0.5"`` is not 0.5) and finite (``.inf``
+#: or ``.nan`` would run and fill results with NaN); ``1e9`` counts as the number it reads as.
+Number = Annotated[float, BeforeValidator(_exponent_text), Strict(), AllowInfNan(False)]
 
 #: libyaml's parser where PyYAML was built with it (about 10× faster); its errors are re-parsed
 #: with the pure-Python one so a message reads the same either way.
 _FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+#: The fix appended to pydantic's message for errors whose message names none.
+_FIXES = {
+    "finite_number": ".inf and .nan are not values; write the number itself",
+    "float_type": "write a plain number (no quotes, no true/false)",
+    "int_type": "write a whole number (no quotes, no true/false)",
+    "int_from_float": "write a whole number",
+}
+
+
+def did_you_mean(value: str, known: set[str] | list[str]) -> str:
+    """``"; did you mean 'Dy'?"`` for the closest known code (case-insensitive), or ``""``."""
+    by_fold = {k.casefold(): k for k in known}
+    if value.casefold() in by_fold:
+        return f"; did you mean {by_fold[value.casefold()]!r}? (codes are case-sensitive)"
+    close = difflib.get_close_matches(value.casefold(), list(by_fold), n=1, cutoff=0.6)
+    return f"; did you mean {by_fold[close[0]]!r}?" if close else ""
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
@@ -24,6 +56,28 @@ def _where(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
+
+
+def _line(text: str, loc: tuple[int | str, ...]) -> int | None:
+    """The 1-based line of the deepest node of ``loc`` that the YAML text has, or ``None``."""
+    try:
+        node = yaml.compose(text, Loader=_FAST_LOADER)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = [(k, v) for k, v in node.value if str(k.value) == str(part)]
+            if not found:
+                continue  # a discriminated union's tag, or a missing key: the node found so far
+            key, node = found[0]
+            line = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
 
 
 def _parse(text: str) -> object:
@@ -66,5 +120,11 @@ def load_yaml_model(path: Path | str, model: type[M], error: type[ChokepointErro
         message = str(first["msg"]).removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
             message = f"is not a field of a {what} here; check its spelling against docs/{what}s.md"
+        elif isinstance(value, bool) and first["type"] in ("float_type", "int_type"):
+            message = "true/false is not a number; write the number itself"
+        elif first["type"] in _FIXES:
+            message = f"{message}; {_FIXES[first['type']]}"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise error(f"{path.name}: field {_where(first['loc'])}:{shown} {message}{more}") from None
+        line = _line(text, tuple(first["loc"]))
+        at = f" (line {line})" if line is not None else ""
+        raise error(f"{path.name}: field {_where(first['loc'])}:{shown} {message}{more}{at}") from None

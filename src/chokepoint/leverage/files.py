@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chokepoint.leverage.model import LeverageError, Pathway
+from chokepoint.leverage.model import METRIC_BOUNDS, Assumption, Denial, LeverageError, Pathway, PathwayControl
+from chokepoint.scenario.reference import models_markdown
 from chokepoint.yamlfile import load_yaml_model
 
-__all__ = ["PATHWAYS_DIR", "find_pathway", "load_pathway", "shipped_pathways"]
+__all__ = ["PATHWAYS_DIR", "find_pathway", "load_pathway", "pathway_markdown", "shipped_pathways"]
 
 
 def load_pathway(path: Path | str) -> Pathway:
@@ -35,3 +36,20 @@ def find_pathway(name_or_path: str | Path) -> Pathway:
             return load_pathway(candidate)
     names = ", ".join(p.stem for p in shipped_pathways()) or "none found"
     raise LeverageError(f"unknown pathway {text!r}; shipped pathways: {names}; or give the path to a YAML file")
+
+
+def pathway_markdown() -> str:
+    """The field-by-field reference of pathway files (``docs/pathways.md``), from the models."""
+    intro = [
+        "# Pathway files",
+        "",
+        "Generated from `src/chokepoint/leverage/model.py` by `chokepoint.leverage.files.pathway_markdown()`;",
+        "do not edit by hand. Years are calendar years; shares are fractions 0–1; every number is finite.",
+        "Unknown fields are errors. The model is in `docs/leverage.md`; examples: `chokepoint leverage pathways`.",
+        "An assumption's `metric` is one of these, its `value` at most the ceiling shown:",
+        "",
+        *(f"- `{metric}` ≤ {high:g} ({why})" for metric, (high, why) in METRIC_BOUNDS.items()),
+        "",
+    ]
+    sections = (("Pathway (top level)", Pathway), ("controls[]", PathwayControl), ("denials[]", Denial))
+    return models_markdown(intro, (*sections, ("assumptions[]", Assumption)))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,14 +12,17 @@ from typing import Annotated, Self
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.leverage.cutoff import curve_of, cutoff_at, cutoff_losses
+from chokepoint.yamlfile import Number, did_you_mean
 
 Array = npt.NDArray[np.float64]
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Share = Annotated[Number, Field(ge=0.0, le=1.0)]
+#: Years a pathway may name; outside is a typo.
+Year = Annotated[int, Strict(), Field(ge=1950, le=2200)]
 
 
 class LeverageError(ChokepointError):
@@ -151,6 +155,27 @@ def deterrence(gain: float, own_cost: float, retaliation: float) -> bool:
     return gain <= own_cost + retaliation
 
 
+_METRICS = (
+    "dependence_share",
+    "downstream_output_usd",
+    "controller_revenue_usd",
+    "market_ceded_share",
+    "leakage_share",
+    "substitution_years",
+)
+
+#: Each metric's ceiling and why: shares are fractions (a leakage of 5 gives negative leverage);
+#: money at most ten times world GDP; substitution within two centuries.
+METRIC_BOUNDS = {
+    "dependence_share": (1.0, "a share"),
+    "downstream_output_usd": (1e15, "ten times world GDP"),
+    "controller_revenue_usd": (1e15, "ten times world GDP"),
+    "market_ceded_share": (1.0, "a share"),
+    "leakage_share": (1.0, "a share"),
+    "substitution_years": (200.0, "years"),
+}
+
+
 class PathwayControl(BaseModel):
     """A control in force in a pathway: ``coverage`` of the dependence from ``start`` to ``end``."""
 
@@ -159,8 +184,8 @@ class PathwayControl(BaseModel):
     target: str
     domain: str
     coverage: Share
-    start: int
-    end: int | None = None
+    start: Year
+    end: Year | None = None
 
 
 class Denial(BaseModel):
@@ -185,8 +210,25 @@ class Assumption(BaseModel):
     target: str
     domain: str
     metric: str
-    value: Annotated[float, Field(ge=0.0)]
+    value: Annotated[Number, Field(ge=0.0)]
     rationale: str
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str) -> str:
+        if value not in _METRICS:
+            close = difflib.get_close_matches(value, _METRICS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(f"unknown metric; {hint}metrics: {', '.join(_METRICS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Self:
+        high, why = METRIC_BOUNDS[self.metric]
+        if self.value > high or (self.metric == "substitution_years" and self.value <= 0):
+            low = "above 0" if self.metric == "substitution_years" else "from 0"
+            raise ValueError(f"{self.metric} {self.value!r} must be {low} to {high:g} ({why})")
+        return self
 
 
 class Pathway(BaseModel):
@@ -195,10 +237,10 @@ class Pathway(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
     description: str = ""
-    start_year: int = 2025
-    horizon_years: Annotated[int, Field(ge=1, le=50)] = 15
-    data_year: int = 2024
-    discount_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.05
+    start_year: Year = 2025
+    horizon_years: Annotated[int, Strict(), Field(ge=1, le=50)] = 15
+    data_year: Year = 2024
+    discount_rate: Annotated[Number, Field(ge=0.0, le=1.0)] = 0.05
     coercion_share: Share = 0.1
     baseline_effort: Share = 0.2
     effort_response: Share = 1.0
@@ -208,20 +250,14 @@ class Pathway(BaseModel):
 
     @model_validator(mode="after")
     def _years(self) -> Self:
+        last = self.start_year + self.horizon_years - 1
         for i, c in enumerate(self.controls):
             if c.end is not None and c.end < c.start:
                 raise ValueError(f"controls[{i}]: end {c.end} is before start {c.start}")
+            # a control starting outside the horizon is in force in no year: it would do nothing
+            if not self.start_year <= c.start <= last:
+                raise ValueError(f"controls[{i}]: start {c.start} is outside the horizon {self.start_year} to {last}")
         return self
-
-
-_METRICS = (
-    "dependence_share",
-    "downstream_output_usd",
-    "controller_revenue_usd",
-    "market_ceded_share",
-    "leakage_share",
-    "substitution_years",
-)
 
 
 #: Domains whose cutoff cost is simulated (:mod:`chokepoint.leverage.cutoff`), not read as a figure, and
@@ -299,6 +335,8 @@ def load_dependences(ds: Dataset, pathway: Pathway, losses: SimulatedLosses | No
     — unless the pathway's assumptions set ``downstream_output_usd`` themselves. ``losses`` (from
     :func:`simulated_losses`) saves simulating again what another call already has."""
     values, simulated = _metrics(ds, pathway)
+    domains = {str(d) for d in ds["leverage"]["domain"]} | {a.domain for a in pathway.assumptions}
+    _check_denials(pathway, set(values), domains)  # a misspelt domain is reported before anything is simulated
     known = dict(losses or {})
     out = []
     for (c, t, d), metrics in sorted(values.items()):
@@ -321,7 +359,6 @@ def load_dependences(ds: Dataset, pathway: Pathway, losses: SimulatedLosses | No
             )
         figures = dict(zip(_FIELDS, (metrics[m] for m in _METRICS), strict=True))
         out.append(Dependence(c, t, d, loss_share=loss_share, **figures))
-    _check_denials(pathway, {(x.controller, x.target, x.domain) for x in out})
     return out
 
 
@@ -348,7 +385,17 @@ def simulated_cutoffs(
     return out.loc[:, ["direction", "domain", *out.columns.drop(["direction", "domain"])]]
 
 
-def _check_denials(pathway: Pathway, known: set[tuple[str, str, str]]) -> None:
+def _check_denials(pathway: Pathway, known: set[tuple[str, str, str]], domains: set[str]) -> None:
+    """Every control and denial names a known dependence (``domains``: every domain the data or the
+    pathway's assumptions name, any year, for the suggestion)."""
+    for i, c in enumerate(pathway.controls):
+        # a control on a misspelt domain (frontier-ai) would cover nothing, silently
+        if (c.controller, c.target, c.domain) not in known:
+            hint = did_you_mean(c.domain, domains) or f"; domains: {', '.join(sorted(domains))}"
+            raise LeverageError(
+                f"{pathway.name}: controls[{i}].domain: no dependence {c.controller}→{c.target} {c.domain!r} "
+                f"in the data or assumptions{hint}"
+            )
     for i, n in enumerate(pathway.denials):
         if n.via == n.domain:
             raise LeverageError(

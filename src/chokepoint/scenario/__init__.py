@@ -15,11 +15,11 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 
 from chokepoint.errors import ChokepointError
 from chokepoint.files import check_folder_name
-from chokepoint.yamlfile import load_yaml_model
+from chokepoint.yamlfile import Number, load_yaml_model
 
 __all__ = [
     "Ban",
@@ -56,11 +56,16 @@ class ScenarioError(ChokepointError):
 _YM = re.compile(r"^(\d{4})-(\d{2})$")
 
 
+#: Years a scenario may name: the engine's data start in the 1990s; a year outside is a typo
+#: (1800 or 20250 would run as if the shock never happened).
+YEARS = (1950, 2200)
+
+
 class YearMonth(BaseModel):
     """A calendar month, written ``YYYY-MM`` in scenario files."""
 
     model_config = ConfigDict(frozen=True)
-    year: int
+    year: int = Field(ge=YEARS[0], le=YEARS[1])
     month: int = Field(ge=1, le=12)
 
     @model_validator(mode="before")
@@ -85,9 +90,18 @@ class YearMonth(BaseModel):
         return f"{self.year:04d}-{self.month:02d}"
 
 
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
-Tonnes = Annotated[float, Field(ge=0.0)]
-Months = Annotated[int, Field(ge=0)]
+# Numbers are strict and finite (yamlfile.Number): an .inf would run and fill the results with
+# NaN while the summary says nobody is short.
+Whole = Annotated[int, Strict()]
+#: Ceiling on tonnages: a million times the world's yearly rare-earth output (≈ 4e5 t REO) and
+#: above any metal's (iron ore ≈ 2.5e9 t); more is a typo, and 1e308 overflows the engine's sums.
+MAX_T = 1e12
+#: Ceiling on money: ten times world GDP (≈ 1e14 USD a year).
+MAX_USD = 1e15
+Share = Annotated[Number, Field(ge=0.0, le=1.0)]
+Tonnes = Annotated[Number, Field(ge=0.0, le=MAX_T)]
+#: Delays and ramps: at most the longest horizon (600 months).
+Months = Annotated[Whole, Field(ge=0, le=600)]
 
 
 class _Model(BaseModel):
@@ -109,6 +123,20 @@ class Targets(_Model):
 
     def hits(self, region: str) -> bool:
         return region in self.countries if self.countries is not None else region not in (self.all_but or [])
+
+
+class _Dated(_Model):
+    """An item in force from ``start`` to ``end`` (inclusive): ``end`` must not precede ``start``
+    (a reversed period would run as if the item did not exist)."""
+
+    start: YearMonth
+    end: YearMonth | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.end is not None and self.end.index(self.start) < 0:
+            raise ValueError(f"end {self.end} is before start {self.start}; swap them or fix the year")
+        return self
 
 
 class Ban(_Model):
@@ -138,7 +166,7 @@ class TechnologyBan(_Model):
     """No export of process know-how: new capacity outside the controller ramps and learns slower."""
 
     kind: Literal["technology_ban"]
-    ramp_slowdown: Annotated[float, Field(ge=1.0)] = 1.5
+    ramp_slowdown: Annotated[Number, Field(ge=1.0, le=100.0)] = 1.5
     learning_slowdown: Share = 0.5
 
 
@@ -163,7 +191,7 @@ class Leakage(_Model):
     share: Share
 
 
-class ExportControl(_Model):
+class ExportControl(_Dated):
     """A control by ``controller`` on its exports of ``commodities`` to ``targets`` from ``start`` to
     ``end`` (inclusive; open-ended without ``end``). ``affected_share`` is the share of each
     commodity's flow the control covers; by default the listed ``elements``' share of rare-earth
@@ -175,21 +203,17 @@ class ExportControl(_Model):
     elements: list[str] = []
     targets: Targets
     instrument: Instrument
-    start: YearMonth
-    end: YearMonth | None = None
     leakage: list[Leakage] = []
     affected_share: Share | None = None
 
     @model_validator(mode="after")
-    def _dates(self) -> Self:
-        if self.end is not None and self.end.index(self.start) < 0:
-            raise ValueError(f"end {self.end} is before start {self.start}")
+    def _leaks(self) -> Self:
         if sum(leak.share for leak in self.leakage) > 1:
             raise ValueError("leakage shares add up to more than 1")
         return self
 
 
-class Disruption(_Model):
+class Disruption(_Dated):
     """A region's (or a facility's) output of a commodity down by ``share`` for a period."""
 
     name: str
@@ -197,8 +221,6 @@ class Disruption(_Model):
     commodity: str
     facility: str | None = None
     share: Share
-    start: YearMonth
-    end: YearMonth | None = None
 
 
 class DemandChange(_Model):
@@ -206,7 +228,8 @@ class DemandChange(_Model):
 
     sector: str
     region: str = "WLD"
-    multipliers: dict[int, Annotated[float, Field(ge=0.0)]] = Field(min_length=1)
+    # a thousandfold activity is beyond any sector's growth over the longest horizon
+    multipliers: dict[Whole, Annotated[Number, Field(ge=0.0, le=1000.0)]] = Field(min_length=1)
 
 
 class Stockpile(_Model):
@@ -217,7 +240,7 @@ class Stockpile(_Model):
     region: str
     commodity: str
     stock_t: Tonnes | None = None
-    months_of_demand: Annotated[float, Field(ge=0.0)] | None = None
+    months_of_demand: Annotated[Number, Field(ge=0.0, le=1200.0)] | None = None
     release: Literal["on_shortfall", "never"] = "on_shortfall"
     max_release_t_per_month: Tonnes | None = None
     refill_months: Months | None = None
@@ -233,12 +256,12 @@ class CapacityProject(_Model):
     name: str
     region: str
     commodity: str
-    capacity_t_per_yr: Annotated[float, Field(gt=0.0)]
+    capacity_t_per_yr: Annotated[Number, Field(gt=0.0, le=MAX_T)]
     start: YearMonth
     permitting_delay_months: Months = 0
     ramp_months: Months = 24
-    learning_rate: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
-    cost_usd: Tonnes = 0.0
+    learning_rate: Annotated[Number, Field(ge=0.0, lt=1.0)] = 0.0
+    cost_usd: Annotated[Number, Field(ge=0.0, le=MAX_USD)] = 0.0
 
 
 class Recycling(_Model):
@@ -254,21 +277,19 @@ class Substitution(_Model):
     name: str
     sector: str
     commodity: str
-    price_elasticity: Annotated[float, Field(le=0.0)]
+    price_elasticity: Annotated[Number, Field(ge=-100.0, le=0.0)]
     lag_months: Months = 12
     ceiling: Share
 
 
-class Offtake(_Model):
+class Offtake(_Dated):
     buyer: str
     seller: str
     commodity: str
     quantity_t_per_yr: Tonnes
-    start: YearMonth
-    end: YearMonth | None = None
 
 
-class PriceFloor(_Model):
+class PriceFloor(_Dated):
     """A guaranteed price for ``region``'s output of ``commodity`` (the DoD's USD 110/kg NdPr floor
     for MP Materials): whoever guarantees it pays ``usd_per_kg`` minus the market price on the
     ``covered_share`` of the output whenever the market is below the floor. The engine does not
@@ -276,19 +297,13 @@ class PriceFloor(_Model):
 
     region: str
     commodity: str
-    usd_per_kg: Annotated[float, Field(gt=0.0)]
+    # a million dollars a kilogram is a thousand times the dearest rare-earth metal's price
+    usd_per_kg: Annotated[Number, Field(gt=0.0, le=1e6)]
     covered_share: Share = 1.0
-    start: YearMonth
-    end: YearMonth | None = None
-
-    @model_validator(mode="after")
-    def _dates(self) -> Self:
-        if self.end is not None and self.end.index(self.start) < 0:
-            raise ValueError(f"end {self.end} is before start {self.start}")
-        return self
 
 
-Range = tuple[Annotated[float, Field(ge=0.0)], Annotated[float, Field(ge=0.0)]]
+#: Each end at most 100: the price exponent's own ceiling, and a hundredfold spare capacity.
+Range = tuple[Annotated[Number, Field(ge=0.0, le=100.0)], Annotated[Number, Field(ge=0.0, le=100.0)]]
 
 
 class Uncertainty(_Model):
@@ -299,8 +314,8 @@ class Uncertainty(_Model):
     of shortfall and prices. The default ranges are ASSUMED spans around the engine's defaults
     (no published distribution exists); ``null`` keeps the scenario's own value."""
 
-    draws: Annotated[int, Field(ge=2, le=100_000)] = 1000
-    seed: Annotated[int, Field(ge=0)] = 0
+    draws: Annotated[Whole, Field(ge=2, le=100_000)] = 1000
+    seed: Annotated[Whole, Field(ge=0, le=2**63 - 1)] = 0
     sourcing_adjustment: Range | None = (0.1, 0.6)
     sourcing_reversion: Range | None = (0.05, 0.9)
     price_scarcity_exponent: Range | None = (5.0, 20.0)
@@ -330,8 +345,8 @@ class Observation(_Model):
     region: str | None = None
     origin: str | None = None
     period: YearMonth
-    months: Annotated[int, Field(ge=1, le=120)] = 1
-    value: Annotated[float, Field(ge=0.0)]
+    months: Annotated[Whole, Field(ge=1, le=120)] = 1
+    value: Annotated[Number, Field(ge=0.0, le=1e6)]
     source: str
 
     @model_validator(mode="after")
@@ -359,9 +374,9 @@ class Scenario(_Model):
     notes: list[str] = []
     datasets: list[str] = ["default"]
     material: str = "rare_earths"
-    base_year: int = 2024
+    base_year: Annotated[Whole, Field(ge=YEARS[0], le=YEARS[1])] = 2024
     start: YearMonth
-    horizon_months: Annotated[int, Field(ge=1, le=600)] = 120
+    horizon_months: Annotated[Whole, Field(ge=1, le=600)] = 120
     export_controls: list[ExportControl] = []
     disruptions: list[Disruption] = []
     demand: list[DemandChange] = []
@@ -373,11 +388,12 @@ class Scenario(_Model):
     price_floors: list[PriceFloor] = []
     observed: list[Observation] = []
     uncertainty: Uncertainty | None = None
-    priorities: dict[str, Annotated[float, Field(gt=0.0)]] = {}
-    capacity_utilisation: Annotated[float, Field(gt=0.0, le=1.0)] = 0.85
+    priorities: dict[str, Annotated[Number, Field(gt=0.0, le=1e6)]] = {}
+    capacity_utilisation: Annotated[Number, Field(gt=0.0, le=1.0)] = 0.85
     sourcing_adjustment: Share = 0.3
     sourcing_reversion: Share = 0.1
-    price_scarcity_exponent: Annotated[float, Field(ge=0.0)] = 11.0
+    # above 100 a full shortfall would multiply prices by more than e^100
+    price_scarcity_exponent: Annotated[Number, Field(ge=0.0, le=100.0)] = 11.0
 
     @model_validator(mode="before")
     @classmethod

@@ -14,8 +14,31 @@ from chokepoint.scenario import (
     TechnologyBan,
     YearMonth,
 )
+from chokepoint.yamlfile import did_you_mean
 
-__all__ = ["check_scenario"]
+__all__ = ["RARE_EARTH_ELEMENTS", "check_scenario"]
+
+#: The 17 rare-earth element symbols (IUPAC): valid in ``elements`` even where the dataset has no
+#: content row for one (scandium is controlled by China's 2025 list but absent from the split).
+RARE_EARTH_ELEMENTS = (
+    "Sc",
+    "Y",
+    "La",
+    "Ce",
+    "Pr",
+    "Nd",
+    "Pm",
+    "Sm",
+    "Eu",
+    "Gd",
+    "Tb",
+    "Dy",
+    "Ho",
+    "Er",
+    "Tm",
+    "Yb",
+    "Lu",
+)
 
 
 def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") -> None:
@@ -27,9 +50,14 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
     facilities = set(ds["facilities"]["facility_id"])
     first, last = 0, scenario.horizon_months - 1
 
+    elements = set(ds["element_content"]["element"]) | set(RARE_EARTH_ELEMENTS)
+
     def need(kind: str, known: set[str], value: str, field: str) -> None:
         if value not in known:
-            raise ScenarioError(f"{origin}: field {field}: unknown {kind} {value!r}; see `chokepoint data export`")
+            hint = did_you_mean(value, known)
+            raise ScenarioError(
+                f"{origin}: field {field}: unknown {kind} {value!r}{hint}; see `chokepoint data export`"
+            )
 
     def within(when: YearMonth | None, field: str) -> None:
         if when is not None and not first <= when.index(scenario.start) <= last:
@@ -49,6 +77,9 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
         if isinstance(c.instrument, Licence):
             for s in c.instrument.excluded_sectors:
                 need("sector", sectors, s, f"{f}.instrument.excluded_sectors")
+        for e in c.elements:
+            # an unknown element would match no content row and switch the control off silently
+            need("element", elements, e, f"{f}.elements")
         within(c.start, f"{f}.start")
     for i, d in enumerate(scenario.disruptions):
         f = f"disruptions[{i}]"
@@ -102,7 +133,21 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
             )
     for sector in scenario.priorities:
         need("sector", sectors, sector, "priorities")
+    _check_demand_years(scenario, origin)
     _check_contradictions(scenario, origin)
+
+
+def _check_demand_years(scenario: Scenario, origin: str) -> None:
+    """A demand multiplier's year lies between the base year and the horizon's last year: outside it
+    shapes no month, and the change would run as if it did not exist."""
+    years = (min(scenario.base_year, scenario.start.year), scenario.end.year)
+    for i, dc in enumerate(scenario.demand):
+        for year in dc.multipliers:
+            if not years[0] <= year <= years[1]:
+                raise ScenarioError(
+                    f"{origin}: field demand[{i}].multipliers: year {year} is outside the base year and horizon "
+                    f"{years[0]} to {years[1]}; give multipliers for years in that span"
+                )
 
 
 def _check_contradictions(scenario: Scenario, origin: str) -> None:

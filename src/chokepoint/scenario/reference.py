@@ -27,7 +27,7 @@ from chokepoint.scenario import (
     TechnologyBan,
 )
 
-__all__ = ["scenario_markdown"]
+__all__ = ["models_markdown", "scenario_markdown"]
 
 
 _SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
@@ -72,7 +72,7 @@ def _type_name(annotation: Any) -> str:
 
 def scenario_markdown() -> str:
     """The field-by-field reference of scenario files (``docs/scenarios.md``), from the models."""
-    lines = [
+    intro = [
         "# Scenario files",
         "",
         "Generated from `src/chokepoint/scenario.py` by `chokepoint scenario-schema`; do not edit by hand.",
@@ -81,7 +81,14 @@ def scenario_markdown() -> str:
         "`examples/scenarios/china-2025-licensing.yaml`.",
         "",
     ]
-    for title, model in _SECTIONS:
+    return models_markdown(intro, _SECTIONS)
+
+
+def models_markdown(intro: list[str], sections: tuple[tuple[str, type[BaseModel]], ...]) -> str:
+    """``intro`` then, per (title, model) section, the model's docstring and a table of its fields
+    with type, bounds and default."""
+    lines = list(intro)
+    for title, model in sections:
         doc = " ".join((model.__doc__ or "").split())
         lines += (
             [f"## {title}", "", doc, "", "| field | type | default |", "|---|---|---|"]
