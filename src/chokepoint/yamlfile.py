@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import TypeVar
 
@@ -10,13 +12,61 @@ from pydantic import BaseModel, ValidationError
 
 from chokepoint.errors import ChokepointError
 
-__all__ = ["load_yaml_model"]
+__all__ = ["MAX_YAML_DEPTH", "input_file_problem", "load_yaml_model", "size_limit"]
 
 M = TypeVar("M", bound=BaseModel)
 
 #: libyaml's parser where PyYAML was built with it (about 10× faster); its errors are re-parsed
 #: with the pure-Python one so a message reads the same either way.
 _FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+#: Deepest nesting of mappings and lists a scenario or pathway may have; real files use under 10.
+MAX_YAML_DEPTH = 50
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"))
+
+
+def size_limit(variable: str, default_mb: int) -> int:
+    """A size limit in bytes: ``default_mb`` MB unless the environment variable ``variable`` gives
+    another number of MB (a bad value is ignored, so a typo cannot lift the limit to nothing)."""
+    try:
+        mb = float(os.environ.get(variable, default_mb))
+    except ValueError:
+        mb = default_mb
+    return int(mb * 1024 * 1024) if mb > 0 else int(default_mb * 1024 * 1024)
+
+
+def input_file_problem(path: Path, limit: int, variable: str) -> str | None:
+    """Why ``path`` cannot be read as an input file, or None: checked with ``stat`` before opening,
+    so a FIFO never blocks and a huge file is refused before a byte of it is read."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return "file not found; check the path"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror}); check the path and its permissions"
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _KINDS if test(info.st_mode)), "a device")
+        return f"is {kind}, not a regular file; pass the path of the file itself"
+    if info.st_size > limit:
+        return (
+            f"is {info.st_size / 2**20:,.0f} MB, above the {limit / 2**20:,.0f} MB limit for this kind of file; "
+            f"check it is the right file, or raise the limit with {variable}=<MB>"
+        )
+    return None
+
+
+def _depth(tree: object) -> int:
+    """Nesting depth of parsed YAML, without recursion (a deep file must not overflow the stack)."""
+    deepest, todo = 0, [(tree, 1)]
+    while todo:
+        node, level = todo.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_YAML_DEPTH:
+                break
+            todo += [(child, level + 1) for child in (node.values() if isinstance(node, dict) else node)]
+    return deepest
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
@@ -39,12 +89,17 @@ def load_yaml_model(path: Path | str, model: type[M], error: type[ChokepointErro
     ``what`` names the kind of file in messages ("scenario", "pathway").
     """
     path = Path(path)
+    variable = "CHOKEPOINT_MAX_YAML_MB"
+    problem = input_file_problem(path, size_limit(variable, 8), variable)
+    if problem is not None:
+        raise error(f"{path if problem.startswith('file not found') else path.name}: {problem}")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise error(f"{path}: file not found") from None
     except UnicodeDecodeError as exc:
         raise error(f"{path.name}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    too_deep = False
     try:
         raw = _parse(text)
     except yaml.YAMLError as exc:
@@ -52,6 +107,13 @@ def load_yaml_model(path: Path | str, model: type[M], error: type[ChokepointErro
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise error(f"{path.name}{where}: malformed YAML ({problem}); check indentation and colons") from None
+    except RecursionError:
+        raw, too_deep = None, True  # too deep even for the parser
+    if too_deep or _depth(raw) > MAX_YAML_DEPTH:
+        raise error(
+            f"{path.name}: nested more than {MAX_YAML_DEPTH} levels deep; a {what} needs only a few levels, "
+            "check for runaway indentation or brackets"
+        )
     if not isinstance(raw, dict):
         kind = type(raw).__name__
         raise error(f"{path.name}: a {what} is a mapping of fields (name:, …), got {kind}")
