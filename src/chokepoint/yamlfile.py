@@ -50,7 +50,7 @@ def input_file_problem(path: Path, limit: int, variable: str) -> str | None:
         return f"is {kind}, not a regular file; pass the path of the file itself"
     if info.st_size > limit:
         return (
-            f"is {info.st_size / 2**20:,.0f} MB, above the {limit / 2**20:,.0f} MB limit for this kind of file; "
+            f"is {info.st_size / 2**20:.3g} MB, above the {limit / 2**20:.3g} MB limit for this kind of file; "
             f"check it is the right file, or raise the limit with {variable}=<MB>"
         )
     return None

@@ -319,14 +319,15 @@ def parse_numbers(
     return pd.DataFrame({"value": value, "flag": flag.fillna("")}, index=values.index)
 
 
-def check_years(path: Path, years: pd.Series, rows: pd.Series, field: str, fix: str) -> None:
-    """Raise on a year outside FIRST_YEAR..next year (``0000`` or ``2999`` is a typo, not data)."""
+def check_years(path: Path, cells: pd.Series, rows: pd.Series, field: str, fix: str) -> None:
+    """Raise on a year (text of digits, or int) outside FIRST_YEAR..next year: ``0000`` or ``2999``
+    is a typo, not data."""
     last = datetime.date.today().year + 1
-    bad = ~years.between(FIRST_YEAR, last)
+    bad = ~pd.to_numeric(cells).between(FIRST_YEAR, last)
     if bad.any():
         i = bad.to_numpy().nonzero()[0][0]
         raise file_error(
-            path, int(rows.iloc[i]), field, str(years.iloc[i]), f"is not a year between {FIRST_YEAR} and {last}", fix
+            path, int(rows.iloc[i]), field, str(cells.iloc[i]), f"is not a year between {FIRST_YEAR} and {last}", fix
         )
 
 

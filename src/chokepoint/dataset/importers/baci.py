@@ -134,7 +134,7 @@ def _checked_codes(path: Path, data: pd.DataFrame) -> pd.DataFrame:
                 _FIX,
             )
     data["k"] = data["k"].str.zfill(6)
-    check_years(path, data["t"].astype("int64"), data["_row"], "t", _FIX)
+    check_years(path, data["t"], data["_row"], "t", _FIX)
     return data
 
 
@@ -229,19 +229,25 @@ def _read_mapped_rows(path: Path, hs_map: Mapping[str, str] | None, chunk_rows: 
     scanned = 0
     try:
         kept = []
-        for chunk in pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows, encoding="utf-8-sig"):
-            chunk.columns = [c.strip().lower() for c in chunk.columns]
-            short = chunk.isna().any(axis=1)  # the C parser pads a short row with NaN
-            if short.any():
-                row = int(chunk.index[short.to_numpy()][0]) + 2
-                cells = int(chunk.loc[short].iloc[0].notna().sum())
-                raise file_error(path, row, None, None, f"has {cells} cells but the header has {chunk.shape[1]}", _FIX)
-            scanned += len(chunk)
-            codes = chunk["k"].str.strip().str.zfill(6)
-            mapping = hs_commodity_map(sorted(set(codes)), hs_map)
-            # codes that are not six digits stay in, so the careful checks below can reject them
-            keep = codes.isin(list(mapping)) | ~codes.str.fullmatch(r"\d{6}")
-            kept.append(chunk[keep].assign(_row=chunk.index[keep] + 2))
+        reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows, encoding="utf-8-sig")
+        with reader:  # closed even when a chunk is refused
+            for chunk in reader:
+                chunk.columns = [c.strip().lower() for c in chunk.columns]
+                # the C parser pads a short row with "" and BACI writes every cell (NA for no quantity),
+                # so an empty cell is a short or damaged row that would otherwise be dropped silently
+                empty = chunk.eq("")
+                if empty.to_numpy().any():
+                    at = empty.any(axis=1).to_numpy().nonzero()[0][0]
+                    field = str(empty.columns[empty.iloc[at].to_numpy()][0])
+                    raise file_error(
+                        path, int(chunk.index[at]) + 2, field, None, "is empty (a short or damaged row)", _FIX
+                    )
+                scanned += len(chunk)
+                codes = chunk["k"].str.strip().str.zfill(6)
+                mapping = hs_commodity_map(sorted(set(codes)), hs_map)
+                # codes that are not six digits stay in, so the careful checks below can reject them
+                keep = codes.isin(list(mapping)) | ~codes.str.fullmatch(r"\d{6}")
+                kept.append(chunk[keep].assign(_row=chunk.index[keep] + 2))
     except ImportFileError:
         raise
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError):

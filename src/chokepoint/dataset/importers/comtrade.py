@@ -264,4 +264,4 @@ def _check_codes(path: Path, data: pd.DataFrame, cols: Mapping[str, str]) -> Non
             i = bad.idxmax()
             what = "a year" if field == "year" else "an HS code"
             raise file_error(path, data.at[i, "_row"], cols[field], data.at[i, field], f"is not {what}", _FIX)
-    check_years(path, data["year"].astype("int64"), data["_row"], cols["year"], _FIX)
+    check_years(path, data["year"], data["_row"], cols["year"], _FIX)

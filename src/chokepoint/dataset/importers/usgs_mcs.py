@@ -252,7 +252,7 @@ def _from_long(
     if bad.any():
         i = bad.idxmax()
         raise file_error(path, frame.at[i, "_row"], "Year", frame.at[i, "Year"], "is not a year", _FIX)
-    check_years(path, years.astype("int64"), frame.loc[years.index, "_row"], "Year", _FIX)
+    check_years(path, years, frame.loc[years.index, "_row"], "Year", _FIX)
     world = frame["Section"].str.contains("world", case=False)
     _require_world_rows(path, frame.loc[world], frame.loc[world, "Country"], None)
     edition = _edition_from(path, frame, None, edition)
