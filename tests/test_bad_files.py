@@ -7,6 +7,7 @@ exit code 2, one line starting with the file name, and the store as it was.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from pathlib import Path
@@ -220,6 +221,8 @@ def test_large_junk_file_is_refused_after_its_first_line(
     assert err.startswith("chokepoint: error: junk.csv row 1: does not look like a UN Comtrade export")
     err = _refused(capsys, tmp_path, "baci", bad)
     assert err.startswith("chokepoint: error: junk.csv row 1, field t: missing required column")
+    err = _refused(capsys, tmp_path, "usgs-mcs", bad)
+    assert err.startswith("chokepoint: error: junk.csv row 1, field COUNTRY: missing required column")
 
 
 def test_file_above_the_size_limit_is_refused_before_reading(
@@ -326,3 +329,14 @@ def test_usgs_impossible_sum_is_still_refused(
     bad.write_text(_with_line(reference / MCS2024, "MCS2024,China,", ",240000,", ",290000,"), encoding="utf-8")
     err = _refused(capsys, tmp_path, "usgs-mcs", bad)
     assert "countries add up to more than the world total" in err
+
+
+def test_yaml_aliases_expanding_to_billions_are_refused(tmp_path: Path) -> None:
+    # nine levels of ten aliases each: a 400-byte file that expands to 10**9 strings
+    names = "abcdefghi"
+    lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]\n']
+    lines += [f"{n}: &{n} [{','.join([f'*{p}'] * 10)}]\n" for p, n in itertools.pairwise(names)]
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(ChokepointError, match=r"^bomb\.yaml: .*more than 1,000,000 values"):
+        load_scenario(bomb)

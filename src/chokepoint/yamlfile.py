@@ -23,6 +23,8 @@ _FAST_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoad
 
 #: Deepest nesting of mappings and lists a scenario or pathway may have; real files use under 10.
 MAX_YAML_DEPTH = 50
+#: Most values a YAML file may expand to (scenarios hold hundreds).
+MAX_YAML_NODES = 1_000_000
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"))
 
 
@@ -57,14 +59,18 @@ def input_file_problem(path: Path, limit: int, variable: str) -> str | None:
 
 
 def _depth(tree: object) -> int:
-    """Nesting depth of parsed YAML, without recursion (a deep file must not overflow the stack)."""
-    deepest, todo = 0, [(tree, 1)]
+    """Nesting depth of parsed YAML, without recursion (a deep file must not overflow the stack).
+
+    Stops past MAX_YAML_DEPTH, or past MAX_YAML_NODES values (aliases that expand a small file into
+    billions of values, reported as too deep too: either way the file is no scenario)."""
+    deepest, todo, seen = 0, [(tree, 1)], 0
     while todo:
         node, level = todo.pop()
+        seen += 1
         if isinstance(node, dict | list):
             deepest = max(deepest, level)
-            if level > MAX_YAML_DEPTH:
-                break
+            if level > MAX_YAML_DEPTH or seen > MAX_YAML_NODES:
+                return MAX_YAML_DEPTH + 1
             todo += [(child, level + 1) for child in (node.values() if isinstance(node, dict) else node)]
     return deepest
 
@@ -111,8 +117,9 @@ def load_yaml_model(path: Path | str, model: type[M], error: type[ChokepointErro
         raw, too_deep = None, True  # too deep even for the parser
     if too_deep or _depth(raw) > MAX_YAML_DEPTH:
         raise error(
-            f"{path.name}: nested more than {MAX_YAML_DEPTH} levels deep; a {what} needs only a few levels, "
-            "check for runaway indentation or brackets"
+            f"{path.name}: nested more than {MAX_YAML_DEPTH} levels deep or expanding to more than "
+            f"{MAX_YAML_NODES:,} values; a {what} needs only a few levels, check for runaway indentation, "
+            "brackets or aliases"
         )
     if not isinstance(raw, dict):
         kind = type(raw).__name__

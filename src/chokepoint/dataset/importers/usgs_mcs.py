@@ -113,7 +113,9 @@ def read_usgs_mcs(
     """
     path = Path(path)
     wanted = {_norm(k): v for k, v in (commodities or DEFAULT_COMMODITIES).items()}
-    frame = read_text_table(path, encodings=("utf-8-sig", "cp1252"), fix="re-download the release")
+    frame = read_text_table(
+        path, encodings=("utf-8-sig", "cp1252"), fix="re-download the release", check_header=lambda h: _known(path, h)
+    )
     if "MCS chapter" in frame.columns or "Statistics" in frame.columns:
         require_columns(path, frame, _LONG_COLUMNS, "use the unmodified MCS2026 data release")
         long, edition = _from_long(path, frame, wanted, edition)
@@ -123,6 +125,19 @@ def read_usgs_mcs(
 
 
 # --------------------------------------------------------------------------- layouts
+
+
+def _known(path: Path, header: list[str]) -> None:
+    """Raise unless line 1 has the Country column every MCS world table has (checked before the rest is read)."""
+    if "country" not in {cell.lower() for cell in header}:
+        raise file_error(
+            path,
+            1,
+            "COUNTRY",
+            None,
+            "missing required column: this does not look like a USGS MCS world table",
+            "use the unmodified MCS world-data CSV",
+        )
 
 
 def _norm(name: str) -> str:
