@@ -166,27 +166,40 @@ def _held(path: Path, *, write: bool, seconds: float) -> Iterator[subprocess.Pop
             holder.kill()  # the context then closes the pipe and waits
 
 
+def _count_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The back-off pauses the store takes from now on (a process exits a moment after it lets a
+    file go, so whether it has exited says nothing about the order; a pause does)."""
+    import chokepoint.dataset.store as store_module
+
+    waits: list[float] = []
+    sleep = store_module.time.sleep
+    monkeypatch.setattr(store_module.time, "sleep", lambda s: (waits.append(s), sleep(s)))
+    return waits
+
+
 def _ready_store(path: Path) -> None:
     with open_store(path) as store:
         store.datasets()  # the default is written
 
 
-def test_a_writer_waits_for_another_writer_then_succeeds(tmp_path: Path) -> None:
+def test_a_writer_waits_for_another_writer_then_succeeds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "s.duckdb"
     _ready_store(path)
-    with _held(path, write=True, seconds=1.5) as holder, open_store(path) as store:
+    waits = _count_waits(monkeypatch)
+    with _held(path, write=True, seconds=1.5), open_store(path) as store:
         store.save(_production([("CHN", "ree_concentrate", 2030, 1.0)]), origin="waited")
-        # the save could only get the file once the holder had let it go, which it does by exiting
-        assert holder.poll() is not None
+        # the save got the file only after waiting for the holder to let it go
+        assert waits
         assert store.datasets().set_index("name").loc["mine", "origin"] == "waited"
 
 
 def test_a_reader_waits_for_a_writer_and_never_for_a_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "s.duckdb"
     _ready_store(path)
-    with _held(path, write=True, seconds=1.5) as holder, open_store(path) as store:
+    waits = _count_waits(monkeypatch)
+    with _held(path, write=True, seconds=1.5), open_store(path) as store:
         assert list(store.datasets()["name"]) == ["default"]
-        assert holder.poll() is not None
+        assert waits  # it waited for the writer
     # a warm store is only read: beside another reader it opens at once, with no wait allowed
     monkeypatch.setenv(LOCK_TIMEOUT_ENV, "0")
     with _held(path, write=False, seconds=60) as holder, open_store(path) as store:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -12,7 +14,7 @@ from pydantic import AllowInfNan, BaseModel, BeforeValidator, Strict, Validation
 
 from chokepoint.errors import ChokepointError
 
-__all__ = ["Number", "did_you_mean", "load_yaml_model"]
+__all__ = ["MAX_YAML_DEPTH", "Number", "did_you_mean", "input_file_problem", "load_yaml_model", "size_limit"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -49,6 +51,60 @@ def did_you_mean(value: str, known: set[str] | list[str]) -> str:
         return f"; did you mean {by_fold[value.casefold()]!r}? (codes are case-sensitive)"
     close = difflib.get_close_matches(value.casefold(), list(by_fold), n=1, cutoff=0.6)
     return f"; did you mean {by_fold[close[0]]!r}?" if close else ""
+
+
+#: Deepest nesting of mappings and lists a scenario or pathway may have; real files use under 10.
+MAX_YAML_DEPTH = 50
+#: Most values a YAML file may expand to (scenarios hold hundreds).
+MAX_YAML_NODES = 1_000_000
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"))
+
+
+def size_limit(variable: str, default_mb: int) -> int:
+    """A size limit in bytes: ``default_mb`` MB unless the environment variable ``variable`` gives
+    another number of MB (a bad value is ignored, so a typo cannot lift the limit to nothing)."""
+    try:
+        mb = float(os.environ.get(variable, default_mb))
+    except ValueError:
+        mb = default_mb
+    return int(mb * 1024 * 1024) if mb > 0 else int(default_mb * 1024 * 1024)
+
+
+def input_file_problem(path: Path, limit: int, variable: str) -> str | None:
+    """Why ``path`` cannot be read as an input file, or None: checked with ``stat`` before opening,
+    so a FIFO never blocks and a huge file is refused before a byte of it is read."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return "file not found; check the path"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror}); check the path and its permissions"
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _KINDS if test(info.st_mode)), "a device")
+        return f"is {kind}, not a regular file; pass the path of the file itself"
+    if info.st_size > limit:
+        return (
+            f"is {info.st_size / 2**20:.3g} MB, above the {limit / 2**20:.3g} MB limit for this kind of file; "
+            f"check it is the right file, or raise the limit with {variable}=<MB>"
+        )
+    return None
+
+
+def _depth(tree: object) -> int:
+    """Nesting depth of parsed YAML, without recursion (a deep file must not overflow the stack).
+
+    Stops past MAX_YAML_DEPTH, or past MAX_YAML_NODES values (aliases that expand a small file into
+    billions of values, reported as too deep too: either way the file is no scenario)."""
+    deepest, todo, seen = 0, [(tree, 1)], 0
+    while todo:
+        node, level = todo.pop()
+        seen += 1
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_YAML_DEPTH or seen > MAX_YAML_NODES:
+                return MAX_YAML_DEPTH + 1
+            todo += [(child, level + 1) for child in (node.values() if isinstance(node, dict) else node)]
+    return deepest
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
@@ -93,12 +149,17 @@ def load_yaml_model(path: Path | str, model: type[M], error: type[ChokepointErro
     ``what`` names the kind of file in messages ("scenario", "pathway").
     """
     path = Path(path)
+    variable = "CHOKEPOINT_MAX_YAML_MB"
+    problem = input_file_problem(path, size_limit(variable, 8), variable)
+    if problem is not None:
+        raise error(f"{path if problem.startswith('file not found') else path.name}: {problem}")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise error(f"{path}: file not found") from None
     except UnicodeDecodeError as exc:
         raise error(f"{path.name}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    too_deep = False
     try:
         raw = _parse(text)
     except yaml.YAMLError as exc:
@@ -106,6 +167,14 @@ def load_yaml_model(path: Path | str, model: type[M], error: type[ChokepointErro
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise error(f"{path.name}{where}: malformed YAML ({problem}); check indentation and colons") from None
+    except RecursionError:
+        raw, too_deep = None, True  # too deep even for the parser
+    if too_deep or _depth(raw) > MAX_YAML_DEPTH:
+        raise error(
+            f"{path.name}: nested more than {MAX_YAML_DEPTH} levels deep or expanding to more than "
+            f"{MAX_YAML_NODES:,} values; a {what} needs only a few levels, check for runaway indentation, "
+            "brackets or aliases"
+        )
     if not isinstance(raw, dict):
         kind = type(raw).__name__
         raise error(f"{path.name}: a {what} is a mapping of fields (name:, …), got {kind}")

@@ -166,13 +166,15 @@ def check_basis_notes(ds: Dataset) -> list[Finding]:
     return findings
 
 
-def check_shares(ds: Dataset, tolerance: float = 0.02) -> list[Finding]:
+def check_shares(ds: Dataset, tolerance: float = 0.0) -> list[Finding]:
     """Shares add up to at most 100%.
 
     Element shares of one commodity's REO (per region) sum to at most 1; the countries' production
-    of a commodity in a year does not exceed the published world total (``WLD``) by more than
-    ``tolerance`` or the total's rounding, whichever is larger: USGS rounds world totals to two
-    significant figures (100,000 may stand for anything up to 105,000).
+    of a commodity in a year does not exceed the published world total (``WLD``) by more than the
+    publication's rounding allows, plus ``tolerance`` × world. USGS rounds every figure to two
+    significant figures, so each country and the world total may each be off by half a unit in the
+    second significant digit (240,000 stands for 235,000–245,000): the allowance is the sum of
+    those half-units over the countries and the world total.
     """
     findings = []
     content = ds["element_content"]
@@ -194,12 +196,16 @@ def check_shares(ds: Dataset, tolerance: float = 0.02) -> list[Finding]:
     regions = ds["regions"].set_index("region_id")["kind"]
     if not prod.empty:
         kinds = prod["region_id"].map(regions)
-        world = prod[prod["region_id"] == "WLD"].set_index(["commodity_id", "year"])["production_t"]
-        countries = prod[kinds == "country"].groupby(["commodity_id", "year"])["production_t"].sum()
-        joined = pd.concat({"countries": countries, "world": world}, axis=1).dropna()
+        key = ["commodity_id", "year"]
+        world = prod[prod["region_id"] == "WLD"].set_index(key)["production_t"]
+        country = prod[kinds == "country"].assign(rounding=lambda t: _half_unit(t["production_t"].to_numpy()))
+        totals = country.groupby(key)[["production_t", "rounding"]].sum()
+        joined = pd.concat(
+            {"countries": totals["production_t"], "rounding": totals["rounding"], "world": world}, axis=1
+        ).dropna()
         world_t = joined["world"].to_numpy()
-        rounding = 0.5 * 10.0 ** (np.floor(np.log10(np.maximum(world_t, 1.0))) - 1)
-        over = joined[joined["countries"].to_numpy() > world_t + np.maximum(tolerance * world_t, rounding)]
+        allowed = world_t + _half_unit(world_t) + joined["rounding"].to_numpy() + tolerance * world_t
+        over = joined[joined["countries"].to_numpy() > allowed]
         findings += [
             Finding(
                 "error",
@@ -214,6 +220,13 @@ def check_shares(ds: Dataset, tolerance: float = 0.02) -> list[Finding]:
             for (c, y), row in over.iterrows()
         ]
     return findings
+
+
+def _half_unit(tonnes: np.ndarray) -> np.ndarray:
+    """Half a unit in the second significant digit: the most a figure rounded to two significant
+    figures can differ from the true one (0 for zero)."""
+    magnitude = np.floor(np.log10(np.maximum(np.abs(tonnes), 1.0)))
+    return np.where(tonnes == 0, 0.0, 0.5 * 10.0 ** (magnitude - 1))
 
 
 def check_stage_chain(ds: Dataset) -> list[Finding]:

@@ -13,6 +13,7 @@ import pandas as pd
 from chokepoint.dataset import DEFAULT_NAME, Dataset, layer
 from chokepoint.dataset.checks import check_dataset, raise_on_errors
 from chokepoint.dataset.importers import IMPORTERS
+from chokepoint.dataset.importers._common import checked_input
 from chokepoint.dataset.store import Store
 from chokepoint.errors import ImportFileError
 from chokepoint.regions import region_table
@@ -36,8 +37,7 @@ def import_file(store: Store, kind: str, path: Path | str, name: str | None = No
     path = Path(path)
     if kind not in IMPORTERS:
         raise ImportFileError(f"unknown import format {kind!r}; choose one of: {', '.join(IMPORTERS)}")
-    if not path.is_file():
-        raise ImportFileError(f"{path}: file not found")
+    checked_input(path, streaming=True)  # a directory or FIFO is refused here; each importer applies its size limit
     name = name or dataset_name_for(path)
     if name == DEFAULT_NAME:
         raise ImportFileError(
@@ -60,6 +60,15 @@ def import_file(store: Store, kind: str, path: Path | str, name: str | None = No
         tables["regions"] = region_table(new_codes)
     imported = Dataset(name, tables)
     raise_on_errors(check_dataset(layer([base, imported])), origin=path.name)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    digest = _fingerprint(path)
     store.save(imported, origin=str(path.resolve()), fingerprint=digest)
     return imported
+
+
+def _fingerprint(path: Path) -> str:
+    """First 16 hex digits of the file's SHA-256, read in 1 MB blocks (a BACI release is gigabytes)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]

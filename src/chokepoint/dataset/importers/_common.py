@@ -3,14 +3,21 @@
 Every helper reports bad input as one-line :class:`~chokepoint.errors.ImportFileError` messages of
 the form ``<file> row <n>, field <field>: <value> <problem>; <fix>``. Row numbers are 1-based file
 lines with the header on row 1 (a record with an embedded line break counts as one row).
+
+Resources are bounded before reading: an input must be a regular file (a directory, FIFO or device
+is refused without opening it), files read whole may be at most ``CHOKEPOINT_MAX_INPUT_MB`` MB
+(default 64; USGS and Comtrade files are a few MB) and files scanned in chunks (BACI) at most
+``CHOKEPOINT_MAX_STREAM_MB`` MB (default 4096); the header is checked from the first line before
+the rest of the file is read, so a large junk file costs one line.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -21,15 +28,19 @@ import pandas as pd
 
 from chokepoint.errors import ImportFileError
 from chokepoint.regions import country_converter
+from chokepoint.yamlfile import input_file_problem, size_limit
 
 __all__ = [
     "Commodity",
     "ImportFileError",
+    "check_years",
+    "checked_input",
     "commodities",
     "conform",
     "file_error",
     "hs_commodity_map",
     "parse_numbers",
+    "read_header",
     "read_text_table",
     "region_ids",
     "schema_columns",
@@ -37,6 +48,12 @@ __all__ = [
 
 WORLD = "WLD"
 REST_OF_WORLD = "ROW"
+#: Largest number an importer accepts: far above any tonnage or dollar figure (world GDP is ~1e14
+#: USD), so a value above it is a typo or an overflow such as 1e308 × 1000 = inf.
+MAX_VALUE = 1e15
+#: Earliest year a file may hold (USGS series start in 1900); the latest is next year.
+FIRST_YEAR = 1900
+_HEADER_BYTES = 1 << 20
 
 # --------------------------------------------------------------------------- errors
 
@@ -100,16 +117,50 @@ def conform(frame: pd.DataFrame, table: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- reading text
 
 
+def checked_input(path: Path, *, streaming: bool = False) -> None:
+    """Raise unless ``path`` is a regular file within the size limit (see the module docstring)."""
+    variable = "CHOKEPOINT_MAX_STREAM_MB" if streaming else "CHOKEPOINT_MAX_INPUT_MB"
+    problem = input_file_problem(path, size_limit(variable, 4096 if streaming else 64), variable)
+    if problem is not None:
+        raise ImportFileError(f"{path if problem.startswith('file not found') else path.name}: {problem}")
+
+
+def read_header(path: Path, encodings: Iterable[str] = ("utf-8-sig",), fix: str = "re-download the file") -> list[str]:
+    """The cells of line 1, reading at most 1 MB: a file whose first line is longer is no CSV."""
+    checked_input(path, streaming=True)
+    with path.open("rb") as handle:
+        head = handle.read(_HEADER_BYTES)
+    if not head.strip():
+        raise file_error(path, None, None, None, "is empty", fix)
+    line, newline, _ = head.partition(b"\n")
+    if not newline and len(head) == _HEADER_BYTES:
+        raise file_error(path, 1, None, None, "has no line break in its first 1 MB: not a CSV file", fix)
+    text = _decode(path, line, tuple(encodings))
+    if "\x00" in text:
+        raise file_error(path, 1, None, None, "contains NUL bytes (UTF-16 or binary file?)", "save it as UTF-8 CSV")
+    return [cell.strip() for cell in next(csv.reader([text.rstrip("\r")]), [])]
+
+
 def read_text_table(
-    path: Path, *, encodings: Iterable[str] = ("utf-8-sig",), fix: str = "re-download the file"
+    path: Path,
+    *,
+    encodings: Iterable[str] = ("utf-8-sig",),
+    fix: str = "re-download the file",
+    check_header: Callable[[list[str]], None] | None = None,
 ) -> pd.DataFrame:
     """Read a CSV file into an all-string DataFrame (no NA guessing, cells stripped of nothing).
 
     Tries each encoding in turn; bytes that none of them decode, NUL bytes (UTF-16 files),
-    an empty file, or a ragged/truncated record raise :class:`ImportFileError` naming the row.
+    an empty or header-only file, a short or long record, or a truncated last record raise
+    :class:`ImportFileError` naming the row. ``check_header`` is called with the header cells
+    before the file is read whole, so it can refuse a wrong file after one line.
     Adds a column ``_row`` with the 1-based file row of each record (header = row 1).
     """
     path = Path(path)
+    header_cells = read_header(path, encodings, fix)
+    if check_header is not None:
+        check_header(header_cells)
+    checked_input(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -129,12 +180,22 @@ def read_text_table(
     # file row of each record: header is row 1; count line breaks inside quoted fields
     starts = np.cumsum([1] + [1 + sum(c.count("\n") for c in rec) for rec in records[:-1]])
     width = len(header)
-    for i, rec in enumerate(body):
-        if len(rec) > width and any(c.strip() for c in rec[width:]):
+    cut = bool(body) and not text.endswith(("\n", "\r")) and len(body[-1]) < width
+    for i, rec in enumerate(body[:-1] if cut else body):
+        long = len(rec) > width and any(c.strip() for c in rec[width:])
+        # a short record that is not blank lost cells (a joined line or a cut copy), so its values
+        # would land in the wrong columns
+        short = len(rec) < width and any(c.strip() for c in rec)
+        if long or short:
             raise file_error(
-                path, int(starts[i + 1]), None, None, f"has {len(rec)} cells but the header has {width}", fix
+                path,
+                int(starts[i + 1]),
+                None,
+                None,
+                f"has {len(rec)} cells but the header has {width}",
+                "give every row one cell per header column; " + fix,
             )
-    if body and not text.endswith(("\n", "\r")) and len(body[-1]) < width:
+    if cut:
         raise file_error(
             path,
             int(starts[-1]),
@@ -151,6 +212,8 @@ def read_text_table(
     blank_rows = cells.apply(lambda c: c.str.strip().eq("")).all(axis=1) if len(cells) else None
     if blank_rows is not None:
         frame = frame.loc[~blank_rows]
+    if frame.empty:
+        raise file_error(path, 2, None, None, "has a header but no data rows", fix)
     unnamed = [c for c in cells.columns if c.startswith("_unnamed_") and frame[c].str.strip().eq("").all()]
     return frame.drop(columns=unnamed).reset_index(drop=True)
 
@@ -242,12 +305,30 @@ def parse_numbers(
     if bad.any():
         i = bad.to_numpy().nonzero()[0][0]
         raise file_error(path, int(rows.iloc[i]), field, values.iloc[i], "is not a number", fix)
+    huge = number.abs().gt(MAX_VALUE)  # 1e309 parses as inf
+    if huge.any():
+        i = huge.to_numpy().nonzero()[0][0]
+        raise file_error(
+            path, int(rows.iloc[i]), field, values.iloc[i], f"is not a finite number at most {MAX_VALUE:.0e}", fix
+        )
     value = number.where(~is_none, 0.0).astype("float64")
     flag = pd.Series("", index=values.index, dtype=object)
     flag = flag.mask(is_none, "none (—)")
     flag = flag.mask(missing.notna() & number.isna() & ~is_none, missing)
     flag = flag.mask(bound.eq(">"), "lower bound").mask(bound.eq("<"), "upper bound")
     return pd.DataFrame({"value": value, "flag": flag.fillna("")}, index=values.index)
+
+
+def check_years(path: Path, cells: pd.Series, rows: pd.Series, field: str, fix: str) -> None:
+    """Raise on a year (text of digits, or int) outside FIRST_YEAR..next year: ``0000`` or ``2999``
+    is a typo, not data."""
+    last = datetime.date.today().year + 1
+    bad = ~pd.to_numeric(cells).between(FIRST_YEAR, last)
+    if bad.any():
+        i = bad.to_numpy().nonzero()[0][0]
+        raise file_error(
+            path, int(rows.iloc[i]), field, str(cells.iloc[i]), f"is not a year between {FIRST_YEAR} and {last}", fix
+        )
 
 
 # --------------------------------------------------------------------------- regions

@@ -24,20 +24,25 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.dataset.importers._common import (
+    check_years,
+    checked_input,
     conform,
     file_error,
     hs_commodity_map,
     join_notes,
     parse_numbers,
+    read_header,
     read_text_table,
     require_columns,
 )
 from chokepoint.dataset.importers._trade import aggregate_trade, trade_region_ids
+from chokepoint.errors import ImportFileError
 
 __all__ = ["read_baci"]
 
 _COLUMNS = ("t", "i", "j", "k", "v", "q")
 _FIX = "re-download the BACI release"
+_DUP_FIX = "keep one row per code (use the code list of the BACI release unchanged)"
 
 
 def read_baci(
@@ -68,9 +73,10 @@ def read_baci(
     ``{"trade", "sources"}`` DataFrames with exactly the schema columns.
     """
     path = Path(path)
+    header = pd.DataFrame(columns=[c.lower() for c in read_header(path, fix=_FIX)])
+    require_columns(path, header, _COLUMNS, "use an unmodified BACI file (t,i,j,k,v,q)")
     frame = _read_mapped_rows(path, hs_map)
     frame.columns = [c.strip().lower() for c in frame.columns]
-    require_columns(path, frame, _COLUMNS, "use an unmodified BACI file (t,i,j,k,v,q)")
     country_codes = country_codes or _beside(path, "country_codes_*.csv")
     product_codes = product_codes or _beside(path, "product_codes_*.csv")
     if country_codes is None:
@@ -128,6 +134,7 @@ def _checked_codes(path: Path, data: pd.DataFrame) -> pd.DataFrame:
                 _FIX,
             )
     data["k"] = data["k"].str.zfill(6)
+    check_years(path, data["t"], data["_row"], "t", _FIX)
     return data
 
 
@@ -218,20 +225,36 @@ def _read_mapped_rows(path: Path, hs_map: Mapping[str, str] | None, chunk_rows: 
     is scanned in chunks by pandas' C parser and only mapped rows are kept. Anything the fast
     path cannot parse is re-read by :func:`read_text_table`, which names the bad row.
     """
+    checked_input(path, streaming=True)
+    scanned = 0
     try:
         kept = []
-        for chunk in pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows, encoding="utf-8-sig"):
-            chunk.columns = [c.strip().lower() for c in chunk.columns]
-            if "k" not in chunk.columns:
-                return read_text_table(path, fix=_FIX)
-            codes = chunk["k"].str.strip().str.zfill(6)
-            mapping = hs_commodity_map(sorted(set(codes)), hs_map)
-            # codes that are not six digits stay in, so the careful checks below can reject them
-            keep = codes.isin(list(mapping)) | ~codes.str.fullmatch(r"\d{6}")
-            kept.append(chunk[keep].assign(_row=chunk.index[keep] + 2))
+        reader = pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows, encoding="utf-8-sig")
+        with reader:  # closed even when a chunk is refused
+            for chunk in reader:
+                chunk.columns = [c.strip().lower() for c in chunk.columns]
+                # the C parser pads a short row with "" and BACI writes every cell (NA for no quantity),
+                # so an empty cell is a short or damaged row that would otherwise be dropped silently
+                empty = chunk.eq("")
+                if empty.to_numpy().any():
+                    at = empty.any(axis=1).to_numpy().nonzero()[0][0]
+                    field = str(empty.columns[empty.iloc[at].to_numpy()][0])
+                    raise file_error(
+                        path, int(chunk.index[at]) + 2, field, None, "is empty (a short or damaged row)", _FIX
+                    )
+                scanned += len(chunk)
+                codes = chunk["k"].str.strip().str.zfill(6)
+                mapping = hs_commodity_map(sorted(set(codes)), hs_map)
+                # codes that are not six digits stay in, so the careful checks below can reject them
+                keep = codes.isin(list(mapping)) | ~codes.str.fullmatch(r"\d{6}")
+                kept.append(chunk[keep].assign(_row=chunk.index[keep] + 2))
+    except ImportFileError:
+        raise
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError):
-        return read_text_table(path, fix=_FIX)
-    return pd.concat(kept, ignore_index=True) if kept else read_text_table(path, fix=_FIX)
+        return read_text_table(path, fix=_FIX)  # names the bad row (files above the whole-read limit: the size)
+    if scanned == 0:
+        raise file_error(path, 2, None, None, "has a header but no data rows", _FIX)
+    return pd.concat(kept, ignore_index=True)
 
 
 def _beside(path: Path, pattern: str) -> Path | None:
@@ -251,6 +274,12 @@ def _country_codes(path: Path) -> pd.DataFrame:
             path, 1, "country_iso3", None, "missing required column", "use the country_codes file of the BACI release"
         )
     codes = frame[cols["country_code"]].str.strip().str.lstrip("0").replace("", "0")
+    twice = codes.duplicated()
+    if twice.any():
+        i = twice.idxmax()
+        raise file_error(
+            path, frame.at[i, "_row"], "country_code", frame.at[i, cols["country_code"]], "is listed twice", _DUP_FIX
+        )
     return pd.DataFrame(
         {"iso3": frame[iso].str.strip().to_numpy(), "name": frame[name].str.strip().to_numpy()}, index=codes.to_numpy()
     )
@@ -259,4 +288,9 @@ def _country_codes(path: Path) -> pd.DataFrame:
 def _product_codes(path: Path) -> Mapping[str, str]:
     frame = read_text_table(path, fix=_FIX)
     require_columns(path, frame, ("code", "description"), "use the product_codes file of the BACI release")
-    return dict(zip(frame["code"].str.strip().str.zfill(6), frame["description"].str.strip(), strict=True))
+    codes = frame["code"].str.strip().str.zfill(6)
+    twice = codes.duplicated()
+    if twice.any():
+        i = twice.idxmax()
+        raise file_error(path, frame.at[i, "_row"], "code", frame.at[i, "code"], "is listed twice", _DUP_FIX)
+    return dict(zip(codes, frame["description"].str.strip(), strict=True))

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.dataset.importers._common import (
+    check_years,
     conform,
     file_error,
     hs_commodity_map,
@@ -88,6 +89,10 @@ _EXTRACT_REQUIRED = (
     "primary_value_usd",
 )
 _FIX = "re-download the Comtrade export"
+_NOT_COMTRADE = (
+    "does not look like a UN Comtrade export (no refYear or cmd_code column)",
+    "export the data from comtradeplus.un.org as CSV",
+)
 
 
 def read_comtrade(
@@ -115,7 +120,7 @@ def read_comtrade(
     ``{"trade", "sources"}`` DataFrames with exactly the schema columns; one ``sources`` row.
     """
     path = Path(path)
-    frame, cols = _layout(path, read_text_table(path, fix=_FIX))
+    frame, cols = _layout(path, read_text_table(path, fix=_FIX, check_header=lambda cells: _known(path, cells)))
     data = pd.DataFrame(
         {k: (frame[v].str.strip() if v in frame.columns else "") for k, v in cols.items()}, index=frame.index
     )
@@ -185,14 +190,13 @@ def _layout(path: Path, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, st
     if "cmd_code" in frame.columns:
         require_columns(path, frame, _EXTRACT_REQUIRED, _FIX)
         return frame, _EXTRACT
-    raise file_error(
-        path,
-        1,
-        None,
-        None,
-        "does not look like a UN Comtrade export (no refYear or cmd_code column)",
-        "export the data from comtradeplus.un.org as CSV",
-    )
+    raise file_error(path, 1, None, None, *_NOT_COMTRADE)
+
+
+def _known(path: Path, header: list[str]) -> None:
+    """Raise unless line 1 is the header of a layout this importer reads (checked before the rest is read)."""
+    if "refYear" not in header and "cmd_code" not in header:
+        raise file_error(path, 1, None, None, *_NOT_COMTRADE)
 
 
 def _flows(path: Path, data: pd.DataFrame, cols: dict[str, str]) -> tuple[pd.DataFrame, list[str]]:
@@ -260,3 +264,4 @@ def _check_codes(path: Path, data: pd.DataFrame, cols: Mapping[str, str]) -> Non
             i = bad.idxmax()
             what = "a year" if field == "year" else "an HS code"
             raise file_error(path, data.at[i, "_row"], cols[field], data.at[i, field], f"is not {what}", _FIX)
+    check_years(path, data["year"], data["_row"], cols["year"], _FIX)

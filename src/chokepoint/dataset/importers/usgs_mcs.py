@@ -34,6 +34,8 @@ from pathlib import Path
 import pandas as pd
 
 from chokepoint.dataset.importers._common import (
+    _WORLD_RE,
+    check_years,
     conform,
     file_error,
     join_notes,
@@ -111,7 +113,9 @@ def read_usgs_mcs(
     """
     path = Path(path)
     wanted = {_norm(k): v for k, v in (commodities or DEFAULT_COMMODITIES).items()}
-    frame = read_text_table(path, encodings=("utf-8-sig", "cp1252"), fix="re-download the release")
+    frame = read_text_table(
+        path, encodings=("utf-8-sig", "cp1252"), fix="re-download the release", check_header=lambda h: _known(path, h)
+    )
     if "MCS chapter" in frame.columns or "Statistics" in frame.columns:
         require_columns(path, frame, _LONG_COLUMNS, "use the unmodified MCS2026 data release")
         long, edition = _from_long(path, frame, wanted, edition)
@@ -121,6 +125,19 @@ def read_usgs_mcs(
 
 
 # --------------------------------------------------------------------------- layouts
+
+
+def _known(path: Path, header: list[str]) -> None:
+    """Raise unless line 1 has the Country column every MCS world table has (checked before the rest is read)."""
+    if "country" not in {cell.lower() for cell in header}:
+        raise file_error(
+            path,
+            1,
+            "COUNTRY",
+            None,
+            "missing required column: this does not look like a USGS MCS world table",
+            "use the unmodified MCS world-data CSV",
+        )
 
 
 def _norm(name: str) -> str:
@@ -166,6 +183,11 @@ def _from_wide(
     if edition is None:
         raise file_error(path, 1, "SOURCE", None, "MCS edition not found in the file", "pass edition=<year>")
 
+    header_years = pd.Series(
+        [int(m.group(2)) for _, m in prod_cols] + [int(y) for _, m in res_cols if (y := m.group(1))]
+    )
+    check_years(path, header_years, pd.Series(1, index=header_years.index), "PROD_<year>", fix)
+    _require_world_rows(path, frame, frame[cols["country"]], None)
     ctype = frame[cols["type"]]
     if "commodity" in cols:
         key = _norm_series(frame[cols["commodity"]])
@@ -185,6 +207,7 @@ def _from_wide(
             )
     keep = key.isin(list(wanted))
     frame, key, ctype = frame.loc[keep], key.loc[keep], ctype.loc[keep]
+    _require_world_rows(path, frame, frame[cols["country"]], key)
     if "unit_meas" in cols:
         unit = frame[cols["unit_meas"]].str.strip().str.lower()
     else:
@@ -244,6 +267,9 @@ def _from_long(
     if bad.any():
         i = bad.idxmax()
         raise file_error(path, frame.at[i, "_row"], "Year", frame.at[i, "Year"], "is not a year", _FIX)
+    check_years(path, years, frame.loc[years.index, "_row"], "Year", _FIX)
+    world = frame["Section"].str.contains("world", case=False)
+    _require_world_rows(path, frame.loc[world], frame.loc[world, "Country"], None)
     edition = _edition_from(path, frame, None, edition)
     if edition is None:
         if years.empty:
@@ -258,6 +284,7 @@ def _from_long(
         edition = int(years.astype(int).max()) + 1
     keep &= key.isin(list(wanted))
     frame, key, stat = frame.loc[keep], key.loc[keep], stat.loc[keep]
+    _require_world_rows(path, frame, frame["Country"], key + ", " + stat)
     num = parse_numbers(path, frame["Value"], frame["_row"], "Value", _FIX)
     notes = frame["Notes"] if "Notes" in frame.columns else pd.Series("", index=frame.index)
     est = notes.str.contains(r"\bestimated\b", case=False).map({True: "USGS estimate", False: ""})
@@ -279,6 +306,32 @@ def _from_long(
         }
     )
     return long.reset_index(drop=True), edition
+
+
+def _require_world_rows(path: Path, frame: pd.DataFrame, country: pd.Series, groups: pd.Series | None) -> None:
+    """Raise when a world table looks truncated: USGS ends every commodity's table with its world
+    total, so the last row of the file (``groups`` None) and every commodity (or commodity and
+    statistic) in ``groups`` must have a world-total row."""
+    if frame.empty:
+        return
+    is_world = country.astype(str).str.replace("\u00a0", " ", regex=False).str.strip().str.match(_WORLD_RE)
+    fix = "re-download the release: the file looks truncated"
+    if groups is None:
+        if not is_world.iloc[-1]:
+            raise file_error(
+                path,
+                int(frame["_row"].iloc[-1]),
+                "COUNTRY",
+                country.iloc[-1],
+                "is the last row, not a world total",
+                fix,
+            )
+        return
+    has_world = is_world.groupby(groups).any()
+    if not has_world.all():
+        name = str(has_world.index[~has_world.to_numpy()][0])
+        row = int(frame.loc[groups == name, "_row"].iloc[-1])
+        raise file_error(path, row, "COUNTRY", name, "has no world-total row", fix)
 
 
 # --------------------------------------------------------------------------- tables
