@@ -69,6 +69,16 @@ def file_error(path: Path, row: object, field: str | None, value: object, proble
     return ImportFileError(_one_line(f"{where}: {shown}{problem}; {fix}"))
 
 
+def refuse_first(
+    path: Path, bad: pd.Series, rows: pd.Series, field: str, values: pd.Series, problem: str, fix: str
+) -> None:
+    """Raise :func:`file_error` at the first position where ``bad`` holds, naming that row's file
+    line (``rows``) and cell (``values``); the three Series line up by position."""
+    if bad.any():
+        i = int(bad.to_numpy().nonzero()[0][0])
+        raise file_error(path, int(rows.iloc[i]), field, values.iloc[i], problem, fix)
+
+
 def _none_unless(values: pd.Series, keep: pd.Series) -> pd.Series:
     """An object Series holding ``values`` where ``keep`` is true and ``None`` elsewhere."""
     cells = values.to_numpy(dtype=object).copy()
@@ -301,16 +311,9 @@ def parse_numbers(
     missing = compact.str.upper().map(_MISSING_TOKENS)
     qualitative = text.str.fullmatch(_QUALITATIVE)
     missing = missing.mask(qualitative, "qualitative: " + text)
-    bad = number.isna() & ~is_none & missing.isna()
-    if bad.any():
-        i = bad.to_numpy().nonzero()[0][0]
-        raise file_error(path, int(rows.iloc[i]), field, values.iloc[i], "is not a number", fix)
+    refuse_first(path, number.isna() & ~is_none & missing.isna(), rows, field, values, "is not a number", fix)
     huge = number.abs().gt(MAX_VALUE)  # 1e309 parses as inf
-    if huge.any():
-        i = huge.to_numpy().nonzero()[0][0]
-        raise file_error(
-            path, int(rows.iloc[i]), field, values.iloc[i], f"is not a finite number at most {MAX_VALUE:.0e}", fix
-        )
+    refuse_first(path, huge, rows, field, values, f"is not a finite number at most {MAX_VALUE:.0e}", fix)
     value = number.where(~is_none, 0.0).astype("float64")
     flag = pd.Series("", index=values.index, dtype=object)
     flag = flag.mask(is_none, "none (—)")
@@ -324,11 +327,7 @@ def check_years(path: Path, cells: pd.Series, rows: pd.Series, field: str, fix: 
     is a typo, not data."""
     last = datetime.date.today().year + 1
     bad = ~pd.to_numeric(cells).between(FIRST_YEAR, last)
-    if bad.any():
-        i = bad.to_numpy().nonzero()[0][0]
-        raise file_error(
-            path, int(rows.iloc[i]), field, str(cells.iloc[i]), f"is not a year between {FIRST_YEAR} and {last}", fix
-        )
+    refuse_first(path, bad, rows, field, cells.astype(str), f"is not a year between {FIRST_YEAR} and {last}", fix)
 
 
 # --------------------------------------------------------------------------- regions

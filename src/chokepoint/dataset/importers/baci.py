@@ -33,6 +33,7 @@ from chokepoint.dataset.importers._common import (
     parse_numbers,
     read_header,
     read_text_table,
+    refuse_first,
     require_columns,
 )
 from chokepoint.dataset.importers._trade import aggregate_trade, trade_region_ids
@@ -122,17 +123,8 @@ def _checked_codes(path: Path, data: pd.DataFrame) -> pd.DataFrame:
     for col in ("t", "i", "j", "k"):
         data[col] = data[col].str.strip()
         pattern = r"\d{4}" if col == "t" else r"\d{1,6}"
-        bad = ~data[col].str.fullmatch(pattern)
-        if bad.any():
-            i = bad.idxmax()
-            raise file_error(
-                path,
-                data.at[i, "_row"],
-                col,
-                data.at[i, col],
-                "is not a " + ("year" if col == "t" else "numeric code"),
-                _FIX,
-            )
+        problem = "is not a " + ("year" if col == "t" else "numeric code")
+        refuse_first(path, ~data[col].str.fullmatch(pattern), data["_row"], col, data[col], problem, _FIX)
     data["k"] = data["k"].str.zfill(6)
     check_years(path, data["t"], data["_row"], "t", _FIX)
     return data
@@ -145,16 +137,8 @@ def _checked_products(path: Path, data: pd.DataFrame, product_codes: Path | None
         return {}
     descriptions = _product_codes(product_codes)
     unknown = ~data["k"].isin(list(descriptions))
-    if unknown.any():
-        i = unknown.idxmax()
-        raise file_error(
-            path,
-            data.at[i, "_row"],
-            "k",
-            data.at[i, "k"],
-            f"is not in {product_codes.name}",
-            "use the product list of the same BACI release",
-        )
+    fix = "use the product list of the same BACI release"
+    refuse_first(path, unknown, data["_row"], "k", data["k"], f"is not in {product_codes.name}", fix)
     return descriptions
 
 
@@ -275,11 +259,7 @@ def _country_codes(path: Path) -> pd.DataFrame:
         )
     codes = frame[cols["country_code"]].str.strip().str.lstrip("0").replace("", "0")
     twice = codes.duplicated()
-    if twice.any():
-        i = twice.idxmax()
-        raise file_error(
-            path, frame.at[i, "_row"], "country_code", frame.at[i, cols["country_code"]], "is listed twice", _DUP_FIX
-        )
+    refuse_first(path, twice, frame["_row"], "country_code", frame[cols["country_code"]], "is listed twice", _DUP_FIX)
     return pd.DataFrame(
         {"iso3": frame[iso].str.strip().to_numpy(), "name": frame[name].str.strip().to_numpy()}, index=codes.to_numpy()
     )
@@ -289,8 +269,5 @@ def _product_codes(path: Path) -> Mapping[str, str]:
     frame = read_text_table(path, fix=_FIX)
     require_columns(path, frame, ("code", "description"), "use the product_codes file of the BACI release")
     codes = frame["code"].str.strip().str.zfill(6)
-    twice = codes.duplicated()
-    if twice.any():
-        i = twice.idxmax()
-        raise file_error(path, frame.at[i, "_row"], "code", frame.at[i, "code"], "is listed twice", _DUP_FIX)
+    refuse_first(path, codes.duplicated(), frame["_row"], "code", frame["code"], "is listed twice", _DUP_FIX)
     return dict(zip(codes, frame["description"].str.strip(), strict=True))

@@ -43,6 +43,7 @@ from chokepoint.dataset.importers._common import (
     join_notes,
     parse_numbers,
     read_text_table,
+    refuse_first,
     require_columns,
 )
 from chokepoint.dataset.importers._trade import aggregate_trade, trade_region_ids
@@ -238,16 +239,8 @@ def _totals_only(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
     """Keep the all-partner2, all-modes, all-customs-procedure rows of a Comtrade+ extract."""
     if "freqCode" in frame.columns:
         monthly = ~frame["freqCode"].str.strip().isin(["A", ""])
-        if monthly.any():
-            i = monthly.idxmax()
-            raise file_error(
-                path,
-                frame.at[i, "_row"],
-                "freqCode",
-                frame.at[i, "freqCode"],
-                "is not annual data",
-                "download annual (freqCode A) data",
-            )
+        fix = "download annual (freqCode A) data"
+        refuse_first(path, monthly, frame["_row"], "freqCode", frame["freqCode"], "is not annual data", fix)
     keep = pd.Series(True, index=frame.index)
     for col, total in (("partner2Code", "0"), ("motCode", "0"), ("customsCode", "C00")):
         if col in frame.columns:
@@ -259,9 +252,7 @@ def _totals_only(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
 def _check_codes(path: Path, data: pd.DataFrame, cols: Mapping[str, str]) -> None:
     """Raise on a year or HS code that is not a code (e.g. '20x3', '28A6')."""
     for field, pattern in (("year", r"\d{4}"), ("cmd", r"\d{2,6}|TOTAL")):
+        what = "a year" if field == "year" else "an HS code"
         bad = ~data[field].str.fullmatch(pattern)
-        if bad.any():
-            i = bad.idxmax()
-            what = "a year" if field == "year" else "an HS code"
-            raise file_error(path, data.at[i, "_row"], cols[field], data.at[i, field], f"is not {what}", _FIX)
+        refuse_first(path, bad, data["_row"], cols[field], data[field], f"is not {what}", _FIX)
     check_years(path, data["year"], data["_row"], cols["year"], _FIX)

@@ -41,6 +41,7 @@ from chokepoint.dataset.importers._common import (
     join_notes,
     parse_numbers,
     read_text_table,
+    refuse_first,
     region_ids,
     require_columns,
 )
@@ -263,11 +264,11 @@ def _from_long(
     stat = frame["Statistics"].str.strip().str.lower()
     keep = frame["Section"].str.contains("world", case=False) & stat.isin(["production", "reserves"])
     years = frame["Year"].where(keep).dropna().str.strip()
-    bad = ~years.str.fullmatch(r"\d{4}")
-    if bad.any():
-        i = bad.idxmax()
-        raise file_error(path, frame.at[i, "_row"], "Year", frame.at[i, "Year"], "is not a year", _FIX)
-    check_years(path, years, frame.loc[years.index, "_row"], "Year", _FIX)
+    rows = frame.loc[years.index, "_row"]
+    refuse_first(
+        path, ~years.str.fullmatch(r"\d{4}"), rows, "Year", frame.loc[years.index, "Year"], "is not a year", _FIX
+    )
+    check_years(path, years, rows, "Year", _FIX)
     world = frame["Section"].str.contains("world", case=False)
     _require_world_rows(path, frame.loc[world], frame.loc[world, "Country"], None)
     edition = _edition_from(path, frame, None, edition)
@@ -355,16 +356,9 @@ def _tables(path: Path, long: pd.DataFrame, wanted: Mapping[str, str], edition: 
     unit = long["unit"]
     factor = pd.Series(float("nan"), index=long.index)
     factor = factor.mask(unit.str.contains("metric ton"), 1.0).mask(unit.str.contains("kilogram"), 0.001)
-    if factor.isna().any():
-        i = factor.isna().idxmax()
-        raise file_error(
-            path,
-            long.at[i, "_row"],
-            "unit",
-            long.at[i, "unit"],
-            "is not a mass unit (metric tons or kilograms)",
-            "import only commodities reported in metric tons or kilograms",
-        )
+    fix = "import only commodities reported in metric tons or kilograms"
+    problem = "is not a mass unit (metric tons or kilograms)"
+    refuse_first(path, factor.isna(), long["_row"], "unit", long["unit"], problem, fix)
     unit_note = factor.map({1.0: "", 0.001: "converted from kilograms (÷1000)"})
     regions = region_ids(path, long["country"], long["_row"], "COUNTRY")
     slug = long["key"].map({k: _SLUGS.get(k, re.sub(r"\W+", "_", k).strip("_")) for k in long["key"].unique()})
