@@ -52,6 +52,7 @@ TABLES: tuple[str, ...] = (
     "supply_shares",
     "material_indicators",
     "leverage",
+    "target_weights",
 )
 
 Dtype = Literal["str", "int", "float"]
