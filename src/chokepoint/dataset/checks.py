@@ -83,6 +83,9 @@ _REFERENCES: tuple[tuple[str, str, str, str], ...] = (
     ("trade", "importer_id", "regions", "region_id"),
     ("trade", "commodity_id", "commodities", "commodity_id"),
     ("trade", "reporter_id", "regions", "region_id"),
+    ("trade_shares", "importer_id", "regions", "region_id"),
+    ("trade_shares", "exporter_id", "regions", "region_id"),
+    ("trade_shares", "commodity_id", "commodities", "commodity_id"),
     ("intensities", "sector_id", "sectors", "sector_id"),
     ("intensities", "commodity_id", "commodities", "commodity_id"),
     ("sector_activity", "region_id", "regions", "region_id"),
@@ -98,6 +101,10 @@ _REFERENCES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+# Fields that may hold several codes joined by "+" (a share of the sum of several commodities).
+_JOINED: frozenset[tuple[str, str]] = frozenset({("trade_shares", "commodity_id")})
+
+
 def check_codes(ds: Dataset) -> list[Finding]:
     """Every code used (region, commodity, sector, facility, source) is defined in its table."""
     refs = [*_REFERENCES, *((t, "source_id", "sources", "source_id") for t in CITING_TABLES)]
@@ -107,7 +114,12 @@ def check_codes(ds: Dataset) -> list[Finding]:
         if df.empty:
             continue
         known = set(ds[code_table][code_field].dropna())
-        bad = df[~df[fld].isin(known) & df[fld].notna()]
+        if (table, fld) in _JOINED:
+            parts = df[fld].str.split("+").explode()
+            unknown = ~parts.isin(known) & parts.notna()
+            bad = df[unknown.groupby(level=0).any().reindex(df.index, fill_value=False).to_numpy()]
+        else:
+            bad = df[~df[fld].isin(known) & df[fld].notna()]
         labels = _row_label(bad, _key_of(table))
         findings += [
             Finding(
@@ -290,9 +302,9 @@ def check_exports_within_supply(ds: Dataset, tolerance: float = 0.25) -> list[Fi
     keys = ["commodity_id", "year"]
     # A flow reported by both sides counts once (the larger figure): reporter and mirror are two
     # readings of the same shipments, not two shipments.
-    trade = trade.groupby(["exporter_id", "importer_id", *keys], as_index=False)["quantity_t"].max()
-    exports = trade.groupby(["exporter_id", *keys])["quantity_t"].sum().rename_axis(["region_id", *keys])
-    imports = trade.groupby(["importer_id", *keys])["quantity_t"].sum().rename_axis(["region_id", *keys])
+    flows = trade.groupby(["exporter_id", "importer_id", *keys], as_index=False)["quantity_t"].max()
+    exports = flows.groupby(["exporter_id", *keys])["quantity_t"].sum().rename_axis(["region_id", *keys])
+    imports = flows.groupby(["importer_id", *keys])["quantity_t"].sum().rename_axis(["region_id", *keys])
     prod = ds["production"].groupby(["region_id", *keys])["production_t"].sum()
     table = pd.concat({"exports": exports, "imports": imports, "production": prod}, axis=1)
     table = table[table["exports"].notna() & table["production"].notna()].fillna(0.0)
