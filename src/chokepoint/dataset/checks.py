@@ -29,6 +29,7 @@ __all__ = [
     "check_country_codes",
     "check_dataset",
     "check_exports_within_supply",
+    "check_reporters",
     "check_shares",
     "check_stage_chain",
     "raise_on_errors",
@@ -81,6 +82,10 @@ _REFERENCES: tuple[tuple[str, str, str, str], ...] = (
     ("trade", "exporter_id", "regions", "region_id"),
     ("trade", "importer_id", "regions", "region_id"),
     ("trade", "commodity_id", "commodities", "commodity_id"),
+    ("trade", "reporter_id", "regions", "region_id"),
+    ("trade_shares", "importer_id", "regions", "region_id"),
+    ("trade_shares", "exporter_id", "regions", "region_id"),
+    ("trade_shares", "commodity_id", "commodities", "commodity_id"),
     ("intensities", "sector_id", "sectors", "sector_id"),
     ("intensities", "commodity_id", "commodities", "commodity_id"),
     ("sector_activity", "region_id", "regions", "region_id"),
@@ -96,6 +101,10 @@ _REFERENCES: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
+# Fields that may hold several codes joined by "+" (a share of the sum of several commodities).
+_JOINED: frozenset[tuple[str, str]] = frozenset({("trade_shares", "commodity_id")})
+
+
 def check_codes(ds: Dataset) -> list[Finding]:
     """Every code used (region, commodity, sector, facility, source) is defined in its table."""
     refs = [*_REFERENCES, *((t, "source_id", "sources", "source_id") for t in CITING_TABLES)]
@@ -105,7 +114,12 @@ def check_codes(ds: Dataset) -> list[Finding]:
         if df.empty:
             continue
         known = set(ds[code_table][code_field].dropna())
-        bad = df[~df[fld].isin(known) & df[fld].notna()]
+        if (table, fld) in _JOINED:
+            parts = df[fld].str.split("+").explode()
+            unknown = ~parts.isin(known) & parts.notna()
+            bad = df[unknown.groupby(level=0).any().reindex(df.index, fill_value=False).to_numpy()]
+        else:
+            bad = df[~df[fld].isin(known) & df[fld].notna()]
         labels = _row_label(bad, _key_of(table))
         findings += [
             Finding(
@@ -286,8 +300,11 @@ def check_exports_within_supply(ds: Dataset, tolerance: float = 0.25) -> list[Fi
     if trade.empty:
         return []
     keys = ["commodity_id", "year"]
-    exports = trade.groupby(["exporter_id", *keys])["quantity_t"].sum().rename_axis(["region_id", *keys])
-    imports = trade.groupby(["importer_id", *keys])["quantity_t"].sum().rename_axis(["region_id", *keys])
+    # A flow reported by both sides counts once (the larger figure): reporter and mirror are two
+    # readings of the same shipments, not two shipments.
+    flows = trade.groupby(["exporter_id", "importer_id", *keys], as_index=False)["quantity_t"].max()
+    exports = flows.groupby(["exporter_id", *keys])["quantity_t"].sum().rename_axis(["region_id", *keys])
+    imports = flows.groupby(["importer_id", *keys])["quantity_t"].sum().rename_axis(["region_id", *keys])
     prod = ds["production"].groupby(["region_id", *keys])["production_t"].sum()
     table = pd.concat({"exports": exports, "imports": imports, "production": prod}, axis=1)
     table = table[table["exports"].notna() & table["production"].notna()].fillna(0.0)
@@ -308,6 +325,27 @@ def check_exports_within_supply(ds: Dataset, tolerance: float = 0.25) -> list[Fi
     ]
 
 
+def check_reporters(ds: Dataset) -> list[Finding]:
+    """A trade row's reporter is one side of its flow: import statistics report the importer,
+    export statistics the exporter (an unknown or mixed reporter is left empty)."""
+    trade = ds["trade"]
+    known = trade[trade["reporter_id"].notna()]
+    bad = known[(known["reporter_id"] != known["exporter_id"]) & (known["reporter_id"] != known["importer_id"])]
+    return [
+        Finding(
+            "error",
+            "reporters",
+            "trade",
+            label,
+            "reporter_id",
+            str(reporter),
+            "the reporter must be the exporter (export statistics) or the importer (import statistics); "
+            "leave it empty when unknown",
+        )
+        for label, reporter in zip(_row_label(bad, _key_of("trade")), bad["reporter_id"], strict=True)
+    ]
+
+
 #: Every cross-table rule, by name (a plain registry: extend by adding a function here).
 CHECKS: dict[str, Callable[[Dataset], list[Finding]]] = {
     "codes": check_codes,
@@ -316,6 +354,7 @@ CHECKS: dict[str, Callable[[Dataset], list[Finding]]] = {
     "shares": check_shares,
     "stage_chain": check_stage_chain,
     "exports_within_supply": check_exports_within_supply,
+    "reporters": check_reporters,
 }
 
 

@@ -43,6 +43,7 @@ TABLES: tuple[str, ...] = (
     "production",
     "reserves",
     "trade",
+    "trade_shares",
     "intensities",
     "sector_activity",
     "sector_values",
