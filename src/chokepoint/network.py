@@ -1,11 +1,11 @@
 """Dataset tables → a :class:`SupplyNetwork`: index sets and sparse arrays for one material and year.
 
-Nodes are (region, commodity) pairs. Each region's supply of a commodity comes from a *mix* of
-origins: its own production net of exports (all of it when it imports none), plus imports by
-origin (trade quantities; where a flow is known only in US dollars, its tonnage is estimated at
-the exporter's average unit value to the world that year). A region with neither production
-nor known imports of a commodity is assumed to buy at the world production mix, and the
-network records that it did so.
+Nodes are (region, commodity) pairs. Production and flows are the reconciled base year
+(:func:`chokepoint.baseyear.reconcile`: every reported production, trade and share figure fitted
+under mass balance). Each region's supply of a commodity comes from a *mix* of origins: its own
+production net of exports plus its fitted imports by origin — consistent by construction, since
+the fit ships no more than a region makes. Only a region with no supply at all in the base year
+(no data for it) buys at the world production mix, and the network records that it did so.
 
 Technical coefficients follow from recipes × mix: one tonne of commodity ``k`` made in region
 ``r`` needs ``a[j, k]`` tonnes of input ``j`` (``content_t_per_t / yield_fraction``), supplied to
@@ -33,6 +33,8 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
+from chokepoint.baseyear import REST_OF_WORLD, WORLD, BaseYear, data_regions, input_matrix, material_chain, reconcile
+from chokepoint.baseyear.targets import concat
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 
@@ -44,12 +46,7 @@ __all__ = [
     "build_network",
     "data_regions",
     "input_matrix",
-    "trade_quantities",
 ]
-
-#: The dataset's aggregate codes for the world total and for the world remainder of named regions.
-WORLD = "WLD"
-REST_OF_WORLD = "ROW"
 
 #: How a region's supply mix of a commodity was established.
 MIX_BASES = ("production and trade", "world production mix (no data for this region)")
@@ -128,54 +125,6 @@ class SupplyNetwork:
             ) from None
 
 
-def input_matrix(recipes: pd.DataFrame, commodities: list[str]) -> npt.NDArray[np.float64]:
-    """``a[j, k]``: tonnes of input ``j`` per tonne of ``k`` (``content_t_per_t / yield_fraction``)."""
-    a = np.zeros((len(commodities), len(commodities)))
-    index = pd.Index(commodities)
-    rows = index.get_indexer(pd.Index(recipes["input_commodity_id"]))
-    cols = index.get_indexer(pd.Index(recipes["output_commodity_id"]))
-    keep = (rows >= 0) & (cols >= 0)
-    values = (recipes["content_t_per_t"] / recipes["yield_fraction"]).to_numpy(dtype=float)
-    a[rows[keep], cols[keep]] = values[keep]
-    return a
-
-
-def trade_quantities(trade: pd.DataFrame) -> pd.DataFrame:
-    """Bilateral flows in tonnes; value-only flows priced at the exporter's unit value to WLD."""
-    world = trade[(trade["importer_id"] == WORLD) & trade["quantity_t"].gt(0) & trade["value_usd"].gt(0)]
-    unit_value = (
-        (world["value_usd"] / world["quantity_t"]).groupby([world["exporter_id"], world["commodity_id"]]).mean()
-    )
-    flows = trade[(trade["importer_id"] != WORLD) & (trade["exporter_id"] != WORLD)].copy()
-    missing = flows["quantity_t"].isna() & flows["value_usd"].gt(0)
-    key = pd.MultiIndex.from_frame(flows[["exporter_id", "commodity_id"]])
-    estimate = flows["value_usd"] / unit_value.reindex(key).to_numpy()
-    flows["quantity_t"] = flows["quantity_t"].where(~missing, estimate)
-    flows["quantity_basis"] = np.where(missing & estimate.notna(), "estimated from value at exporter unit value", "")
-    return flows.dropna(subset=["quantity_t"])
-
-
-def data_regions(ds: Dataset, commodities: Iterable[str]) -> set[str]:
-    """Every region with a row about ``commodities`` in any table and any year: production, trade
-    (either side), reserves, stocks, facilities, element content, and the activity or unit value
-    of a sector that uses one of them; plus :data:`REST_OF_WORLD` where the dataset defines it
-    (the baseline gives it the world remainder of named sectors). :data:`WORLD` is not a region."""
-    ks = set(commodities)
-    found: set[str] = set()
-    for table in ("production", "reserves", "stocks", "facilities", "element_content"):
-        df = ds[table]
-        found |= set(df.loc[df["commodity_id"].isin(ks), "region_id"])
-    trade = ds["trade"][ds["trade"]["commodity_id"].isin(ks)]
-    found |= {*trade["exporter_id"], *trade["importer_id"]}
-    uses = set(ds["intensities"].loc[ds["intensities"]["commodity_id"].isin(ks), "sector_id"])
-    for table in ("sector_activity", "sector_values"):
-        df = ds[table]
-        found |= set(df.loc[df["sector_id"].isin(uses), "region_id"])
-    if (ds["regions"]["region_id"] == REST_OF_WORLD).any():
-        found.add(REST_OF_WORLD)
-    return {str(r) for r in found if isinstance(r, str)} - {WORLD}
-
-
 #: Networks by (fingerprint, material, year, extra regions); a few, most recently used last.
 _CACHE: OrderedDict[tuple[str, str, int, tuple[str, ...]], SupplyNetwork] = OrderedDict()
 _CACHE_SIZE = 8
@@ -190,10 +139,7 @@ def build_network(
     the data never mention (they buy at the world production mix). The result is cached and
     read-only, so every analysis and run on the same dataset shares one network.
     """
-    com = ds["commodities"]
-    chain = com[com["material"] == material].sort_values("stage_order")
-    if chain.empty:
-        raise ChokepointError(f"unknown material {material!r}; materials: {', '.join(sorted(set(com['material'])))}")
+    chain = material_chain(ds, material)
     ks = list(chain["commodity_id"])
     known = data_regions(ds, ks)
     extra = tuple(sorted(set(consumers) - known - {WORLD}))
@@ -211,21 +157,15 @@ def build_network(
 def _build(
     ds: Dataset, chain: pd.DataFrame, year: int, regions: list[str], key: tuple[str, str, int, tuple[str, ...]]
 ) -> SupplyNetwork:
-    """Production, trade and recipes of one chain in one year → the network over ``regions``."""
+    """The reconciled base year of one chain (:func:`chokepoint.baseyear.reconcile`) → the network."""
     material, ks = str(chain["material"].iloc[0]), list(chain["commodity_id"])
-    prod = ds["production"]
-    prod = prod[(prod["year"] == year) & prod["commodity_id"].isin(ks) & (prod["region_id"] != WORLD)]
-    prod = prod[prod["production_t"] > 0]
-    if prod.empty:
-        raise ChokepointError(f"no production of {material} in {year}; choose another --year")
-    trade = ds["trade"]
-    flows = trade_quantities(trade[(trade["year"] == year) & trade["commodity_id"].isin(ks)])
-    flows = flows[flows["quantity_t"] > 0]  # a reported zero flow carries no share of anyone's supply
-    regions = sorted({*regions, *prod["region_id"], *flows["exporter_id"], *flows["importer_id"]})
+    by = reconcile(ds, material, year)
+    regions = sorted({*regions, *by.regions})
     nodes = pd.MultiIndex.from_product([regions, ks], names=["region_id", "commodity_id"])
     n = len(nodes)
-    production = prod.set_index(["region_id", "commodity_id"])["production_t"].reindex(nodes).fillna(0.0)
-    mix_table = _mix_table(nodes, prod, flows, production)
+    fitted = pd.DataFrame(by.production_t, index=by.regions, columns=by.commodities).stack()
+    production = fitted.reindex(nodes).fillna(0.0)
+    mix_table = _mix_table(nodes, by, production)
     row = nodes.get_indexer(pd.MultiIndex.from_frame(mix_table[["origin_id", "commodity_id"]]))
     col = nodes.get_indexer(pd.MultiIndex.from_frame(mix_table[["region_id", "commodity_id"]]))
     mix = sp.csc_array((mix_table["share"].to_numpy(), (row, col)), shape=(n, n))
@@ -256,50 +196,56 @@ def _build(
     )
 
 
-def _mix_table(nodes: pd.MultiIndex, prod: pd.DataFrame, flows: pd.DataFrame, production: pd.Series) -> pd.DataFrame:
-    """Each node's supply by origin with the rows it rests on, and its ``share`` of the node."""
-    exports = flows.groupby(["exporter_id", "commodity_id"])["quantity_t"].sum()
-    exports = exports.rename_axis(["region_id", "commodity_id"]).reindex(nodes).fillna(0.0)
-    imported = flows.groupby(["importer_id", "commodity_id"])["quantity_t"].sum()
-    imported = imported.rename_axis(["region_id", "commodity_id"]).reindex(nodes).fillna(0.0)
-    # Production net of exports; a producer that imports none of the commodity supplies itself
-    # even when its exports (product weight) exceed its production (contained REO).
-    net_of_exports = (production - exports).clip(lower=0.0)
-    domestic = net_of_exports.where((net_of_exports > 0) | (imported > 0), production)
+def _lane_sources(by: BaseYear) -> pd.DataFrame:
+    """The source ids of the trade targets on each (origin, destination, commodity), space-joined."""
+    t = by.targets
+    t = t[t["kind"].isin(["trade_quantity", "trade_value"]) & (t["region_id"] != WORLD) & (t["partner_id"] != WORLD)]
+    return (
+        t.groupby(["region_id", "partner_id", "commodity_id"])["source_id"]
+        .agg(lambda s: " ".join(sorted(set(s) - {""})))
+        .rename_axis(["origin_id", "region_id", "commodity_id"])
+        .reset_index()
+    )
 
-    # Sources of each region's supply: domestic retention and imports by origin.
+
+def _mix_table(nodes: pd.MultiIndex, by: BaseYear, production: pd.Series) -> pd.DataFrame:
+    """Each node's supply by origin with the rows it rests on, and its ``share`` of the node.
+
+    Reconciled, so consistent by construction: a region's own supply is its production net of
+    exports (the fit ships no more than a region makes) and its imports are the fitted flows.
+    """
+    flows = by.flows.rename(columns={"destination_id": "region_id", "flow_t": "quantity_t"})
+    exports = flows.groupby(["origin_id", "commodity_id"])["quantity_t"].sum()
+    exports = exports.rename_axis(["region_id", "commodity_id"]).reindex(nodes).fillna(0.0)
+    domestic = (production - exports).clip(lower=0.0)
+    made = by.targets[by.targets["kind"] == "production"]
+    own_sources = made.groupby(["region_id", "commodity_id"])["source_id"].agg(lambda s: " ".join(sorted(set(s))))
     own = pd.DataFrame(
         {
             "origin_id": nodes.get_level_values(0),
             "region_id": nodes.get_level_values(0),
             "commodity_id": nodes.get_level_values(1),
             "quantity_t": domestic.to_numpy(),
-            "rests_on": "production net of exports",
+            "rests_on": "reconciled production net of exports",
+            "source_id": own_sources.reindex(nodes).fillna("").to_numpy(),
         }
+    ).query("quantity_t > 1e-9")
+    imports = flows.merge(_lane_sources(by), how="left")
+    imports["source_id"] = imports["source_id"].fillna("")
+    imports["rests_on"] = np.where(
+        imports["source_id"] != "", "reconciled import (reported lane)", "reconciled import (lane no statistic reports)"
     )
-    own = own.merge(
-        prod[["region_id", "commodity_id", "source_id"]], on=["region_id", "commodity_id"], how="left"
-    ).query("quantity_t > 0")
-    imports = flows.rename(columns={"exporter_id": "origin_id", "importer_id": "region_id"})
-    imports = imports.assign(
-        rests_on=np.where(imports["quantity_basis"] != "", "import " + imports["quantity_basis"], "import quantity")
-    )[["origin_id", "region_id", "commodity_id", "quantity_t", "rests_on", "source_id"]]
-    sources = pd.concat([own, imports], ignore_index=True)
-    sources = sources.assign(mix_basis=MIX_BASES[0])
+    sources = concat([own, imports[own.columns]]).assign(mix_basis=MIX_BASES[0])
 
-    # Regions without any data buy at the world production mix.
+    # Regions without any supply in the base year buy at the world production mix.
     covered = pd.MultiIndex.from_frame(sources[["region_id", "commodity_id"]])
-    world = prod.assign(
-        world_share=prod["production_t"] / prod.groupby("commodity_id")["production_t"].transform("sum")
-    )
-    gaps = nodes[~nodes.isin(covered)].to_frame(index=False)
-    gaps = gaps.merge(
-        world[["commodity_id", "region_id", "world_share", "source_id"]].rename(columns={"region_id": "origin_id"})
-    )
-    gaps = gaps.rename(columns={"world_share": "quantity_t"}).assign(
-        rests_on="world production share", mix_basis=MIX_BASES[1]
-    )
-    mix_table = pd.concat([sources, gaps], ignore_index=True)
+    world = production[production > 0].rename("quantity_t").reset_index()
+    world = world.rename(columns={"region_id": "origin_id"})
+    world["quantity_t"] /= world.groupby("commodity_id")["quantity_t"].transform("sum")
+    world = world.merge(own[["origin_id", "commodity_id", "source_id"]], how="left").fillna({"source_id": ""})
+    gaps = nodes[~nodes.isin(covered)].to_frame(index=False).merge(world, on="commodity_id")
+    gaps = gaps.assign(rests_on="world production share", mix_basis=MIX_BASES[1])
+    mix_table = concat([sources, gaps])
     mix_table["share"] = mix_table["quantity_t"] / mix_table.groupby(["region_id", "commodity_id"])[
         "quantity_t"
     ].transform("sum")

@@ -20,15 +20,16 @@ Variables (see :class:`Layout`): production ``x[r, k]``, final use ``y[r, k]`` a
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import cached_property
+from importlib import resources
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from chokepoint.dataset import Dataset
-from chokepoint.errors import ChokepointError
+from chokepoint.dataset import Dataset, read_table_csv
 
 __all__ = [
     "REST_OF_WORLD",
@@ -37,6 +38,7 @@ __all__ = [
     "Targets",
     "collect_targets",
     "data_regions",
+    "named_final_use",
     "product_groups",
     "quality_of",
     "target_weights",
@@ -60,6 +62,12 @@ _TARGET_COLUMNS = [
     "reported",
     "unit",
 ]
+
+
+def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """``pd.concat`` of the non-empty frames (the first one's columns when all are empty)."""
+    full = [f for f in frames if not f.empty]
+    return pd.concat(full, ignore_index=True) if full else frames[0].iloc[0:0].reset_index(drop=True)
 
 
 def data_regions(ds: Dataset, commodities: list[str] | set[str] | tuple[str, ...]) -> set[str]:
@@ -93,7 +101,7 @@ def product_groups(ds: Dataset, commodities: list[str] | set[str] | tuple[str, .
     own = pd.DataFrame({"group_id": com["commodity_id"], "commodity_id": com["commodity_id"]})
     grouped = pd.DataFrame({"group_id": group, "commodity_id": com["commodity_id"]})
     # A commodity is always a target of its own; its group adds the sum over the members.
-    return pd.concat([own, grouped]).drop_duplicates().astype(str).reset_index(drop=True)
+    return concat([own, grouped]).drop_duplicates().astype(str).reset_index(drop=True)
 
 
 def quality_of(df: pd.DataFrame) -> pd.Series:
@@ -104,12 +112,17 @@ def quality_of(df: pd.DataFrame) -> pd.Series:
     return df["quality"].astype("string").fillna(implied).where(df["quality"].fillna("") != "", implied).astype(str)
 
 
+@functools.cache
+def _shipped_weights() -> pd.DataFrame:
+    text = resources.files("chokepoint").joinpath("data", "target_weights.csv").read_text(encoding="utf-8")
+    return read_table_csv("target_weights", "chokepoint/data/target_weights.csv", text)
+
+
 def target_weights(ds: Dataset) -> pd.DataFrame:
-    """The fit's weight per (basis, quality) and the prior's weight (basis ``prior``)."""
+    """The fit's weight per (target kind, basis, quality) and the priors' (basis ``prior``): the
+    dataset's ``target_weights``, or the shipped ones where it has none."""
     weights = ds["target_weights"]
-    if weights.empty:
-        raise ChokepointError("the dataset has no target_weights rows; layer it over the default dataset")
-    return weights
+    return _shipped_weights() if weights.empty else weights
 
 
 @dataclass(frozen=True)
@@ -167,12 +180,12 @@ def allowed_lanes(
     regions: pd.Index, commodities: pd.Index, prod: pd.DataFrame, trade: pd.DataFrame
 ) -> pd.DataFrame:
     """Every (origin, destination, commodity) with o ≠ d whose origin can supply the commodity:
-    it produces it, or some row has it export it, or it is :data:`REST_OF_WORLD`. Any destination
+    it produces it, or some row (trade or share) has it export it, or it is :data:`REST_OF_WORLD`. Any destination
     is allowed, so the fit can place a lane no statistic reports (penalised toward zero)."""
     made = prod[["region_id", "commodity_id"]]
     sent = trade[["exporter_id", "commodity_id"]].rename(columns={"exporter_id": "region_id"})
     row = pd.DataFrame({"region_id": REST_OF_WORLD, "commodity_id": list(commodities)})
-    origins = pd.concat([made, sent, row]).drop_duplicates()
+    origins = concat([made, sent, row]).drop_duplicates()
     origins = origins.assign(
         o=regions.get_indexer(origins["region_id"]), k=commodities.get_indexer(origins["commodity_id"])
     )
@@ -213,27 +226,23 @@ def _trade_rows(trade: pd.DataFrame) -> pd.DataFrame:
     rows["reporter"] = rows["reporter"].fillna("")
     qty = rows[rows["quantity_t"].notna()].assign(kind="trade_quantity", reported=lambda d: d["quantity_t"])
     uv = _exporter_uv(trade, rows["exporter_id"], rows["commodity_id"])
-    # An exporter's own total priced at its own unit value repeats its quantity; leave it out.
-    own_total = (rows["importer_id"] == WORLD) & rows["quantity_t"].gt(0)
+    # Where tonnes are reported they are the measurement; the value at a unit value would be a
+    # second, noisier estimate of the same tonnes (unit values differ by product and grade).
     val = rows.assign(kind="trade_value", reported=rows["value_usd"] / uv, uv=uv)
-    val = val[val["value_usd"].gt(0) & np.isfinite(val["reported"]) & ~own_total]
+    val = val[val["value_usd"].gt(0) & np.isfinite(val["reported"]) & val["quantity_t"].isna()]
     val = val.assign(basis="derived")  # tonnes from value at a unit value: derived from the row
-    return pd.concat([qty, val], ignore_index=True)
+    return concat([qty, val])
 
 
-def _share_rows(trade: pd.DataFrame) -> pd.DataFrame:
-    """Partner shares where one source gives an importer's total (exporter WLD) beside its partners."""
-    key = ["importer_id", "commodity_id", "source_id"]
-    totals = trade[(trade["exporter_id"] == WORLD) & (trade["importer_id"] != WORLD)]
-    lanes = trade[(trade["exporter_id"] != WORLD) & (trade["importer_id"] != WORLD)]
-    pairs = lanes.merge(totals[[*key, "quantity_t", "value_usd"]], on=key, suffixes=("", "_total"))
-    by_value = pairs["value_usd"].gt(0) & pairs["value_usd_total"].gt(0)
-    share = np.where(by_value, pairs["value_usd"] / pairs["value_usd_total"], pairs["quantity_t"] / pairs["quantity_t_total"])
-    pairs = pairs.assign(kind="trade_share", reported=share, by_value=by_value, quality=quality_of(pairs))
-    return pairs[np.isfinite(pairs["reported"].astype(float)) & pairs["reported"].between(0, 1)]
+def _share_rows(shares: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
+    """``trade_shares`` rows, once per member commodity (``a+b`` covers the sum of a and b)."""
+    rows = shares.assign(reported=shares["share"].astype(float), by_value=shares["measure"] == "value")
+    rows = rows.assign(code=rows["commodity_id"].str.split("+")).explode("code")
+    members = groups.rename(columns={"group_id": "code", "commodity_id": "k_id"})
+    return rows.merge(members, on="code")
 
 
-def _named_final_use(ds: Dataset, ks: list[str], year: int) -> pd.DataFrame:
+def named_final_use(ds: Dataset, ks: list[str], year: int) -> pd.DataFrame:
     """Activity × intensity per (region, commodity), t/yr, of the sectors the data name; an
     aggregate's members are dropped where it reports the sector; the world remainder is ROW's."""
     uses = ds["intensities"][ds["intensities"]["commodity_id"].isin(ks)]
@@ -278,15 +287,16 @@ def _lane_terms(rows: pd.DataFrame, lanes: pd.DataFrame, coef: str = "coef") -> 
         part = part.drop(columns=["commodity_id"]).rename(columns={"k_id": "commodity_id"})
         merged = part[["target", *on, coef]].merge(lanes[[*on, "var"]], on=on)
         out.append(merged[["target", "var", coef]].rename(columns={coef: "coef"}))
-    return pd.concat(out, ignore_index=True)
+    return concat(out)
 
 
 def _share_terms(shares: pd.DataFrame, lanes: pd.DataFrame, trade: pd.DataFrame) -> pd.DataFrame:
     """``uv_o·f[o, d, k] − s·Σ_o' uv_o'·f[o', d, k]`` for each share target (uv = 1 by quantity)."""
-    num = shares.assign(coef=np.where(shares["by_value"], shares["uv_own"], 1.0))
+    uv_own = np.where(np.isnan(shares["uv_own"]), 1.0, shares["uv_own"])
+    num = shares.assign(coef=np.where(shares["by_value"], uv_own, 1.0))
     terms = [_lane_terms(num, lanes)]
-    den = shares[["target", "importer_id", "commodity_id", "k_id", "reported", "by_value"]].rename(
-        columns={"importer_id": "destination_id", "commodity_id": "group_id"}
+    den = shares[["target", "importer_id", "code", "k_id", "reported", "by_value"]].rename(
+        columns={"importer_id": "destination_id", "code": "group_id"}
     )
     den = den.rename(columns={"k_id": "commodity_id"}).merge(
         lanes[["origin_id", "destination_id", "commodity_id", "var"]],
@@ -296,7 +306,7 @@ def _share_terms(shares: pd.DataFrame, lanes: pd.DataFrame, trade: pd.DataFrame)
     uv = np.where(np.isnan(uv), 1.0, uv)
     den_coef = -den["reported"].to_numpy(dtype=float) * np.where(den["by_value"], uv, 1.0)
     terms.append(pd.DataFrame({"target": den["target"], "var": den["var"], "coef": den_coef}))
-    return pd.concat(terms, ignore_index=True)
+    return concat(terms)
 
 
 def _ids(table: pd.DataFrame) -> pd.Series:
@@ -325,10 +335,13 @@ def _frame(rows: pd.DataFrame, kind: str, sense: str, region: str, partner: str 
 
 
 def _weights(table: pd.DataFrame, weights: pd.DataFrame) -> npt.NDArray[np.float64]:
-    """Each target's weight from its (basis, quality); unknown pairs take the lowest weight."""
-    w = weights[weights["basis"] != "prior"].set_index(["basis", "quality"])["weight"]
-    key = pd.MultiIndex.from_frame(table[["basis", "quality"]])
-    return np.asarray(w.reindex(key).fillna(float(w.min())).to_numpy(dtype=float))
+    """Each target's weight: its (kind, basis, quality) row, else its (any, basis, quality) row,
+    else the lowest weight."""
+    w = weights[weights["basis"] != "prior"].set_index(["target_kind", "basis", "quality"])["weight"]
+    own = w.reindex(pd.MultiIndex.from_frame(table[["kind", "basis", "quality"]])).to_numpy(dtype=float)
+    generic = w.reindex(pd.MultiIndex.from_frame(table[["basis", "quality"]].assign(kind="any")[["kind", "basis", "quality"]]))
+    out = np.where(np.isnan(own), generic.to_numpy(dtype=float), own)
+    return np.asarray(np.nan_to_num(out, nan=float(w.min())))
 
 
 def collect_targets(ds: Dataset, chain: pd.DataFrame, year: int, regions: list[str]) -> Targets:
@@ -345,8 +358,16 @@ def collect_targets(ds: Dataset, chain: pd.DataFrame, year: int, regions: list[s
     trade = trade[(trade["year"] == year) & trade["commodity_id"].isin(codes)]
     trade = trade[trade["exporter_id"].isin(known) & trade["importer_id"].isin(known)]
     trade = trade[(trade["exporter_id"] != trade["importer_id"])]
-    lanes = allowed_lanes(index_r, index_k, _with_members(prod, groups).assign(commodity_id=lambda d: d["k_id"]),
-                          _with_members(trade, groups).assign(commodity_id=lambda d: d["k_id"]))
+    shares = ds["trade_shares"]
+    shares = shares[(shares["year"] == year) & shares["exporter_id"].isin(regions) & shares["importer_id"].isin(regions)]
+    shares = shares.assign(reported=shares["share"].astype(float)).reset_index(drop=True)
+    senders = concat([_with_members(trade, groups)[["exporter_id", "k_id"]], _share_rows(shares, groups)[["exporter_id", "k_id"]]])
+    lanes = allowed_lanes(
+        index_r,
+        index_k,
+        _with_members(prod, groups).assign(commodity_id=lambda d: d["k_id"]),
+        senders.assign(commodity_id=senders["k_id"]),
+    )
     lanes = lanes.assign(var=2 * len(regions) * len(ks) + np.arange(len(lanes)))
     layout = Layout(index_r, index_k, lanes)
 
@@ -359,16 +380,15 @@ def collect_targets(ds: Dataset, chain: pd.DataFrame, year: int, regions: list[s
     t_rows = _trade_rows(trade)
     t_tab = _frame(t_rows, "", "=", "exporter_id", "importer_id", "t")
     t_tab["kind"] = t_rows["kind"].to_numpy()
-    s_rows = _share_rows(trade)
-    s_tab = _frame(s_rows, "trade_share", "=", "exporter_id", "importer_id", "share")
-    demand = _named_final_use(ds, ks, year)
+    s_tab = _frame(shares, "trade_share", "=", "exporter_id", "importer_id", "share")
+    demand = named_final_use(ds, ks, year)
     demand = demand[demand["region_id"].isin(regions)]
     need = demand.groupby(["region_id", "commodity_id"], as_index=False).agg(
         reported=("final_t_per_yr", "sum"), source_id=("source_id", lambda s: " ".join(sorted(set(s) - {""})))
     )
     need = need.assign(basis="derived", quality="secondary")
     f_tab = _frame(need, "final_use", ">=", "region_id", None, "t")
-    table = pd.concat([p_tab, t_tab, s_tab, f_tab], ignore_index=True)
+    table = concat([p_tab, t_tab, s_tab, f_tab])
     n_p, n_t, n_s = len(p_tab), len(t_tab), len(s_tab)
     table.insert(0, "target_id", _ids(table))
 
@@ -377,7 +397,7 @@ def collect_targets(ds: Dataset, chain: pd.DataFrame, year: int, regions: list[s
     world = p_rows[p_rows["region_id"] == WORLD].drop(columns="region_id").merge(
         pd.DataFrame({"region_id": regions}), how="cross"
     )
-    p_rows = pd.concat([p_rows[p_rows["region_id"] != WORLD], world])
+    p_rows = concat([p_rows[p_rows["region_id"] != WORLD], world])
     p_terms = pd.DataFrame(
         {
             "target": p_rows["target"].to_numpy(),
@@ -386,10 +406,9 @@ def collect_targets(ds: Dataset, chain: pd.DataFrame, year: int, regions: list[s
         }
     )
     t_terms = _lane_terms(_with_members(t_rows.assign(target=n_p + np.arange(n_t), coef=1.0), groups), lanes)
-    s_rows = s_rows.assign(
-        target=n_p + n_t + np.arange(n_s), uv_own=_exporter_uv(trade, s_rows["exporter_id"], s_rows["commodity_id"])
-    )
-    s_terms = _share_terms(_with_members(s_rows, groups), lanes, trade)
+    s_rows = _share_rows(shares.assign(target=n_p + n_t + np.arange(n_s)), groups)
+    s_rows = s_rows.assign(uv_own=_exporter_uv(trade, s_rows["exporter_id"], s_rows["code"]))
+    s_terms = _share_terms(s_rows, lanes, trade)
     f_terms = pd.DataFrame(
         {
             "target": n_p + n_t + n_s + np.arange(len(need)),
@@ -397,25 +416,18 @@ def collect_targets(ds: Dataset, chain: pd.DataFrame, year: int, regions: list[s
             "coef": 1.0,
         }
     )
-    terms = pd.concat([p_terms, t_terms, s_terms, f_terms], ignore_index=True)
+    terms = concat([p_terms, t_terms, s_terms, f_terms])
     # Duplicates stay: a share's own lane is in its numerator and its denominator (summed by the solver).
 
-    # Relative residuals: a share is scaled by its partner's tonnes, the rest by their own size.
-    share_scale = s_rows["reported"].clip(lower=0.01) * _share_denominator(s_rows, trade)
+    # Relative residuals: each target scaled by its own size; a share by the share times its
+    # importer's imports, which the fit itself estimates (see fit.reconcile: first pass 1 t).
     scale = table["reported"].abs().to_numpy(dtype=float)
-    scale[n_p + n_t : n_p + n_t + n_s] = share_scale.to_numpy(dtype=float)
-    table["scale"] = np.maximum(np.nan_to_num(scale, nan=1.0), 1.0)
+    scale[n_p + n_t : n_p + n_t + n_s] = shares["reported"].clip(lower=0.01).to_numpy(dtype=float)
+    table["scale"] = np.maximum(np.nan_to_num(scale, nan=1.0), np.where(table["kind"] == "trade_share", 1e-3, 1.0))
     table["weight"] = _weights(table, target_weights(ds))
     has_terms = np.isin(np.arange(len(table)), terms["target"].unique())
     keep = has_terms & np.isfinite(table["reported"].to_numpy(dtype=float))
     return _drop(layout, table, terms, keep)
-
-
-def _share_denominator(shares: pd.DataFrame, trade: pd.DataFrame) -> pd.Series:
-    """An importer total's tonnes: its quantity, else its value at the commodity's world unit value."""
-    _, overall = _unit_values(trade)
-    from_value = shares["value_usd_total"] / shares["commodity_id"].map(overall)
-    return shares["quantity_t_total"].fillna(from_value).fillna(1.0).astype(float)
 
 
 def _drop(layout: Layout, table: pd.DataFrame, terms: pd.DataFrame, keep: npt.NDArray[np.bool_]) -> Targets:
