@@ -80,11 +80,13 @@ def test_no_shock_reproduces_the_baseline() -> None:
     # of 400 t ore mined, 1.25 × 60 t feed the oxide, so 325 t is final use of ore ("other").
     lamps = baseline.final_t[:, baseline.sectors.index("lamps")].sum() * 12
     other = baseline.final_t[:, baseline.sectors.index("other")].sum() * 12
-    assert (lamps, other) == (pytest.approx(60.0), pytest.approx(325.0))
+    # The base year is a weighted fit (docs/baseyear.md), not an identity: its prior on lanes moves
+    # the reported figures by a few parts per million, hence rel=1e-5 rather than pytest's 1e-6.
+    assert (lamps, other) == (pytest.approx(60.0, rel=1e-5), pytest.approx(325.0, rel=1e-5))
     # ... where the data place it: AUT mines 100 + imports 100 − 75 into its oxide = 125 t; DNK
     # mines 200 t and reports no exports (so uses them at home); BEL exports all it mines.
     by_region = baseline.demand_table.query("sector_id == 'other'").set_index("region_id")["final_t_per_yr"]
-    assert by_region.to_dict() == {"AUT": pytest.approx(125.0), "DNK": pytest.approx(200.0)}
+    assert by_region[by_region > 1e-3].to_dict() == {"AUT": pytest.approx(125.0, rel=1e-5), "DNK": pytest.approx(200.0, rel=1e-5)}
 
 
 def test_residual_use_the_data_cannot_place_is_split_like_named_demand() -> None:

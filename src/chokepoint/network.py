@@ -229,17 +229,38 @@ def _mix_table(nodes: pd.MultiIndex, by: BaseYear, production: pd.Series) -> pd.
             "rests_on": "reconciled production net of exports",
             "source_id": own_sources.reindex(nodes).fillna("").to_numpy(),
         }
-    ).query("quantity_t > 1e-9")
+    ).query("quantity_t > 0")
     imports = flows.merge(_lane_sources(by), how="left")
     imports["source_id"] = imports["source_id"].fillna("")
     imports["rests_on"] = np.where(
         imports["source_id"] != "", "reconciled import (reported lane)", "reconciled import (lane no statistic reports)"
     )
     sources = concat([own, imports[own.columns]]).assign(mix_basis=MIX_BASES[0])
+    # A node whose supply is below the fit's noise (a millionth of the commodity's largest output)
+    # has none: a producer then supplies itself (it ships all it makes), any other region buys at
+    # the world production mix.
+    biggest = production.groupby(level="commodity_id").transform("max").clip(lower=1.0)
+    noise = 1e-6 * biggest
+    supply = sources.groupby(["region_id", "commodity_id"])["quantity_t"].sum().reindex(nodes).fillna(0.0)
+    empty = nodes[(supply <= noise).to_numpy()]
+    sources = sources[~pd.MultiIndex.from_frame(sources[["region_id", "commodity_id"]]).isin(empty)]
+    makers = (production > noise) & nodes.isin(empty)
+    self_supplied = pd.DataFrame(
+        {
+            "origin_id": nodes[makers].get_level_values(0),
+            "region_id": nodes[makers].get_level_values(0),
+            "commodity_id": nodes[makers].get_level_values(1),
+            "quantity_t": production[makers].to_numpy(),
+            "rests_on": "reconciled production (all exported; supplies itself)",
+            "source_id": own_sources.reindex(nodes[makers]).fillna("").to_numpy(),
+            "mix_basis": MIX_BASES[0],
+        }
+    )
+    sources = concat([sources, self_supplied])
 
     # Regions without any supply in the base year buy at the world production mix.
     covered = pd.MultiIndex.from_frame(sources[["region_id", "commodity_id"]])
-    world = production[production > 0].rename("quantity_t").reset_index()
+    world = production[production > noise].rename("quantity_t").reset_index()
     world = world.rename(columns={"region_id": "origin_id"})
     world["quantity_t"] /= world.groupby("commodity_id")["quantity_t"].transform("sum")
     world = world.merge(own[["origin_id", "commodity_id", "source_id"]], how="left").fillna({"source_id": ""})

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 
 from chokepoint.baseyear.targets import WORLD, Layout, Targets, collect_targets, data_regions, target_weights
 from chokepoint.dataset import Dataset
@@ -244,7 +245,41 @@ def _solve(m: _Model) -> Array:
     solution = clarabel.DefaultSolver(P, m.cost, A, b, cones, settings).solve()
     if str(solution.status) not in ("Solved", "AlmostSolved"):
         raise ChokepointError(f"base-year fit not solved: {solution.status}")
-    return np.clip(np.asarray(solution.x), m.lb, m.ub) * m.col_scale
+    return _polish(m, np.clip(np.asarray(solution.x), m.lb, m.ub)) * m.col_scale
+
+
+def _polish(m: _Model, z: Array, tol: float = 1e-5, at_bound: float = 1e-5) -> Array:
+    """The interior point's answer made exact: with the bounds and rows it left active held as
+    equalities, the QP is one sparse KKT system ``[P Aᵀ; A −δI]``. The polished point is kept
+    only if it keeps every bound and row within ``tol`` and costs no more."""
+    at_lb = np.isfinite(m.lb) & (z - m.lb < at_bound)
+    at_ub = np.isfinite(m.ub) & (m.ub - z < at_bound)
+    fixed = at_lb | at_ub
+    z_fixed = np.where(at_ub, m.ub, m.lb)
+    Az = m.A @ z
+    eq = (m.row_lo == m.row_hi) | (np.isfinite(m.row_hi) & (Az > m.row_hi - at_bound))
+    free = np.flatnonzero(~fixed)
+    A = m.A[eq]
+    rhs = m.row_hi[eq] - A[:, np.flatnonzero(fixed)] @ z_fixed[fixed]
+    A = A[:, free]
+    live = np.asarray(abs(A).sum(axis=1)).ravel() > 0
+    A, rhs = A[live], rhs[live]
+    delta = 1e-10
+    kkt = sp.block_array([[sp.diags_array(m.hessian[free] + delta), A.T], [A, -delta * sp.eye_array(A.shape[0])]])
+    try:
+        sol = spla.spsolve(kkt.tocsc(), np.concatenate([np.zeros(free.size), rhs]))
+    except RuntimeError:
+        return z
+    out = np.where(fixed, z_fixed, 0.0)
+    out[free] = sol[: free.size]
+    ok = np.all(out >= m.lb - tol) and np.all(out <= m.ub + tol)
+    rows = m.A @ out
+    ok = ok and np.all(rows <= m.row_hi + tol) and np.all(rows >= m.row_lo - tol)
+    cost = float(m.hessian @ out**2)
+    ok = ok and np.all(np.isfinite(out)) and cost <= float(m.hessian @ z**2) * (1 + 1e-4) + 1e-12
+    if __import__("os").environ.get("R_DEBUG"):
+        print("polish", ok, np.min(out - m.lb), np.max(rows - m.row_hi), float(m.hessian @ out**2), float(m.hessian @ z**2))
+    return np.clip(out, m.lb, m.ub) if ok else z
 
 
 #: Base years by (fingerprint, material, year); a few, most recently used last.
