@@ -91,12 +91,14 @@ def test_no_shock_reproduces_the_baseline() -> None:
 
 def test_residual_use_the_data_cannot_place_is_split_like_named_demand() -> None:
     # DNK's world export total (150 t of its 200 t) counts even without bilateral rows: it uses 50 t
-    # at home. With AUT's 125 t that places 175 t of the 325 t residual; the other 150 t are split
-    # like lamp demand: AUT +75, CHE 75.
+    # at home. The fit places the 150 t no statistic gives a destination on the lanes to the three
+    # other regions, pulled equally toward zero (docs/baseyear.md): 50 t each, so AUT's final use of
+    # ore is its own 125 t + 50 t.
     flows = {("BEL", "AUT", "ore"): 100, ("AUT", "CHE", "oxide"): 30, ("DNK", "WLD", "ore"): 150}
     baseline = build_baseline(tiny_dataset(trade=flows), "m", 2024)
     other = baseline.demand_table.query("sector_id == 'other'").groupby("region_id")["final_t_per_yr"].sum()
-    assert other.to_dict() == {"AUT": pytest.approx(200.0), "CHE": pytest.approx(75.0), "DNK": pytest.approx(50.0)}
+    expected = {"AUT": 175.0, "BEL": 50.0, "CHE": 50.0, "DNK": 50.0}
+    assert other[other > 1e-3].to_dict() == {r: pytest.approx(q, rel=1e-5) for r, q in expected.items()}
 
 
 def test_ban_cuts_the_target_by_hand() -> None:
@@ -105,7 +107,7 @@ def test_ban_cuts_the_target_by_hand() -> None:
     tr = _run(tiny_dataset(), _scenario(export_controls=[_ban({"kind": "ban"})]))
     r, oxide = _region(tiny_dataset(), "CHE"), 1
     che = tr.demand_t[0, :, r, oxide].sum(-1), tr.served_t[0, :, r, oxide].sum(-1)
-    assert che[0] == pytest.approx([2.5] * 12)  # 30 t/yr of lamps
+    assert che[0] == pytest.approx([2.5] * 12, rel=1e-5)  # 30 t/yr of lamps (a fit: see the baseline test)
     assert np.allclose(che[1][:2], che[0][:2])
     assert np.allclose(che[1][2:], 0.0)
     assert _balance_error(tr) < 1e-9
@@ -161,7 +163,9 @@ def test_default_dataset_invariants_and_determinism(default: Dataset) -> None:
     first, second = simulate(default, scenario), simulate(default, scenario)
     assert first.summary.equals(second.summary)
     usa = first.summary.query("region_id == 'USA' and sector_id == 'ev'").iloc[0]
-    assert usa["peak_shortfall_pct"] == pytest.approx(100.0)  # all US magnets come from China in the data
+    # China's part of US magnet supply: 75.3% of US HS 850511 imports by value (2024), less US
+    # output; the rest (Japan, Germany, Korea, Taiwan …) keeps arriving.
+    assert 60.0 < usa["peak_shortfall_pct"] < 80.0
 
 
 def test_an_offtake_reserves_at_most_the_sellers_capacity() -> None:

@@ -335,10 +335,14 @@ def reconcile(ds: Dataset, material: str = "rare_earths", year: int = 2024) -> B
     R, K = targets.layout.R, targets.layout.K
     second[R * K : 2 * R * K] *= 0.01
     model = replace(model, hessian=second)
-    fixed_lb, fixed_ub = model.lb.copy(), model.ub.copy()
-    fixed_lb[n : n + T] = fixed_ub[n : n + T] = v[n : n + T] / model.col_scale[n : n + T]
-    model = replace(model, lb=fixed_lb, ub=fixed_ub)
-    v = _solve(model)
+    e = v[n : n + T] / model.col_scale[n : n + T]
+    slack = 1e-6 + 1e-4 * np.abs(e)  # held, not fixed: the first stage is exact only to its tolerance
+    lb, ub = model.lb.copy(), model.ub.copy()
+    lb[n : n + T], ub[n : n + T] = e - slack, e + slack
+    try:
+        v = _solve(replace(model, lb=lb, ub=ub))
+    except ChokepointError:  # the first stage's point stands
+        pass
     result = _result(material, int(year), targets, model, v, capacity)
     _CACHE[key] = result
     while len(_CACHE) > _CACHE_SIZE:
