@@ -46,6 +46,7 @@ _PUBLIC: dict[str, str] = {
     "chokepoints": "chokepoint.analysis.chokepoints",
     "Scenario": "chokepoint.scenario",
     "simulate": "chokepoint.api",
+    "baseline_residuals": "chokepoint.api",
     "Run": "chokepoint.simulation.run",
     "Provenance": "chokepoint.simulation.run",
     "compare_runs": "chokepoint.simulation.run",
@@ -68,6 +69,7 @@ __all__ = [
     "SupplyNetwork",
     "__version__",
     "assumptions",
+    "baseline_residuals",
     "build_network",
     "check_dataset",
     "chokepoints",
@@ -94,7 +96,7 @@ if TYPE_CHECKING:  # static checkers see the real names
     from chokepoint.analysis.chokepoints import chokepoints
     from chokepoint.analysis.concentration import Overview, concentration, hhi, overview, producer_shares, top_k_share
     from chokepoint.analysis.exposure import effective_dependence, exposure, import_reliance
-    from chokepoint.api import simulate
+    from chokepoint.api import baseline_residuals, simulate
     from chokepoint.dataset import Dataset, default_dataset, layer, read_dataset_dir
     from chokepoint.dataset.checks import check_dataset
     from chokepoint.dataset.provenance import assumptions, sources_used

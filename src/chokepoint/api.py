@@ -6,12 +6,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from chokepoint.baseyear.residuals import ResidualReport
     from chokepoint.dataset import Dataset
     from chokepoint.scenario import Scenario
     from chokepoint.simulation import Run
     from chokepoint.simulation.engine import Mode
 
-__all__ = ["simulate"]
+__all__ = ["baseline_residuals", "simulate"]
 
 
 def simulate(
@@ -34,3 +35,22 @@ def simulate(
 
     ds = load(scenario.datasets) if dataset is None else dataset
     return run_simulation(ds, scenario, mode=mode, on_period=on_period, draws=draws)
+
+
+def baseline_residuals(
+    year: int = 2024, material: str = "rare_earths", dataset: Dataset | None = None
+) -> ResidualReport:
+    """How the reconciled base year of ``material`` in ``year`` fits every figure it was fitted
+    to: ``.table`` (one row per target: source, reported, reconciled, residual, weight) and
+    ``.summary`` (share within 5% and 10%, the worst ten with a reason). ``dataset`` defaults to
+    the shipped one, from the local store.
+
+    >>> import chokepoint as cp
+    >>> cp.baseline_residuals(year=2024).summary.within_10pct  # doctest: +SKIP
+    """
+    from chokepoint import load
+    from chokepoint.baseyear import reconcile
+    from chokepoint.baseyear.residuals import residual_report
+
+    ds = load() if dataset is None else dataset
+    return residual_report(reconcile(ds, material, year))

@@ -23,7 +23,7 @@ exports plus its imports (:mod:`chokepoint.network`): consistent by construction
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import clarabel
 import numpy as np
@@ -58,6 +58,8 @@ class BaseYear:
     targets: pd.DataFrame
     capacity_t: pd.Series
     binding: pd.DataFrame
+    #: (target, var) pairs: which variables each target row reads (positions as in ``targets``).
+    terms: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
     def __post_init__(self) -> None:
         for arr in (self.production_t, self.final_use_t):
@@ -395,6 +397,7 @@ def _result(material: str, year: int, targets: Targets, m: _Model, v: Array, cap
         targets=table,
         capacity_t=capacity,
         binding=binding.reset_index(drop=True),
+        terms=terms[["target", "var"]].drop_duplicates().reset_index(drop=True),
     )
 
 

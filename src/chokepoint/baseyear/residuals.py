@@ -1,0 +1,123 @@
+"""How far the reconciled base year sits from each figure it was fitted to, and why.
+
+:func:`residual_table` lists every target (its source, basis, quality, reported and reconciled
+value, residual and weight); :func:`residual_summary` gives the share of targets within 5% and
+10% and the worst ten with a reason: the other targets on the same lane or total that pull the
+other way, or the hard constraint that binds (a region ships no more than it makes; capacity).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from chokepoint.baseyear.fit import BaseYear
+
+__all__ = ["COLUMNS", "ResidualReport", "ResidualSummary", "residual_report", "residual_summary", "residual_table"]
+
+#: The residual table's columns, in order.
+COLUMNS = [
+    "target_id",
+    "kind",
+    "region_id",
+    "partner_id",
+    "commodity_id",
+    "source_id",
+    "basis",
+    "quality",
+    "sense",
+    "reported",
+    "unit",
+    "reconciled",
+    "residual",
+    "residual_pct",
+    "weight",
+]
+
+
+def residual_table(by: BaseYear) -> pd.DataFrame:
+    """Every target of the base year with its reconciled value and residual (``residual_pct`` =
+    residual ÷ reported × 100; a lower bound, sense ``>=``, has no residual when exceeded)."""
+    t = by.targets.assign(residual_pct=100.0 * by.targets["relative"])
+    return t[COLUMNS].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class ResidualSummary:
+    """Share of targets within 5% and 10% of their reported value, and the worst ten with a reason."""
+
+    material: str
+    year: int
+    targets: int
+    within_5pct: float
+    within_10pct: float
+    worst: pd.DataFrame
+
+    def as_table(self) -> pd.DataFrame:
+        """The headline figures as a labelled one-column table."""
+        return pd.DataFrame(
+            {
+                "value": [self.targets, round(100 * self.within_5pct, 1), round(100 * self.within_10pct, 1)],
+            },
+            index=pd.Index(["targets", "within_5pct_share_pct", "within_10pct_share_pct"], name="figure"),
+        )
+
+
+def residual_summary(by: BaseYear, worst: int = 10) -> ResidualSummary:
+    """The fit's summary (module docs); ``worst`` targets by weighted squared residual."""
+    table = residual_table(by)
+    rel = table["residual_pct"].abs()
+    cost = table["weight"] * (rel / 100.0) ** 2
+    order = cost.sort_values(ascending=False, kind="stable").index[:worst]
+    top = table.loc[order].assign(reason=[_reason(by, table, int(i)) for i in order])
+    return ResidualSummary(
+        material=by.material,
+        year=by.year,
+        targets=len(table),
+        within_5pct=float((rel <= 5.0).mean()) if len(table) else 1.0,
+        within_10pct=float((rel <= 10.0).mean()) if len(table) else 1.0,
+        worst=top[[*COLUMNS[:3], "partner_id", "commodity_id", "reported", "reconciled", "residual_pct", "weight", "reason"]]
+        .loc[:, lambda d: ~d.columns.duplicated()]
+        .reset_index(drop=True),
+    )
+
+
+def _reason(by: BaseYear, table: pd.DataFrame, i: int) -> str:
+    """Why target ``i`` misses: rivals on a shared variable pulling the other way, else the binding
+    hard constraint of its exporter or region, else the mass balance against heavier targets."""
+    terms = by.terms
+    mine = terms.loc[terms["target"] == i, "var"]
+    others = terms.loc[terms["var"].isin(mine) & (terms["target"] != i), "target"].unique()
+    sign = np.sign(table.at[i, "residual"])
+    rivals = table.loc[others]
+    rivals = rivals[np.sign(rivals["residual"]) == -sign].sort_values("weight", ascending=False).head(2)
+    if len(rivals):
+        listed = "; ".join(
+            f"{r.target_id} (reported {r.reported:,.{0 if abs(r.reported) >= 100 else 3}f}, {r.residual_pct:+.1f}%)" for r in rivals.itertuples()
+        )
+        return f"disagrees with {listed} on the same lane or total"
+    row = table.loc[i]
+    region, commodity = row["region_id"], row["commodity_id"]
+    bind = by.binding[(by.binding["region_id"] == region) & by.binding["commodity_id"].isin(commodity.split("+"))]
+    if len(bind):
+        return f"{bind['constraint'].iloc[0]} binds for {region} {commodity}"
+    same = table[(table["region_id"] == region) & (table.index != i) & (np.sign(table["residual"]) == -sign)]
+    if len(same):
+        heavy = same.sort_values("weight", ascending=False).iloc[0]
+        return f"mass balance against {heavy['target_id']} ({heavy['residual_pct']:+.1f}%)"
+    return "mass balance against heavier targets upstream or downstream"
+
+
+@dataclass(frozen=True)
+class ResidualReport:
+    """The residual table of a base year and its summary."""
+
+    table: pd.DataFrame
+    summary: ResidualSummary
+
+
+def residual_report(by: BaseYear) -> ResidualReport:
+    """:func:`residual_table` and :func:`residual_summary` of ``by``."""
+    return ResidualReport(table=residual_table(by), summary=residual_summary(by))
