@@ -60,7 +60,8 @@ def test_the_tiny_fit_reproduces_every_figure_and_balances() -> None:
     balance = x + by.imports_t() - by.exports_t() - x @ a.T - y
     assert np.abs(balance).max() < 1e-3 * x.max()
     assert (by.exports_t() <= x + 1e-6 * x.max()).all()  # no re-exports
-    assert (by.flows["flow_t"] > 0).all() and (y >= -1e-9).all()
+    assert (by.flows["flow_t"] > 0).all()
+    assert (y >= -1e-9).all()
     assert reconcile(tiny_dataset(), "m", 2024) is by  # cached per (fingerprint, material, year)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from chokepoint.baseyear import reconcile
 from chokepoint.analysis.chokepoints import chokepoints
 from chokepoint.analysis.exposure import effective_dependence, exposure, import_reliance
+from chokepoint.baseyear import reconcile
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.network import build_network

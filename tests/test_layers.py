@@ -1,4 +1,5 @@
-"""Imports go one way: foundation → dataset → network/scenario → analysis → simulation → leverage → edges.
+"""Imports go one way: foundation → dataset → baseyear → network/scenario → analysis → simulation →
+leverage → edges.
 
 docs/architecture.md draws the same picture. A module may import its own layer and the layers below it;
 the only upward imports allowed are the few convenience methods listed in ``UPWARD`` (a ``Run`` that can
@@ -18,12 +19,13 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "chokepoint"
 LAYERS: dict[str, int] = {
     **dict.fromkeys(["errors", "files", "yamlfile", "regions", "iomath", "schema"], 0),
     "dataset": 1,
-    **dict.fromkeys(["network", "scenario"], 2),
-    "analysis": 3,
-    "simulation": 4,
-    "leverage": 5,
-    **dict.fromkeys(["report", "runfiles", "api"], 6),
-    **dict.fromkeys(["cli", "__main__"], 7),
+    "baseyear": 2,
+    **dict.fromkeys(["network", "scenario"], 3),
+    "analysis": 4,
+    "simulation": 5,
+    "leverage": 6,
+    **dict.fromkeys(["report", "runfiles", "api"], 7),
+    **dict.fromkeys(["cli", "__main__"], 8),
 }
 
 #: (importing unit, imported unit) pairs allowed upward, inside functions only.

@@ -86,7 +86,10 @@ def test_no_shock_reproduces_the_baseline() -> None:
     # ... where the data place it: AUT mines 100 + imports 100 − 75 into its oxide = 125 t; DNK
     # mines 200 t and reports no exports (so uses them at home); BEL exports all it mines.
     by_region = baseline.demand_table.query("sector_id == 'other'").set_index("region_id")["final_t_per_yr"]
-    assert by_region[by_region > 1e-3].to_dict() == {"AUT": pytest.approx(125.0, rel=1e-5), "DNK": pytest.approx(200.0, rel=1e-5)}
+    assert by_region[by_region > 1e-3].to_dict() == {
+        "AUT": pytest.approx(125.0, rel=1e-5),
+        "DNK": pytest.approx(200.0, rel=1e-5),
+    }
 
 
 def test_residual_use_the_data_cannot_place_is_split_like_named_demand() -> None:

@@ -163,7 +163,7 @@ def _build(
     regions = sorted({*regions, *by.regions})
     nodes = pd.MultiIndex.from_product([regions, ks], names=["region_id", "commodity_id"])
     n = len(nodes)
-    fitted = pd.DataFrame(by.production_t, index=by.regions, columns=by.commodities).stack()
+    fitted = pd.Series(by.production_t.ravel(), index=pd.MultiIndex.from_product([by.regions, by.commodities]))
     production = fitted.reindex(nodes).fillna(0.0)
     mix_table = _mix_table(nodes, by, production)
     row = nodes.get_indexer(pd.MultiIndex.from_frame(mix_table[["origin_id", "commodity_id"]]))
@@ -187,7 +187,7 @@ def _build(
         year=year,
         nodes=nodes,
         stages=chain[["commodity_id", "stage", "stage_order", "quantity_basis"]].reset_index(drop=True),
-        production_t=production.to_numpy(dtype=float),
+        production_t=np.asarray(production.to_numpy(dtype=float), dtype=np.float64),
         mix=mix,
         A=A,
         recipe=recipe.reset_index(drop=True),

@@ -22,6 +22,7 @@ exports plus its imports (:mod:`chokepoint.network`): consistent by construction
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
@@ -32,14 +33,13 @@ import pandas as pd
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from chokepoint.baseyear.targets import WORLD, Layout, Targets, collect_targets, data_regions, target_weights
+from chokepoint.baseyear.targets import Layout, Targets, collect_targets, data_regions, target_weights
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 
 __all__ = ["BaseYear", "input_matrix", "reconcile", "reported_capacity"]
 
 Array = npt.NDArray[np.float64]
-
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,8 @@ class BaseYear:
 
     def _sum(self, side: str) -> Array:
         out = np.zeros((len(self.regions), len(self.commodities)))
-        r = self.regions.get_indexer(self.flows[side])
-        k = self.commodities.get_indexer(self.flows["commodity_id"])
+        r = self.regions.get_indexer(pd.Index(self.flows[side]))
+        k = self.commodities.get_indexer(pd.Index(self.flows["commodity_id"]))
         np.add.at(out, (r, k), self.flows["flow_t"].to_numpy(dtype=float))
         return out
 
@@ -191,7 +191,13 @@ def _model(targets: Targets, a: Array, capacity: pd.Series, prior: tuple[float, 
         shape=(T, width),
     )
     balance, exports = _balance(layout, a), _exports(layout)
-    A = sp.vstack([sp.hstack([balance, sp.coo_array((R * K, T + U))]), sp.hstack([exports, sp.coo_array((R * K, T + U))]), target_rows]).tocsc()
+    A = sp.vstack(
+        [
+            sp.hstack([balance, sp.coo_array((R * K, T + U))]),
+            sp.hstack([exports, sp.coo_array((R * K, T + U))]),
+            target_rows,
+        ]
+    ).tocsc()
     reported = table["reported"].to_numpy(dtype=float)
     row_lo = np.concatenate([np.zeros(R * K), np.full(R * K, -np.inf), reported])
     row_hi = np.concatenate([np.zeros(R * K), np.zeros(R * K), reported])
@@ -274,13 +280,15 @@ def _polish(m: _Model, z: Array, tol: float = 1e-5, at_bound: float = 1e-5) -> A
         return z
     out = np.where(fixed, z_fixed, 0.0)
     out[free] = sol[: free.size]
-    ok = np.all(out >= m.lb - tol) and np.all(out <= m.ub + tol)
     rows = m.A @ out
-    ok = ok and np.all(rows <= m.row_hi + tol) and np.all(rows >= m.row_lo - tol)
-    cost = float(m.hessian @ out**2)
-    ok = ok and np.all(np.isfinite(out)) and cost <= float(m.hessian @ z**2) * (1 + 1e-4) + 1e-12
-    if __import__("os").environ.get("R_DEBUG"):
-        print("polish", ok, np.min(out - m.lb), np.max(rows - m.row_hi), float(m.hessian @ out**2), float(m.hessian @ z**2))
+    ok = bool(
+        np.all(np.isfinite(out))
+        and np.all(out >= m.lb - tol)
+        and np.all(out <= m.ub + tol)
+        and np.all(rows <= m.row_hi + tol)
+        and np.all(rows >= m.row_lo - tol)
+        and float(m.hessian @ out**2) <= float(m.hessian @ z**2) * (1 + 1e-4) + 1e-12
+    )
     return np.clip(out, m.lb, m.ub) if ok else z
 
 
@@ -341,10 +349,8 @@ def reconcile(ds: Dataset, material: str = "rare_earths", year: int = 2024) -> B
     slack = 1e-6 + 1e-4 * np.abs(e)  # held, not fixed: the first stage is exact only to its tolerance
     lb, ub = model.lb.copy(), model.ub.copy()
     lb[n : n + T], ub[n : n + T] = e - slack, e + slack
-    try:
+    with contextlib.suppress(ChokepointError):  # if the second stage fails, the first stage's point stands
         v = _solve(replace(model, lb=lb, ub=ub))
-    except ChokepointError:  # the first stage's point stands
-        pass
     result = _result(material, int(year), targets, model, v, capacity)
     _CACHE[key] = result
     while len(_CACHE) > _CACHE_SIZE:
@@ -381,7 +387,9 @@ def _result(material: str, year: int, targets: Targets, m: _Model, v: Array, cap
     binding = pd.DataFrame(
         {"region_id": layout.regions[r], "commodity_id": layout.commodities[k], "exports_t": x.ravel() + exports}
     ).assign(production_t=x.ravel())
-    tight = (binding["production_t"] > 1e-6) & (binding["production_t"] - binding["exports_t"] < 1e-6 * binding["production_t"] + 1e-6)
+    tight = (binding["production_t"] > 1e-6) & (
+        binding["production_t"] - binding["exports_t"] < 1e-6 * binding["production_t"] + 1e-6
+    )
     binding = binding[tight].assign(constraint="exports ≤ production")
     at_cap = x.ravel() >= (m.ub * m.col_scale)[: R * K] * (1 - 1e-6)
     capped = pd.DataFrame({"region_id": layout.regions[r[at_cap]], "commodity_id": layout.commodities[k[at_cap]]})
@@ -410,7 +418,7 @@ def _share_parts(terms: pd.DataFrame, v: Array, targets: npt.NDArray[np.intp], r
     num = pd.Series(np.where(coef > 0, contrib, 0.0)).groupby(at).sum().reindex(targets).fillna(0.0).to_numpy()
     neg = pd.Series(np.where(coef < 0, -contrib, 0.0)).groupby(at).sum().reindex(targets).fillna(0.0).to_numpy()
     s = reported[targets]
-    return num, neg / np.where(s > 0, s, 1.0)
+    return np.asarray(num, dtype=float), np.asarray(neg / np.where(s > 0, s, 1.0), dtype=float)
 
 
 def _shares(terms: pd.DataFrame, v: Array, targets: npt.NDArray[np.intp], reported: Array) -> Array:

@@ -78,7 +78,9 @@ def residual_summary(by: BaseYear, worst: int = 10) -> ResidualSummary:
         targets=len(table),
         within_5pct=float((rel <= 5.0).mean()) if len(table) else 1.0,
         within_10pct=float((rel <= 10.0).mean()) if len(table) else 1.0,
-        worst=top[[*COLUMNS[:3], "partner_id", "commodity_id", "reported", "reconciled", "residual_pct", "weight", "reason"]]
+        worst=top[
+            [*COLUMNS[:3], "partner_id", "commodity_id", "reported", "reconciled", "residual_pct", "weight", "reason"]
+        ]
         .loc[:, lambda d: ~d.columns.duplicated()]
         .reset_index(drop=True),
     )
@@ -90,12 +92,13 @@ def _reason(by: BaseYear, table: pd.DataFrame, i: int) -> str:
     terms = by.terms
     mine = terms.loc[terms["target"] == i, "var"]
     others = terms.loc[terms["var"].isin(mine) & (terms["target"] != i), "target"].unique()
-    sign = np.sign(table.at[i, "residual"])
+    sign = float(np.sign(table["residual"].to_numpy(dtype=float)[i]))
     rivals = table.loc[others]
     rivals = rivals[np.sign(rivals["residual"]) == -sign].sort_values("weight", ascending=False).head(2)
     if len(rivals):
         listed = "; ".join(
-            f"{r.target_id} (reported {r.reported:,.{0 if abs(r.reported) >= 100 else 3}f}, {r.residual_pct:+.1f}%)" for r in rivals.itertuples()
+            f"{r.target_id} (reported {r.reported:,.{0 if abs(r.reported) >= 100 else 3}f}, {r.residual_pct:+.1f}%)"
+            for r in rivals.itertuples()
         )
         return f"disagrees with {listed} on the same lane or total"
     row = table.loc[i]

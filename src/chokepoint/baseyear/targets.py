@@ -176,9 +176,7 @@ class Targets:
     terms: pd.DataFrame
 
 
-def allowed_lanes(
-    regions: pd.Index, commodities: pd.Index, prod: pd.DataFrame, trade: pd.DataFrame
-) -> pd.DataFrame:
+def allowed_lanes(regions: pd.Index, commodities: pd.Index, prod: pd.DataFrame, trade: pd.DataFrame) -> pd.DataFrame:
     """Every (origin, destination, commodity) with o ≠ d whose origin can supply the commodity:
     it produces it, or some row (trade or share) has it export it, or it is :data:`REST_OF_WORLD`. Any destination
     is allowed, so the fit can place a lane no statistic reports (penalised toward zero)."""
@@ -187,7 +185,8 @@ def allowed_lanes(
     row = pd.DataFrame({"region_id": REST_OF_WORLD, "commodity_id": list(commodities)})
     origins = concat([made, sent, row]).drop_duplicates()
     origins = origins.assign(
-        o=regions.get_indexer(origins["region_id"]), k=commodities.get_indexer(origins["commodity_id"])
+        o=regions.get_indexer(pd.Index(origins["region_id"])),
+        k=commodities.get_indexer(pd.Index(origins["commodity_id"])),
     )
     origins = origins[(origins["o"] >= 0) & (origins["k"] >= 0)]
     dest = pd.DataFrame({"d": np.arange(len(regions))})
@@ -205,9 +204,10 @@ def _unit_values(trade: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     row with both quantity and value (the fallback)."""
     both = trade[trade["quantity_t"].gt(0) & trade["value_usd"].gt(0)]
     world = both[both["importer_id"] == WORLD]
-    by_exporter = world.groupby(["exporter_id", "commodity_id"])["value_usd"].sum() / world.groupby(
-        ["exporter_id", "commodity_id"]
-    )["quantity_t"].sum()
+    by_exporter = (
+        world.groupby(["exporter_id", "commodity_id"])["value_usd"].sum()
+        / world.groupby(["exporter_id", "commodity_id"])["quantity_t"].sum()
+    )
     overall = both.groupby("commodity_id")["value_usd"].sum() / both.groupby("commodity_id")["quantity_t"].sum()
     return by_exporter, overall
 
@@ -250,15 +250,21 @@ def named_final_use(ds: Dataset, ks: list[str], year: int) -> pd.DataFrame:
     act = act[(act["year"] == year) & act["sector_id"].isin(uses["sector_id"])]
     reported = act[act["region_id"] != WORLD]
     members = ds["regions"].dropna(subset=["members"])
-    member_of = {m: agg for agg, text in zip(members["region_id"], members["members"], strict=True) for m in str(text).split()}
+    member_of = {
+        m: agg for agg, text in zip(members["region_id"], members["members"], strict=True) for m in str(text).split()
+    }
     agg_rows = set(zip(reported["region_id"], reported["sector_id"], strict=True))
-    covered = [(member_of.get(r), s) in agg_rows for r, s in zip(reported["region_id"], reported["sector_id"], strict=True)]
+    covered = [
+        (member_of.get(r), s) in agg_rows for r, s in zip(reported["region_id"], reported["sector_id"], strict=True)
+    ]
     reported = reported[~np.asarray(covered, dtype=bool)]
     world = act[act["region_id"] == WORLD].set_index("sector_id")["activity"]
     rest = (world - reported.groupby("sector_id")["activity"].sum().reindex(world.index).fillna(0.0)).clip(lower=0)
     activity = pd.concat(
-        [reported[["region_id", "sector_id", "activity", "source_id", "basis"]],
-         rest.rename("activity").reset_index().assign(region_id=REST_OF_WORLD, source_id="", basis="derived")]
+        [
+            reported[["region_id", "sector_id", "activity", "source_id", "basis"]],
+            rest.rename("activity").reset_index().assign(region_id=REST_OF_WORLD, source_id="", basis="derived"),
+        ]
     )
     demand = activity.merge(
         uses[["sector_id", "commodity_id", "intensity_kg_per_unit", "basis"]], on="sector_id", suffixes=("", "_i")
@@ -339,7 +345,9 @@ def _weights(table: pd.DataFrame, weights: pd.DataFrame) -> npt.NDArray[np.float
     else the lowest weight."""
     w = weights[weights["basis"] != "prior"].set_index(["target_kind", "basis", "quality"])["weight"]
     own = w.reindex(pd.MultiIndex.from_frame(table[["kind", "basis", "quality"]])).to_numpy(dtype=float)
-    generic = w.reindex(pd.MultiIndex.from_frame(table[["basis", "quality"]].assign(kind="any")[["kind", "basis", "quality"]]))
+    generic = w.reindex(
+        pd.MultiIndex.from_frame(table[["basis", "quality"]].assign(kind="any")[["kind", "basis", "quality"]])
+    )
     out = np.where(np.isnan(own), generic.to_numpy(dtype=float), own)
     return np.asarray(np.nan_to_num(out, nan=float(w.min())))
 
@@ -359,9 +367,13 @@ def collect_targets(ds: Dataset, chain: pd.DataFrame, year: int, regions: list[s
     trade = trade[trade["exporter_id"].isin(known) & trade["importer_id"].isin(known)]
     trade = trade[(trade["exporter_id"] != trade["importer_id"])]
     shares = ds["trade_shares"]
-    shares = shares[(shares["year"] == year) & shares["exporter_id"].isin(regions) & shares["importer_id"].isin(regions)]
+    shares = shares[
+        (shares["year"] == year) & shares["exporter_id"].isin(regions) & shares["importer_id"].isin(regions)
+    ]
     shares = shares.assign(reported=shares["share"].astype(float)).reset_index(drop=True)
-    senders = concat([_with_members(trade, groups)[["exporter_id", "k_id"]], _share_rows(shares, groups)[["exporter_id", "k_id"]]])
+    senders = concat(
+        [_with_members(trade, groups)[["exporter_id", "k_id"]], _share_rows(shares, groups)[["exporter_id", "k_id"]]]
+    )
     lanes = allowed_lanes(
         index_r,
         index_k,
@@ -394,14 +406,18 @@ def collect_targets(ds: Dataset, chain: pd.DataFrame, year: int, regions: list[s
 
     # Terms: production (WLD sums over regions), trade on lanes, shares, final use.
     p_rows = _with_members(p.assign(target=np.arange(n_p)), groups)
-    world = p_rows[p_rows["region_id"] == WORLD].drop(columns="region_id").merge(
-        pd.DataFrame({"region_id": regions}), how="cross"
+    world = (
+        p_rows[p_rows["region_id"] == WORLD]
+        .drop(columns="region_id")
+        .merge(pd.DataFrame({"region_id": regions}), how="cross")
     )
     p_rows = concat([p_rows[p_rows["region_id"] != WORLD], world])
     p_terms = pd.DataFrame(
         {
             "target": p_rows["target"].to_numpy(),
-            "var": layout.x(index_r.get_indexer(p_rows["region_id"]), index_k.get_indexer(p_rows["k_id"])),
+            "var": layout.x(
+                index_r.get_indexer(pd.Index(p_rows["region_id"])), index_k.get_indexer(pd.Index(p_rows["k_id"]))
+            ),
             "coef": 1.0,
         }
     )
@@ -412,7 +428,9 @@ def collect_targets(ds: Dataset, chain: pd.DataFrame, year: int, regions: list[s
     f_terms = pd.DataFrame(
         {
             "target": n_p + n_t + n_s + np.arange(len(need)),
-            "var": layout.y(index_r.get_indexer(need["region_id"]), index_k.get_indexer(need["commodity_id"])),
+            "var": layout.y(
+                index_r.get_indexer(pd.Index(need["region_id"])), index_k.get_indexer(pd.Index(need["commodity_id"]))
+            ),
             "coef": 1.0,
         }
     )

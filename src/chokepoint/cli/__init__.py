@@ -1,7 +1,8 @@
 """The ``chokepoint`` command line: each command calls one library function and prints its table.
 
 One module per command group (:mod:`~chokepoint.cli.analysis`, :mod:`~chokepoint.cli.baseyear`,
-:mod:`~chokepoint.cli.data`, :mod:`~chokepoint.cli.simulate`, :mod:`~chokepoint.cli.leverage`); this one wires them into the app.
+:mod:`~chokepoint.cli.data`, :mod:`~chokepoint.cli.simulate`,
+:mod:`~chokepoint.cli.leverage`); this one wires them into the app.
 Heavy modules (pandas, the store, plotly) are imported inside the commands, so ``--help`` is quick.
 
 User errors (:class:`~chokepoint.errors.ChokepointError`, bad options) print one line on stderr

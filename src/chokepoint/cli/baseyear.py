@@ -61,4 +61,6 @@ def baseline(
             title=f"Fit summary: {100 * s.within_10pct:.1f}% of {s.targets} targets within 10%, "
             f"{100 * s.within_5pct:.1f}% within 5%",
         )
-        print_table(s.worst[["target_id", "reported", "reconciled", "residual_pct", "weight", "reason"]], title="Worst ten")
+        print_table(
+            s.worst[["target_id", "reported", "reconciled", "residual_pct", "weight", "reason"]], title="Worst ten"
+        )

@@ -28,11 +28,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from chokepoint.baseyear import BaseYear, input_matrix, reconcile
+from chokepoint.baseyear.targets import concat, named_final_use
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.iomath import solve_leontief
-from chokepoint.baseyear import BaseYear, input_matrix, reconcile
-from chokepoint.baseyear.targets import concat, named_final_use
 from chokepoint.network import SupplyNetwork, build_network
 
 __all__ = ["OTHER", "Baseline", "build_baseline", "reference_prices"]
@@ -75,20 +75,25 @@ def _final_demand(by: BaseYear, ds: Dataset, ks: list[str], year: int) -> pd.Dat
     named sectors' activity × intensity (scaled down where it exceeds ``y``), the rest ``other``."""
     named = named_final_use(ds, ks, year)
     named = named[named["region_id"].isin(by.regions)]
-    y = pd.DataFrame(by.final_use_t, index=by.regions, columns=by.commodities).stack().rename("y")
+    y = pd.Series(
+        by.final_use_t.ravel(),
+        index=pd.MultiIndex.from_product([by.regions, by.commodities], names=["region_id", "commodity_id"]),
+    )
     total = named.groupby(["region_id", "commodity_id"])["final_t_per_yr"].sum()
     scale = (y.reindex(total.index).fillna(0.0) / total).clip(upper=1.0)
     key = pd.MultiIndex.from_frame(named[["region_id", "commodity_id"]])
     factor = scale.reindex(key).fillna(0.0).to_numpy()
     named = named.assign(
         final_t_per_yr=named["final_t_per_yr"] * factor,
-        basis=np.where(factor < 1 - 1e-9, "activity × intensity, scaled to reconciled final use", "activity × intensity"),
+        basis=np.where(
+            factor < 1 - 1e-9, "activity × intensity, scaled to reconciled final use", "activity × intensity"
+        ),
     )
     placed = named.groupby(["region_id", "commodity_id"])["final_t_per_yr"].sum()
     other = (y - placed.reindex(y.index).fillna(0.0)).clip(lower=0.0)
-    other = other[other > 1e-9].rename("final_t_per_yr").reset_index()
-    other = other.assign(sector_id=OTHER, basis="reconciled final use not named by a sector")
-    return concat([named, other])
+    rest = other[other > 1e-9].rename("final_t_per_yr").reset_index()
+    rest = rest.assign(sector_id=OTHER, basis="reconciled final use not named by a sector")
+    return concat([named, rest])
 
 
 def reference_prices(ds: Dataset, commodities: list[str], year: int) -> npt.NDArray[np.float64]:
