@@ -15,7 +15,15 @@ import pandas as pd
 
 from chokepoint.baseyear.fit import BaseYear
 
-__all__ = ["COLUMNS", "ResidualReport", "ResidualSummary", "residual_report", "residual_summary", "residual_table"]
+__all__ = [
+    "COLUMNS",
+    "ResidualReport",
+    "ResidualSummary",
+    "residual_markdown",
+    "residual_report",
+    "residual_summary",
+    "residual_table",
+]
 
 #: The residual table's columns, in order.
 COLUMNS = [
@@ -35,6 +43,11 @@ COLUMNS = [
     "residual_pct",
     "weight",
 ]
+
+
+def _num(value: float) -> str:
+    """Tonnes to the tonne from 100 t up, smaller figures and shares to three decimals."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}"
 
 
 def residual_table(by: BaseYear) -> pd.DataFrame:
@@ -94,11 +107,11 @@ def _reason(by: BaseYear, table: pd.DataFrame, i: int) -> str:
     others = terms.loc[terms["var"].isin(mine) & (terms["target"] != i), "target"].unique()
     sign = float(np.sign(table["residual"].to_numpy(dtype=float)[i]))
     rivals = table.loc[others]
-    rivals = rivals[np.sign(rivals["residual"]) == -sign].sort_values("weight", ascending=False).head(2)
+    pulling = (np.sign(rivals["residual"]) == -sign) & (rivals["residual_pct"].abs() > 0.05)
+    rivals = rivals[pulling].sort_values("weight", ascending=False).head(2)
     if len(rivals):
         listed = "; ".join(
-            f"{r.target_id} (reported {r.reported:,.{0 if abs(r.reported) >= 100 else 3}f}, {r.residual_pct:+.1f}%)"
-            for r in rivals.itertuples()
+            f"{r.target_id} (reported {_num(r.reported)}, {r.residual_pct:+.1f}%)" for r in rivals.itertuples()
         )
         return f"disagrees with {listed} on the same lane or total"
     row = table.loc[i]
@@ -124,3 +137,32 @@ class ResidualReport:
 def residual_report(by: BaseYear) -> ResidualReport:
     """:func:`residual_table` and :func:`residual_summary` of ``by``."""
     return ResidualReport(table=residual_table(by), summary=residual_summary(by))
+
+
+def residual_markdown(by: BaseYear) -> str:
+    """The summary, the targets by kind and quality, and the worst ten as Markdown (docs/baseyear.md)."""
+    report = residual_report(by)
+    s, t = report.summary, report.table
+    within = (t["residual_pct"].abs() <= 10.0).rename("within_10pct")
+    by_kind = (
+        t.assign(within_10pct=within)
+        .groupby(["kind", "quality"])
+        .agg(targets=("target_id", "size"), within_10pct=("within_10pct", "sum"))
+        .reset_index()
+    )
+    lines = [
+        f"{s.targets} targets; {100 * s.within_5pct:.1f}% within 5%, {100 * s.within_10pct:.1f}% within 10%.",
+        "",
+        "| kind | quality | targets | within 10% |",
+        "|---|---|---:|---:|",
+        *(f"| {r.kind} | {r.quality} | {r.targets} | {r.within_10pct} |" for r in by_kind.itertuples()),
+        "",
+        "| target | reported | reconciled | residual | weight | reason |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for r in s.worst.itertuples():
+        lines.append(
+            f"| `{r.target_id}` | {_num(r.reported)} | {_num(r.reconciled)} | {r.residual_pct:+.1f}% "
+            f"| {r.weight:,.0f} | {r.reason} |"
+        )
+    return "\n".join(lines) + "\n"
