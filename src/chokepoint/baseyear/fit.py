@@ -169,7 +169,7 @@ class _Model:
 def _priors(weights: pd.DataFrame) -> tuple[float, float]:
     """Prior weights p on (lanes and unnamed production, final use), per (v / S_k)²: the ``prior``
     rows of kind ``any`` and ``final_use``."""
-    rows = weights[weights["basis"] == "prior"].set_index("target_kind")["weight"]
+    rows = weights[weights["row_basis"] == "prior"].set_index("target_kind")["weight"]
     return float(rows.get("any", 1e-2)), float(rows.get("final_use", 1e-6))
 
 

@@ -343,7 +343,7 @@ def _frame(rows: pd.DataFrame, kind: str, sense: str, region: str, partner: str 
 def _weights(table: pd.DataFrame, weights: pd.DataFrame) -> npt.NDArray[np.float64]:
     """Each target's weight: its (kind, basis, quality) row, else its (any, basis, quality) row,
     else the lowest weight."""
-    w = weights[weights["basis"] != "prior"].set_index(["target_kind", "basis", "quality"])["weight"]
+    w = weights[weights["row_basis"] != "prior"].set_index(["target_kind", "row_basis", "quality"])["weight"]
     own = w.reindex(pd.MultiIndex.from_frame(table[["kind", "basis", "quality"]])).to_numpy(dtype=float)
     generic = w.reindex(
         pd.MultiIndex.from_frame(table[["basis", "quality"]].assign(kind="any")[["kind", "basis", "quality"]])
