@@ -124,6 +124,9 @@ def _dense_traced(baseline: object, shipped: np.ndarray, c: int) -> np.ndarray:
     for t in range(shipped.shape[0]):
         got = shipped[t].sum(axis=1, keepdims=True)
         m = np.divide(shipped[t], got, out=np.zeros_like(shipped[t]), where=got > 0)
+        # The engine's arithmetic can leave −1e-19 on a lane it empties; solve_leontief refuses any
+        # negative coefficient, controller_shares (solved by stages) never forms A.
+        m = np.clip(m, 0.0, None)
         M = np.zeros((R, K, R, K))
         for k in range(K):
             M[:, k, :, k] = m[k]

@@ -23,6 +23,7 @@ __all__ = [
     "residual_report",
     "residual_summary",
     "residual_table",
+    "worst_table",
 ]
 
 #: The residual table's columns, in order.
@@ -78,6 +79,10 @@ class ResidualSummary:
         )
 
 
+_WORST = ["target_id", "kind", "region_id", "partner_id", "commodity_id", "reported", "reconciled"]
+_WORST += ["residual_pct", "weight", "reason"]
+
+
 def residual_summary(by: BaseYear, worst: int = 10) -> ResidualSummary:
     """The fit's summary (module docs); ``worst`` targets by weighted squared residual."""
     table = residual_table(by)
@@ -91,11 +96,7 @@ def residual_summary(by: BaseYear, worst: int = 10) -> ResidualSummary:
         targets=len(table),
         within_5pct=float((rel <= 5.0).mean()) if len(table) else 1.0,
         within_10pct=float((rel <= 10.0).mean()) if len(table) else 1.0,
-        worst=top[
-            [*COLUMNS[:3], "partner_id", "commodity_id", "reported", "reconciled", "residual_pct", "weight", "reason"]
-        ]
-        .loc[:, lambda d: ~d.columns.duplicated()]
-        .reset_index(drop=True),
+        worst=top[_WORST].reset_index(drop=True),
     )
 
 
@@ -160,9 +161,24 @@ def residual_markdown(by: BaseYear) -> str:
         "| target | reported | reconciled | residual | weight | reason |",
         "|---|---:|---:|---:|---:|---|",
     ]
-    for r in s.worst.itertuples():
-        lines.append(
-            f"| `{r.target_id}` | {_num(r.reported)} | {_num(r.reconciled)} | {r.residual_pct:+.1f}% "
-            f"| {r.weight:,.0f} | {r.reason} |"
-        )
+    w = s.worst
+    for tid, rep, rec, pct, weight, reason in zip(
+        w["target_id"],
+        w["reported"].to_numpy(dtype=float),
+        w["reconciled"].to_numpy(dtype=float),
+        w["residual_pct"].to_numpy(dtype=float),
+        w["weight"].to_numpy(dtype=float),
+        w["reason"],
+        strict=True,
+    ):
+        lines.append(f"| `{tid}` | {_num(rep)} | {_num(rec)} | {pct:+.1f}% | {weight:,.0f} | {reason} |")
     return "\n".join(lines) + "\n"
+
+
+def worst_table(by: BaseYear, n: int = 5) -> pd.DataFrame:
+    """The ``n`` worst targets with the fit's target count and share within 10% on every row
+    (the simulation's ``base_year_fit`` table)."""
+    s = residual_summary(by, worst=n)
+    return s.worst[["target_id", "kind", "reported", "reconciled", "residual_pct", "weight", "reason"]].assign(
+        targets=s.targets, within_10pct_share_pct=100.0 * s.within_10pct
+    )

@@ -79,6 +79,7 @@ def render_simulation_report(run: Run, *, notes: list[str] | None = None, title:
         figures=_figures(run),
         notes=list(notes or []),
         observed=_observed_rows(tables["observed"]),
+        fit=_fit(tables["base_year_fit"]),
         floors=_floor_rows(tables["price_floors"]),
         projects=_project_rows(tables["projects"]),
         plotlyjs=Markup(get_plotlyjs()),
@@ -192,6 +193,18 @@ def _floor_rows(floors: pd.DataFrame) -> list[list[str]]:
         ]
         for r in table.to_dict("records")
     ]
+
+
+def _fit(fit: pd.DataFrame) -> dict[str, object]:
+    """The base year's fit: its summary line and the worst five targets (empty without a fit)."""
+    if fit.empty:
+        return {}
+    first = fit.iloc[0]
+    rows = [
+        [r["target_id"], f"{r['reported']:,.4g}", f"{r['reconciled']:,.4g}", f"{r['residual_pct']:+.1f}%", r["reason"]]
+        for r in fit.to_dict("records")
+    ]
+    return {"targets": int(first["targets"]), "within": f"{first['within_10pct_share_pct']:.1f}", "rows": rows}
 
 
 def _observed_rows(observed: pd.DataFrame) -> list[list[str]]:

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 
 from chokepoint import __version__
+from chokepoint.baseyear import reconcile
+from chokepoint.baseyear.residuals import worst_table
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.scenario import Scenario, ScenarioError, Uncertainty, check_scenario
@@ -83,6 +85,9 @@ def simulate(
         check_monte_carlo(baseline, plan, uncertainty)  # refuse before any month runs
     trajectory = run_scenario(baseline, plan, scenario, mode, on_period)
     tables = run_tables(baseline, plan, trajectory, scenario)
+    tables["base_year_fit"] = conform(
+        "base_year_fit", worst_table(reconcile(ds, scenario.material, scenario.base_year))
+    )
     messages: tuple[str, ...] = ()
     ran = 0
     if uncertainty is not None and mode == "fast":

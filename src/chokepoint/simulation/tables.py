@@ -228,6 +228,21 @@ _SPECS = [
         tuple(_n(f"peak_shortfall_pct_{q}", "%", f"peak shortfall, {q} over draws") for q in _Q),
         "Monte Carlo percentiles of each region × sector's peak shortfall (empty without draws).",
     ),
+    _spec(
+        "base_year_fit",
+        (_label("target_id", "target of the base-year fit (docs/baseyear.md)"),),
+        (
+            _label("kind", "kind of target (production, trade_quantity, trade_share …)"),
+            _n("reported", "", "reported value (t, or a share)"),
+            _n("reconciled", "", "reconciled value (same unit)"),
+            _n("residual_pct", "%", "reconciled − reported, % of reported"),
+            _n("weight", "1", "weight of the squared relative residual"),
+            _label("reason", "why the target misses"),
+            Column("targets", COUNT, "1", "targets in the fit"),
+            _n("within_10pct_share_pct", "%", "share of the fit's targets within 10% of reported"),
+        ),
+        "The base year's fit: its five worst targets, with the fit's summary on every row.",
+    ),
 ]
 
 #: Every table of a run, by name, in the order they are written.
