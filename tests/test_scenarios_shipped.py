@@ -62,7 +62,7 @@ def test_china_2025_magnet_exports_are_calibrated() -> None:
     assert exports["2025-05"] == pytest.approx(0.259, abs=0.005)
     # Aug-Oct 2025 observed 1.29 / 1.21 / 1.14 (restocking overshoot, not modelled): the fit recovers
     # to baseline; record the simulated values so a change in the engine shows.
-    assert exports[["2025-08", "2025-09", "2025-10"]].tolist() == pytest.approx([0.967, 0.993, 0.999], abs=0.01)
+    assert exports[["2025-08", "2025-09", "2025-10"]].tolist() == pytest.approx([0.977, 0.995, 0.999], abs=0.01)
 
 
 def test_china_2025_civil_shortfall_is_transient() -> None:
@@ -76,21 +76,20 @@ def test_china_2025_civil_shortfall_is_transient() -> None:
 def test_myanmar_disruption_is_absorbed_by_spare_chinese_mining() -> None:
     res = _run("myanmar-disruption")
     world = _shortfall_pct(res)
-    assert world["2024-10"] == pytest.approx(9.7, abs=0.5)
+    assert world["2024-10"] == pytest.approx(7.6, abs=0.5)
     assert world["2025-03":].max() < 2.0
     price = res.tables["prices"].pivot(index="period", columns="commodity_id", values="price_index")
-    assert price["ree_oxide"].max() == pytest.approx(3.10, abs=0.1)
+    assert price["ree_oxide"].max() == pytest.approx(2.41, abs=0.1)
     assert (price.loc["2025-10":] - 1.0).abs().max().max() < 1e-6
 
 
-def test_us_defence_shortfall_ends_when_it_resources_outside_china() -> None:
-    # Defence users get no Chinese licences; US defence magnets are short in the first licensing
-    # month and re-sourced to uncontrolled magnet makers (Japan, rest of world) the next month —
-    # before MP's 10X plant, whose capacity the model only uses when buyers are short.
+def test_us_defence_is_served_by_uncontrolled_magnet_makers() -> None:
+    # Defence users get no Chinese licences, but on the reconciled base a quarter of US magnet
+    # imports come from Japan, Germany, Korea, Taiwan and others (US customs, by value): the
+    # F-35 proxy's 0.9 t/yr is served from them from the first licensing month on.
     res = _run("us-mp-materials")
     defence = _shortfall_pct(res, "USA", "defence")
-    assert defence["2025-04"] == pytest.approx(100.0)
-    assert defence["2025-05":].max() < 1e-6
+    assert defence["2025-04":].max() < 1e-6
 
 
 def test_japan_2010_on_the_2010_base() -> None:
@@ -98,16 +97,16 @@ def test_japan_2010_on_the_2010_base() -> None:
     japan = _shortfall_pct(res, "JPN")
     # The 60-day stockpile covers September and October; Japan runs short in November, once it is
     # spent, and less in December, as its buyers return to China when the halt ends.
-    assert japan[["2010-09", "2010-10"]].max() < 1e-6
-    assert japan["2010-11"] == pytest.approx(19.8, abs=1.0)
-    assert japan["2010-12"] == pytest.approx(7.2, abs=1.0)
-    # the 2011-2014 quotas keep Japan 8-13% short (less as Lynas ramps); none after they end
-    assert japan["2011-01"] == pytest.approx(12.6, abs=1.0)
-    assert japan["2014-07"] == pytest.approx(7.8, abs=1.0)
+    assert japan[["2010-09", "2010-10"]].max() < 0.1  # the stockpile covers all but 0.06%
+    assert japan["2010-11"] == pytest.approx(19.9, abs=1.0)
+    assert japan["2010-12"] == pytest.approx(7.3, abs=1.0)
+    # the 2011-2014 quotas keep Japan 14-22% short (less as Lynas ramps); none after they end
+    assert japan["2011-01"] == pytest.approx(22.4, abs=1.0)
+    assert japan["2014-07"] == pytest.approx(14.3, abs=1.0)
     assert japan["2015-06":].max() < 1e-6
     price = res.tables["prices"].pivot(index="period", columns="commodity_id", values="price_index")["ree_oxide"]
-    assert price["2010-11"] == pytest.approx(3.14, abs=0.1)
-    assert price["2011-06"] == pytest.approx(2.50, abs=0.1)
+    assert price["2010-11"] == pytest.approx(2.76, abs=0.1)
+    assert price["2011-06"] == pytest.approx(5.51, abs=0.1)
     assert price["2015-06"] == pytest.approx(1.0, abs=1e-6)
 
 
@@ -116,17 +115,17 @@ def test_us_magnets_come_from_mp_once_10x_runs() -> None:
     f = _run("us-mp-materials").tables["flows"]
     us = f[(f["commodity_id"] == "ndfeb_magnet") & (f["importer_id"] == "USA")]
     by = us.pivot_table(index="period", columns="exporter_id", values="flow_t", aggfunc="sum").fillna(0.0)
-    assert by.loc["2027-12", "USA"] < 5.0
+    assert by.loc["2027-12", "USA"] < 5.0  # 2 t: MP Independence's output goes to US buyers that are short
     assert by.loc["2030-01", "USA"] > 500.0
     assert by.loc["2030-01", "CHN"] < by.loc["2027-12", "CHN"] / 2
 
 
 def test_the_ndpr_price_floor_costs_the_dod_the_gap_to_the_market() -> None:
     # USD 110/kg against the 2024 NdPr price of USD 55/kg x the oxide index (~1.03 under the
-    # licences) on the ~1,500 t a year of US oxide: about USD 78 m a year.
+    # licences) on the ~1,300 t a year of US oxide: about USD 72 m a year.
     floors = _run("us-mp-materials").tables["price_floors"]
     paid = floors.assign(year=floors["period"].dt.year).groupby("year")["payment_usd"].sum()
-    assert paid[2026] == pytest.approx(78.3e6, rel=0.02)
+    assert paid[2026] == pytest.approx(71.5e6, rel=0.02)
     assert list(paid.index[[0, -1]]) == [2025, 2034]
 
 
@@ -135,9 +134,9 @@ def test_reports_compare_observed_and_simulated() -> None:
     assert china.loc["2025-05", "simulated_over_observed"] == pytest.approx(1.0, abs=0.02)
     assert china.loc["2025-08", "simulated_over_observed"] == pytest.approx(0.75, abs=0.03)  # overshoot missed
     japan = _run("japan-2010").tables["observed"].set_index(["metric", "period"])["simulated_over_observed"]
-    assert (japan["price_index"] < 0.3).all()  # the 2011 price spike is missed (speculation, hoarding)
-    assert japan[("import_share", "2011-01")] == pytest.approx(1.06, abs=0.05)  # China's share of Japan's imports
-    assert japan[("export_ratio", "2011-01")] == pytest.approx(1.57, abs=0.05)  # China's 2011 export fall, too small
+    assert (japan["price_index"] < 0.65).all()  # the 2011 price spike is missed (speculation, hoarding)
+    assert japan[("import_share", "2011-01")] == pytest.approx(0.97, abs=0.05)  # China's share of Japan's imports
+    assert japan[("export_ratio", "2011-01")] == pytest.approx(1.19, abs=0.05)  # China's 2011 export fall, too small
 
 
 @pytest.mark.parametrize("name", NAMES)
