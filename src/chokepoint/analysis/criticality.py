@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.analysis.concentration import producer_shares
+from chokepoint.analysis.eu_crm import EU_GROUPS, REE_ELEMENTS, eu_assessment
 from chokepoint.analysis.exposure import import_reliance
 from chokepoint.analysis.indices import (
     SHARE_SUM_TOLERANCE,
@@ -59,6 +60,7 @@ __all__ = [
     "SHARE_SUM_TOLERANCE",
     "USGS_REGION",
     "criticality_table",
+    "eu_assessment",
     "eu_criticality",
     "eu_economic_importance",
     "eu_supply_risk",
@@ -66,6 +68,7 @@ __all__ = [
     "geopolrisk",
     "geopolrisk_table",
     "hhi_wgi_t",
+    "technology_moat",
     "usgs_disruption_potential",
     "usgs_supply_risk",
     "usgs_table",
@@ -144,14 +147,7 @@ def eu_criticality(
 
 # --- dataset-level tables ----------------------------------------------------------------------
 
-#: The 17 rare-earth elements: EU-assessed materials that belong to the ``rare_earths`` family.
-REE_ELEMENTS = (
-    *("lanthanum", "cerium", "praseodymium", "neodymium", "promethium", "samarium", "europium"),
-    *("gadolinium", "terbium", "dysprosium", "holmium", "erbium", "thulium", "ytterbium", "lutetium"),
-    *("scandium", "yttrium"),
-)
-
-Method = Literal["eu", "geopolrisk", "usgs"]
+Method = Literal["eu", "eu_stages", "geopolrisk", "usgs", "patents"]
 
 #: The region each method was designed for: the EU study assesses the EU only, the USGS method
 #: defaults to the United States (its subject).
@@ -394,6 +390,23 @@ def eu_table(ds: Dataset, year: int = 2023, materials: list[str] | None = None) 
 
 
 def _eu_method(ds: Dataset, year: int | None, region: str | None, material: str) -> pd.DataFrame:
+    """Computed SR and EI beside the published ones: ``rare_earths`` = the elements and the groups,
+    ``all`` = every row of :func:`chokepoint.analysis.eu_crm.eu_assessment`, else one material."""
+    if region not in (None, EU_REGION):
+        raise CheckError(f"the EU method assesses the EU only; got region {region!r} (use EU27 or none)")
+    table = eu_assessment(ds, 2023 if year is None else year)
+    if material == "all":
+        return table
+    chosen = [*REE_ELEMENTS, *EU_GROUPS] if material == "rare_earths" else [material]
+    if material not in table.index and material != "rare_earths":
+        raise CheckError(
+            f"unknown material {material!r} for the EU method; materials: all, rare_earths, {', '.join(table.index)}"
+        )
+    return table.loc[[m for m in table.index if m in chosen]]
+
+
+def _eu_stages_method(ds: Dataset, year: int | None, region: str | None, material: str) -> pd.DataFrame:
+    """Per-stage EU supply risk (:func:`eu_table`) of one assessed material or the rare-earth elements."""
     if region not in (None, EU_REGION):
         raise CheckError(f"the EU method assesses the EU only; got region {region!r} (use EU27 or none)")
     y = 2023 if year is None else year
@@ -405,6 +418,28 @@ def _eu_method(ds: Dataset, year: int | None, region: str | None, material: str)
     if not family:
         raise CheckError(f"unknown material {material!r} for the EU method in {y}; materials: {', '.join(assessed)}")
     return eu_table(ds, y, family)
+
+
+def technology_moat(ds: Dataset, material: str = "rare_earths", year: int | None = None) -> pd.DataFrame:
+    """Patent filings per region for ``material`` (``patents`` table), latest count year <= ``year``.
+
+    Indexed by ``region_id``: ``filings``, ``share_of_listed_pct`` (of the regions listed, not of the
+    world: the sources count the leading filers only), ``period``, ``year`` and ``source_id``; largest first.
+    """
+    pat = ds["patents"]
+    pat = pat[(pat["material"] == material) & ((pat["year"] <= year) if year is not None else True)]
+    if pat.empty:
+        have = ", ".join(sorted(set(ds["patents"]["material"]))) or "none"
+        raise CheckError(f"no patent counts for {material!r}; materials with counts: {have}")
+    latest = pat.sort_values("year").groupby("region_id").last()
+    out = latest[["filings", "period", "year", "source_id"]].sort_values("filings", ascending=False)
+    share = 100.0 * out["filings"] / out["filings"].sum()
+    return out.assign(share_of_listed_pct=share)[["filings", "share_of_listed_pct", "period", "year", "source_id"]]
+
+
+def _patents_method(ds: Dataset, year: int | None, region: str | None, material: str) -> pd.DataFrame:
+    table = technology_moat(ds, material, year)
+    return table if region is None else table.loc[[region]] if region in table.index else table.iloc[0:0]
 
 
 def _geopolrisk_method(ds: Dataset, year: int | None, region: str | None, material: str) -> pd.DataFrame:
@@ -420,8 +455,10 @@ def _usgs_method(ds: Dataset, year: int | None, region: str | None, material: st
 #: Criticality methods by name: each takes (dataset, year or None, region or None, material).
 CRITICALITY_METHODS: dict[str, Callable[[Dataset, int | None, str | None, str], pd.DataFrame]] = {
     "eu": _eu_method,
+    "eu_stages": _eu_stages_method,
     "geopolrisk": _geopolrisk_method,
     "usgs": _usgs_method,
+    "patents": _patents_method,
 }
 
 
@@ -433,12 +470,14 @@ def criticality_table(
     region: str | None = None,
     material: str = "rare_earths",
 ) -> pd.DataFrame:
-    """One method's criticality table: ``"eu"`` (:func:`eu_table`), ``"geopolrisk"``
-    (:func:`geopolrisk_table`, needs ``region``) or ``"usgs"`` (:func:`usgs_table`, region default USA).
+    """One method's criticality table: ``"eu"`` (computed SR and EI beside the published ones,
+    :func:`chokepoint.analysis.eu_crm.eu_assessment`), ``"eu_stages"`` (SR per stage, :func:`eu_table`),
+    ``"geopolrisk"`` (:func:`geopolrisk_table`, needs ``region``), ``"usgs"`` (:func:`usgs_table`,
+    region default USA) or ``"patents"`` (:func:`technology_moat`, per region).
 
-    ``year`` defaults to each method's own (2023 for the EU study, 2024 otherwise). For ``"eu"``,
-    ``material`` is an assessed material (``"dysprosium"``) or ``"rare_earths"`` for every assessed
-    rare-earth element; ``region`` must be omitted or ``"EU27"``.
+    ``year`` defaults to each method's own (2023 for the EU study, 2024 otherwise; the latest count
+    for patents). For ``"eu"``, ``material`` is one material (``"dysprosium"``), ``"rare_earths"``
+    (the elements and the HREE/LREE groups) or ``"all"``; ``region`` must be omitted or ``"EU27"``.
     """
     run = CRITICALITY_METHODS.get(method)
     if run is None:
