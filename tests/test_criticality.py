@@ -11,6 +11,7 @@ import chokepoint as cp
 from chokepoint.analysis.criticality import (
     CRITICALITY_METHODS,
     criticality_table,
+    eu_assessment,
     eu_criticality,
     eu_economic_importance,
     eu_supply_risk,
@@ -296,14 +297,19 @@ def test_eu_table_skips_a_stage_without_governance(ds: Dataset) -> None:
 
 
 def test_criticality_table_dispatches(ds: Dataset) -> None:
-    assert set(CRITICALITY_METHODS) == {"eu", "geopolrisk", "usgs"}
+    assert set(CRITICALITY_METHODS) == {"eu", "eu_stages", "geopolrisk", "usgs", "patents"}
     pd.testing.assert_frame_equal(criticality_table(ds, "usgs"), usgs_table(ds, "USA", 2024))
     pd.testing.assert_frame_equal(criticality_table(ds, "geopolrisk", region="CHN"), geopolrisk_table(ds, "CHN"))
-    eu = criticality_table(ds, "eu")  # every assessed rare-earth element, 2023
-    assert set(eu.index.get_level_values("material")) == {
-        *("dysprosium", "erbium", "gadolinium", "neodymium", "praseodymium", "terbium")
-    }
-    pd.testing.assert_frame_equal(criticality_table(ds, "eu", material="gallium"), eu_table(ds, 2023, ["gallium"]))
+    stages = criticality_table(ds, "eu_stages")  # every assessed rare-earth element, per stage, 2023
+    assert {"dysprosium", "neodymium", "lanthanum", "scandium"} <= set(stages.index.get_level_values("material"))
+    pd.testing.assert_frame_equal(
+        criticality_table(ds, "eu_stages", material="gallium"), eu_table(ds, 2023, ["gallium"])
+    )
+    eu = criticality_table(ds, "eu")  # rare_earths: the 17 elements and the two groups
+    assert list(eu.index[-2:]) == ["hree", "lree"]
+    assert len(eu) == 17 + 2
+    pd.testing.assert_frame_equal(criticality_table(ds, "eu", material="gallium"), eu_assessment(ds).loc[["gallium"]])
+    assert criticality_table(ds, "patents").index[0] == "CHN"
 
 
 @pytest.mark.parametrize(
@@ -317,7 +323,9 @@ def test_criticality_table_dispatches(ds: Dataset) -> None:
         (lambda d: criticality_table(d, "ahp"), "unknown method 'ahp'"),  # type: ignore[arg-type]
         (lambda d: criticality_table(d, "geopolrisk"), "give region"),
         (lambda d: criticality_table(d, "eu", region="USA"), "EU only"),
-        (lambda d: criticality_table(d, "eu", material="graphite"), "unknown material 'graphite'"),
+        (lambda d: criticality_table(d, "eu", material="unobtainium"), "unknown material 'unobtainium'"),
+        (lambda d: criticality_table(d, "eu_stages", material="unobtainium"), "unknown material 'unobtainium'"),
+        (lambda d: criticality_table(d, "patents", material="gallium"), "no patent counts for 'gallium'"),
         (lambda d: usgs_table(d, "DEU"), "DEU has no trade data"),
         (lambda d: usgs_table(d, economic_vulnerability=1.5), "outside 0-1"),
     ],
