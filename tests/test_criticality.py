@@ -286,14 +286,21 @@ def test_eu_table_reproduces_published_supply_risk(ds: Dataset, material: str) -
     assert row["published_supply_risk"] == _indicator(ds, material, "supply_risk")
 
 
-def test_eu_table_skips_a_stage_without_governance(ds: Dataset) -> None:
+def test_eu_table_names_a_supplier_without_governance(ds: Dataset) -> None:
+    """Without Myanmar's score its HHI term (9.3% of Dy extraction, Appendix 7) is left out and named."""
     gov = ds["governance"]
     partial = Dataset("partial", {**ds.tables, "governance": gov[gov["region_id"] != "MMR"]})
     table = eu_table(partial, 2023, ["dysprosium"])
+    full = eu_table(ds, 2023, ["dysprosium"])
     extraction = table.loc[("dysprosium", "extraction")]
-    assert "no wgi_scaled_eu score (2020) for MMR" in extraction["note"]
-    assert pd.isna(extraction["supply_risk"])
-    assert table.loc[("dysprosium", "processing"), "note"] == ""  # China only: still computed
+    assert "no wgi_scaled_eu for MMR 9.3% (HHI term left out)" in extraction["note"]
+    mmr = gov[(gov["region_id"] == "MMR") & (gov["year"] == 2020)]["score"].iloc[0]
+    term = 0.093**2 * float(mmr)  # t = 1.0
+    assert extraction["hhi_gs"] == pytest.approx(full.loc[("dysprosium", "extraction"), "hhi_gs"] - term)
+    assert table.loc[("dysprosium", "processing"), "note"] == ""  # China only: unaffected
+    assert full.loc[("dysprosium", "processing"), "supply_risk"] == pytest.approx(
+        table.loc[("dysprosium", "processing"), "supply_risk"]
+    )
 
 
 def test_criticality_table_dispatches(ds: Dataset) -> None:

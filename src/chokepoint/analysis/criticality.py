@@ -3,8 +3,10 @@
 The indices are pure functions over arrays in :mod:`chokepoint.analysis.indices` (re-exported
 here), each with its equation and source; :func:`eu_criticality` applies the
 EU method to a dataset's ``supply_shares``, ``governance`` and ``material_indicators`` tables.
-Dataset-level tables, one per method: :func:`eu_table`, :func:`geopolrisk_table`, :func:`usgs_table`,
-dispatched by name through :func:`criticality_table` (registry :data:`CRITICALITY_METHODS`).
+Dataset-level tables, one per method: :func:`chokepoint.analysis.eu_crm.eu_assessment` (SR and EI
+computed for every material beside the published ones), :func:`eu_table` (SR per stage),
+:func:`geopolrisk_table`, :func:`usgs_table` and :func:`technology_moat` (patent filings per
+region), dispatched by name through :func:`criticality_table` (registry :data:`CRITICALITY_METHODS`).
 
 Shares are fractions (0-1) everywhere. Published shares are rounded, so a stage may sum slightly
 above 1; sums up to ``1 + SHARE_SUM_TOLERANCE`` are accepted.
@@ -29,14 +31,14 @@ What was verified and what was not
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from chokepoint.analysis.concentration import producer_shares
-from chokepoint.analysis.eu_crm import EU_GROUPS, REE_ELEMENTS, eu_assessment
+from chokepoint.analysis.eu_crm import EU_GROUPS, REE_ELEMENTS, eu_assessment, eu_criticality, eu_table
 from chokepoint.analysis.exposure import import_reliance
 from chokepoint.analysis.indices import (
     SHARE_SUM_TOLERANCE,
@@ -74,75 +76,6 @@ __all__ = [
     "usgs_table",
     "wgi_scaled_eu",
 ]
-#: The EU method's stages with global supply shares.
-_STAGES = ("extraction", "processing")
-
-
-def _indicator(ind: pd.DataFrame, name: str) -> float | None:
-    rows = ind.loc[ind["indicator"] == name, "value"]
-    return None if rows.empty else float(rows.iloc[0])
-
-
-def eu_criticality(
-    ds: Dataset,
-    material: str,
-    year: int,
-    governance_year: int = 2020,
-    wgi: Mapping[str, float] | None = None,
-    stages: tuple[str, ...] = _STAGES,
-) -> pd.DataFrame:
-    """EU supply risk of ``material`` at each stage from the dataset's tables.
-
-    Reads ``supply_shares`` (global ``extraction``/``processing`` and ``eu_sourcing``, with t),
-    ``governance`` (indicator ``wgi_scaled_eu`` of ``governance_year``, or ``wgi`` to override) and
-    ``material_indicators`` (``import_reliance_<stage>``, ``eol_rir``, ``si_sr``). EU sourcing rows
-    are used at the processing stage (the only stage stored). Returns one row per stage indexed by
-    ``(material, stage)``: ``hhi_gs``, ``hhi_eus``, ``import_reliance``, ``eol_rir``, ``si_sr``,
-    ``supply_risk`` and ``bottleneck`` (the stage with the larger SR, which the study publishes).
-    ``stages`` limits the stages computed (every supplier of a computed stage needs a score).
-    """
-    unknown = sorted(set(stages) - set(_STAGES))
-    if unknown:
-        raise CheckError(f"unknown stage {', '.join(unknown)}; stages are: {', '.join(_STAGES)}")
-    sh = ds["supply_shares"]
-    used = [*stages, *(["eu_sourcing"] if "processing" in stages else [])]
-    sh = sh[(sh["material"] == material) & (sh["year"] == year) & sh["stage"].isin(used)]
-    if sh.empty:
-        have = sorted(ds["supply_shares"]["material"].dropna().unique())
-        raise CheckError(f"no supply shares for {material!r} in {year}; materials: {', '.join(have)}")
-    gov = ds["governance"]
-    gov = gov[(gov["indicator"] == "wgi_scaled_eu") & (gov["year"] == governance_year)]
-    scores = {**dict(zip(gov["region_id"], gov["score"].astype(float), strict=True)), **(wgi or {})}
-    missing = sorted(set(sh["region_id"]) - set(scores))
-    if missing:
-        raise CheckError(
-            f"no wgi_scaled_eu score for {', '.join(missing)} ({material}, governance year {governance_year});"
-            " add rows to governance.csv or pass wgi={code: score}"
-        )
-    ind = ds["material_indicators"]
-    ind = ind[(ind["material"] == material) & (ind["year"] == year)]
-    eol, si = _indicator(ind, "eol_rir"), _indicator(ind, "si_sr")
-    if eol is None or si is None:
-        raise CheckError(f"material_indicators lacks eol_rir or si_sr for {material!r} in {year}")
-
-    def _hhi(rows: pd.DataFrame) -> float | None:
-        if rows.empty:
-            return None
-        t = rows["trade_restriction_t"].astype(float).fillna(1.0)
-        return hhi_wgi_t(rows["share"].astype(float), rows["region_id"].map(scores), t)
-
-    records = []
-    for stage in stages:
-        gs = _hhi(sh[sh["stage"] == stage])
-        ir = _indicator(ind, f"import_reliance_{stage}")
-        if gs is None or ir is None:
-            continue
-        eus = _hhi(sh[sh["stage"] == "eu_sourcing"]) if stage == "processing" else None
-        sr = eu_supply_risk(gs, eus, ir, eol, si)
-        records.append((material, stage, gs, np.nan if eus is None else eus, ir, eol, si, sr))
-    cols = ["material", "stage", "hhi_gs", "hhi_eus", "import_reliance", "eol_rir", "si_sr", "supply_risk"]
-    out = pd.DataFrame.from_records(records, columns=cols).set_index(["material", "stage"])
-    return out.assign(bottleneck=out["supply_risk"] == out["supply_risk"].max())
 
 
 # --- dataset-level tables ----------------------------------------------------------------------
@@ -315,78 +248,6 @@ def usgs_table(
     order = {k: i for i, k in enumerate(stages.sort_values("stage_order").index)}
     out = pd.DataFrame.from_records(records).set_index("commodity_id")
     return out.sort_index(key=lambda idx: idx.map(order))
-
-
-def _eu_stage_gap(ds: Dataset, material: str, year: int, stage: str, governance_year: int) -> str:
-    """Why a stage cannot be computed ('' when it can)."""
-    sh = ds["supply_shares"]
-    used = [stage, *(["eu_sourcing"] if stage == "processing" else [])]
-    sh = sh[(sh["material"] == material) & (sh["year"] == year) & sh["stage"].isin(used)]
-    gov = ds["governance"]
-    scored = set(gov.loc[(gov["indicator"] == "wgi_scaled_eu") & (gov["year"] == governance_year), "region_id"])
-    missing = sorted(set(sh["region_id"]) - scored)
-    if missing:
-        return f"skipped: no wgi_scaled_eu score ({governance_year}) for {', '.join(missing)}"
-    ind = ds["material_indicators"]
-    have = set(ind.loc[(ind["material"] == material) & (ind["year"] == year), "indicator"])
-    lacking = [n for n in (f"import_reliance_{stage}", "eol_rir", "si_sr") if n not in have]
-    if lacking:
-        return f"skipped: material_indicators lacks {', '.join(lacking)}"
-    return ""
-
-
-def eu_table(ds: Dataset, year: int = 2023, materials: list[str] | None = None) -> pd.DataFrame:
-    """EU supply risk computed per stage next to the published SR and EI, for each assessed material.
-
-    ``materials`` default: every material with ``supply_shares`` rows in ``year``. Each stage with
-    global shares is computed with :func:`eu_criticality` (governance year 2020, the end of the
-    study's 2016-2020 WGI window); a stage whose suppliers lack a governance score or whose
-    material lacks an indicator is kept with a ``note`` saying why and no SR, rather than raising.
-    Indexed by ``(material, stage)``: ``supply_risk`` (computed), ``published_supply_risk`` and
-    ``published_economic_importance`` (``material_indicators``; the study publishes the SR of the
-    bottleneck stage), ``difference`` (computed - published), ``bottleneck`` (the stage with the
-    larger computed SR), ``hhi_gs``, ``hhi_eus``, ``import_reliance``, ``eol_rir``, ``si_sr``, ``note``.
-    """
-    sh = ds["supply_shares"]
-    available = sorted(set(sh.loc[sh["year"] == year, "material"]))
-    chosen = available if materials is None else list(materials)
-    unknown = sorted(set(chosen) - set(available))
-    if unknown:
-        raise CheckError(
-            f"no supply shares for {', '.join(unknown)} in {year}; materials: {', '.join(available) or 'none'}"
-        )
-    governance_year = 2020
-    ind = ds["material_indicators"]
-    cols = ["hhi_gs", "hhi_eus", "import_reliance", "eol_rir", "si_sr", "supply_risk"]
-    frames = []
-    for material in chosen:
-        stages = [
-            s for s in _STAGES if ((sh["material"] == material) & (sh["year"] == year) & (sh["stage"] == s)).any()
-        ]
-        rows = []
-        for stage in stages:
-            gap = _eu_stage_gap(ds, material, year, stage, governance_year)
-            if gap:
-                rows.append(pd.DataFrame({"note": [gap]}, index=pd.MultiIndex.from_tuples([(material, stage)])))
-                continue
-            res = eu_criticality(ds, material, year, governance_year=governance_year, stages=(stage,))
-            rows.append(res[cols].assign(note=""))
-        block = pd.concat(rows).reindex(columns=[*cols, "note"])
-        block.index = block.index.set_names(["material", "stage"])
-        sr = block["supply_risk"].astype(float)
-        block["bottleneck"] = sr.eq(sr.max()) & sr.notna()
-        published = ind[(ind["material"] == material) & (ind["year"] == year)].set_index("indicator")["value"]
-        block["published_supply_risk"] = float(published.get("supply_risk", np.nan))
-        block["published_economic_importance"] = float(published.get("economic_importance", np.nan))
-        frames.append(block)
-    out = pd.concat(frames).astype(dict.fromkeys(cols, float))
-    out["difference"] = out["supply_risk"] - out["published_supply_risk"]
-    return out[
-        [
-            *("supply_risk", "published_supply_risk", "difference", "published_economic_importance", "bottleneck"),
-            *("hhi_gs", "hhi_eus", "import_reliance", "eol_rir", "si_sr", "note"),
-        ]
-    ]
 
 
 def _eu_method(ds: Dataset, year: int | None, region: str | None, material: str) -> pd.DataFrame:

@@ -21,19 +21,24 @@ study gives no NACE sector, an absent indicator) is named in the ``missing_input
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
-from chokepoint.analysis.indices import eu_economic_importance, eu_supply_risk
+from chokepoint.analysis.indices import eu_economic_importance, eu_supply_risk, hhi_wgi_t
 from chokepoint.dataset import Dataset
+from chokepoint.errors import CheckError
 
 __all__ = [
     "EU_GOVERNANCE_YEAR",
     "EU_GROUPS",
     "REE_ELEMENTS",
     "eu_assessment",
+    "eu_criticality",
     "eu_economic_importance_table",
     "eu_stage_supply_risk",
+    "eu_table",
 ]
 
 #: The 17 rare-earth elements: EU-assessed materials that belong to the ``rare_earths`` family.
@@ -54,13 +59,16 @@ EU_GROUPS: dict[str, tuple[str, ...]] = {
 EU_GOVERNANCE_YEAR = 2020
 #: EU sourcing shares that pair with each stage's global shares.
 _EU_SOURCING = {"extraction": "eu_sourcing_extraction", "processing": "eu_sourcing"}
+_STAGES = tuple(_EU_SOURCING)
+_TERMS = ["hhi_gs", "hhi_eus", "import_reliance", "eol_rir", "si_sr", "supply_risk"]
 _UNALLOCATED = "unallocated"
 
 
-def _scores(ds: Dataset, governance_year: int) -> pd.Series:
+def _scores(ds: Dataset, governance_year: int, wgi: Mapping[str, float] | None = None) -> pd.Series:
     gov = ds["governance"]
     gov = gov[(gov["indicator"] == "wgi_scaled_eu") & (gov["year"] == governance_year)]
-    return pd.Series(gov["score"].astype(float).to_numpy(), index=gov["region_id"].to_numpy())
+    scores = pd.Series(gov["score"].astype(float).to_numpy(), index=gov["region_id"].to_numpy())
+    return pd.concat([scores.drop(list(wgi or {}), errors="ignore"), pd.Series(wgi or {}, dtype=float)])
 
 
 def _hhi(rows: pd.DataFrame, scores: pd.Series, what: str, missing: list[str]) -> float | None:
@@ -74,28 +82,22 @@ def _hhi(rows: pd.DataFrame, scores: pd.Series, what: str, missing: list[str]) -
         listed = ", ".join(f"{r} {100 * s:.1f}%" for r, s in zip(gone["region_id"], gone["share"], strict=True))
         missing.append(f"{what}: no wgi_scaled_eu for {listed} (HHI term left out)")
     kept = rows[scored]
-    t = kept["trade_restriction_t"].astype(float).fillna(1.0).to_numpy()
-    s = kept["share"].astype(float).to_numpy()
-    return float(np.sum(s**2 * kept["region_id"].map(scores).to_numpy(dtype=float) * t))
+    t = kept["trade_restriction_t"].astype(float).fillna(1.0)
+    return hhi_wgi_t(kept["share"].astype(float), kept["region_id"].map(scores), t)
 
 
-def eu_stage_supply_risk(
-    ds: Dataset, material: str, year: int, stage: str, governance_year: int = EU_GOVERNANCE_YEAR
-) -> tuple[float | None, list[str]]:
-    """Supply risk of one stage (``extraction`` or ``processing``) and the inputs it lacked.
+def _stage_terms(
+    sh: pd.DataFrame, scores: pd.Series, ind: pd.Series, stage: str
+) -> tuple[dict[str, float] | None, list[str]]:
+    """The SR of one stage and its terms (:data:`_TERMS`), or None, with the inputs it lacked.
 
-    ``(None, [...])`` when the stage has no global shares or an indicator is absent; suppliers
-    without a governance score are left out of the HHI and listed (their terms are at most
-    ``share² · 10`` each). Without EU sourcing shares the SR uses global supply alone, as the study does.
+    ``sh``: the material's supply shares of the year; ``ind``: its indicators by name. Suppliers
+    without a score are left out of the HHI and listed (each term is at most ``share² · 10``);
+    without EU sourcing shares the SR uses global supply alone, as the study does.
     """
     missing: list[str] = []
-    sh = ds["supply_shares"]
-    sh = sh[(sh["material"] == material) & (sh["year"] == year)]
-    scores = _scores(ds, governance_year)
     gs = _hhi(sh[sh["stage"] == stage], scores, f"{stage} supply", missing)
     eus = _hhi(sh[sh["stage"] == _EU_SOURCING[stage]], scores, f"{stage} EU sourcing", missing)
-    rows = ds["material_indicators"]
-    ind = rows[(rows["material"] == material) & (rows["year"] == year)].set_index("indicator")["value"]
     needed = [f"import_reliance_{stage}", "eol_rir", "si_sr"]
     lacking = [n for n in needed if n not in ind.index]
     if gs is None:
@@ -103,7 +105,116 @@ def eu_stage_supply_risk(
     if lacking:
         return None, [f"{stage}: material_indicators lacks {', '.join(lacking)}", *missing]
     ir, eol, si = (float(ind[n]) for n in needed)
-    return eu_supply_risk(gs, eus, ir, eol, si), missing
+    sr = eu_supply_risk(gs, eus, ir, eol, si)
+    terms = dict(zip(_TERMS, (gs, np.nan if eus is None else eus, ir, eol, si, sr), strict=True))
+    return terms, missing
+
+
+def _inputs(ds: Dataset, material: str, year: int) -> tuple[pd.DataFrame, pd.Series]:
+    sh = ds["supply_shares"]
+    rows = ds["material_indicators"]
+    ind = rows[(rows["material"] == material) & (rows["year"] == year)].set_index("indicator")["value"]
+    return sh[(sh["material"] == material) & (sh["year"] == year)], ind.astype(float)
+
+
+def eu_stage_supply_risk(
+    ds: Dataset, material: str, year: int, stage: str, governance_year: int = EU_GOVERNANCE_YEAR
+) -> tuple[float | None, list[str]]:
+    """Supply risk of one stage (``extraction`` or ``processing``) and the inputs it lacked
+    (``(None, [...])`` when the stage has no global shares or an indicator is absent)."""
+    sh, ind = _inputs(ds, material, year)
+    terms, missing = _stage_terms(sh, _scores(ds, governance_year), ind, stage)
+    return (None if terms is None else terms["supply_risk"]), missing
+
+
+def eu_criticality(
+    ds: Dataset,
+    material: str,
+    year: int,
+    governance_year: int = EU_GOVERNANCE_YEAR,
+    wgi: Mapping[str, float] | None = None,
+    stages: tuple[str, ...] = _STAGES,
+) -> pd.DataFrame:
+    """EU supply risk of ``material`` at each stage, strictly: every supplier needs a score.
+
+    Reads ``supply_shares`` (global ``extraction``/``processing``, EU sourcing
+    ``eu_sourcing_extraction``/``eu_sourcing``, with t), ``governance`` (``wgi_scaled_eu`` of
+    ``governance_year``; ``wgi`` overrides or adds scores) and ``material_indicators``
+    (``import_reliance_<stage>``, ``eol_rir``, ``si_sr``); a stage without shares or import reliance
+    is left out. One row per stage indexed by ``(material, stage)``: ``hhi_gs``, ``hhi_eus``,
+    ``import_reliance``, ``eol_rir``, ``si_sr``, ``supply_risk`` and ``bottleneck`` (the larger SR,
+    which the study publishes). :func:`eu_table` is the lenient form that names gaps instead.
+    """
+    unknown = sorted(set(stages) - set(_STAGES))
+    if unknown:
+        raise CheckError(f"unknown stage {', '.join(unknown)}; stages are: {', '.join(_STAGES)}")
+    sh, ind = _inputs(ds, material, year)
+    sh = sh[sh["stage"].isin([*stages, *(_EU_SOURCING[s] for s in stages)])]
+    if sh.empty:
+        have = sorted(ds["supply_shares"]["material"].dropna().unique())
+        raise CheckError(f"no supply shares for {material!r} in {year}; materials: {', '.join(have)}")
+    scores = _scores(ds, governance_year, wgi)
+    unscored = sorted(set(sh["region_id"]) - set(scores.index))
+    if unscored:
+        raise CheckError(
+            f"no wgi_scaled_eu score for {', '.join(unscored)} ({material}, governance year {governance_year});"
+            " add rows to governance.csv or pass wgi={code: score}"
+        )
+    if "eol_rir" not in ind.index or "si_sr" not in ind.index:
+        raise CheckError(f"material_indicators lacks eol_rir or si_sr for {material!r} in {year}")
+    records = []
+    for stage in stages:
+        terms, _ = _stage_terms(sh, scores, ind, stage)
+        if terms is not None:
+            records.append({"material": material, "stage": stage, **terms})
+    out = pd.DataFrame.from_records(records, columns=["material", "stage", *_TERMS]).set_index(["material", "stage"])
+    return out.assign(bottleneck=out["supply_risk"] == out["supply_risk"].max())
+
+
+def eu_table(ds: Dataset, year: int = 2023, materials: list[str] | None = None) -> pd.DataFrame:
+    """EU supply risk per stage next to the published SR and EI, for each assessed material.
+
+    ``materials`` default: every material with ``supply_shares`` rows in ``year``. Each stage with
+    global shares is computed as in :func:`eu_assessment` (governance year 2020, the end of the
+    study's 2016-2020 WGI window): suppliers without a score are left out of the HHI and named in
+    ``note``, a stage whose material lacks an indicator keeps its ``note`` and no SR.
+    Indexed by ``(material, stage)``: ``supply_risk`` (computed), ``published_supply_risk`` and
+    ``published_economic_importance`` (``material_indicators``; the study publishes the SR of the
+    bottleneck stage), ``difference`` (computed - published), ``bottleneck`` (the stage with the
+    larger computed SR), ``hhi_gs``, ``hhi_eus``, ``import_reliance``, ``eol_rir``, ``si_sr``, ``note``.
+    """
+    sh = ds["supply_shares"]
+    available = sorted(set(sh.loc[sh["year"] == year, "material"]))
+    chosen = available if materials is None else list(materials)
+    unknown = sorted(set(chosen) - set(available))
+    if unknown:
+        raise CheckError(
+            f"no supply shares for {', '.join(unknown)} in {year}; materials: {', '.join(available) or 'none'}"
+        )
+    scores = _scores(ds, EU_GOVERNANCE_YEAR)
+    published = _published(ds, year)
+    records = []
+    for material in chosen:
+        rows, ind = _inputs(ds, material, year)
+        for stage in [s for s in _STAGES if (rows["stage"] == s).any()]:
+            terms, missing = _stage_terms(rows, scores, ind, stage)
+            records.append({"material": material, "stage": stage, **(terms or {}), "note": "; ".join(missing)})
+    out = pd.DataFrame.from_records(records).reindex(columns=["material", "stage", *_TERMS, "note"])
+    out = out.astype(dict.fromkeys(_TERMS, float)).set_index(["material", "stage"])
+    sr = out["supply_risk"]
+    out["bottleneck"] = sr.eq(sr.groupby(level="material").transform("max")) & sr.notna()
+    mats = out.index.get_level_values("material")
+    out["published_supply_risk"] = published.get("supply_risk", pd.Series(dtype=float)).reindex(mats).to_numpy()
+    out["published_economic_importance"] = (
+        published.get("economic_importance", pd.Series(dtype=float)).reindex(mats).to_numpy()
+    )
+    out["difference"] = out["supply_risk"] - out["published_supply_risk"]
+    return out[
+        [
+            *("supply_risk", "published_supply_risk", "difference", "published_economic_importance", "bottleneck"),
+            *("hhi_gs", "hhi_eus", "import_reliance", "eol_rir", "si_sr", "note"),
+        ]
+    ]
 
 
 def eu_economic_importance_table(ds: Dataset, year: int = 2023, region: str = "EU27") -> pd.DataFrame:
