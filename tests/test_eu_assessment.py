@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chokepoint.analysis.concentration import CIRCULAR, overview, producer_shares
+from chokepoint.analysis.concentration import CIRCULAR, concentration, overview, producer_shares
 from chokepoint.analysis.criticality import technology_moat
 from chokepoint.analysis.eu_crm import REE_ELEMENTS, eu_assessment, eu_economic_importance_table
 from chokepoint.dataset import Dataset
@@ -222,8 +222,10 @@ def test_world_total_from_the_share_it_shows_is_flagged() -> None:
         ]
     )
     assert _basis(ds) == {"CHN": CIRCULAR, "JPN": "share of a world total derived from CHN's share"}
-    stage = overview(ds, "ox", 2024).stages.iloc[0]
+    stage = overview(ds, "ox", 2024).stages.set_index("commodity_id").loc["ox"]
     assert stage["top1_share_basis"] == CIRCULAR
+    table = concentration(ds, "ox", 2024)
+    assert table.loc[("ox", "refining", 2024), "top1_share_basis"] == CIRCULAR
 
 
 def test_only_other_producer_derived_from_a_share_is_flagged() -> None:

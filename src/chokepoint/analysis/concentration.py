@@ -208,7 +208,8 @@ def concentration(
 ) -> pd.DataFrame:
     """Concentration per commodity × stage × year: HHI (0–10,000), top-1 and top-3 shares.
 
-    ``by="country"``: producers are countries (shares of the world total). ``by="owner"``:
+    ``by="country"``: producers are countries (shares of the world total; ``top1_share_basis`` says
+    when that total was derived from the top share, :func:`share_basis`). ``by="owner"``:
     producers are the facilities' owners (facility output, or capacity where output is not
     reported, as shares of world production; ``coverage_pct`` says how much of the world the
     listed facilities cover). ``by="element"``: mined rare-earth output split by element with the
@@ -236,7 +237,11 @@ def concentration(
 def _by_country(shares: pd.DataFrame) -> pd.DataFrame:
     keys = ["commodity_id", "stage", "year"]
     world = shares.groupby(keys)[["world_t", "world_basis"]].first()
-    return world.join(summarise_shares(shares, keys, "region_id"))
+    table = world.join(summarise_shares(shares, keys, "region_id"))
+    # the headline share says whether its world total was derived from it (share_basis)
+    counted = shares[shares["counted"]].sort_values("share", ascending=False, kind="stable")
+    top1 = counted.groupby(keys)["share_basis"].first().rename("top1_share_basis")
+    return table.join(top1)
 
 
 def _element_concentration(ds: Dataset, subject: str | None, year: int | None) -> pd.DataFrame:
@@ -296,11 +301,8 @@ def overview(ds: Dataset, commodity: str, year: int) -> Overview:
     ].reset_index(drop=True)
     producers["patent_filings"] = _patent_filings(ds, producers)
     stages = _by_country(shares).reset_index()
-    counted = shares[shares["counted"]].sort_values("share", ascending=False, kind="stable")
-    top1_basis = counted.groupby("commodity_id")["share_basis"].first()
     com = ds["commodities"].set_index("commodity_id")
     stages = stages.assign(
-        top1_share_basis=stages["commodity_id"].map(top1_basis),
         stage_order=stages["commodity_id"].map(com["stage_order"]),
         quantity_basis=stages["commodity_id"].map(com["quantity_basis"]),
         source_ids=stages["commodity_id"].map(
