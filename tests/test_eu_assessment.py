@@ -246,3 +246,15 @@ def test_independent_totals_are_reported() -> None:
     )
     assert _basis(assumed)["CHN"].startswith("world total assumption")
     assert "not from a share" in _basis(assumed)["CHN"]
+
+
+def test_a_dataset_without_criticality_tables_names_every_gap() -> None:
+    """A user dataset with none of the EU inputs still gets one row per material, each saying why."""
+    from tests.tiny import tiny_dataset
+
+    table = eu_assessment(tiny_dataset())
+    assert {"m", "neodymium", "hree"} <= set(table.index)
+    assert table["supply_risk"].isna().all()
+    assert table["economic_importance"].isna().all()
+    assert (table["missing_inputs"] != "").all()
+    assert "no end-use shares" in table.loc["m", "missing_inputs"]

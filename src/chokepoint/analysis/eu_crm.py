@@ -204,10 +204,8 @@ def eu_table(ds: Dataset, year: int = 2023, materials: list[str] | None = None) 
     sr = out["supply_risk"]
     out["bottleneck"] = sr.eq(sr.groupby(level="material").transform("max")) & sr.notna()
     mats = out.index.get_level_values("material")
-    out["published_supply_risk"] = published.get("supply_risk", pd.Series(dtype=float)).reindex(mats).to_numpy()
-    out["published_economic_importance"] = (
-        published.get("economic_importance", pd.Series(dtype=float)).reindex(mats).to_numpy()
-    )
+    out["published_supply_risk"] = published["supply_risk"].reindex(mats).to_numpy()
+    out["published_economic_importance"] = published["economic_importance"].reindex(mats).to_numpy()
     out["difference"] = out["supply_risk"] - out["published_supply_risk"]
     return out[
         [
@@ -266,7 +264,9 @@ def eu_economic_importance_table(ds: Dataset, year: int = 2023, region: str = "E
                 "missing_inputs": "; ".join(missing),
             }
         )
-    return pd.DataFrame.from_records(records).set_index("material")
+    columns = ["material", "economic_importance", "allocated_share", "unallocated_share", "si_ei"]
+    columns += ["q_max_eur_m", "sectors", "missing_inputs"]
+    return pd.DataFrame.from_records(records, columns=columns).set_index("material")
 
 
 def _assessed(ds: Dataset, year: int) -> list[str]:
@@ -284,7 +284,8 @@ def _assessed(ds: Dataset, year: int) -> list[str]:
 def _published(ds: Dataset, year: int) -> pd.DataFrame:
     ind = ds["material_indicators"]
     ind = ind[(ind["year"] == year) & ind["indicator"].isin(["supply_risk", "economic_importance"])]
-    return ind.pivot_table(index="material", columns="indicator", values="value", aggfunc="first")
+    wide = ind.pivot_table(index="material", columns="indicator", values="value", aggfunc="first")
+    return wide.reindex(columns=["supply_risk", "economic_importance"]).astype(float)
 
 
 def eu_assessment(
