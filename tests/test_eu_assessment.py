@@ -22,7 +22,7 @@ PUBLISHED_ROUNDING = 0.05
 # for the others and why). The sets guard against regressions: growing them is progress.
 SR_REPRODUCED = {
     *("cerium", "europium", "gadolinium", "dysprosium", "holmium", "erbium", "thulium", "lutetium"),
-    *("antimony", "graphite", "tungsten"),
+    *("ytterbium", "scandium", "antimony", "graphite", "tungsten"),
 }
 EI_REPRODUCED = {
     *("neodymium", "samarium", "terbium", "holmium", "thulium", "ytterbium", "yttrium", "antimony", "tungsten"),
@@ -258,3 +258,14 @@ def test_a_dataset_without_criticality_tables_names_every_gap() -> None:
     assert table["economic_importance"].isna().all()
     assert (table["missing_inputs"] != "").all()
     assert "no end-use shares" in table.loc["m", "missing_inputs"]
+
+
+def test_study_choice_of_global_supply_only_is_honoured(default: Dataset) -> None:
+    """Sc processing: the study lists EU sourcing (UK 85% …) but its SR uses global supply only
+    (eu_sourcing_used_processing = 0): SR = HHI_GS · (1 − EoL-RIR) · SI_SR, published 2.4."""
+    from chokepoint.analysis.eu_crm import eu_table
+
+    row = eu_table(default, 2023, ["scandium"]).loc[("scandium", "processing")]
+    assert pd.isna(row["hhi_eus"])
+    assert row["supply_risk"] == pytest.approx(row["hhi_gs"] * (1 - row["eol_rir"]) * row["si_sr"])
+    assert row["supply_risk"] == pytest.approx(2.4, abs=PUBLISHED_ROUNDING)

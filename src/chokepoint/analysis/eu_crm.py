@@ -93,11 +93,15 @@ def _stage_terms(
 
     ``sh``: the material's supply shares of the year; ``ind``: its indicators by name. Suppliers
     without a score are left out of the HHI and listed (each term is at most ``share² · 10``);
-    without EU sourcing shares the SR uses global supply alone, as the study does.
+    without EU sourcing shares, or where the study records that it used global supply only
+    (indicator ``eu_sourcing_used_<stage>`` = 0), the SR uses global supply alone, as the study does.
     """
     missing: list[str] = []
     gs = _hhi(sh[sh["stage"] == stage], scores, f"{stage} supply", missing)
-    eus = _hhi(sh[sh["stage"] == _EU_SOURCING[stage]], scores, f"{stage} EU sourcing", missing)
+    # the study's own choice where it records one (eu_sourcing_used_<stage> = 0: global supply only)
+    use_eu = float(ind.get(f"eu_sourcing_used_{stage}", 1.0)) != 0.0
+    eu_rows = sh[sh["stage"] == _EU_SOURCING[stage]] if use_eu else sh.iloc[0:0]
+    eus = _hhi(eu_rows, scores, f"{stage} EU sourcing", missing)
     needed = [f"import_reliance_{stage}", "eol_rir", "si_sr"]
     lacking = [n for n in needed if n not in ind.index]
     if gs is None:
