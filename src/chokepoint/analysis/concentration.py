@@ -310,5 +310,7 @@ def overview(ds: Dataset, commodity: str, year: int) -> Overview:
         ),
     ).sort_values("stage_order", ignore_index=True)
     cited = set(producers["source_id"].dropna())
+    if producers["patent_filings"].notna().any():
+        cited |= set(ds["patents"]["source_id"])
     sources = ds["sources"][ds["sources"]["source_id"].isin(cited)].reset_index(drop=True)
     return Overview(commodity, year, stages, producers, sources)
