@@ -51,6 +51,9 @@ TABLES: tuple[str, ...] = (
     "governance",
     "supply_shares",
     "material_indicators",
+    "end_use_shares",
+    "nace_value_added",
+    "patents",
     "leverage",
 )
 
