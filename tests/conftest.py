@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,22 @@ import chokepoint as cp
 from chokepoint.dataset import Dataset
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "reference"
+#: How many times more examples the fuzz and property tests run under ``--fuzz``.
+FUZZ_FACTOR = 10
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fuzz",
+        action="store_true",
+        help=f"run {FUZZ_FACTOR}x the fuzz and property-test examples (tests/fuzzing.py), not only CI's",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # read by tests/fuzzing.py when the test modules are imported, after this hook
+    if config.getoption("--fuzz"):
+        os.environ["CHOKEPOINT_FUZZ_FACTOR"] = str(FUZZ_FACTOR)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from hypothesis import strategies as st
 from chokepoint.cli import main
 from chokepoint.dataset import Dataset, default_dataset
 from chokepoint.leverage import LeverageError, load_dependences, simulated_losses
-from chokepoint.leverage.files import load_pathway
+from chokepoint.leverage.files import load_pathway, shipped_pathways
 from chokepoint.leverage.model import _METRICS, METRIC_BOUNDS, Pathway
 from chokepoint.scenario import Scenario, ScenarioError, check_scenario, load_scenario
 from chokepoint.scenario.checks import RARE_EARTH_ELEMENTS
@@ -183,7 +182,7 @@ def _loaded(path: Path) -> Scenario:
 
 def _named(message: str) -> tuple[int | str, ...]:
     """The field path a refusal names, union tags dropped (``instrument.licence.x`` → ``instrument.x``)."""
-    match = re.search(r"field ((?:[A-Za-z_]\w*|\[\d+\]|\.\w+)+):", message)
+    match = re.search(r"field (?:\(top level\): )?((?:[A-Za-z_]\w*|\[\d+\]|\.\w+)+):", message)
     if match is None:
         return ()
     parts = tuple(int(i) if i else n for i, n in re.findall(r"\[(\d+)\]|\.?(\w+)", match.group(1)))
@@ -218,15 +217,14 @@ def _mutations(raw: dict[str, Any], model: type[Any], vocab: dict[str, Any]) -> 
             assert leaf.model is not None
             first = next(iter(leaf.model.model_fields))
             out.append(((*path, f"{first}x"), "unknown key", 1))
-            out += [
-                ((*path, k), "missing", _DROP) for k, f in leaf.model.model_fields.items() if f.is_required()
-            ]
+            out += [((*path, k), "missing", _DROP) for k, f in leaf.model.model_fields.items() if f.is_required()]
         if isinstance(value, dict) and value.get("end") is not None:
-            start = value["start"]
-            earlier = f"{int(start[:4]) - 1:04d}-{start[5:]}"
+            start = value["start"]  # YYYY-MM in a scenario, a year in a pathway
+            earlier = start - 1 if isinstance(start, int) else f"{int(start[:4]) - 1:04d}-{start[5:]}"
             out.append(((*path, "end"), "reversed", earlier))
-    out += [(("name",), "folder", bad) for bad in ("", "../up", "/tmp/abs", "a b", ".")]
     out.append((("namex",), "unknown key", 1))
+    if model is Scenario:
+        out += [(("name",), "folder", bad) for bad in ("", "../up", "/tmp/abs", "a b", ".")]
     if raw.get("priorities"):
         out.append((("priorities", "ZZZ9"), "unknown sector", 1.0))
     return out
@@ -272,8 +270,150 @@ def test_valid_scenarios_load_and_pass_the_checks(tmp_path: Path, raw: dict[str,
 @given(data=st.data())
 def test_one_impossible_value_is_refused_naming_its_field_and_line(tmp_path: Path, data: st.DataObject) -> None:
     raw = data.draw(scenarios())
-    path, label, bad = data.draw(st.sampled_from(_mutations(raw, Scenario, _vocab())), label="mutation")
+    path, _label, bad = data.draw(st.sampled_from(_mutations(raw, Scenario, _vocab())), label="mutation")
     file = _write(tmp_path, _mutated(raw, path, bad))
     with pytest.raises(ScenarioError) as info:
         _loaded(file)
     _check_refusal(str(info.value), "s.yaml", path, file.read_text(encoding="utf-8"))
+
+
+@examples(12)
+@given(raw=scenarios(max_items=1))
+def test_a_sample_of_valid_scenarios_runs(tmp_path: Path, raw: dict[str, Any]) -> None:
+    raw = {k: v for k, v in raw.items() if k != "uncertainty"}  # Monte Carlo is its own test
+    run = simulate(_ds(), _loaded(_write(tmp_path, raw)))
+    peak, total = run.summary["peak_shortfall_pct"].to_numpy(), run.summary["cumulative_shortfall_t"].to_numpy()
+    assert np.isfinite(peak).all()  # recovery_months may be NA: never short
+    assert np.isfinite(total).all()
+    assert (peak >= -1e-9).all()
+    assert (peak <= 100 + 1e-6).all()
+    assert (total >= -1e-9).all()
+
+
+@examples(15)
+@given(data=st.data())
+def test_the_cli_refuses_a_sample_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], data: st.DataObject
+) -> None:
+    raw = data.draw(scenarios(max_items=1))
+    path, _label, bad = data.draw(st.sampled_from(_mutations(raw, Scenario, _vocab())), label="mutation")
+    file = _write(tmp_path, _mutated(raw, path, bad))
+    capsys.readouterr()
+    code = main(["simulate", str(file), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1, err
+    assert err.startswith("chokepoint: error: s.yaml: "), err
+    assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- pathways
+
+
+@functools.cache
+def _dependences() -> tuple[tuple[str, str, str], ...]:
+    rows = _ds()["leverage"]
+    rows = rows[rows["year"] == 2024]
+    return tuple(sorted(set(zip(rows["controller_id"], rows["target_id"], rows["domain"], strict=True))))
+
+
+@functools.cache
+def _losses() -> Any:
+    """The simulated cutoff losses every generated pathway needs (rare earths, CHN→USA), once."""
+    return simulated_losses(_ds(), [Pathway(name="all")])
+
+
+def _pathway_vocab() -> dict[str, Any]:
+    deps = _dependences()
+    return {
+        "controller": sorted({c for c, _, _ in deps}),
+        "target": sorted({t for _, t, _ in deps}),
+        "domain": sorted({d for _, _, d in deps}),
+        "via": sorted({d for _, _, d in deps}),
+        "metric": list(_METRICS),
+    }
+
+
+def _triple() -> st.SearchStrategy[dict[str, Any]]:
+    return st.sampled_from(_dependences()).map(lambda d: {"controller": d[0], "target": d[1], "domain": d[2]})
+
+
+def _denial() -> st.SearchStrategy[dict[str, Any]]:
+    pairs = [(a, b) for a in _dependences() for b in _dependences() if a[:2] == b[:2] and a[2] != b[2]]
+    return st.sampled_from(pairs).map(
+        lambda p: {"controller": p[0][0], "target": p[0][1], "domain": p[0][2], "via": p[1][2]}
+    )
+
+
+def _assumption(raw: dict[str, Any]) -> dict[str, Any]:
+    high = METRIC_BOUNDS[raw["metric"]][0]
+    value = min(raw["value"], high)
+    # a zero substitution time is refused by the model, and a zero simulated dependence has no
+    # output at stake (refused as a missing downstream_output_usd)
+    positive = raw["metric"] in ("substitution_years", "dependence_share")
+    return raw | {"value": value if value > 0 or not positive else 0.5}
+
+
+@functools.cache
+def _shipped_assumptions() -> tuple[dict[str, Any], ...]:
+    """The assumptions every shipped pathway makes (the dataset leaves some metrics to them)."""
+    text = (shipped_pathways()[0]).read_text(encoding="utf-8")
+    return tuple(yaml.safe_load(text)["assumptions"])
+
+
+def _pathway(raw: dict[str, Any]) -> dict[str, Any]:
+    raw = raw | {"assumptions": [*copy.deepcopy(_shipped_assumptions()), *raw.get("assumptions", [])]}
+    first, years = raw.get("start_year", 2025), raw.get("horizon_years", 15)
+    controls = []
+    for c in raw.get("controls", []):
+        start = first + (c["start"] - first) % years
+        end = c.get("end")
+        controls.append(c | {"start": start} | ({} if end is None else {"end": max(end, start)}))
+    return raw | ({"controls": controls} if "controls" in raw else {})
+
+
+@functools.cache
+def pathways() -> st.SearchStrategy[dict[str, Any]]:
+    """Valid pathway mappings on the dataset's 2024 dependences."""
+    ctx = Context(
+        vocab=_pathway_vocab(),
+        fixed={"start_year": st.just(2025), "data_year": st.just(2024), "horizon_years": st.integers(1, 15)},
+        repairs={"Assumption": _assumption, "Pathway": _pathway},
+        joint={"PathwayControl": _triple(), "Denial": _denial(), "Assumption": _triple()},
+    )
+    return model_strategy(Pathway, ctx)
+
+
+def _pathway_loaded(path: Path) -> Pathway:
+    pathway = load_pathway(path)
+    load_dependences(_ds(), pathway, losses=_losses())
+    return pathway
+
+
+@examples(150)
+@given(raw=pathways())
+def test_valid_pathways_load_and_name_known_dependences(tmp_path: Path, raw: dict[str, Any]) -> None:
+    assert _pathway_loaded(_write(tmp_path, raw, "p.yaml")).name == raw["name"]
+
+
+@examples(300)
+@given(data=st.data())
+def test_one_impossible_pathway_value_is_refused_naming_its_field_and_line(tmp_path: Path, data: st.DataObject) -> None:
+    raw = data.draw(pathways())
+    choices = [
+        (path, label, bad)
+        for path, label, bad in _mutations(raw, Pathway, _pathway_vocab())
+        # an assumption on a new dependence is allowed (it is how a pathway adds one)
+        if not (path[0] == "assumptions" and path[-1] in ("controller", "target", "domain"))
+    ]
+    path, _label, bad = data.draw(st.sampled_from(choices), label="mutation")
+    file = _write(tmp_path, _mutated(raw, path, bad), "p.yaml")
+    with pytest.raises(LeverageError) as info:
+        _pathway_loaded(file)
+    message = str(info.value)
+    if not message.startswith("p.yaml: "):  # refused against the data: named by the pathway's name
+        message = "p.yaml: field " + message.split(": ", 1)[1].replace(" (p.yaml line", " (line")
+        # a control on an unknown controller or target is refused as an unknown dependence (its domain)
+        if path[-1] in ("controller", "target"):
+            path = (*path[:2], "domain")
+    _check_refusal(message, "p.yaml", path, file.read_text(encoding="utf-8"))

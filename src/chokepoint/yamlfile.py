@@ -174,23 +174,26 @@ def _message_line(text: str, message: str) -> int | None:
 #: The YAML text of the models :func:`load_yaml_model` returned last, for errors found after
 #: validation (a scenario checked against a dataset). Keyed by ``id`` and holding the model, so an
 #: id is never reused while its entry lives; bounded, since a model outlives few checks.
-_SOURCES: OrderedDict[int, tuple[BaseModel, str]] = OrderedDict()
+_SOURCES: OrderedDict[int, tuple[BaseModel, str, str]] = OrderedDict()
 _KEEP_SOURCES = 64
 
 
-def _remember(model: M, text: str) -> M:
-    _SOURCES[id(model)] = (model, text)
+def _remember(model: M, text: str, name: str) -> M:
+    _SOURCES[id(model)] = (model, text, name)
     while len(_SOURCES) > _KEEP_SOURCES:
         _SOURCES.popitem(last=False)
     return model
 
 
-def field_line(model: BaseModel, message: str) -> int | None:
-    """The 1-based line, in the YAML file ``model`` was read from by :func:`load_yaml_model`, of the
-    first field path ``message`` names (``field export_controls[0].controller: …``), or ``None``
-    (no path, or a model built in Python: it has no file)."""
+def field_line(model: BaseModel, message: str) -> tuple[str, int] | None:
+    """The name of the YAML file ``model`` was read from by :func:`load_yaml_model` and the 1-based
+    line in it of the first field path ``message`` names (``field export_controls[0].controller:
+    …``), or ``None`` (no path, or a model built in Python: it has no file)."""
     entry = _SOURCES.get(id(model))
-    return _message_line(entry[1], message) if entry is not None and entry[0] is model else None
+    if entry is None or entry[0] is not model:
+        return None
+    line = _message_line(entry[1], message)
+    return None if line is None else (entry[2], line)
 
 
 def with_field_lines(check: Callable[P, R]) -> Callable[P, R]:
@@ -204,10 +207,13 @@ def with_field_lines(check: Callable[P, R]) -> Callable[P, R]:
         except ChokepointError as exc:
             message = str(exc)
             models = [a for a in (*args, *kwargs.values()) if isinstance(a, BaseModel)]
-            line = next((n for m in models if (n := field_line(m, message)) is not None), None)
-            if line is None or re.search(r"\(line \d+\)$", message):
+            found = next((n for m in models if (n := field_line(m, message)) is not None), None)
+            if found is None or re.search(r"line \d+\)$", message):
                 raise
-            raise type(exc)(f"{message} (line {line})") from None
+            name, line = found
+            # a message that does not start with the file's name (a pathway's starts with its name) gets it here
+            at = f"line {line}" if message.startswith(f"{name}:") else f"{name} line {line}"
+            raise type(exc)(f"{message} ({at})") from None
 
     return checked
 
@@ -255,7 +261,7 @@ def load_yaml_model(path: Path | str, model: type[M], error: type[ChokepointErro
         kind = type(raw).__name__
         raise error(f"{path.name}: a {what} is a mapping of fields (name:, …), got {kind}")
     try:
-        return _remember(model.model_validate(raw), text)
+        return _remember(model.model_validate(raw), text, path.name)
     except ValidationError as exc:
         # A misspelt key also makes the right key "missing": report the misspelling first.
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
