@@ -6,11 +6,15 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import Phase, settings
 
 import chokepoint as cp
 from chokepoint.dataset import Dataset
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "reference"
+#: ``pytest --hypothesis-profile=no-shrink`` reports the first failure found without shrinking it
+#: (shrinking a generated scenario can take minutes).
+settings.register_profile("no-shrink", phases=[Phase.explicit, Phase.reuse, Phase.generate])
 #: How many times more examples the fuzz and property tests run under ``--fuzz``.
 FUZZ_FACTOR = 10
 
