@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from chokepoint.cli import main
 from chokepoint.dataset import Dataset, default_dataset, read_table_csv
 from chokepoint.dataset.checks import Finding, check_shares, raise_on_errors
-from chokepoint.dataset.importers import IMPORTERS, read_baci
+from chokepoint.dataset.importers import IMPORTERS, comtrade, read_baci, read_comtrade
 from chokepoint.dataset.store import open_store
 from chokepoint.errors import ChokepointError
 from chokepoint.schema import TABLES, schema, validate_table
@@ -365,3 +365,52 @@ def test_a_refused_import_leaves_the_store_unchanged(
     assert before.keys() == after.keys()
     for name in before:
         pd.testing.assert_frame_equal(before[name], after[name])
+
+
+# --------------------------------------------------------------------------- Comtrade streaming
+
+
+def _both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+    """read_comtrade's result (or refusal) read whole and streamed (limit lowered below the file)."""
+    out = []
+    for limit in ("64", "0.0001"):
+        monkeypatch.setenv("CHOKEPOINT_MAX_INPUT_MB", limit)
+        try:
+            out.append(read_comtrade(path)["trade"])
+        except ChokepointError as exc:
+            out.append(str(exc))
+    return out[0], out[1]
+
+
+@examples(40)
+@given(data=st.data())
+def test_streamed_comtrade_reads_and_refuses_like_a_whole_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: st.DataObject
+) -> None:
+    rows = data.draw(comtrade_rows())
+    codes = {"partner": "Nowhere", "cmd_code": "28A6"}
+    mutations = _trade_mutations(rows, ("net_weight_kg", "primary_value_usd"), codes, "year")
+    choice = data.draw(st.one_of(st.none(), st.sampled_from(mutations)), label="mutation")
+    path = tmp_path / "comtrade.csv"
+    path.write_text(_csv(rows, COMTRADE_COLUMNS) if choice is None else _mutated_text(rows, COMTRADE_COLUMNS, choice))
+    whole, streamed = _both(path, monkeypatch)
+    if isinstance(whole, str):
+        assert streamed == whole
+    else:
+        pd.testing.assert_frame_equal(streamed, whole)
+
+
+def test_streaming_keeps_only_the_rows_that_map(tmp_path: Path) -> None:
+    # 3,000 rows of live horses (HS 0101) around two rare-earth rows: only those two are kept,
+    # read in chunks of 500 records
+    horses = {"year": "2024", "reporter_iso": "CHN", "flow": "M", "cmd_code": "0101", "primary_value_usd": "1"}
+    horses |= {"partner_code": "392", "partner_iso": "JPN", "partner_desc": "Japan", "net_weight_kg": "5"}
+    oxide = horses | {"cmd_code": "2846", "net_weight_kg": "2000"}
+    rows = [horses | {"year": str(1990 + i % 30), "partner_code": str(i)} for i in range(3000)]
+    path = tmp_path / "comtrade.csv"
+    path.write_text(_csv([oxide, *rows, oxide | {"flow": "X"}], COMTRADE_COLUMNS), encoding="utf-8")
+    frame, _ = comtrade._streamed(path, None, chunk_rows=500)
+    assert list(frame["cmd_code"]) == ["2846", "2846"]
+    assert list(frame["_row"]) == [2, 3003]
+    trade = read_comtrade(path)["trade"]
+    assert trade["quantity_t"].sum() == pytest.approx(4.0)
