@@ -61,6 +61,8 @@ def check_folder_name(name: str) -> str:
 
 
 def _absolute(out: Path) -> Path:
+    if Path(out) == Path():  # '' and '.': the current folder holds the user's files, and is no output
+        raise ChokepointError(f"{str(out) or repr('')}: is the current folder; give a new folder or file name")
     # lexical, not resolve(): a symbolic link at ``out`` must stay visible as one
     absolute = Path(os.path.abspath(out))
     if not absolute.name:
