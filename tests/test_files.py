@@ -95,7 +95,7 @@ class TestRefusesForeignFolders:
     def test_the_current_folder_is_refused(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.chdir(user_folder(tmp_path / "work"))
         for out in ("", ".", "sub/.."):
-            with pytest.raises(ChokepointError, match="not written by Chokepoint|is the current folder"):
+            with pytest.raises(ChokepointError, match=r"not written by Chokepoint|is the current folder"):
                 write(Path(out), {"a.csv": "x"})
         assert {p.name for p in Path.cwd().iterdir()} == {"thesis.tex"}
 
