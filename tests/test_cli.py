@@ -243,7 +243,8 @@ class TestNeverDestroysForeignFiles:
         before = self.files(work)
         for out_dir in ("runs", "", "."):
             code, out, err = run(capsys, "simulate", str(self.scenario(work, "fine")), "--out", out_dir)
-            assert_one_line_error(code, out, err, "exists and was not written by Chokepoint")
+            says = "is the current folder" if out_dir in ("", ".") else "exists and was not written by Chokepoint"
+            assert_one_line_error(code, out, err, says)
         assert self.files(work) == before | {"s.yaml": (work / "s.yaml").read_text(encoding="utf-8")}
 
     def test_data_export_into_a_non_empty_folder(self, capsys: pytest.CaptureFixture[str], work: Path) -> None:
