@@ -88,7 +88,7 @@ def test_valid_dataset_tables_read(tmp_path: Path, data: st.DataObject) -> None:
     assert len(read_table_csv(table, path)) == len(rows)
 
 
-@examples(300)
+@examples(250)
 @given(data=st.data())
 def test_impossible_table_cells_are_refused_naming_line_and_field(tmp_path: Path, data: st.DataObject) -> None:
     table = data.draw(st.sampled_from(TABLES))
@@ -188,7 +188,7 @@ def _imported(kind: str, path: Path, **options: Any) -> dict[str, pd.DataFrame]:
     return {t: validate_table(t, df, origin=path.name) for t, df in IMPORTERS[kind](path, **options).items()}
 
 
-@examples(40)
+@examples(25)
 @given(rows=comtrade_rows())
 def test_valid_comtrade_files_import_every_kilogram(tmp_path: Path, rows: list[dict[str, str]]) -> None:
     path = tmp_path / "comtrade.csv"
@@ -198,7 +198,7 @@ def test_valid_comtrade_files_import_every_kilogram(tmp_path: Path, rows: list[d
     assert math.isclose(trade["quantity_t"].sum(), written, rel_tol=1e-9)
 
 
-@examples(250)
+@examples(120)
 @given(data=st.data())
 def test_impossible_comtrade_cells_are_refused(tmp_path: Path, data: st.DataObject) -> None:
     rows = data.draw(comtrade_rows())
@@ -243,7 +243,7 @@ def _baci_folder(tmp_path: Path) -> Path:
     return folder / "BACI_HS92_Y2022_V202501_sample.csv"
 
 
-@examples(40)
+@examples(25)
 @given(rows=baci_rows())
 def test_valid_baci_files_import_every_tonne(tmp_path: Path, rows: list[dict[str, str]]) -> None:
     path = _baci_folder(tmp_path)
@@ -252,7 +252,7 @@ def test_valid_baci_files_import_every_tonne(tmp_path: Path, rows: list[dict[str
     assert math.isclose(trade["quantity_t"].sum(), sum(round(float(r["q"]), 3) for r in rows), rel_tol=1e-9)
 
 
-@examples(200)
+@examples(120)
 @given(data=st.data())
 def test_impossible_baci_cells_are_refused(tmp_path: Path, data: st.DataObject) -> None:
     rows = data.draw(baci_rows())
@@ -293,7 +293,7 @@ def usgs_rows(draw: st.DrawFn) -> list[dict[str, str]]:
     return [*rows, {"Source": "MCS2024", "Country": "World total (rounded)", "Type": TYPE, "Prod_notes": ""} | world]
 
 
-@examples(40)
+@examples(25)
 @given(rows=usgs_rows())
 def test_valid_usgs_tables_import_their_countries(tmp_path: Path, rows: list[dict[str, str]]) -> None:
     path = tmp_path / "mcs2024-raree_world.csv"
@@ -314,7 +314,7 @@ def _usgs_checked(path: Path) -> None:
     raise_on_errors(pd.DataFrame([asdict(f) for f in findings], columns=_FINDING), path.name)
 
 
-@examples(200)
+@examples(120)
 @given(data=st.data())
 def test_impossible_usgs_cells_are_refused(tmp_path: Path, data: st.DataObject) -> None:
     rows = data.draw(usgs_rows())
@@ -382,7 +382,7 @@ def _both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
     return out[0], out[1]
 
 
-@examples(40)
+@examples(30)
 @given(data=st.data())
 def test_streamed_comtrade_reads_and_refuses_like_a_whole_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: st.DataObject

@@ -260,13 +260,13 @@ def _check_refusal(message: str, name: str, mutated: tuple[Any, ...], text: str)
     assert 1 <= int(line.group(1)) <= len(text.splitlines()), message
 
 
-@examples(200)
+@examples(150)
 @given(raw=scenarios())
 def test_valid_scenarios_load_and_pass_the_checks(tmp_path: Path, raw: dict[str, Any]) -> None:
     assert _loaded(_write(tmp_path, raw)).name == raw["name"]
 
 
-@examples(600)
+@examples(650)
 @given(data=st.data())
 def test_one_impossible_value_is_refused_naming_its_field_and_line(tmp_path: Path, data: st.DataObject) -> None:
     raw = data.draw(scenarios())

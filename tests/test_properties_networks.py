@@ -184,7 +184,7 @@ def _check(tr: Trajectory) -> None:
     assert (short <= tr.demand_t + 1e-12).all()
 
 
-@examples(20)
+@examples(15)
 @given(data=st.data())
 def test_every_instrument_keeps_the_invariants_in_fast_mode(data: st.DataObject) -> None:
     ds, regions = data.draw(networks())
@@ -200,7 +200,7 @@ def test_every_instrument_keeps_the_invariants_in_lp_mode(data: st.DataObject) -
     _check(tr)
 
 
-@examples(10)
+@examples(6)
 @given(network=networks())
 def test_without_shocks_both_modes_reproduce_the_baseline(network: tuple[Dataset, list[str]]) -> None:
     ds, _ = network
