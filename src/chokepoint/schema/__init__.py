@@ -58,6 +58,8 @@ TABLES: tuple[str, ...] = (
 )
 
 Dtype = Literal["str", "int", "float"]
+#: Largest magnitude a table's number may have: ten times world GDP in USD, far above any tonnage.
+MAX_NUMBER = 1e15
 
 
 class FieldSpec(BaseModel):
@@ -198,12 +200,13 @@ def validate_table(table: str, df: pd.DataFrame, origin: str | None = None) -> p
             out[f.field] = col
         else:
             num = pd.to_numeric(col.str.replace(",", "", regex=False), errors="coerce").astype("float64")
-            bad = filled & num.isna().to_numpy()
+            # inf and 1e308 parse as numbers but are none: they would fill results with inf and NaN
+            bad = filled & ~(num.abs() <= MAX_NUMBER).to_numpy()
             if f.dtype == "int":
-                bad |= filled & ~num.isna().to_numpy() & (num.fillna(0).to_numpy() % 1 != 0)
+                bad |= filled & (np.where(bad, 0.0, num.fillna(0).to_numpy()) % 1 != 0)
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                kind = "a whole number" if f.dtype == "int" else "a number"
+                kind = "a whole number" if f.dtype == "int" else f"a finite number at most {MAX_NUMBER:.0e}"
                 raise SchemaError(
                     f"{_where(where, df, i)}, field {f.field}: {col.iloc[i]!r} is not {kind}; "
                     f"write it as plain digits{f' in {f.unit}' if f.unit else ''}"
