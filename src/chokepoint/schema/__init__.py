@@ -200,13 +200,20 @@ def validate_table(table: str, df: pd.DataFrame, origin: str | None = None) -> p
             out[f.field] = col
         else:
             num = pd.to_numeric(col.str.replace(",", "", regex=False), errors="coerce").astype("float64")
-            # inf and 1e308 parse as numbers but are none: they would fill results with inf and NaN
-            bad = filled & ~(num.abs() <= MAX_NUMBER).to_numpy()
+            # inf, nan and 1e308 parse as numbers but are none: they would fill results with inf and NaN
+            bad = filled & num.isna().to_numpy()
+            huge = filled & ~bad & ~(num.abs() <= MAX_NUMBER).to_numpy()
             if f.dtype == "int":
-                bad |= filled & (np.where(bad, 0.0, num.fillna(0).to_numpy()) % 1 != 0)
+                bad |= filled & ~huge & (np.where(huge, 0.0, num.fillna(0).to_numpy()) % 1 != 0)
+            if huge.any() and not (bad.any() and np.flatnonzero(bad)[0] <= np.flatnonzero(huge)[0]):
+                i = int(np.flatnonzero(huge)[0])
+                raise SchemaError(
+                    f"{_where(where, df, i)}, field {f.field}: {col.iloc[i]!r} is not a finite number at most "
+                    f"{MAX_NUMBER:.0e}; write the number itself{f' in {f.unit}' if f.unit else ''}"
+                )
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                kind = "a whole number" if f.dtype == "int" else f"a finite number at most {MAX_NUMBER:.0e}"
+                kind = "a whole number" if f.dtype == "int" else "a number"
                 raise SchemaError(
                     f"{_where(where, df, i)}, field {f.field}: {col.iloc[i]!r} is not {kind}; "
                     f"write it as plain digits{f' in {f.unit}' if f.unit else ''}"
