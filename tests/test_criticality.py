@@ -11,6 +11,7 @@ import chokepoint as cp
 from chokepoint.analysis.criticality import (
     CRITICALITY_METHODS,
     criticality_table,
+    eu_assessment,
     eu_criticality,
     eu_economic_importance,
     eu_supply_risk,
@@ -285,25 +286,37 @@ def test_eu_table_reproduces_published_supply_risk(ds: Dataset, material: str) -
     assert row["published_supply_risk"] == _indicator(ds, material, "supply_risk")
 
 
-def test_eu_table_skips_a_stage_without_governance(ds: Dataset) -> None:
+def test_eu_table_names_a_supplier_without_governance(ds: Dataset) -> None:
+    """Without Myanmar's score its HHI term (9.3% of Dy extraction, Appendix 7) is left out and named."""
     gov = ds["governance"]
     partial = Dataset("partial", {**ds.tables, "governance": gov[gov["region_id"] != "MMR"]})
     table = eu_table(partial, 2023, ["dysprosium"])
+    full = eu_table(ds, 2023, ["dysprosium"])
     extraction = table.loc[("dysprosium", "extraction")]
-    assert "no wgi_scaled_eu score (2020) for MMR" in extraction["note"]
-    assert pd.isna(extraction["supply_risk"])
-    assert table.loc[("dysprosium", "processing"), "note"] == ""  # China only: still computed
+    assert "no wgi_scaled_eu for MMR 9.3% (HHI term left out)" in extraction["note"]
+    mmr = gov[(gov["region_id"] == "MMR") & (gov["year"] == 2020)]["score"].iloc[0]
+    term = 0.093**2 * float(mmr)  # t = 1.0
+    assert extraction["hhi_gs"] == pytest.approx(full.loc[("dysprosium", "extraction"), "hhi_gs"] - term)
+    assert table.loc[("dysprosium", "processing"), "note"] == ""  # China only: unaffected
+    assert full.loc[("dysprosium", "processing"), "supply_risk"] == pytest.approx(
+        table.loc[("dysprosium", "processing"), "supply_risk"]
+    )
 
 
 def test_criticality_table_dispatches(ds: Dataset) -> None:
-    assert set(CRITICALITY_METHODS) == {"eu", "geopolrisk", "usgs"}
+    assert set(CRITICALITY_METHODS) == {"eu", "eu_stages", "geopolrisk", "usgs", "patents"}
     pd.testing.assert_frame_equal(criticality_table(ds, "usgs"), usgs_table(ds, "USA", 2024))
     pd.testing.assert_frame_equal(criticality_table(ds, "geopolrisk", region="CHN"), geopolrisk_table(ds, "CHN"))
-    eu = criticality_table(ds, "eu")  # every assessed rare-earth element, 2023
-    assert set(eu.index.get_level_values("material")) == {
-        *("dysprosium", "erbium", "gadolinium", "neodymium", "praseodymium", "terbium")
-    }
-    pd.testing.assert_frame_equal(criticality_table(ds, "eu", material="gallium"), eu_table(ds, 2023, ["gallium"]))
+    stages = criticality_table(ds, "eu_stages")  # every assessed rare-earth element, per stage, 2023
+    assert {"dysprosium", "neodymium", "lanthanum", "scandium"} <= set(stages.index.get_level_values("material"))
+    pd.testing.assert_frame_equal(
+        criticality_table(ds, "eu_stages", material="gallium"), eu_table(ds, 2023, ["gallium"])
+    )
+    eu = criticality_table(ds, "eu")  # rare_earths: the 17 elements and the two groups
+    assert list(eu.index[-2:]) == ["hree", "lree"]
+    assert len(eu) == 17 + 2
+    pd.testing.assert_frame_equal(criticality_table(ds, "eu", material="gallium"), eu_assessment(ds).loc[["gallium"]])
+    assert criticality_table(ds, "patents").index[0] == "CHN"
 
 
 @pytest.mark.parametrize(
@@ -317,7 +330,9 @@ def test_criticality_table_dispatches(ds: Dataset) -> None:
         (lambda d: criticality_table(d, "ahp"), "unknown method 'ahp'"),  # type: ignore[arg-type]
         (lambda d: criticality_table(d, "geopolrisk"), "give region"),
         (lambda d: criticality_table(d, "eu", region="USA"), "EU only"),
-        (lambda d: criticality_table(d, "eu", material="graphite"), "unknown material 'graphite'"),
+        (lambda d: criticality_table(d, "eu", material="unobtainium"), "unknown material 'unobtainium'"),
+        (lambda d: criticality_table(d, "eu_stages", material="unobtainium"), "unknown material 'unobtainium'"),
+        (lambda d: criticality_table(d, "patents", material="gallium"), "no patent counts for 'gallium'"),
         (lambda d: usgs_table(d, "DEU"), "DEU has no trade data"),
         (lambda d: usgs_table(d, economic_vulnerability=1.5), "outside 0-1"),
     ],

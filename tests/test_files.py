@@ -16,8 +16,17 @@ from pathlib import Path
 import pytest
 
 from chokepoint import __version__
+from chokepoint.cli import main
 from chokepoint.errors import ChokepointError
-from chokepoint.files import MANIFEST, STALE_AFTER_S, atomic_file, atomic_folder, check_folder_name, check_target
+from chokepoint.files import (
+    MANIFEST,
+    STALE_AFTER_S,
+    atomic_file,
+    atomic_folder,
+    check_folder_name,
+    check_target,
+    file_manifest,
+)
 from chokepoint.scenario import Scenario
 
 
@@ -86,7 +95,7 @@ class TestRefusesForeignFolders:
     def test_the_current_folder_is_refused(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.chdir(user_folder(tmp_path / "work"))
         for out in ("", ".", "sub/.."):
-            with pytest.raises(ChokepointError, match="not written by Chokepoint"):
+            with pytest.raises(ChokepointError, match=r"not written by Chokepoint|is the current folder"):
                 write(Path(out), {"a.csv": "x"})
         assert {p.name for p in Path.cwd().iterdir()} == {"thesis.tex"}
 
@@ -224,3 +233,41 @@ class TestScenarioNames:
     def test_names_that_are_not_one_plain_folder_are_refused(self, name: str) -> None:
         with pytest.raises(ValueError, match="is used as the run folder runs/<name>"):
             Scenario.model_validate({"name": name, "start": "2025-01"})
+
+
+class TestSingleFiles:
+    """A workbook or report written to a path: atomic, and never over a file Chokepoint did not write."""
+
+    def test_a_report_replaces_only_its_own_file(self, tmp_path: Path) -> None:
+        out = tmp_path / "report.html"
+        for text in ("<html>1</html>", "<html>2</html>"):  # a rerun replaces the file it wrote
+            with atomic_file(out, kind="report") as tmp:
+                tmp.write_text(text, encoding="utf-8")
+        assert out.read_text(encoding="utf-8") == "<html>2</html>"
+        manifest = json.loads(file_manifest(out).read_text(encoding="utf-8"))
+        assert (manifest["kind"], manifest["file"]) == ("report", "report.html")
+        assert sorted(p.name for p in tmp_path.iterdir()) == [".report.html.chokepoint.json", "report.html"]
+
+    @pytest.mark.parametrize("manifest", [False, True], ids=["someone-elses", "edited-since"])
+    def test_a_file_chokepoint_did_not_write_is_kept(self, tmp_path: Path, manifest: bool) -> None:
+        out = tmp_path / "tables.xlsx"
+        if manifest:
+            with atomic_file(out, kind="dataset-export") as tmp:
+                tmp.write_bytes(b"ours")
+        out.write_bytes(b"the user's own workbook")
+        refused = pytest.raises(ChokepointError, match=r"tables.xlsx: exists and was not written by Chokepoint")
+        with refused, atomic_file(out, kind="dataset-export") as tmp:
+            tmp.write_bytes(b"new")
+        assert out.read_bytes() == b"the user's own workbook"
+        assert not [p for p in tmp_path.iterdir() if p.name.endswith(".chokepoint-tmp.xlsx")]
+
+    def test_data_export_xlsx_refuses_a_foreign_file(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        out = tmp_path / "mine.xlsx"
+        out.write_bytes(b"not ours")
+        code = main(["data", "export", "--format", "xlsx", "--out", str(out)])
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert err.count("\n") == 1, err
+        assert out.read_bytes() == b"not ours"
+        assert main(["data", "export", "--format", "xlsx", "--out", str(tmp_path / "new.xlsx")]) == 0
+        assert main(["data", "export", "--format", "xlsx", "--out", str(tmp_path / "new.xlsx")]) == 0  # its own

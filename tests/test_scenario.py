@@ -171,7 +171,7 @@ def test_an_uncertainty_range_upside_down_is_one_line(tmp_path: Path) -> None:
         ),
         (
             "projects:\n  - {name: p, region: USA, commodity: ree_oxide, capacity_t_per_yr: 0, start: 2025-01}\n",
-            "capacity_t_per_yr: 0: Input should be greater than 0",
+            "capacity_t_per_yr: 0: Input should be greater than or equal to 0.001",
         ),
     ],
 )

@@ -5,10 +5,14 @@ A folder or file appears complete, or not at all. Every folder written here carr
 mistyped ``--out`` or scenario name refuses instead of deleting someone's files. Temporary
 entries are named ``.<target>.<random>.chokepoint-tmp`` (``-old`` while a replaced folder is
 removed); those a killed process left behind are removed on a later write to the same folder.
+A single output file (a workbook, a report) carries its manifest beside it, in the hidden
+``.<file>.chokepoint.json`` with the SHA-256 of what was written: an existing file is replaced only
+when it is still exactly what Chokepoint wrote.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -22,7 +26,16 @@ from pathlib import Path
 
 from chokepoint.errors import ChokepointError
 
-__all__ = ["MANIFEST", "STALE_AFTER_S", "atomic_file", "atomic_folder", "check_folder_name", "check_target"]
+__all__ = [
+    "MANIFEST",
+    "STALE_AFTER_S",
+    "atomic_file",
+    "atomic_folder",
+    "check_file_target",
+    "check_folder_name",
+    "check_target",
+    "file_manifest",
+]
 
 #: The file marking a folder as written by Chokepoint (kind, version, created).
 MANIFEST = "chokepoint.json"
@@ -31,6 +44,7 @@ MANIFEST = "chokepoint.json"
 STALE_AFTER_S = 600.0
 
 _TMP = ".chokepoint-tmp"
+_SIDECAR = ".chokepoint.json"
 _OLD = ".chokepoint-old"
 #: A name that is one folder (no separators, not ``.``/``..``), safe on every file system.
 _FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -47,6 +61,8 @@ def check_folder_name(name: str) -> str:
 
 
 def _absolute(out: Path) -> Path:
+    if Path(out) == Path():  # '' and '.': the current folder holds the user's files, and is no output
+        raise ChokepointError(f"{str(out) or repr('')}: is the current folder; give a new folder or file name")
     # lexical, not resolve(): a symbolic link at ``out`` must stay visible as one
     absolute = Path(os.path.abspath(out))
     if not absolute.name:
@@ -146,11 +162,47 @@ def _fresh(parent: Path, name: str, marker: str, suffix: str = "") -> Path:
     return parent / f".{name}.{secrets.token_hex(4)}{marker}{suffix}"
 
 
-def _manifest(kind: str) -> str:
+def _manifest(kind: str, **extra: str) -> str:
     from chokepoint import __version__
 
     created = datetime.now(UTC).isoformat(timespec="seconds")
-    return json.dumps({"written_by": "chokepoint", "kind": kind, "version": __version__, "created": created}, indent=2)
+    fields = {"written_by": "chokepoint", "kind": kind, "version": __version__, "created": created, **extra}
+    return json.dumps(fields, indent=2)
+
+
+def file_manifest(out: Path) -> Path:
+    """The hidden manifest beside a single output file: ``.<name>.chokepoint.json``."""
+    return out.with_name(f".{out.name}{_SIDECAR}")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_file_target(out: Path) -> None:
+    """Refuse ``out`` unless it is missing or a file Chokepoint wrote and nobody changed since
+    (its :func:`file_manifest` holds its SHA-256). Cheap enough to call before long work."""
+    absolute = _absolute(out)
+    if absolute.is_symlink():
+        raise ChokepointError(f"{out}: is a symbolic link; give a real file name, or remove the link yourself")
+    if not absolute.exists():
+        return
+    if absolute.is_dir():
+        raise ChokepointError(f"{out}: is a folder; give a file name")
+    try:
+        recorded = json.loads(file_manifest(absolute).read_text(encoding="utf-8")).get("sha256")
+        ours = recorded == _sha256(absolute)
+    except (OSError, ValueError, AttributeError):  # no manifest, unreadable, or not JSON: not ours
+        ours = False
+    if not ours:
+        raise ChokepointError(
+            f"{out}: exists and was not written by Chokepoint (or was changed since); "
+            "write to another file name, or remove the file yourself"
+        )
 
 
 def _replace(tmp: Path, out: Path) -> None:
@@ -199,8 +251,15 @@ def atomic_folder(out: Path, kind: str = "output") -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_file(out: Path) -> Iterator[Path]:
-    """Yield a temporary file path beside ``out``; on success it replaces ``out``."""
+def atomic_file(out: Path, kind: str | None = None) -> Iterator[Path]:
+    """Yield a temporary file path beside ``out``; on success it replaces ``out``.
+
+    With ``kind`` the file is an output a user asked for: an existing ``out`` is replaced only if
+    Chokepoint wrote it (:func:`check_file_target`), and the new one gets its manifest. Without,
+    ``out`` is the project's own (a cache) and is simply replaced.
+    """
+    if kind is not None:
+        check_file_target(out)
     out = _absolute(out)
     parent = _parent(out)
     if out.is_dir():
@@ -209,9 +268,17 @@ def atomic_file(out: Path) -> Iterator[Path]:
     tmp = _fresh(parent, out.name, _TMP, out.suffix)
     with _writable(out):
         os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))  # mode from the umask, not 0600
+    manifest = _fresh(parent, file_manifest(out).name, _TMP)
     try:
         yield tmp
         with _writable(out):
+            if kind is None:
+                tmp.replace(out)
+                return
+            check_file_target(out)  # again: something may have appeared while we were writing
+            manifest.write_text(_manifest(kind, file=out.name, sha256=_sha256(tmp)), encoding="utf-8")
             tmp.replace(out)
+            manifest.replace(file_manifest(out))
     finally:
         tmp.unlink(missing_ok=True)
+        manifest.unlink(missing_ok=True)

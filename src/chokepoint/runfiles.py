@@ -113,7 +113,8 @@ def open_run(path: Path | str) -> Run:
 
 
 def write_report(run: Run, out: Path) -> Path:
-    """Write the run's offline HTML report to the file ``out``."""
-    with atomic_file(out) as tmp:
+    """Write the run's offline HTML report to the file ``out``: a file already there is replaced
+    only if Chokepoint wrote it (its hidden manifest says so), never someone else's."""
+    with atomic_file(out, kind="report") as tmp:
         tmp.write_text(run.html(), encoding="utf-8")
     return out

@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 import stat
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import yaml
 from pydantic import AllowInfNan, BaseModel, BeforeValidator, Strict, ValidationError
 
 from chokepoint.errors import ChokepointError
 
-__all__ = ["MAX_YAML_DEPTH", "Number", "did_you_mean", "input_file_problem", "load_yaml_model", "size_limit"]
+__all__ = [
+    "MAX_YAML_DEPTH",
+    "Number",
+    "did_you_mean",
+    "field_line",
+    "input_file_problem",
+    "load_yaml_model",
+    "size_limit",
+    "with_field_lines",
+]
 
 M = TypeVar("M", bound=BaseModel)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _DECIMAL = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
@@ -136,6 +150,74 @@ def _line(text: str, loc: tuple[int | str, ...]) -> int | None:
     return line
 
 
+#: A field path as messages write it (``export_controls[0].instrument.approval_share``), after
+#: ``field `` or a ``<name>: `` prefix and before a colon.
+_PATH = re.compile(r"(?:^|(?<=field )|(?<=: ))([A-Za-z_]\w*(?:\[\d+\]|\.\w+)*):")
+_PART = re.compile(r"\[(\d+)\]|\.?(\w+)")
+
+
+def _loc(path: str) -> tuple[int | str, ...]:
+    """``"a[0].b"`` → ``("a", 0, "b")``."""
+    return tuple(int(i) if i else name for i, name in _PART.findall(path))
+
+
+def _message_line(text: str, message: str) -> int | None:
+    """The line of the first field path in ``message`` that the YAML text has (a model-level check
+    such as ``controls[0]: end … is before start`` names its item in the text, not in its loc)."""
+    for match in _PATH.finditer(message):
+        line = _line(text, _loc(match.group(1)))
+        if line is not None:
+            return line
+    return None
+
+
+#: The YAML text of the models :func:`load_yaml_model` returned last, for errors found after
+#: validation (a scenario checked against a dataset). Keyed by ``id`` and holding the model, so an
+#: id is never reused while its entry lives; bounded, since a model outlives few checks.
+_SOURCES: OrderedDict[int, tuple[BaseModel, str, str]] = OrderedDict()
+_KEEP_SOURCES = 64
+
+
+def _remember(model: M, text: str, name: str) -> M:
+    _SOURCES[id(model)] = (model, text, name)
+    while len(_SOURCES) > _KEEP_SOURCES:
+        _SOURCES.popitem(last=False)
+    return model
+
+
+def field_line(model: BaseModel, message: str) -> tuple[str, int] | None:
+    """The name of the YAML file ``model`` was read from by :func:`load_yaml_model` and the 1-based
+    line in it of the first field path ``message`` names (``field export_controls[0].controller:
+    …``), or ``None`` (no path, or a model built in Python: it has no file)."""
+    entry = _SOURCES.get(id(model))
+    if entry is None or entry[0] is not model:
+        return None
+    line = _message_line(entry[1], message)
+    return None if line is None else (entry[2], line)
+
+
+def with_field_lines(check: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a check of loaded models so its one-line errors end with ``(line N)``: the line, in
+    the file the checked model was read from, of the first field path the message names."""
+
+    @functools.wraps(check)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return check(*args, **kwargs)
+        except ChokepointError as exc:
+            message = str(exc)
+            models = [a for a in (*args, *kwargs.values()) if isinstance(a, BaseModel)]
+            found = next((n for m in models if (n := field_line(m, message)) is not None), None)
+            if found is None or re.search(r"line \d+\)$", message):
+                raise
+            name, line = found
+            # a message that does not start with the file's name (a pathway's starts with its name) gets it here
+            at = f"line {line}" if message.startswith(f"{name}:") else f"{name} line {line}"
+            raise type(exc)(f"{message} ({at})") from None
+
+    return checked
+
+
 def _parse(text: str) -> object:
     try:
         return yaml.load(text, Loader=_FAST_LOADER)  # a safe loader, C or Python
@@ -179,7 +261,7 @@ def load_yaml_model(path: Path | str, model: type[M], error: type[ChokepointErro
         kind = type(raw).__name__
         raise error(f"{path.name}: a {what} is a mapping of fields (name:, …), got {kind}")
     try:
-        return model.model_validate(raw)
+        return _remember(model.model_validate(raw), text, path.name)
     except ValidationError as exc:
         # A misspelt key also makes the right key "missing": report the misspelling first.
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
@@ -194,6 +276,6 @@ def load_yaml_model(path: Path | str, model: type[M], error: type[ChokepointErro
         elif first["type"] in _FIXES:
             message = f"{message}; {_FIXES[first['type']]}"
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        line = _line(text, tuple(first["loc"]))
+        line = _line(text, tuple(first["loc"])) or _message_line(text, message)
         at = f" (line {line})" if line is not None else ""
         raise error(f"{path.name}: field {_where(first['loc'])}:{shown} {message}{more}{at}") from None

@@ -6,6 +6,7 @@ applies them to a dataset's production table for one material (every stage) or c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -20,7 +21,23 @@ from chokepoint.errors import ChokepointError
 #: ``overview`` stays free of scipy).
 WORLD = "WLD"
 
-__all__ = ["Overview", "concentration", "hhi", "overview", "producer_shares", "summarise_shares", "top_k_share"]
+__all__ = [
+    "CIRCULAR",
+    "Overview",
+    "concentration",
+    "hhi",
+    "overview",
+    "producer_shares",
+    "share_basis",
+    "summarise_shares",
+    "top_k_share",
+]
+
+#: ``share_basis`` of a share whose world total was derived from that very share.
+CIRCULAR = "world total derived from this share (circular)"
+# a note that says a figure was derived from a share: "... / 0.92", "share", "divided by"
+_FROM_SHARE = re.compile(r"\bshare\b|/\s*0?\.\d+|divided by", re.IGNORECASE)
+_NOT_REPORTED = ("derived", "assumption")
 
 
 def hhi(shares: npt.ArrayLike) -> float:
@@ -101,12 +118,69 @@ def producer_shares(ds: Dataset, commodity: str | None = None, year: int | None 
     rows = rows.join(world, on=["commodity_id", "year"])
     kinds = ds["regions"].set_index("region_id")["kind"]
     stage = chosen.set_index("commodity_id")
+    rows = rows.assign(share_basis=share_basis(prod))
     return rows.assign(
         share=rows["production_t"] / rows["world_t"],
         counted=rows["region_id"].map(kinds).eq("country").to_numpy(),
         stage=rows["commodity_id"].map(stage["stage"]),
         stage_order=rows["commodity_id"].map(stage["stage_order"]),
     ).reset_index(drop=True)
+
+
+def _named(note: str, codes: pd.Series) -> list[str]:
+    return [c for c in codes if re.search(rf"\b{re.escape(str(c))}\b", note)]
+
+
+def _group_basis(group: pd.DataFrame) -> pd.Series:
+    """``share_basis`` of the producers of one commodity-year (see :func:`share_basis`)."""
+    world = group[group["region_id"] == WORLD]
+    producers = group[(group["region_id"] != WORLD) & (group["production_t"] > 0)]
+    out = pd.Series("reported", index=producers.index, dtype=object)
+    # without a world row the total is the sum of producers, which rests on a share when a
+    # producer was derived from one (e.g. "other countries = China / 0.9 - China")
+    sources = world if len(world) else producers
+    notes = sources["note"].fillna("").astype(str)
+    from_share = sources[sources["basis"].isin(_NOT_REPORTED) & notes.str.contains(_FROM_SHARE)]
+    if len(world) and from_share.empty and world["basis"].iloc[0] in _NOT_REPORTED:
+        out[:] = f"world total {world['basis'].iloc[0]} (see the WLD row's note), not from a share"
+        return out
+    if from_share.empty:
+        return out
+    derived_ids = set(from_share["region_id"])
+    candidates = producers[~producers["region_id"].isin(derived_ids)]
+    named = [c for note in from_share["note"].fillna("") for c in _named(str(note), candidates["region_id"])]
+    if not named and len(candidates):
+        named = [str(candidates.sort_values("production_t", ascending=False)["region_id"].iloc[0])]
+    who = " ".join(dict.fromkeys(named))
+    region = producers["region_id"]
+    labels = np.where(
+        region.isin(named),
+        CIRCULAR,
+        np.where(
+            region.isin(derived_ids),
+            f"derived from {who}'s share (circular)",
+            f"share of a world total derived from {who}'s share",
+        ),
+    )
+    return pd.Series(labels, index=producers.index, dtype=object)
+
+
+def share_basis(prod: pd.DataFrame) -> pd.Series:
+    """Whether each producer's share of world output is independent of that share, per row of ``prod``.
+
+    ``prod`` is production rows (with ``basis`` and ``note``), WLD rows included. A world total rests
+    on a share when the WLD row (or, without one, a producer row) is ``derived``/``assumption`` and
+    its note says it came from a share (``/ 0.92``, "share", "divided by"): then the producer the
+    note names (else the largest other producer) gets :data:`CIRCULAR`, the derived producer row
+    "derived from X's share (circular)" and the others "share of a world total derived from X's
+    share". A derived or assumed WLD row whose note names no share gives "world total derived (see
+    the WLD row's note), not from a share"; everything else is ``"reported"``. Indexed like the
+    producer rows (non-WLD, positive output) of ``prod``.
+    """
+    if prod.empty:
+        return pd.Series(dtype=object)
+    parts = [_group_basis(g) for _, g in prod.groupby(["commodity_id", "year"], sort=False)]
+    return pd.concat(parts) if parts else pd.Series(dtype=object)
 
 
 def summarise_shares(shares: pd.DataFrame, keys: list[str], who: str) -> pd.DataFrame:
@@ -134,7 +208,8 @@ def concentration(
 ) -> pd.DataFrame:
     """Concentration per commodity × stage × year: HHI (0–10,000), top-1 and top-3 shares.
 
-    ``by="country"``: producers are countries (shares of the world total). ``by="owner"``:
+    ``by="country"``: producers are countries (shares of the world total; ``top1_share_basis`` says
+    when that total was derived from the top share, :func:`share_basis`). ``by="owner"``:
     producers are the facilities' owners (facility output, or capacity where output is not
     reported, as shares of world production; ``coverage_pct`` says how much of the world the
     listed facilities cover). ``by="element"``: mined rare-earth output split by element with the
@@ -162,7 +237,11 @@ def concentration(
 def _by_country(shares: pd.DataFrame) -> pd.DataFrame:
     keys = ["commodity_id", "stage", "year"]
     world = shares.groupby(keys)[["world_t", "world_basis"]].first()
-    return world.join(summarise_shares(shares, keys, "region_id"))
+    table = world.join(summarise_shares(shares, keys, "region_id"))
+    # the headline share says whether its world total was derived from it (share_basis)
+    counted = shares[shares["counted"]].sort_values("share", ascending=False, kind="stable")
+    top1 = counted.groupby(keys)["share_basis"].first().rename("top1_share_basis")
+    return table.join(top1)
 
 
 def _element_concentration(ds: Dataset, subject: str | None, year: int | None) -> pd.DataFrame:
@@ -189,13 +268,25 @@ def _element_concentration(ds: Dataset, subject: str | None, year: int | None) -
     return pd.DataFrame(world).join(summarise_shares(rows, keys, "region_id"))
 
 
+def _patent_filings(ds: Dataset, producers: pd.DataFrame) -> pd.Series:
+    """Each producer's cumulative patent filings for its commodity's material (the ``patents``
+    table, latest count), NaN where the table has none: the technology moat beside the share."""
+    pat = ds["patents"].sort_values("year").groupby(["material", "region_id"])["filings"].last()
+    material = producers["commodity_id"].map(ds["commodities"].set_index("commodity_id")["material"])
+    keys = pd.MultiIndex.from_arrays([material, producers["region_id"]])
+    return pd.Series(pat.reindex(keys).to_numpy(dtype=float), index=producers.index)
+
+
 def overview(ds: Dataset, commodity: str, year: int) -> Overview:
     """Producer shares, HHI and top-k shares at every stage of ``commodity`` in ``year``.
 
     ``commodity`` is a material (``rare_earths``: all its stages) or a commodity id. Shares are
     of the world total (region ``WLD``; ``world_basis`` says whether it is reported, derived or
     assumed) where the dataset has one, else of the sum of all producers; HHI and top-k count
-    named countries only (see :func:`producer_shares`).
+    named countries only (see :func:`producer_shares`). ``share_basis`` beside every share (and
+    ``top1_share_basis`` per stage) says when the world total was derived from that share
+    (:func:`share_basis`); ``patent_filings`` is the producer's cumulative patent count for the
+    material (``patents`` table), the technology moat beside the output share.
     """
     shares = producer_shares(ds, commodity, year)
     shares = shares.sort_values(["stage_order", "share", "region_id"], ascending=[True, False, True])
@@ -205,9 +296,10 @@ def overview(ds: Dataset, commodity: str, year: int) -> Overview:
     producers = shares[
         [
             *("stage", "stage_order", "commodity_id", "rank", "region_id", "region_name"),
-            *("production_t", "share_pct", "source_id", "basis"),
+            *("production_t", "share_pct", "share_basis", "source_id", "basis"),
         ]
     ].reset_index(drop=True)
+    producers["patent_filings"] = _patent_filings(ds, producers)
     stages = _by_country(shares).reset_index()
     com = ds["commodities"].set_index("commodity_id")
     stages = stages.assign(
@@ -218,5 +310,7 @@ def overview(ds: Dataset, commodity: str, year: int) -> Overview:
         ),
     ).sort_values("stage_order", ignore_index=True)
     cited = set(producers["source_id"].dropna())
+    if producers["patent_filings"].notna().any():
+        cited |= set(ds["patents"]["source_id"])
     sources = ds["sources"][ds["sources"]["source_id"].isin(cited)].reset_index(drop=True)
     return Overview(commodity, year, stages, producers, sources)

@@ -3,8 +3,10 @@
 The indices are pure functions over arrays in :mod:`chokepoint.analysis.indices` (re-exported
 here), each with its equation and source; :func:`eu_criticality` applies the
 EU method to a dataset's ``supply_shares``, ``governance`` and ``material_indicators`` tables.
-Dataset-level tables, one per method: :func:`eu_table`, :func:`geopolrisk_table`, :func:`usgs_table`,
-dispatched by name through :func:`criticality_table` (registry :data:`CRITICALITY_METHODS`).
+Dataset-level tables, one per method: :func:`chokepoint.analysis.eu_crm.eu_assessment` (SR and EI
+computed for every material beside the published ones), :func:`eu_table` (SR per stage),
+:func:`geopolrisk_table`, :func:`usgs_table` and :func:`technology_moat` (patent filings per
+region), dispatched by name through :func:`criticality_table` (registry :data:`CRITICALITY_METHODS`).
 
 Shares are fractions (0-1) everywhere. Published shares are rounded, so a stage may sum slightly
 above 1; sums up to ``1 + SHARE_SUM_TOLERANCE`` are accepted.
@@ -29,13 +31,14 @@ What was verified and what was not
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from chokepoint.analysis.concentration import producer_shares
+from chokepoint.analysis.eu_crm import EU_GROUPS, REE_ELEMENTS, eu_assessment, eu_criticality, eu_table
 from chokepoint.analysis.exposure import import_reliance
 from chokepoint.analysis.indices import (
     SHARE_SUM_TOLERANCE,
@@ -59,6 +62,7 @@ __all__ = [
     "SHARE_SUM_TOLERANCE",
     "USGS_REGION",
     "criticality_table",
+    "eu_assessment",
     "eu_criticality",
     "eu_economic_importance",
     "eu_supply_risk",
@@ -66,92 +70,17 @@ __all__ = [
     "geopolrisk",
     "geopolrisk_table",
     "hhi_wgi_t",
+    "technology_moat",
     "usgs_disruption_potential",
     "usgs_supply_risk",
     "usgs_table",
     "wgi_scaled_eu",
 ]
-#: The EU method's stages with global supply shares.
-_STAGES = ("extraction", "processing")
-
-
-def _indicator(ind: pd.DataFrame, name: str) -> float | None:
-    rows = ind.loc[ind["indicator"] == name, "value"]
-    return None if rows.empty else float(rows.iloc[0])
-
-
-def eu_criticality(
-    ds: Dataset,
-    material: str,
-    year: int,
-    governance_year: int = 2020,
-    wgi: Mapping[str, float] | None = None,
-    stages: tuple[str, ...] = _STAGES,
-) -> pd.DataFrame:
-    """EU supply risk of ``material`` at each stage from the dataset's tables.
-
-    Reads ``supply_shares`` (global ``extraction``/``processing`` and ``eu_sourcing``, with t),
-    ``governance`` (indicator ``wgi_scaled_eu`` of ``governance_year``, or ``wgi`` to override) and
-    ``material_indicators`` (``import_reliance_<stage>``, ``eol_rir``, ``si_sr``). EU sourcing rows
-    are used at the processing stage (the only stage stored). Returns one row per stage indexed by
-    ``(material, stage)``: ``hhi_gs``, ``hhi_eus``, ``import_reliance``, ``eol_rir``, ``si_sr``,
-    ``supply_risk`` and ``bottleneck`` (the stage with the larger SR, which the study publishes).
-    ``stages`` limits the stages computed (every supplier of a computed stage needs a score).
-    """
-    unknown = sorted(set(stages) - set(_STAGES))
-    if unknown:
-        raise CheckError(f"unknown stage {', '.join(unknown)}; stages are: {', '.join(_STAGES)}")
-    sh = ds["supply_shares"]
-    used = [*stages, *(["eu_sourcing"] if "processing" in stages else [])]
-    sh = sh[(sh["material"] == material) & (sh["year"] == year) & sh["stage"].isin(used)]
-    if sh.empty:
-        have = sorted(ds["supply_shares"]["material"].dropna().unique())
-        raise CheckError(f"no supply shares for {material!r} in {year}; materials: {', '.join(have)}")
-    gov = ds["governance"]
-    gov = gov[(gov["indicator"] == "wgi_scaled_eu") & (gov["year"] == governance_year)]
-    scores = {**dict(zip(gov["region_id"], gov["score"].astype(float), strict=True)), **(wgi or {})}
-    missing = sorted(set(sh["region_id"]) - set(scores))
-    if missing:
-        raise CheckError(
-            f"no wgi_scaled_eu score for {', '.join(missing)} ({material}, governance year {governance_year});"
-            " add rows to governance.csv or pass wgi={code: score}"
-        )
-    ind = ds["material_indicators"]
-    ind = ind[(ind["material"] == material) & (ind["year"] == year)]
-    eol, si = _indicator(ind, "eol_rir"), _indicator(ind, "si_sr")
-    if eol is None or si is None:
-        raise CheckError(f"material_indicators lacks eol_rir or si_sr for {material!r} in {year}")
-
-    def _hhi(rows: pd.DataFrame) -> float | None:
-        if rows.empty:
-            return None
-        t = rows["trade_restriction_t"].astype(float).fillna(1.0)
-        return hhi_wgi_t(rows["share"].astype(float), rows["region_id"].map(scores), t)
-
-    records = []
-    for stage in stages:
-        gs = _hhi(sh[sh["stage"] == stage])
-        ir = _indicator(ind, f"import_reliance_{stage}")
-        if gs is None or ir is None:
-            continue
-        eus = _hhi(sh[sh["stage"] == "eu_sourcing"]) if stage == "processing" else None
-        sr = eu_supply_risk(gs, eus, ir, eol, si)
-        records.append((material, stage, gs, np.nan if eus is None else eus, ir, eol, si, sr))
-    cols = ["material", "stage", "hhi_gs", "hhi_eus", "import_reliance", "eol_rir", "si_sr", "supply_risk"]
-    out = pd.DataFrame.from_records(records, columns=cols).set_index(["material", "stage"])
-    return out.assign(bottleneck=out["supply_risk"] == out["supply_risk"].max())
 
 
 # --- dataset-level tables ----------------------------------------------------------------------
 
-#: The 17 rare-earth elements: EU-assessed materials that belong to the ``rare_earths`` family.
-REE_ELEMENTS = (
-    *("lanthanum", "cerium", "praseodymium", "neodymium", "promethium", "samarium", "europium"),
-    *("gadolinium", "terbium", "dysprosium", "holmium", "erbium", "thulium", "ytterbium", "lutetium"),
-    *("scandium", "yttrium"),
-)
-
-Method = Literal["eu", "geopolrisk", "usgs"]
+Method = Literal["eu", "eu_stages", "geopolrisk", "usgs", "patents"]
 
 #: The region each method was designed for: the EU study assesses the EU only, the USGS method
 #: defaults to the United States (its subject).
@@ -321,79 +250,24 @@ def usgs_table(
     return out.sort_index(key=lambda idx: idx.map(order))
 
 
-def _eu_stage_gap(ds: Dataset, material: str, year: int, stage: str, governance_year: int) -> str:
-    """Why a stage cannot be computed ('' when it can)."""
-    sh = ds["supply_shares"]
-    used = [stage, *(["eu_sourcing"] if stage == "processing" else [])]
-    sh = sh[(sh["material"] == material) & (sh["year"] == year) & sh["stage"].isin(used)]
-    gov = ds["governance"]
-    scored = set(gov.loc[(gov["indicator"] == "wgi_scaled_eu") & (gov["year"] == governance_year), "region_id"])
-    missing = sorted(set(sh["region_id"]) - scored)
-    if missing:
-        return f"skipped: no wgi_scaled_eu score ({governance_year}) for {', '.join(missing)}"
-    ind = ds["material_indicators"]
-    have = set(ind.loc[(ind["material"] == material) & (ind["year"] == year), "indicator"])
-    lacking = [n for n in (f"import_reliance_{stage}", "eol_rir", "si_sr") if n not in have]
-    if lacking:
-        return f"skipped: material_indicators lacks {', '.join(lacking)}"
-    return ""
-
-
-def eu_table(ds: Dataset, year: int = 2023, materials: list[str] | None = None) -> pd.DataFrame:
-    """EU supply risk computed per stage next to the published SR and EI, for each assessed material.
-
-    ``materials`` default: every material with ``supply_shares`` rows in ``year``. Each stage with
-    global shares is computed with :func:`eu_criticality` (governance year 2020, the end of the
-    study's 2016-2020 WGI window); a stage whose suppliers lack a governance score or whose
-    material lacks an indicator is kept with a ``note`` saying why and no SR, rather than raising.
-    Indexed by ``(material, stage)``: ``supply_risk`` (computed), ``published_supply_risk`` and
-    ``published_economic_importance`` (``material_indicators``; the study publishes the SR of the
-    bottleneck stage), ``difference`` (computed - published), ``bottleneck`` (the stage with the
-    larger computed SR), ``hhi_gs``, ``hhi_eus``, ``import_reliance``, ``eol_rir``, ``si_sr``, ``note``.
-    """
-    sh = ds["supply_shares"]
-    available = sorted(set(sh.loc[sh["year"] == year, "material"]))
-    chosen = available if materials is None else list(materials)
-    unknown = sorted(set(chosen) - set(available))
-    if unknown:
-        raise CheckError(
-            f"no supply shares for {', '.join(unknown)} in {year}; materials: {', '.join(available) or 'none'}"
-        )
-    governance_year = 2020
-    ind = ds["material_indicators"]
-    cols = ["hhi_gs", "hhi_eus", "import_reliance", "eol_rir", "si_sr", "supply_risk"]
-    frames = []
-    for material in chosen:
-        stages = [
-            s for s in _STAGES if ((sh["material"] == material) & (sh["year"] == year) & (sh["stage"] == s)).any()
-        ]
-        rows = []
-        for stage in stages:
-            gap = _eu_stage_gap(ds, material, year, stage, governance_year)
-            if gap:
-                rows.append(pd.DataFrame({"note": [gap]}, index=pd.MultiIndex.from_tuples([(material, stage)])))
-                continue
-            res = eu_criticality(ds, material, year, governance_year=governance_year, stages=(stage,))
-            rows.append(res[cols].assign(note=""))
-        block = pd.concat(rows).reindex(columns=[*cols, "note"])
-        block.index = block.index.set_names(["material", "stage"])
-        sr = block["supply_risk"].astype(float)
-        block["bottleneck"] = sr.eq(sr.max()) & sr.notna()
-        published = ind[(ind["material"] == material) & (ind["year"] == year)].set_index("indicator")["value"]
-        block["published_supply_risk"] = float(published.get("supply_risk", np.nan))
-        block["published_economic_importance"] = float(published.get("economic_importance", np.nan))
-        frames.append(block)
-    out = pd.concat(frames).astype(dict.fromkeys(cols, float))
-    out["difference"] = out["supply_risk"] - out["published_supply_risk"]
-    return out[
-        [
-            *("supply_risk", "published_supply_risk", "difference", "published_economic_importance", "bottleneck"),
-            *("hhi_gs", "hhi_eus", "import_reliance", "eol_rir", "si_sr", "note"),
-        ]
-    ]
-
-
 def _eu_method(ds: Dataset, year: int | None, region: str | None, material: str) -> pd.DataFrame:
+    """Computed SR and EI beside the published ones: ``rare_earths`` = the elements and the groups,
+    ``all`` = every row of :func:`chokepoint.analysis.eu_crm.eu_assessment`, else one material."""
+    if region not in (None, EU_REGION):
+        raise CheckError(f"the EU method assesses the EU only; got region {region!r} (use EU27 or none)")
+    table = eu_assessment(ds, 2023 if year is None else year)
+    if material == "all":
+        return table
+    chosen = [*REE_ELEMENTS, *EU_GROUPS] if material == "rare_earths" else [material]
+    if material not in table.index and material != "rare_earths":
+        raise CheckError(
+            f"unknown material {material!r} for the EU method; materials: all, rare_earths, {', '.join(table.index)}"
+        )
+    return table.loc[[m for m in table.index if m in chosen]]
+
+
+def _eu_stages_method(ds: Dataset, year: int | None, region: str | None, material: str) -> pd.DataFrame:
+    """Per-stage EU supply risk (:func:`eu_table`) of one assessed material or the rare-earth elements."""
     if region not in (None, EU_REGION):
         raise CheckError(f"the EU method assesses the EU only; got region {region!r} (use EU27 or none)")
     y = 2023 if year is None else year
@@ -405,6 +279,28 @@ def _eu_method(ds: Dataset, year: int | None, region: str | None, material: str)
     if not family:
         raise CheckError(f"unknown material {material!r} for the EU method in {y}; materials: {', '.join(assessed)}")
     return eu_table(ds, y, family)
+
+
+def technology_moat(ds: Dataset, material: str = "rare_earths", year: int | None = None) -> pd.DataFrame:
+    """Patent filings per region for ``material`` (``patents`` table), latest count year <= ``year``.
+
+    Indexed by ``region_id``: ``filings``, ``share_of_listed_pct`` (of the regions listed, not of the
+    world: the sources count the leading filers only), ``period``, ``year`` and ``source_id``; largest first.
+    """
+    pat = ds["patents"]
+    pat = pat[(pat["material"] == material) & ((pat["year"] <= year) if year is not None else True)]
+    if pat.empty:
+        have = ", ".join(sorted(set(ds["patents"]["material"]))) or "none"
+        raise CheckError(f"no patent counts for {material!r}; materials with counts: {have}")
+    latest = pat.sort_values("year").groupby("region_id").last()
+    out = latest[["filings", "period", "year", "source_id"]].sort_values("filings", ascending=False)
+    share = 100.0 * out["filings"] / out["filings"].sum()
+    return out.assign(share_of_listed_pct=share)[["filings", "share_of_listed_pct", "period", "year", "source_id"]]
+
+
+def _patents_method(ds: Dataset, year: int | None, region: str | None, material: str) -> pd.DataFrame:
+    table = technology_moat(ds, material, year)
+    return table if region is None else table.loc[[region]] if region in table.index else table.iloc[0:0]
 
 
 def _geopolrisk_method(ds: Dataset, year: int | None, region: str | None, material: str) -> pd.DataFrame:
@@ -420,8 +316,10 @@ def _usgs_method(ds: Dataset, year: int | None, region: str | None, material: st
 #: Criticality methods by name: each takes (dataset, year or None, region or None, material).
 CRITICALITY_METHODS: dict[str, Callable[[Dataset, int | None, str | None, str], pd.DataFrame]] = {
     "eu": _eu_method,
+    "eu_stages": _eu_stages_method,
     "geopolrisk": _geopolrisk_method,
     "usgs": _usgs_method,
+    "patents": _patents_method,
 }
 
 
@@ -433,12 +331,14 @@ def criticality_table(
     region: str | None = None,
     material: str = "rare_earths",
 ) -> pd.DataFrame:
-    """One method's criticality table: ``"eu"`` (:func:`eu_table`), ``"geopolrisk"``
-    (:func:`geopolrisk_table`, needs ``region``) or ``"usgs"`` (:func:`usgs_table`, region default USA).
+    """One method's criticality table: ``"eu"`` (computed SR and EI beside the published ones,
+    :func:`chokepoint.analysis.eu_crm.eu_assessment`), ``"eu_stages"`` (SR per stage, :func:`eu_table`),
+    ``"geopolrisk"`` (:func:`geopolrisk_table`, needs ``region``), ``"usgs"`` (:func:`usgs_table`,
+    region default USA) or ``"patents"`` (:func:`technology_moat`, per region).
 
-    ``year`` defaults to each method's own (2023 for the EU study, 2024 otherwise). For ``"eu"``,
-    ``material`` is an assessed material (``"dysprosium"``) or ``"rare_earths"`` for every assessed
-    rare-earth element; ``region`` must be omitted or ``"EU27"``.
+    ``year`` defaults to each method's own (2023 for the EU study, 2024 otherwise; the latest count
+    for patents). For ``"eu"``, ``material`` is one material (``"dysprosium"``), ``"rare_earths"``
+    (the elements and the HREE/LREE groups) or ``"all"``; ``region`` must be omitted or ``"EU27"``.
     """
     run = CRITICALITY_METHODS.get(method)
     if run is None:

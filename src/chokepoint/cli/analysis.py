@@ -38,11 +38,16 @@ class Grouping(StrEnum):
 
 class Method(StrEnum):
     eu = "eu"
+    eu_stages = "eu_stages"
     geopolrisk = "geopolrisk"
     usgs = "usgs"
+    patents = "patents"
 
 
-_STAGE_COLUMNS = ["commodity_id", "world_t", "world_basis", "hhi", "top1_region_id", "top1_share_pct", "top3_share_pct"]
+_STAGE_COLUMNS = [
+    *("commodity_id", "world_t", "world_basis", "hhi", "top1_region_id", "top1_share_pct", "top1_share_basis"),
+    "top3_share_pct",
+]
 
 
 def overview(
@@ -87,7 +92,8 @@ def _print_overview(ov: Overview, commodity: str, year: int, sources: bool) -> N
         ov.stages[["stage", "commodity_id", "world_t", "world_basis", "producers", *_STAGE_COLUMNS[3:]]],
         title=f"{commodity} {year}: concentration by stage (HHI 0–10,000; shares of world total)",
     )
-    columns = ["rank", "region_id", "region_name", "production_t", "share_pct", "basis", "source_id"]
+    columns = ["rank", "region_id", "region_name", "production_t", "share_pct", "share_basis", "basis", "source_id"]
+    columns += ["patent_filings"] if ov.producers["patent_filings"].notna().any() else []
     for row in ov.stages.itertuples():
         top = ov.producers.loc[ov.producers["commodity_id"] == row.commodity_id, columns].head(8)
         print_table(top, title=f"{row.stage}: {row.commodity_id} ({row.quantity_basis})")
@@ -156,7 +162,15 @@ def chokepoints(
 
 
 def criticality(
-    method: Annotated[Method, typer.Option("--method", "-m", help="EU CRM 2017 method, GeoPolRisk or USGS-style.")],
+    method: Annotated[
+        Method,
+        typer.Option(
+            "--method",
+            "-m",
+            help="EU CRM method (SR and EI computed beside the published; eu_stages: SR per stage),"
+            " GeoPolRisk, USGS-style, or patents (technology moat per region).",
+        ),
+    ],
     region: Annotated[
         str | None, typer.Option("--region", "-r", help="Importing region (GeoPolRisk, USGS; default USA).")
     ] = None,
@@ -169,8 +183,12 @@ def criticality(
     """Criticality indices computed from the dataset, next to published values where they exist."""
     from chokepoint.analysis.criticality import USGS_REGION, criticality_table
 
-    if region is None and method is not Method.eu:
+    if region is None and method in (Method.geopolrisk, Method.usgs):
         region = USGS_REGION
     with open_dataset(db, dataset) as ds:
         table = criticality_table(ds, method.value, year=year, region=region, material=commodity)
-    emit_indexed(table, fmt, title=f"Criticality ({method.value})")
+    titles = {
+        Method.eu: "EU CRM: computed supply risk (SR) and economic importance (EI) beside the EC's published figures",
+        Method.patents: f"Technology moat: cumulative {commodity} patent filings by region",
+    }
+    emit_indexed(table, fmt, title=titles.get(method, f"Criticality ({method.value})"))

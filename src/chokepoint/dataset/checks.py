@@ -96,6 +96,8 @@ _REFERENCES: tuple[tuple[str, str, str, str], ...] = (
     ("prices", "commodity_id", "commodities", "commodity_id"),
     ("governance", "region_id", "regions", "region_id"),
     ("supply_shares", "region_id", "regions", "region_id"),
+    ("nace_value_added", "region_id", "regions", "region_id"),
+    ("patents", "region_id", "regions", "region_id"),
     ("leverage", "controller_id", "regions", "region_id"),
     ("leverage", "target_id", "regions", "region_id"),
 )

@@ -30,12 +30,13 @@ def export_dataset(ds: Dataset, fmt: ExportFormat, out: Path | str) -> Path:
     ``csv`` and ``parquet`` write one ``<table>.<ext>`` per table into the folder ``out``;
     ``xlsx`` writes one workbook with a sheet per table (``out`` gets a ``.xlsx`` suffix).
     An existing target is replaced only once the new one is complete; an existing folder only if
-    it is empty or Chokepoint wrote it (it carries the manifest), so nothing else is deleted.
+    it is empty or Chokepoint wrote it (it carries the manifest), a workbook only if Chokepoint
+    wrote it and it is unchanged (its hidden manifest holds its SHA-256), so nothing else is lost.
     """
     out = Path(out)
     if fmt is ExportFormat.xlsx:
         out = out if out.suffix.lower() == ".xlsx" else out.with_suffix(".xlsx")
-        with atomic_file(out) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+        with atomic_file(out, kind="dataset-export") as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as writer:
             for table in TABLES:
                 ds[table].to_excel(writer, sheet_name=table, index=False)
         return out

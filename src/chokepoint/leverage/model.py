@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, mode
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.leverage.cutoff import curve_of, cutoff_at, cutoff_losses
-from chokepoint.yamlfile import Number, did_you_mean
+from chokepoint.yamlfile import Number, did_you_mean, with_field_lines
 
 Array = npt.NDArray[np.float64]
 Share = Annotated[Number, Field(ge=0.0, le=1.0)]
@@ -324,6 +324,7 @@ def simulate_loss(ds: Dataset, key: LossKey) -> pd.DataFrame:
     return cutoff_losses(ds, controller, target, year, material=SIMULATED_DOMAINS[domain])
 
 
+@with_field_lines  # a refusal ends with the pathway file's line of the field it names
 def load_dependences(ds: Dataset, pathway: Pathway, losses: SimulatedLosses | None = None) -> list[Dependence]:
     """Every directed dependence with all metrics, from the dataset's ``leverage`` rows of
     ``pathway.data_year`` overridden by the pathway's assumptions; a missing metric is an error

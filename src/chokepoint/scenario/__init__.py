@@ -256,7 +256,9 @@ class CapacityProject(_Model):
     name: str
     region: str
     commodity: str
-    capacity_t_per_yr: Annotated[Number, Field(gt=0.0, le=MAX_T)]
+    # at least a kilogram a year: a subnormal capacity (5e-324, found by the fuzz tests) is zero a
+    # month and made the learning curve 0/0
+    capacity_t_per_yr: Annotated[Number, Field(ge=1e-3, le=MAX_T)]
     start: YearMonth
     permitting_delay_months: Months = 0
     ramp_months: Months = 24
@@ -389,7 +391,9 @@ class Scenario(_Model):
     observed: list[Observation] = []
     uncertainty: Uncertainty | None = None
     priorities: dict[str, Annotated[Number, Field(gt=0.0, le=1e6)]] = {}
-    capacity_utilisation: Annotated[Number, Field(gt=0.0, le=1.0)] = 0.85
+    # spare capacity is 1/utilisation − 1: below 1% it is over 99 times output, and a subnormal
+    # utilisation (2e-311, found by the fuzz tests) overflows it to inf
+    capacity_utilisation: Annotated[Number, Field(ge=0.01, le=1.0)] = 0.85
     sourcing_adjustment: Share = 0.3
     sourcing_reversion: Share = 0.1
     # above 100 a full shortfall would multiply prices by more than e^100

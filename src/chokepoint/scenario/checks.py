@@ -14,7 +14,7 @@ from chokepoint.scenario import (
     TechnologyBan,
     YearMonth,
 )
-from chokepoint.yamlfile import did_you_mean
+from chokepoint.yamlfile import did_you_mean, with_field_lines
 
 __all__ = ["RARE_EARTH_ELEMENTS", "check_scenario"]
 
@@ -41,6 +41,7 @@ RARE_EARTH_ELEMENTS = (
 )
 
 
+@with_field_lines  # errors end with the YAML line of the field they name
 def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") -> None:
     """Check a scenario against the dataset: codes exist, dates fall in the horizon, and no two
     export controls on the same controller, commodity and target overlap in time."""

@@ -52,11 +52,16 @@ TABLES: tuple[str, ...] = (
     "governance",
     "supply_shares",
     "material_indicators",
+    "end_use_shares",
+    "nace_value_added",
+    "patents",
     "leverage",
     "target_weights",
 )
 
 Dtype = Literal["str", "int", "float"]
+#: Largest magnitude a table's number may have: ten times world GDP in USD, far above any tonnage.
+MAX_NUMBER = 1e15
 
 
 class FieldSpec(BaseModel):
@@ -197,9 +202,17 @@ def validate_table(table: str, df: pd.DataFrame, origin: str | None = None) -> p
             out[f.field] = col
         else:
             num = pd.to_numeric(col.str.replace(",", "", regex=False), errors="coerce").astype("float64")
+            # inf, nan and 1e308 parse as numbers but are none: they would fill results with inf and NaN
             bad = filled & num.isna().to_numpy()
+            huge = filled & ~bad & ~(num.abs() <= MAX_NUMBER).to_numpy()
             if f.dtype == "int":
-                bad |= filled & ~num.isna().to_numpy() & (num.fillna(0).to_numpy() % 1 != 0)
+                bad |= filled & ~huge & (np.where(huge, 0.0, num.fillna(0).to_numpy()) % 1 != 0)
+            if huge.any() and not (bad.any() and np.flatnonzero(bad)[0] <= np.flatnonzero(huge)[0]):
+                i = int(np.flatnonzero(huge)[0])
+                raise SchemaError(
+                    f"{_where(where, df, i)}, field {f.field}: {col.iloc[i]!r} is not a finite number at most "
+                    f"{MAX_NUMBER:.0e}; write the number itself{f' in {f.unit}' if f.unit else ''}"
+                )
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 kind = "a whole number" if f.dtype == "int" else "a number"

@@ -127,6 +127,10 @@ def _checked_codes(path: Path, data: pd.DataFrame) -> pd.DataFrame:
         refuse_first(path, ~data[col].str.fullmatch(pattern), data["_row"], col, data[col], problem, _FIX)
     data["k"] = data["k"].str.zfill(6)
     check_years(path, data["t"], data["_row"], "t", _FIX)
+    # BACI has one row per year, exporter, importer and product: a repeated one would be summed twice
+    twice = data.duplicated(["t", "i", "j", "k"]).reset_index(drop=True)
+    fix = "remove the repeated row (use the BACI file unchanged)"
+    refuse_first(path, twice, data["_row"], "k", data["k"], "repeats an earlier row (same t, i, j and k)", fix)
     return data
 
 

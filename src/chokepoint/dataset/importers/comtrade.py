@@ -22,6 +22,11 @@ weight of 0 or empty next to a trade value means "not reported": quantity is lef
 note says so; Comtrade-estimated weights are kept and flagged in the note. ``value_usd`` is
 ``primaryValue`` (CIF for imports, FOB for exports).
 
+Files above the whole-read limit (``CHOKEPOINT_MAX_INPUT_MB``, default 64 MB: a bulk download of
+every HS code) are streamed: read in chunks of records with the same structural checks (cells per
+row, a cut-off last row, encoding), keeping only the rows that map to a commodity, so memory stays
+bounded by the rare-earth rows, not the file (up to ``CHOKEPOINT_MAX_STREAM_MB``).
+
 Duplicates after mapping: rows of the same reporter side and key (different HS codes of one
 commodity) are summed. When the importer and the exporter both report a flow (mirror data), the
 importer's report is kept and the note records the dropped exporter figure.
@@ -29,7 +34,9 @@ importer's report is kept and the note records the dropped exporter figure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import csv
+import io
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -37,16 +44,20 @@ import pandas as pd
 
 from chokepoint.dataset.importers._common import (
     check_years,
+    checked_input,
     conform,
     file_error,
     hs_commodity_map,
     join_notes,
     parse_numbers,
+    read_header,
     read_text_table,
     refuse_first,
     require_columns,
 )
 from chokepoint.dataset.importers._trade import aggregate_trade, trade_region_ids
+from chokepoint.errors import ImportFileError
+from chokepoint.yamlfile import size_limit
 
 __all__ = ["read_comtrade"]
 
@@ -121,7 +132,7 @@ def read_comtrade(
     ``{"trade", "sources"}`` DataFrames with exactly the schema columns; one ``sources`` row.
     """
     path = Path(path)
-    frame, cols = _layout(path, read_text_table(path, fix=_FIX, check_header=lambda cells: _known(path, cells)))
+    frame, cols = _read(path, hs_map)
     data = pd.DataFrame(
         {k: (frame[v].str.strip() if v in frame.columns else "") for k, v in cols.items()}, index=frame.index
     )
@@ -178,6 +189,96 @@ def read_comtrade(
         }
     )
     return {"trade": conform(trade, "trade"), "sources": conform(sources, "sources")}
+
+
+def _read(path: Path, hs_map: Mapping[str, str] | None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The rows to read and the column of each field: the whole file, or streamed above the limit."""
+    try:
+        checked_input(path)
+    except ImportFileError:
+        checked_input(path, streaming=True)  # a FIFO or a file too large even to stream says so here
+        if path.stat().st_size > size_limit("CHOKEPOINT_MAX_INPUT_MB", 64):
+            return _streamed(path, hs_map)
+        raise
+    return _layout(path, read_text_table(path, fix=_FIX, check_header=lambda cells: _known(path, cells)))
+
+
+def _streamed(
+    path: Path, hs_map: Mapping[str, str] | None, chunk_rows: int = 50_000
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """:func:`_read` for a file above the whole-read limit: each chunk of records is laid out and
+    cut to the rows that matter (annual totals of M/X flows whose HS code maps, plus any row whose
+    year or code is malformed, so the checks after reading still refuse it)."""
+    _known(path, read_header(path, fix=_FIX))
+    kept, cols = [], _EXTRACT
+    for chunk in _chunks(path, chunk_rows):
+        frame, cols = _layout(path, chunk)
+        flow = frame[cols["flow"]].str.strip().str.upper()
+        code = frame[cols["cmd"]].str.strip()
+        mapped = code.isin(list(hs_commodity_map(sorted(set(code)), hs_map)))
+        odd = ~code.str.fullmatch(r"\d{2,6}|TOTAL") | ~frame[cols["year"]].str.strip().str.fullmatch(r"\d{4}")
+        kept.append(frame.loc[(flow.isin(["M", "X"]) & mapped) | odd])
+    return pd.concat(kept, ignore_index=True), cols
+
+
+def _chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """The file's records as all-string frames of up to ``chunk_rows`` with their file ``_row``,
+    checked as :func:`read_text_table` checks a whole file: one cell per header column, no NUL
+    bytes, a last row that is not cut off, UTF-8 text. Each record is checked when the next one
+    has been read, so the last can be told apart as cut off."""
+    with path.open("rb") as raw:
+        raw.seek(-1, io.SEEK_END)
+        ends_in_newline = raw.read(1) in (b"\n", b"\r")
+    records: list[list[str]] = []
+    lines: list[int] = []
+    seen, last, row = 0, None, 2
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        try:
+            header = [h.strip() for h in next(reader, [])]
+            width = len(header)
+            for rec in reader:
+                if last is not None:
+                    _check_record(path, *last, width)
+                last = (rec, row)
+                if any(c.strip() for c in rec):
+                    records.append((rec + [""] * width)[:width])
+                    lines.append(row)
+                row = reader.line_num + 1
+                if len(records) == chunk_rows:
+                    yield _frame(records, lines, header)
+                    seen, records, lines = seen + len(records), [], []
+        except UnicodeDecodeError as exc:
+            raise file_error(path, None, None, None, f"is not UTF-8 text ({exc.reason})", _FIX) from None
+        except csv.Error as exc:
+            raise file_error(path, row, None, None, f"is not valid CSV ({exc})", _FIX) from None
+    if last is not None:
+        if not ends_in_newline and len(last[0]) < width:
+            problem = (
+                f"last row is cut off ({len(last[0])} of {width} cells, no final line break): the file looks truncated"
+            )
+            raise file_error(path, last[1], None, None, problem, _FIX)
+        _check_record(path, *last, width)
+    if records:
+        yield _frame(records, lines, header)
+    elif not seen:
+        raise file_error(path, 2, None, None, "has a header but no data rows", _FIX)
+
+
+def _check_record(path: Path, rec: list[str], row: int, width: int) -> None:
+    """Refuse a record with cells lost or added (its values would land in the wrong columns) or NUL bytes."""
+    if any("\x00" in c for c in rec):
+        raise file_error(path, row, None, None, "contains NUL bytes (UTF-16 or binary file?)", "save it as UTF-8 CSV")
+    short = len(rec) < width and any(c.strip() for c in rec)
+    if short or (len(rec) > width and any(c.strip() for c in rec[width:])):
+        fix = "give every row one cell per header column; " + _FIX
+        raise file_error(path, row, None, None, f"has {len(rec)} cells but the header has {width}", fix)
+
+
+def _frame(records: list[list[str]], lines: list[int], header: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(records, columns=header, dtype=object)
+    frame["_row"] = np.asarray(lines, dtype="int64")
+    return frame
 
 
 def _layout(path: Path, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
