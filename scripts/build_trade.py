@@ -332,15 +332,28 @@ CURATED = {
 }
 
 
+# Before 2018 the reference has no flow at HS level: China's exports and Japan's imports of "rare
+# earths" are customs aggregates (ores, metals and compounds). They stay for the 2010 base year as
+# ree_oxide, the bulk of them, marked as aggregates and weak targets; trade_shares has Japan's shares.
+AGGREGATE_NOTE = (
+    "CUSTOMS AGGREGATE: 'rare earths' (ores, metals and compounds), not HS 2846 alone, booked as ree_oxide "
+    "because no HS-level flow of these years is in the reference files (2010 base year); a weak target. "
+)
+
+
 def curated() -> list[dict[str, str]]:
     """Rows of the current trade.csv that this script does not generate, with reporter and quality."""
     with (DATA / "trade.csv").open(encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh) if r["source_id"] not in GENERATED | REPLACED]
     for r in rows:
-        if "quality" not in r:
-            reporter, quality = CURATED[r["source_id"]]
-            mixed = r["exporter_id"] == "CHN" and r["importer_id"] == "ROW" and r["year"] == "2010"
-            r["reporter_id"], r["quality"] = ("", "weak") if mixed else (reporter, quality)
+        reporter, quality = CURATED[r["source_id"]]
+        if r["source_id"] == "wsj_china_customs_2010" and r["importer_id"] == "ROW":
+            reporter = ""  # a residual of China-reported exports minus Japan-reported imports
+        if r["commodity_id"] == "ree_oxide":
+            quality = "weak"
+            if not r["note"].startswith("CUSTOMS AGGREGATE"):
+                r["note"] = AGGREGATE_NOTE + r["note"]
+        r["reporter_id"], r["quality"] = reporter, quality
     return [{c: r.get(c, "") or "" for c in COLUMNS} for r in rows]
 
 
