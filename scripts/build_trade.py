@@ -319,6 +319,31 @@ def compiled_press(regions: set[str]) -> list[Row]:
     return list(by_key.values())
 
 
+def monthly_totals(regions: set[str]) -> list[Row]:
+    """Annual flows summed from monthly rows, only where all twelve months of one flow, code and
+    unit are in the file (a part of a year is not an annual total). None are, in the current file."""
+    months: dict[tuple[str, str, str, int, str], dict[int, dict[str, str]]] = defaultdict(dict)
+    for r in _read("bilateral_trade_compiled_2010_2025.csv"):
+        m = re.fullmatch(r"(\d{4})-(\d{2})", r["period"])
+        commodity = COMPILED_HS.get(r["hs_code"])
+        reporter = next((v for k, v in REPORTERS.items() if r["reporter"].startswith(k)), None)
+        if m and commodity and reporter and r["unit"] in ("t", "USD") and int(m.group(1)) in YEARS:
+            key = (r["exporter_iso3"], r["importer_iso3"], commodity, int(m.group(1)), r["unit"])
+            months[key].setdefault(int(m.group(2)), r)
+    rows = []
+    for (exporter, importer, commodity, year, unit), by_month in sorted(months.items()):
+        if len(by_month) < 12 or exporter == "WLD" or not {exporter, importer} <= regions:
+            continue
+        first = by_month[1]
+        reporter_id, source = next(v for k, v in REPORTERS.items() if first["reporter"].startswith(k))
+        row = Row(exporter, importer, commodity, year, reporter_id, source, first["quality"])
+        total = sum(float(r["value"]) for r in by_month.values())
+        row.quantity_t, row.value_usd = (total, None) if unit == "t" else (None, total)
+        row.notes.append(f"Sum of the twelve monthly figures of {year} ({first['reporter']}, HS {first['hs_code']}).")
+        rows.append(row)
+    return rows
+
+
 # reporter_id and quality of the hand-curated rows (press figures for 2009-2014, company feed data).
 CURATED = {
     "wsj_china_customs_2010": ("CHN", "secondary"),
@@ -372,7 +397,7 @@ def main() -> None:
             base.notes.insert(-1, row.notes[-1])
         else:
             merged[row.key] = row
-    for row in china_imports_2846(regions) + compiled_press(regions):
+    for row in china_imports_2846(regions) + compiled_press(regions) + monthly_totals(regions):
         if row.key in merged:
             raise SystemExit(f"two generated rows for {row.key}")
         merged[row.key] = row
