@@ -319,6 +319,31 @@ def compiled_press(regions: set[str]) -> list[Row]:
     return list(by_key.values())
 
 
+def monthly_totals(regions: set[str]) -> list[Row]:
+    """Annual flows summed from monthly rows, only where all twelve months of one flow, code and
+    unit are in the file (a part of a year is not an annual total). None are, in the current file."""
+    months: dict[tuple[str, str, str, int, str], dict[int, dict[str, str]]] = defaultdict(dict)
+    for r in _read("bilateral_trade_compiled_2010_2025.csv"):
+        m = re.fullmatch(r"(\d{4})-(\d{2})", r["period"])
+        commodity = COMPILED_HS.get(r["hs_code"])
+        reporter = next((v for k, v in REPORTERS.items() if r["reporter"].startswith(k)), None)
+        if m and commodity and reporter and r["unit"] in ("t", "USD") and int(m.group(1)) in YEARS:
+            key = (r["exporter_iso3"], r["importer_iso3"], commodity, int(m.group(1)), r["unit"])
+            months[key].setdefault(int(m.group(2)), r)
+    rows = []
+    for (exporter, importer, commodity, year, unit), by_month in sorted(months.items()):
+        if len(by_month) < 12 or exporter == "WLD" or not {exporter, importer} <= regions:
+            continue
+        first = by_month[1]
+        reporter_id, source = next(v for k, v in REPORTERS.items() if first["reporter"].startswith(k))
+        row = Row(exporter, importer, commodity, year, reporter_id, source, first["quality"])
+        total = sum(float(r["value"]) for r in by_month.values())
+        row.quantity_t, row.value_usd = (total, None) if unit == "t" else (None, total)
+        row.notes.append(f"Sum of the twelve monthly figures of {year} ({first['reporter']}, HS {first['hs_code']}).")
+        rows.append(row)
+    return rows
+
+
 # reporter_id and quality of the hand-curated rows (press figures for 2009-2014, company feed data).
 CURATED = {
     "wsj_china_customs_2010": ("CHN", "secondary"),
@@ -332,15 +357,28 @@ CURATED = {
 }
 
 
+# Before 2018 the reference has no flow at HS level: China's exports and Japan's imports of "rare
+# earths" are customs aggregates (ores, metals and compounds). They stay for the 2010 base year as
+# ree_oxide, the bulk of them, marked as aggregates and weak targets; trade_shares has Japan's shares.
+AGGREGATE_NOTE = (
+    "CUSTOMS AGGREGATE: 'rare earths' (ores, metals and compounds), not HS 2846 alone, booked as ree_oxide "
+    "because no HS-level flow of these years is in the reference files (2010 base year); a weak target. "
+)
+
+
 def curated() -> list[dict[str, str]]:
     """Rows of the current trade.csv that this script does not generate, with reporter and quality."""
     with (DATA / "trade.csv").open(encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh) if r["source_id"] not in GENERATED | REPLACED]
     for r in rows:
-        if "quality" not in r:
-            reporter, quality = CURATED[r["source_id"]]
-            mixed = r["exporter_id"] == "CHN" and r["importer_id"] == "ROW" and r["year"] == "2010"
-            r["reporter_id"], r["quality"] = ("", "weak") if mixed else (reporter, quality)
+        reporter, quality = CURATED[r["source_id"]]
+        if r["source_id"] == "wsj_china_customs_2010" and r["importer_id"] == "ROW":
+            reporter = ""  # a residual of China-reported exports minus Japan-reported imports
+        if r["commodity_id"] == "ree_oxide":
+            quality = "weak"
+            if not r["note"].startswith("CUSTOMS AGGREGATE"):
+                r["note"] = AGGREGATE_NOTE + r["note"]
+        r["reporter_id"], r["quality"] = reporter, quality
     return [{c: r.get(c, "") or "" for c in COLUMNS} for r in rows]
 
 
@@ -359,7 +397,7 @@ def main() -> None:
             base.notes.insert(-1, row.notes[-1])
         else:
             merged[row.key] = row
-    for row in china_imports_2846(regions) + compiled_press(regions):
+    for row in china_imports_2846(regions) + compiled_press(regions) + monthly_totals(regions):
         if row.key in merged:
             raise SystemExit(f"two generated rows for {row.key}")
         merged[row.key] = row

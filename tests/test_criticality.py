@@ -241,8 +241,9 @@ def test_geopolrisk_table_errors(tiny: Dataset) -> None:
 
 US_OXIDE_2024 = {
     # production.csv, ree_oxide 2024 (t REO): CHN (reuters_quota_2024), MYS (lynas_fy2025_results),
-    # USA (mp_10k_2024), ROW (iea_gcmo2024; counts in the world total, not as a producer)
-    "production": {"CHN": 254_000.0, "MYS": 10_685.0, "USA": 1_294.0, "ROW": 10_108.0},
+    # USA (mp_10k_2024), ROW (remainder of the world total, iea_cm_dataset_2025; counts in the world
+    # total, not as a producer; it was 10,108 t with the IEA 2023 share held for 2024)
+    "production": {"CHN": 254_000.0, "MYS": 10_685.0, "USA": 1_294.0, "ROW": 12_294.2},
     # trade.csv: CHN -> USA HS 2846 in 2024, 10,248.721 t (un_comtrade_us_china_hs2846_280530); no US exports
     "imports_from_chn_t": 10_248.721,
     # governance.csv: wgi_scaled_eu 2020
@@ -333,7 +334,8 @@ def test_criticality_table_dispatches(ds: Dataset) -> None:
         (lambda d: criticality_table(d, "eu", material="unobtainium"), "unknown material 'unobtainium'"),
         (lambda d: criticality_table(d, "eu_stages", material="unobtainium"), "unknown material 'unobtainium'"),
         (lambda d: criticality_table(d, "patents", material="gallium"), "no patent counts for 'gallium'"),
-        (lambda d: usgs_table(d, "DEU"), "DEU has no trade data"),
+        # Bolivia has no rare-earth trade row (Germany has had some since trade.csv holds every US partner)
+        (lambda d: usgs_table(d, "BOL"), "BOL has no trade data"),
         (lambda d: usgs_table(d, economic_vulnerability=1.5), "outside 0-1"),
     ],
 )

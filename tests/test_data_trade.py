@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from chokepoint.dataset import Dataset
-from chokepoint.dataset.checks import check_codes, check_reporters
+from chokepoint.dataset.checks import check_codes, check_exports_within_supply, check_reporters
 from chokepoint.errors import SchemaError
 from chokepoint.schema import validate_table
 
@@ -182,3 +182,22 @@ def test_quality_outside_the_vocabulary_is_refused(default: Dataset) -> None:
     row = default["trade"].iloc[[0]].assign(quality="good").astype("string")
     with pytest.raises(SchemaError, match="quality: 'good' is not allowed; use one of primary, secondary, weak"):
         validate_table("trade", row.reset_index(drop=True))
+
+
+def test_a_flow_read_by_both_sides_counts_once_against_supply(default: Dataset) -> None:
+    # US-reported and China-reported readings of the US's 2024 concentrate exports to China; the US
+    # mined 45,000 t REO (MCS2025), so 50,000 t is within the 25% allowance and 90,000 t is not
+    trade = default["trade"]
+    pair = trade[
+        (trade["exporter_id"] == "USA")
+        & (trade["importer_id"] == "CHN")
+        & (trade["commodity_id"] == "ree_concentrate")
+        & (trade["year"] == 2024)
+    ]
+    assert set(pair["reporter_id"]) == {"USA", "CHN"}
+    readings = pair.assign(quantity_t=[50_000.0, 40_000.0])
+    tables = {t: default[t] for t in ("regions", "sources", "commodities", "production")}
+    assert check_exports_within_supply(Dataset("pair", tables | {"trade": readings})) == []
+    one_shipment_each = readings.assign(importer_id=["CHN", "JPN"])
+    (finding,) = check_exports_within_supply(Dataset("two", tables | {"trade": one_shipment_each}))
+    assert finding.value == "90,000 t"

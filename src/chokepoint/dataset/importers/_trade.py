@@ -113,7 +113,8 @@ def aggregate_trade(rows: pd.DataFrame) -> pd.DataFrame:
     and extra (note fragments). Rows of one reporter side are summed (different HS codes of the
     same commodity, or several unspecified partners folded into ROW); a quantity is missing when
     any summed part lacks it. When both the importer and the exporter reported the same flow
-    (mirror flows), the importer's report is kept and the note says what was dropped.
+    (mirror flows), the importer's report is kept and the note says what was dropped; its side is
+    the row's ``reporter_id``.
     """
     key = ["exporter_id", "importer_id", "commodity_id", "year"]
     rows = rows.assign(q_missing=rows["quantity_t"].isna())
@@ -147,4 +148,7 @@ def aggregate_trade(rows: pd.DataFrame) -> pd.DataFrame:
         )
         kept = kept.merge(mirror[[*key, "mirror_note"]], on=key, how="left")
         kept["note"] = join_notes(kept["note"], kept["mirror_note"])
+    # the trade table's reporter_id: the side whose statistics the kept row is (none for BACI's reconciled flows)
+    reporter = np.where(kept["side"] == "importer", kept["importer_id"], kept["exporter_id"])
+    kept["reporter_id"] = pd.Series(reporter, index=kept.index).where(kept["side"] != "reconciled")
     return kept.reset_index(drop=True)
