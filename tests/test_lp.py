@@ -20,6 +20,9 @@ from tests.tiny import random_scenarios, tiny_dataset, tiny_with
 
 AUT, CHE = 0, 2  # regions are sorted: AUT, BEL, CHE, DNK (checked in test_region_positions)
 ORE, OXIDE = 0, 1
+#: The base year is a numerical fit reproducing reported figures to ~5e-6 relative: hand figures
+#: hold to rel 1e-5 (zeros next to them to 1e-5 of the tiny network's 5 t a month).
+FIT = 1e-5
 NAMES = ("production_t", "shipped_t", "unsold_t", "delivered_t", "served_t", "stock_t", "unused_t", "stock_draw_t")
 
 
@@ -50,7 +53,7 @@ def test_no_shock_reproduces_the_baseline() -> None:
     assert np.allclose(tr.production_t[0], baseline.production_t.reshape(-1, 2)[None], rtol=1e-12)
     # Every lane carries its baseline flow; by hand: AUT ships CHE its 30 t/yr of oxide.
     assert np.allclose(tr.shipped_t[0], _baseline_orders(baseline, 4, 2)[None], rtol=1e-12, atol=1e-12)
-    assert tr.shipped_t[0, :, OXIDE, AUT, CHE] == pytest.approx(30 / 12)
+    assert tr.shipped_t[0, :, OXIDE, AUT, CHE] == pytest.approx(30 / 12, rel=FIT)
     assert np.all(tr.price_index == 1.0)
     _check_invariants(tr)
     assert np.abs(tr.unused_t).max() < 1e-9  # nothing shipped that is not needed
@@ -64,7 +67,9 @@ def test_no_shock_on_the_default_dataset(default: Dataset) -> None:
     baseline = build_baseline(default, scenario.material, scenario.base_year, scenario.capacity_utilisation)
     assert np.abs(tr.demand_t - tr.served_t).max() < 1e-9 * tr.demand_t.max()
     K = len(baseline.commodities)
-    assert np.allclose(tr.production_t[0], baseline.production_t.reshape(-1, K)[None], rtol=1e-9, atol=1e-9)
+    # The fitted base year leaves some ~1e-8 t flows, below the LP's tolerance: atol scaled to the figures.
+    atol = 1e-9 * baseline.production_t.max()
+    assert np.allclose(tr.production_t[0], baseline.production_t.reshape(-1, K)[None], rtol=1e-9, atol=atol)
     _check_invariants(tr)
 
 
@@ -77,7 +82,7 @@ def test_ban_cuts_the_target_by_hand() -> None:
     assert np.allclose(served[2:], 0.0)
     assert np.allclose(tr.shipped_t[0, 2:, OXIDE, AUT, CHE], 0.0)
     assert tr.production_t[0, :2, AUT, OXIDE] == pytest.approx(5.0)
-    assert tr.production_t[0, 2:, AUT, OXIDE] == pytest.approx(2.5)
+    assert tr.production_t[0, 2:, AUT, OXIDE] == pytest.approx(2.5, rel=FIT)
     _check_invariants(tr)
     # Shadow price of CHE's oxide: the reward of the first unserved tonne of lamps once short.
     first_segment = 1.0 + FAIRNESS * (SEGMENTS - 1) / SEGMENTS
@@ -211,7 +216,7 @@ def test_priorities_and_fair_rationing_on_the_default_dataset(default: Dataset) 
     first, _ = run({"defence": 10.0})
     assert np.allclose(first.served_t[0, :, :, magnet, defence], first.demand_t[0, :, :, magnet, defence])
     total = (first.demand_t - first.served_t)[0].sum()
-    assert total == pytest.approx((equal.demand_t - equal.served_t)[0].sum(), rel=1e-6)  # same tonnes, other users
+    assert total == pytest.approx((equal.demand_t - equal.served_t)[0].sum(), rel=FIT)  # same tonnes, other users
 
 
 def test_stock_is_drawn_in_a_ban_and_refilled_after_it() -> None:
@@ -221,6 +226,7 @@ def test_stock_is_drawn_in_a_ban_and_refilled_after_it() -> None:
     control = _ban({"kind": "ban"}, end="2025-04")
     tr, _ = _lp(tiny_dataset(), _scenario(export_controls=[control], stockpiles=stock, capacity_utilisation=0.5))
     assert np.abs(tr.demand_t - tr.served_t).max() < 1e-9
-    assert tr.stock_t[0, :, CHE, OXIDE] == pytest.approx([5, 5, 2.5, 0, 1, 2, 3, 4, 5, 5, 5, 5])
-    assert tr.stock_draw_t[0, :, CHE, OXIDE] == pytest.approx([0, 0, 2.5, 2.5, 0, 0, 0, 0, 0, 0, 0, 0])
+    # 2 months of CHE's fitted 2.5 t a month (to ~FIT): stocks and draws to 5 x FIT t.
+    assert tr.stock_t[0, :, CHE, OXIDE] == pytest.approx([5, 5, 2.5, 0, 1, 2, 3, 4, 5, 5, 5, 5], abs=5 * FIT)
+    assert tr.stock_draw_t[0, :, CHE, OXIDE] == pytest.approx([0, 0, 2.5, 2.5, 0, 0, 0, 0, 0, 0, 0, 0], abs=5 * FIT)
     _check_invariants(tr)
