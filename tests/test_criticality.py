@@ -353,3 +353,11 @@ def test_table_errors_are_one_line(ds: Dataset, call: Callable[[Dataset], object
     with pytest.raises(CheckError, match=match) as info:
         call(ds)
     assert "\n" not in str(info.value)
+
+
+def test_geopolrisk_leaves_row_imports_out_by_name(default: Dataset) -> None:
+    # ROW (origins without a region of their own) supplies China's oxide but has no governance
+    # score: its tonnes are reported as unscored, not scored and not in the import share.
+    row = geopolrisk_table(default, "CHN").loc["ree_oxide"]
+    assert row["unscored_imports_t"] > 0
+    assert "ROW" not in row["suppliers"].split()
