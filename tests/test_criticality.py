@@ -26,6 +26,7 @@ from chokepoint.analysis.criticality import (
 )
 from chokepoint.dataset import Dataset
 from chokepoint.errors import CheckError, ChokepointError
+from chokepoint.network import build_network
 from tests.tiny import _table
 
 # The study publishes SR and EI to one decimal: a reproduction is exact if it rounds to the
@@ -258,7 +259,16 @@ def test_usgs_table_us_oxide_by_hand(ds: Dataset) -> None:
     assert prod["production_t"].drop("WLD", errors="ignore").to_dict() == rows["production"]
     world = sum(rows["production"].values())
     dp = sum((rows["production"][c] / world) ** 2 * w / 10 for c, w in rows["wgi_scaled_eu"].items())
-    te = rows["imports_from_chn_t"] / (rows["production"]["USA"] + rows["imports_from_chn_t"])
+    # The reconciled base year (docs/baseyear.md) also fits tonnes to the value-only US import lanes
+    # (JPN, FRA, AUT, ...) and sends US output to China (China-reported imports, 252.582 t), so TE is
+    # no longer CHN tonnes alone: it is (F - X) / (p + F - X) over the fitted lanes of the network.
+    mix = build_network(ds, "rare_earths", 2024).mix_table
+    lanes = mix[(mix["commodity_id"] == "ree_oxide") & (mix["mix_basis"] == "production and trade")]
+    lanes = lanes[lanes["origin_id"] != lanes["region_id"]]
+    imports = float(lanes.loc[lanes["region_id"] == "USA", "quantity_t"].sum())
+    exports = float(lanes.loc[lanes["origin_id"] == "USA", "quantity_t"].sum())
+    assert imports > rows["imports_from_chn_t"]  # more than the CHN lane alone
+    te = (imports - exports) / (rows["production"]["USA"] + imports - exports)
     table = usgs_table(ds)  # USA, 2024, rare_earths, EV = 1 (assumption)
     assert table.index.names == ["commodity_id"]
     row = table.loc["ree_oxide"]
@@ -343,3 +353,11 @@ def test_table_errors_are_one_line(ds: Dataset, call: Callable[[Dataset], object
     with pytest.raises(CheckError, match=match) as info:
         call(ds)
     assert "\n" not in str(info.value)
+
+
+def test_geopolrisk_leaves_row_imports_out_by_name(default: Dataset) -> None:
+    # ROW (origins without a region of their own) supplies China's oxide but has no governance
+    # score: its tonnes are reported as unscored, not scored and not in the import share.
+    row = geopolrisk_table(default, "CHN").loc["ree_oxide"]
+    assert row["unscored_imports_t"] > 0
+    assert "ROW" not in row["suppliers"].split()

@@ -77,7 +77,12 @@ def test_japan_magnets_rest_on_chinese_metal(default: Dataset) -> None:
     # China 29.6%, Thailand 8.1% — the fit's shares of Japan's metal, to within a point.
     assert table.loc[("metal", "VNM"), "direct_share_pct"] == pytest.approx(59.8, abs=1.0)
     assert table.loc[("metal", "CHN"), "direct_share_pct"] == pytest.approx(29.6, abs=2.0)
-    assert table.loc[("refining", "CHN"), "effective_share_pct"] > 80.0
+    # The rebuilt trade data route part of Vietnam's and China's feed through ROW and US oxide (the
+    # reconciled base year gives ROW ~13% and USA ~8% of Japan's effective refining): China stays
+    # the dominant refiner behind Japan's magnets at ~76%, no longer above 80%.
+    refining = table.loc["refining", "effective_share_pct"]
+    assert refining["CHN"] > 70.0
+    assert refining.idxmax() == "CHN"
 
 
 def test_exposure_errors(default: Dataset) -> None:

@@ -202,7 +202,10 @@ def test_compare_command_writes_tables_and_an_offline_report(
     assert "denial_strength" in flips
     cutoff = pd.DataFrame(doc["rare_earth_cutoff"])
     assert set(cutoff["direction"]) == {"CHN→USA"}
-    assert (cutoff["value_lost_usd"] > 0).all()
+    # the US is a net exporter of concentrate (it mines more than it uses): only that stage costs nothing
+    concentrate = cutoff["commodity_id"] == "ree_concentrate"
+    assert (cutoff.loc[concentrate, "value_lost_usd"] == 0).all()
+    assert (cutoff.loc[~concentrate, "value_lost_usd"] > 0).all()
 
 
 def test_pathways_run_by_default_and_are_listed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -55,6 +55,9 @@ from chokepoint.dataset import Dataset
 from chokepoint.errors import CheckError
 from chokepoint.network import MIX_BASES, SupplyNetwork, build_network
 
+#: Origins without a region of their own; they have no governance score (see :func:`geopolrisk_table`).
+ROW = "ROW"
+
 __all__ = [
     "CRITICALITY_METHODS",
     "EU_REGION",
@@ -137,9 +140,13 @@ def geopolrisk_table(
     * ``g_c`` governance risk of supplier ``c`` = ``wgi_scaled_eu / 10`` from ``ds["governance"]``
       (EU-scaled mean of the six WGI estimates, latest score year <= ``year``; 0 = best, 1 = worst).
       The cited papers use other WGI rescalings (e.g. political stability alone): this is a choice.
+    * imports from ``ROW`` (origins without a region of their own) have no governance score: they are
+      EXCLUDED from ``f`` and ``F`` (so from ``imports_t`` and ``import_share``) and reported in
+      ``unscored_imports_t``, rather than given an invented score.
 
     Returns one row per commodity (index ``commodity_id``): ``stage``, ``hhi``, ``imports_t``,
-    ``domestic_production_t``, ``import_share`` (``F / (p + F)``), ``import_governance_risk``
+    ``domestic_production_t``, ``unscored_imports_t`` (ROW tonnes left out), ``import_share``
+    (``F / (p + F)``), ``import_governance_risk``
     (import-weighted mean ``g``), ``suppliers`` (origins of imports), ``governance_year`` and
     ``geopolrisk`` (:func:`geopolrisk`). ``net``: the shared network (default: the cached one).
     """
@@ -161,6 +168,10 @@ def geopolrisk_table(
     for commodity in [k for k in net.stages["commodity_id"] if k in set(mix["commodity_id"])]:
         rows = mix[(mix["commodity_id"] == commodity) & (mix["origin_id"] != region)]
         rows = rows.groupby("origin_id", as_index=False)["quantity_t"].sum()
+        # ROW (origins without a region of their own) has no governance score: its tonnes are left
+        # out of f and F and reported in ``unscored_imports_t`` (see the docstring), never scored.
+        unscored = float(rows.loc[rows["origin_id"] == ROW, "quantity_t"].sum())
+        rows = rows[rows["origin_id"] != ROW]
         g = _risk_of(risk, rows["origin_id"], f"suppliers of {commodity} to {region}")
         p = float(production.get((region, commodity), 0.0))
         f = rows["quantity_t"].to_numpy(dtype=float)
@@ -172,6 +183,7 @@ def geopolrisk_table(
                 "stage": stage_of[commodity],
                 "hhi": float(np.sum(s**2)),
                 "imports_t": float(f.sum()),
+                "unscored_imports_t": unscored,
                 "domestic_production_t": p,
                 "import_share": float(f.sum()) / total if total > 0 else np.nan,
                 "import_governance_risk": float(np.sum(g * f) / f.sum()) if f.sum() > 0 else np.nan,
