@@ -18,6 +18,7 @@ from types import MappingProxyType
 
 import pandas as pd
 
+from chokepoint.dataset.groups import split_group_rows
 from chokepoint.errors import SchemaError
 from chokepoint.schema import TABLES, coerce_dtypes, empty_table, schema, validate_table
 
@@ -48,6 +49,9 @@ class Dataset:
     def __post_init__(self) -> None:
         # an empty table only where one is missing (``.get(t, empty_table(t))`` built all twenty)
         full = {t: self.tables[t] if t in self.tables else empty_table(t) for t in TABLES}
+        # Rows filed under a product group, also per member, for the per-commodity network
+        # (chokepoint.dataset.groups; goes when the base year is reconciled against group targets).
+        full = split_group_rows(full)
         object.__setattr__(self, "tables", MappingProxyType(full))
 
     def __getitem__(self, table: str) -> pd.DataFrame:

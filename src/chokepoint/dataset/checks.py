@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.dataset import Dataset
+from chokepoint.dataset.groups import group_members
 from chokepoint.dataset.provenance import CITING_TABLES
 from chokepoint.errors import CheckError
 from chokepoint.regions import is_iso3
@@ -70,6 +71,8 @@ _REFERENCES: tuple[tuple[str, str, str, str], ...] = (
     ("element_content", "commodity_id", "commodities", "commodity_id"),
     ("element_content", "region_id", "regions", "region_id"),
     ("recipes", "output_commodity_id", "commodities", "commodity_id"),
+    ("group_shares", "commodity_id", "commodities", "commodity_id"),
+    ("group_shares", "region_id", "regions", "region_id"),
     ("recipes", "input_commodity_id", "commodities", "commodity_id"),
     ("facilities", "region_id", "regions", "region_id"),
     ("facilities", "commodity_id", "commodities", "commodity_id"),
@@ -105,6 +108,8 @@ def check_codes(ds: Dataset) -> list[Finding]:
         if df.empty:
             continue
         known = set(ds[code_table][code_field].dropna())
+        if code_table == "commodities" and table != "group_shares":
+            known |= set(group_members(ds["commodities"]))  # statistics file rows under a product group
         bad = df[~df[fld].isin(known) & df[fld].notna()]
         labels = _row_label(bad, _key_of(table))
         findings += [

@@ -9,15 +9,17 @@ instrument family's rule is one array function in :mod:`chokepoint.simulation.in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from chokepoint.dataset import Dataset
+from chokepoint.dataset.groups import covered_commodities, group_members
 from chokepoint.iomath import solve_leontief
-from chokepoint.network import WORLD, input_matrix
+from chokepoint.network import WORLD
 from chokepoint.scenario import (
     Ban,
     ContentRule,
@@ -49,7 +51,7 @@ from chokepoint.simulation.instruments import (
     plan_trade_control,
 )
 
-__all__ = ["Plan", "affected_share", "build_plan", "controller_content", "element_splits"]
+__all__ = ["Plan", "affected_share", "build_plan", "controller_content"]
 
 Array = npt.NDArray[np.float64]
 
@@ -77,63 +79,30 @@ class Plan:
     project_capacity_t: Array  # (T, P) each capacity project's capacity per month
     project_node: npt.NDArray[np.intp]  # (P,) the node a project adds to (-1: not in the network)
     project_learning_rate: Array  # (P,) learning rate after any technology ban's slowdown
+    #: product group → its members in the chain (a statistic's code; observations may name one)
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _months(scenario: Scenario, when: YearMonth | None, default: int) -> int:
     return default if when is None else when.index(scenario.start)
 
 
-def element_splits(ds: Dataset, material: str) -> pd.DataFrame:
-    """World element shares of each commodity's rare-earth oxide content (commodities × elements,
-    stage order): a commodity's own ``element_content`` rows for :data:`WORLD`, else its inputs'
-    (through ``recipes``, weighted by tonnes of input per tonne; oxide and metal carry the ore's
-    split). A commodity without any is a row of NaN."""
-    com = ds["commodities"]
-    ks = list(com.loc[com["material"] == material].sort_values("stage_order")["commodity_id"])
-    split = ds["element_content"]
-    own = split[(split["region_id"] == WORLD) & split["commodity_id"].isin(ks)]
-    elements = pd.Index(sorted(set(own["element"])), name="element")
-    shares = np.zeros((len(ks), len(elements)))
-    rows = pd.Index(ks).get_indexer(pd.Index(own["commodity_id"]))
-    np.add.at(shares, (rows, elements.get_indexer(pd.Index(own["element"]))), own["share_of_reo"].to_numpy(float))
-    known = np.isin(np.arange(len(ks)), rows)
-    a = input_matrix(ds["recipes"], ks)  # a[j, k]: a commodity's inputs come from earlier stages
-    for k in range(len(ks)):
-        weight = a[:, k] * known
-        if not known[k] and weight.sum() > 0:
-            shares[k], known[k] = weight @ shares / weight.sum(), True
-    shares[~known] = np.nan
-    table = pd.DataFrame(shares, index=pd.Index(ks, name="commodity_id"), columns=elements)
-    # The commodities a control covers whole when they contain a controlled element (data rule).
-    table.attrs["whole"] = frozenset(com.loc[com["element_control"].eq("whole").fillna(False), "commodity_id"])
-    return table
-
-
-def affected_share(control: ExportControl, commodity: str, ds: Dataset, splits: pd.DataFrame | None = None) -> float:
+def affected_share(control: ExportControl, commodity: str, ds: Dataset) -> float:
     """Share of ``commodity``'s flow a control covers: the scenario's ``affected_share`` if given;
-    all of it without ``elements``; else by the commodity's ``element_control`` data rule —
-    ``content`` (default): the listed elements' share of its oxide content (:func:`element_splits`,
-    pass ``splits`` to reuse them); ``whole``: all of it when it contains any listed element (a
-    magnet with dysprosium is controlled as a whole). A commodity without element data is
-    covered in full."""
+    all of it without ``elements``; else all of it when the commodity contains one of the listed
+    elements (``commodities.elements``, case-insensitive; a commodity listing none is covered in
+    full) and none of it otherwise. With element-resolved commodities a control on Dy and Tb thus
+    stops Dy and Tb oxide, metal and the magnets made with them, and leaves La or Ce untouched."""
     if control.affected_share is not None:
         return control.affected_share
     if not control.elements:
         return 1.0
-    if splits is None:
-        com = ds["commodities"]
-        splits = element_splits(ds, str(com.loc[com["commodity_id"] == commodity, "material"].iloc[0]))
-    if commodity not in splits.index:
-        return 1.0
-    row = splits.loc[commodity].to_numpy(dtype=float)
-    if np.isnan(row).all():
-        return 1.0
-    share = float(row[splits.columns.isin(control.elements)].sum())
-    return (1.0 if share > 0 else 0.0) if commodity in splits.attrs["whole"] else share
+    return 1.0 if commodity in covered_commodities(ds["commodities"], control.elements) else 0.0
 
 
 def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
-    """Turn ``scenario`` into time paths on ``baseline`` (codes already checked by check_scenario):
+    """Turn ``scenario`` into time paths on ``baseline`` (codes already checked by check_scenario
+    and product groups resolved to members by :func:`chokepoint.scenario.groups.resolve_groups`):
     one ``plan_<instrument>`` call per family (:mod:`chokepoint.simulation.instruments`)."""
     net = baseline.net
     T, R, K, S, n = (
@@ -195,6 +164,7 @@ def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
         project_capacity_t=project_capacity,
         project_node=project_node,
         project_learning_rate=learning,
+        groups={g: ks for g, ks in group_members(ds["commodities"]).items() if set(ks) <= set(net.commodities)},
     )
 
 
@@ -258,7 +228,6 @@ def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tupl
     allowed, controlled = np.ones((T, K, R, R)), np.zeros((T, K, R, R))
     excluded = np.zeros((T, R, len(baseline.sectors)))
     base_orders = _baseline_orders(baseline, R, K)
-    splits = element_splits(ds, net.material)
     content: dict[str, Array] = {}  # controller → its upstream content of every product (one solve each)
     for c in scenario.export_controls:
         if isinstance(c.instrument, TechnologyBan) or c.controller not in net.regions:
@@ -271,7 +240,7 @@ def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tupl
             sectors = pd.Index(baseline.sectors).get_indexer(pd.Index(inst.excluded_sectors))
             plan_excluded_sectors(excluded, active, targets, sectors[sectors >= 0])
         for k in (k for k in c.commodities if k in net.commodities):
-            ki, affected = net.commodity_position[k], affected_share(c, k, ds, splits)
+            ki, affected = net.commodity_position[k], affected_share(c, k, ds)
             origins = np.arange(R) == controller
             if isinstance(inst, Ban):
                 keep = plan_ban(affected, active)
