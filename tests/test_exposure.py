@@ -56,19 +56,28 @@ def test_import_reliance_by_hand(tiny: Dataset) -> None:
 
 def test_us_oxide_direct_shares_rest_on_dataset_rows(default: Dataset) -> None:
     # UN Comtrade: US imports 10,248.721 t of HS 2846 from China in 2024; MP Materials made
-    # 1,294 t NdPr oxide (10-K 2024). Direct Chinese share = 10,248.721 / 11,542.721.
-    table = exposure(default, "USA", products=["ree_oxide"]).loc[("USA", "ree_oxide", "refining")]
-    assert table.loc["CHN", "direct_share_pct"] == pytest.approx(100 * 10_248.721 / 11_542.721)
+    # 1,294 t NdPr oxide (10-K 2024). Per element (group_shares): China's oxide at the world
+    # split, MP's at 75:25 Nd:Pr. Direct Chinese share of Nd oxide = imports / (imports + 0.75 x 1,294).
+    shares = default["group_shares"].set_index(["commodity_id", "region_id"])["share"]
+    imports = 10_248.721 * shares[("ree_oxide_nd", "WLD")]
+    chinese = 100 * imports / (imports + 0.75 * 1_294)
+    table = exposure(default, "USA", products=["ree_oxide"]).sort_index().loc[("USA", "ree_oxide_nd", "refining")]
+    assert table.loc["CHN", "direct_share_pct"] == pytest.approx(chinese)
     assert table.loc["CHN", "effective_share_pct"] == pytest.approx(table.loc["CHN", "direct_share_pct"])
     # Net import reliance (USGS definition): imports / (production + imports), no US oxide exports.
-    assert table.loc["CHN", "net_import_reliance_pct"] == pytest.approx(100 * 10_248.721 / 11_542.721)
+    assert table.loc["CHN", "net_import_reliance_pct"] == pytest.approx(chinese)
+    # The USA makes no Dy oxide: all of it is imported.
+    dy = exposure(default, "USA", products=["ree_oxide_dy"]).sort_index().loc[("USA", "ree_oxide_dy", "refining")]
+    assert dy.loc["CHN", "direct_share_pct"] == pytest.approx(100.0)
 
 
 def test_japan_magnets_rest_on_chinese_metal(default: Dataset) -> None:
-    table = exposure(default, "JPN", products=["ndfeb_magnet"]).loc[("JPN", "ndfeb_magnet")]
-    assert table.loc[("magnet", "JPN"), "direct_share_pct"] == 100.0  # made in Japan
-    assert table.loc[("metal", "CHN"), "effective_share_pct"] == pytest.approx(90.0)  # metal row: CHN 90%
-    assert table.loc[("refining", "CHN"), "effective_share_pct"] > 80.0
+    table = exposure(default, "JPN", products=["ndfeb_magnet"]).sort_index().loc[("JPN", "ndfeb_sintered_hre")]
+    assert (table.loc[("magnet", "JPN"), "direct_share_pct"] == 100.0).all()  # made in Japan
+    metal = table.loc[("metal", "CHN")].set_index("commodity_id")["effective_share_pct"]
+    assert set(metal.index) == {"ree_metal_nd", "ree_metal_pr", "ree_metal_dy", "ree_metal_tb"}  # its composition
+    assert metal.to_numpy() == pytest.approx(90.0)  # metal rows: CHN 90%
+    assert (table.loc[("refining", "CHN"), "effective_share_pct"] > 80.0).all()
 
 
 def test_exposure_errors(default: Dataset) -> None:
@@ -85,6 +94,6 @@ def test_exposure_errors(default: Dataset) -> None:
 def test_a_region_without_data_buys_at_the_world_mix(default: Dataset) -> None:
     # Korea has no rare-earth production or trade rows: its magnets come from the world magnet
     # producers in proportion to their output (CHN 260,000 t of 288,889 t in 2024 = 90%).
-    table = exposure(default, "KOR", products=["ndfeb_magnet"]).sort_index().loc[("KOR", "ndfeb_magnet", "magnet")]
+    table = exposure(default, "KOR", products=["ndfeb_magnet"]).sort_index().loc[("KOR", "ndfeb_sintered", "magnet")]
     assert table.loc["CHN", "direct_share_pct"] == pytest.approx(90.0, abs=0.01)
     assert table.loc["CHN", "mix_basis"].startswith("world production mix")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.dataset import Dataset
-from chokepoint.dataset.groups import group_members
+from chokepoint.dataset.groups import as_filed, group_members
 from chokepoint.dataset.provenance import CITING_TABLES
 from chokepoint.errors import CheckError
 from chokepoint.regions import is_iso3
@@ -104,7 +104,7 @@ def check_codes(ds: Dataset) -> list[Finding]:
     refs = [*_REFERENCES, *((t, "source_id", "sources", "source_id") for t in CITING_TABLES)]
     findings = []
     for table, fld, code_table, code_field in refs:
-        df = ds[table]
+        df = as_filed(ds[table])
         if df.empty:
             continue
         known = set(ds[code_table][code_field].dropna())
@@ -197,7 +197,7 @@ def check_shares(ds: Dataset, tolerance: float = 0.0) -> list[Finding]:
             )
             for row in sums[sums["share_of_reo"] > 1 + 1e-6].to_dict("records")
         ]
-    prod = ds["production"]
+    prod = as_filed(ds["production"])
     regions = ds["regions"].set_index("region_id")["kind"]
     if not prod.empty:
         kinds = prod["region_id"].map(regions)
@@ -260,7 +260,7 @@ def check_stage_chain(ds: Dataset) -> list[Finding]:
             for o, i in zip(known["output_commodity_id"][bad], known["input_commodity_id"][bad], strict=True)
         ]
     fed = set(rec["output_commodity_id"])
-    produced = set(ds["production"]["commodity_id"])
+    produced = set(ds["production"]["commodity_id"])  # a member split from a group row is produced
     for material, group in com.groupby("material"):
         first = group["stage_order"].min()
         for cid, row in group.iterrows():
@@ -286,14 +286,14 @@ def check_exports_within_supply(ds: Dataset, tolerance: float = 0.25) -> list[Fi
     Trade is in product weight while production is often in contained content, so the rule allows
     ``tolerance`` and only warns: exports above supply usually mean a unit mismatch or re-exports.
     """
-    trade = ds["trade"].dropna(subset=["quantity_t"])
+    trade = as_filed(ds["trade"]).dropna(subset=["quantity_t"])
     trade = trade[(trade["importer_id"] != "WLD") & (trade["exporter_id"] != "WLD")]
     if trade.empty:
         return []
     keys = ["commodity_id", "year"]
     exports = trade.groupby(["exporter_id", *keys])["quantity_t"].sum().rename_axis(["region_id", *keys])
     imports = trade.groupby(["importer_id", *keys])["quantity_t"].sum().rename_axis(["region_id", *keys])
-    prod = ds["production"].groupby(["region_id", *keys])["production_t"].sum()
+    prod = as_filed(ds["production"]).groupby(["region_id", *keys])["production_t"].sum()
     table = pd.concat({"exports": exports, "imports": imports, "production": prod}, axis=1)
     table = table[table["exports"].notna() & table["production"].notna()].fillna(0.0)
     supply = table["production"] + table["imports"]

@@ -26,6 +26,7 @@ from chokepoint.schema import schema
 __all__ = [
     "ELEMENT_SYMBOLS",
     "SPLIT_NOTE",
+    "as_filed",
     "commodity_elements",
     "covered_commodities",
     "element_symbol",
@@ -100,6 +101,15 @@ def member_shares(group_shares: pd.DataFrame, group: str, region: str = WORLD) -
     return use.set_index("commodity_id")["share"].astype(float)
 
 
+def as_filed(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` without the rows :func:`split_group_rows` made (the rows as the dataset files
+    them: what cross-table checks judge)."""
+    if "note" not in table or "basis" not in table or table.empty:
+        return table
+    made = table["basis"].eq("derived").fillna(False) & table["note"].str.startswith(SPLIT_NOTE).fillna(False)
+    return table[~made.to_numpy(dtype=bool)]
+
+
 def split_group_rows(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """``tables`` with every production, trade, stock and reserve row filed under a product group
     (a ``product_group`` that is not itself a commodity) also given as one row per member:
@@ -113,8 +123,7 @@ def split_group_rows(tables: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFra
         df = tables[table]
         if df.empty:
             continue
-        made = df["basis"].eq("derived").fillna(False) & df["note"].str.startswith(SPLIT_NOTE).fillna(False)
-        df = df[~made]
+        df = as_filed(df)
         rows = df[df["commodity_id"].isin(groups)]
         if rows.empty or shares.empty:
             out[table] = df

@@ -145,7 +145,11 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
 def _closest_symbol(text: str) -> str:
     """``"; did you mean 'Dy'?"`` for the nearest element symbol (symbols are short, so the cut-off
     is lower than for codes: 'Dz' → 'Dy')."""
-    close = difflib.get_close_matches(text.casefold(), [s.casefold() for s in ELEMENT_SYMBOLS], n=1, cutoff=0.5)
+    folded = [s.casefold() for s in ELEMENT_SYMBOLS]
+    same_letter = [s for s in folded if s[0] == text.casefold()[:1]]
+    close = difflib.get_close_matches(text.casefold(), same_letter, n=1, cutoff=0.5) or difflib.get_close_matches(
+        text.casefold(), folded, n=1, cutoff=0.6
+    )
     return f"; did you mean {element_symbol(close[0])!r}?" if close else ""
 
 

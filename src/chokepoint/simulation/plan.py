@@ -177,17 +177,22 @@ def _window(scenario: Scenario, spans: list[tuple[YearMonth, YearMonth | None]])
 
 
 def _disruptions(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Array:
-    """(T, n) capacity multiplier; a facility's outage counts at its share of the region's capacity."""
+    """(T, n) capacity multiplier; a facility's outage counts at its share of the region's capacity
+    (of every member of its product group when the facility is filed under a group: a separation
+    plant's tonnes are all its oxides')."""
     net = baseline.net
     hits = [d for d in scenario.disruptions if net.node_index([d.region], [d.commodity])[0] >= 0]
     node = net.node_index([d.region for d in hits], [d.commodity for d in hits])
-    cap = ds["facility_capacity"]
+    cap, facilities = ds["facility_capacity"], ds["facilities"].set_index("facility_id")["commodity_id"]
+    groups = group_members(ds["commodities"])
     shares = []
     for d, i in zip(hits, node, strict=True):
         share = d.share
         if d.facility is not None:
             fac = cap[cap["facility_id"] == d.facility]["capacity_t_per_yr"].dropna()
-            region_cap = baseline.capacity_t[i] * 12
+            filed = str(facilities.get(d.facility, d.commodity))
+            same = net.node_index([d.region] * len(groups.get(filed, ())), list(groups.get(filed, ())))
+            region_cap = baseline.capacity_t[same[same >= 0] if (same >= 0).any() else [i]].sum() * 12
             share *= min(1.0, float(fac.iloc[-1]) / region_cap) if len(fac) and region_cap > 0 else 0.0
         shares.append(share)
     return plan_disruption(len(net.nodes), node, shares, _window(scenario, [(d.start, d.end) for d in hits]))

@@ -229,7 +229,7 @@ def compare_observed(
         window = _window(periods, period, ob.months)
         members = list((groups or {}).get(ob.commodity, (ob.commodity,)))
         if ob.metric == "price_index":
-            mine = prices[(prices["commodity_id"] == ob.commodity) & prices["period"].isin(window)]
+            mine = prices[prices["commodity_id"].isin(members) & prices["period"].isin(window)]
             simulated = float(mine["price_index"].mean()) if len(mine) else float("nan")
         elif ob.metric == "export_ratio":
             out = flows[flows["commodity_id"].isin(members) & (flows["exporter_id"] == ob.region)]
