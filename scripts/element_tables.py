@@ -156,7 +156,7 @@ def commodities(old: pd.DataFrame) -> pd.DataFrame:
             "stage_order": 1,
             "quantity_basis": "t rare-earth oxide (REO) equivalent",
             "elements": all_re,
-            "hs_codes": "253090 284690",
+            "hs_codes": "253090",
             "description": "Mixed rare-earth carbonate from ion-adsorption clays (southern China, Myanmar's Kachin "
             "State, Laos), rich in Y, Dy, Tb and the other heavy rare earths",
         },
