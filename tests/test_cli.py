@@ -124,11 +124,13 @@ def test_exposure_json_traces_japan_magnets_and_oxides(capsys: pytest.CaptureFix
     code, out, _ = run(capsys, "exposure", "--region", "JPN", "-p", "ndfeb_magnet", "-p", "ree_oxide", "-f", "json")
     assert code == 0
     rows = pd.DataFrame(json.loads(out))
-    assert set(rows["product_id"]) == {"ndfeb_magnet", "ree_oxide"}
-    metal = rows.query("product_id == 'ndfeb_magnet' and stage == 'metal' and origin_id == 'CHN'").iloc[0]
+    # the groups stand for their members: every magnet type and every separated oxide
+    assert {"ndfeb_sintered_hre", "smco_magnet", "ree_oxide_dy", "ree_oxide_la"} <= set(rows["product_id"])
+    assert not {"ndfeb_magnet", "ree_oxide"} & set(rows["product_id"])
+    metal = rows.query("product_id == 'ndfeb_sintered_hre' and stage == 'metal' and origin_id == 'CHN'").iloc[0]
     assert metal["effective_share_pct"] == pytest.approx(90.0)
-    assert metal["source_id"] == "chokepoint_assumptions"  # the CHN ree_metal production row
-    magnet = rows.query("product_id == 'ndfeb_magnet' and stage == 'magnet'").iloc[0]
+    assert metal["source_id"] == "chokepoint_assumptions"  # the CHN ree_metal production row it was split from
+    magnet = rows.query("product_id == 'ndfeb_sintered_hre' and stage == 'magnet'").iloc[0]
     assert (magnet["origin_id"], magnet["direct_share_pct"]) == ("JPN", 100.0)
 
 
