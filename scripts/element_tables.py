@@ -435,25 +435,27 @@ def recipes(old: pd.DataFrame, world: dict[str, pd.Series], prod: pd.Series, spl
     }
     for e in ELEMENTS:
         total = sum(float(s.get(e, 0.0)) for s in supply.values())
-        for k, s in supply.items():
-            share = float(s.get(e, 0.0)) / total if total > 0 else 0.0
-            if share <= 0:
-                continue
-            rows.append(
-                {
-                    "output_commodity_id": f"ree_oxide_{e.lower()}",
-                    "input_commodity_id": k,
-                    "content_t_per_t": f"{share:.6g}",
-                    "yield_fraction": YIELD["oxide"],
-                    "source_id": "usgs_myb2022_ree_t2",
-                    "basis": "derived",
-                    "note": f"Mass allocation of the joint product: 1 t {formula(e)} takes 1 t REO of concentrate, "
-                    f"from each deposit type in the share it supplies of the world's {e} ({share:.4f} from {k}: "
-                    f"its {YEAR} output x its world assay in element_content, over the sum of both types). "
-                    "Yield 0.9 is an assumption (cracking, leaching and solvent-extraction recovery are not "
-                    "published).",
-                }
-            )
+        if total <= 0:
+            continue
+        shares = {k: float(s.get(e, 0.0)) / total for k, s in supply.items()}
+        k = max(shares, key=lambda c: shares[c])
+        other = next(c for c in shares if c != k)
+        rows.append(
+            {
+                "output_commodity_id": f"ree_oxide_{e.lower()}",
+                "input_commodity_id": k,
+                "content_t_per_t": "1.0",
+                "yield_fraction": YIELD["oxide"],
+                "source_id": "usgs_myb2022_ree_t2",
+                "basis": "derived",
+                "note": f"Joint product allocated to the main source: 1 t {formula(e)} takes 1 t REO of {k}, the "
+                f"deposit type that supplies {shares[k]:.1%} of the world's {e} ({YEAR} output x its world assay in "
+                f"element_content, over both types); the {shares[other]:.1%} from {other} is not traced. A split "
+                "input (x t of each) would make every oxide wait for the scarcer ore in the fixed-proportion "
+                "model: a stop of Myanmar's clays would throttle La and Ce oxide. Yield 0.9 is an assumption "
+                "(cracking, leaching and solvent-extraction recovery are not published).",
+            }
+        )
     for e in ELEMENTS:
         a, b = OXIDE[e]
         m_ox = a * ATOMIC_WEIGHT[e] + b * ATOMIC_WEIGHT["O"]
