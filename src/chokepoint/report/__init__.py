@@ -91,9 +91,10 @@ def _figures(run: Run) -> list[_Figure]:
     final = fg.final_commodity(tables)
     out = _sankeys(tables)
     if not fg.shortfall_rows(tables).empty:
-        out.append(_Figure(f"Shortfall at the {final} stage by region", "Unserved demand as a share of demand, all sectors, "
-                           "per month.", _html(fg.shortfall_figure(tables), "shortfall-region")))  # fmt: skip
-        out.append(_Figure(f"Shortfall at the {final} stage by sector, most affected regions", f"The {fg.PANEL_REGIONS} "
+        out.append(_Figure(f"Shortfall at the {final} stage by region", "Unserved demand as a share of demand, "
+                           "all sectors, per month.", _html(fg.shortfall_figure(tables), "shortfall-region")))  # fmt: skip
+        out.append(_Figure(f"Shortfall at the {final} stage by sector, most affected regions", f"The "
+                           f"{fg.PANEL_REGIONS} "
                            f"regions with the largest cumulative shortfall at the {final} stage.",
                            _html(fg.shortfall_by_sector_figure(tables), "shortfall-sector")))  # fmt: skip
     out.append(_Figure("Price index by commodity", "Price relative to the baseline (1 = baseline price).",

@@ -156,7 +156,8 @@ class Licence(_Model):
 
 
 class Quota(_Model):
-    """A ceiling on the controller's total exports, allocated evenly over the year."""
+    """A ceiling on the controller's total exports of the listed commodities together (a product
+    group counts all its members), allocated evenly over the year."""
 
     kind: Literal["quota"]
     quota_t_per_yr: Tonnes

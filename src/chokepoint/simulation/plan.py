@@ -253,7 +253,10 @@ def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tupl
                 start = _months(scenario, c.start, 0)
                 keep = plan_licence(affected, inst.approval_share, start, inst.processing_delay_months, active)
             elif isinstance(inst, Quota):
-                exports = base_orders[ki, controller, targets].sum()
+                # one quota on the listed commodities together (China's 2010-14 quotas covered every
+                # rare-earth product): each ships at quota / their joint base exports to the targets
+                listed = net.commodity_index(c.commodities)
+                exports = base_orders[listed[listed >= 0]][:, controller][:, targets].sum()
                 keep = plan_quota(affected, inst.quota_t_per_yr, exports, active)
             else:
                 assert isinstance(inst, ContentRule)
