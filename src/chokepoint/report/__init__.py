@@ -92,7 +92,8 @@ def _figures(run: Run) -> list[_Figure]:
     out = _sankeys(tables)
     if not fg.shortfall_rows(tables).empty:
         out.append(_Figure(f"Shortfall at the {final} stage by region", "Unserved demand as a share of demand, "
-                           "all sectors, per month.", _html(fg.shortfall_figure(tables), "shortfall-region")))  # fmt: skip
+                           "all sectors, per month.",
+                           _html(fg.shortfall_figure(tables), "shortfall-region")))  # fmt: skip
         out.append(_Figure(f"Shortfall at the {final} stage by sector, most affected regions", f"The "
                            f"{fg.PANEL_REGIONS} "
                            f"regions with the largest cumulative shortfall at the {final} stage.",

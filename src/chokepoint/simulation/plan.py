@@ -30,6 +30,7 @@ from chokepoint.scenario import (
     TechnologyBan,
     YearMonth,
 )
+from chokepoint.scenario.groups import resolve_groups
 from chokepoint.simulation.baseline import Baseline
 from chokepoint.simulation.instruments import (
     active_months,
@@ -103,7 +104,9 @@ def affected_share(control: ExportControl, commodity: str, ds: Dataset) -> float
 def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
     """Turn ``scenario`` into time paths on ``baseline`` (codes already checked by check_scenario
     and product groups resolved to members by :func:`chokepoint.scenario.groups.resolve_groups`):
-    one ``plan_<instrument>`` call per family (:mod:`chokepoint.simulation.instruments`)."""
+    one ``plan_<instrument>`` call per family (:mod:`chokepoint.simulation.instruments`). Product
+    groups are resolved here too (idempotent), so a control on ``ndfeb_magnet`` never goes unplanned."""
+    scenario = resolve_groups(scenario, ds)
     net = baseline.net
     T, R, K, S, n = (
         scenario.horizon_months,
