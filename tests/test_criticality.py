@@ -24,6 +24,7 @@ from chokepoint.analysis.criticality import (
     wgi_scaled_eu,
 )
 from chokepoint.dataset import Dataset
+from chokepoint.dataset.groups import as_filed
 from chokepoint.errors import CheckError, ChokepointError
 from tests.tiny import _table
 
@@ -250,26 +251,31 @@ US_OXIDE_2024 = {
 
 
 def test_usgs_table_us_oxide_by_hand(ds: Dataset) -> None:
+    # Nd oxide: disruption potential from the producers of separated oxide as reported (the
+    # group's rows), trade exposure element by element: imports from China at Nd's share of the
+    # world split, US output at 75% of MP's NdPr (group_shares).
     rows = US_OXIDE_2024
-    prod = ds["production"]
+    prod = as_filed(ds["production"])
     prod = prod[(prod["commodity_id"] == "ree_oxide") & (prod["year"] == 2024)].set_index("region_id")
     assert prod["production_t"].drop("WLD", errors="ignore").to_dict() == rows["production"]
     world = sum(rows["production"].values())
     dp = sum((rows["production"][c] / world) ** 2 * w / 10 for c, w in rows["wgi_scaled_eu"].items())
-    te = rows["imports_from_chn_t"] / (rows["production"]["USA"] + rows["imports_from_chn_t"])
+    nd = ds["group_shares"].set_index(["commodity_id", "region_id"])["share"][("ree_oxide_nd", "WLD")]
+    imports = rows["imports_from_chn_t"] * nd
+    te = imports / (0.75 * rows["production"]["USA"] + imports)
     table = usgs_table(ds)  # USA, 2024, rare_earths, EV = 1 (assumption)
     assert table.index.names == ["commodity_id"]
-    row = table.loc["ree_oxide"]
+    row = table.loc["ree_oxide_nd"]
     assert row["disruption_potential"] == pytest.approx(dp)
     assert row["trade_exposure"] == pytest.approx(te)
     assert row["supply_risk"] == pytest.approx(dp * te)
     assert row["ev_basis"].startswith("assumption")
     # EV scales the result; a caller's EV is recorded as given
-    half = usgs_table(ds, economic_vulnerability=0.5).loc["ree_oxide"]
+    half = usgs_table(ds, economic_vulnerability=0.5).loc["ree_oxide_nd"]
     assert half["supply_risk"] == pytest.approx(0.5 * dp * te)
     assert half["ev_basis"] == "given by the caller"
     # the US mines more concentrate than it uses: no trade exposure, no supply risk
-    assert table.loc["ree_concentrate", "supply_risk"] == 0.0
+    assert table.loc["ree_concentrate_hardrock", "supply_risk"] == 0.0
 
 
 @pytest.mark.parametrize("material", ["dysprosium", "erbium", "gadolinium"])
