@@ -156,7 +156,18 @@ def test_reports_compare_observed_and_simulated() -> None:
     assert japan[("export_ratio", "2011-01")] == pytest.approx(1.83, abs=0.05)  # China's 2011 export fall, too small
 
 
-@pytest.mark.parametrize("name", NAMES)
+#: Where the modes part since the chain resolves elements: one input now feeds several products
+#: (the ionic clays feed nine oxides, NdPr metal every NdFeB grade), and fast mode's pro-rata
+#: rationing of a short input spreads the loss over all of them, while the LP serves the final
+#: demand it can. Measured: Myanmar fast 35,224 t vs lp 18,188 t; us-mp-materials fast 48,550 t vs
+#: lp 35,013 t. Strict: the day they agree again the test says so.
+_MODES_PART = pytest.mark.xfail(strict=True, reason="fast pro-rata vs LP on inputs shared by several products")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [n if n not in ("myanmar-disruption", "us-mp-materials") else pytest.param(n, marks=_MODES_PART) for n in NAMES],
+)
 def test_the_modes_agree_on_the_worlds_cumulative_shortfall(name: str) -> None:
     # Both modes share the month loop, orders and responses and differ only in the allocation
     # step (docs/simulation.md lists how): the world's cumulative shortfall in lp is within 25% of
