@@ -74,7 +74,10 @@ def test_sharing_the_cutoff_changes_no_table(default: Dataset) -> None:
         pd.testing.assert_frame_equal(study.tables[name], table, check_exact=True, obj=name)
     assert study.headline.text == head.text
     cut = study.tables["rare_earth_cutoff"].set_index(["sector_id", "commodity_id"])
-    assert (cut["value_lost_usd"] > 0).all()
+    # element products without a price quote (most metals, bonded NdFeB, SmCo) are marked, not valued
+    valued = cut["valued_at"] != "not valued (no price)"
+    assert (cut.loc[valued, "value_lost_usd"] > 0).all()
+    assert (cut.loc[~valued, "value_lost_usd"] == 0).all()
     assert cut["value_lost_usd"].is_monotonic_decreasing
 
 
