@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 import chokepoint as cp
+from chokepoint.dataset.groups import group_members
 from chokepoint.scenario import Scenario
 
 SCENARIO = Path(__file__).resolve().parents[1] / "examples" / "scenarios" / "china-2025-licensing.yaml"
@@ -22,7 +23,8 @@ OBSERVED = {"2025-04": 2_628 / 4_783, "2025-05": 1_238 / 4_783}
 def export_ratios(scenario: Scenario, ds: cp.Dataset) -> pd.Series:
     """China's magnet exports each month (indexed by ``pandas.Period``) relative to the first (no-shock) month."""
     flows = cp.simulate(scenario, ds).tables["flows"]
-    mask = (flows["commodity_id"] == "ndfeb_magnet") & (flows["exporter_id"] == "CHN") & (flows["importer_id"] != "CHN")
+    magnets = group_members(ds["commodities"])["ndfeb_magnet"]  # every magnet type in HS 850511
+    mask = flows["commodity_id"].isin(magnets) & (flows["exporter_id"] == "CHN") & (flows["importer_id"] != "CHN")
     monthly = flows[mask].groupby("period")["flow_t"].sum()
     return monthly / monthly.iloc[0]
 

@@ -253,6 +253,9 @@ US_OXIDE_2024 = {
 
 
 def test_usgs_table_us_oxide_by_hand(ds: Dataset) -> None:
+    # Nd oxide: disruption potential from the producers of separated oxide as reported (the
+    # group's rows), trade exposure element by element: imports from China at Nd's share of the
+    # world split, US output at 75% of MP's NdPr (group_shares).
     rows = US_OXIDE_2024
     prod = ds["production"]
     prod = prod[(prod["commodity_id"] == "ree_oxide") & (prod["year"] == 2024)].set_index("region_id")
@@ -271,17 +274,17 @@ def test_usgs_table_us_oxide_by_hand(ds: Dataset) -> None:
     te = (imports - exports) / (rows["production"]["USA"] + imports - exports)
     table = usgs_table(ds)  # USA, 2024, rare_earths, EV = 1 (assumption)
     assert table.index.names == ["commodity_id"]
-    row = table.loc["ree_oxide"]
+    row = table.loc["ree_oxide_nd"]
     assert row["disruption_potential"] == pytest.approx(dp)
     assert row["trade_exposure"] == pytest.approx(te)
     assert row["supply_risk"] == pytest.approx(dp * te)
     assert row["ev_basis"].startswith("assumption")
     # EV scales the result; a caller's EV is recorded as given
-    half = usgs_table(ds, economic_vulnerability=0.5).loc["ree_oxide"]
+    half = usgs_table(ds, economic_vulnerability=0.5).loc["ree_oxide_nd"]
     assert half["supply_risk"] == pytest.approx(0.5 * dp * te)
     assert half["ev_basis"] == "given by the caller"
     # the US mines more concentrate than it uses: no trade exposure, no supply risk
-    assert table.loc["ree_concentrate", "supply_risk"] == 0.0
+    assert table.loc["ree_concentrate_hardrock", "supply_risk"] == 0.0
 
 
 @pytest.mark.parametrize("material", ["dysprosium", "erbium", "gadolinium"])

@@ -196,7 +196,8 @@ def test_priorities_and_fair_rationing_on_the_default_dataset(default: Dataset) 
         return _lp(default, Scenario.model_validate({**fields, "priorities": priorities}))
 
     baseline = build_baseline(default)
-    defence, magnet = baseline.sectors.index("defence"), baseline.commodities.index("ndfeb_magnet")
+    # the group ndfeb_magnet covers every magnet type; defence uses the Dy/Tb grades and SmCo
+    defence, magnet = baseline.sectors.index("defence"), baseline.commodities.index("ndfeb_sintered_hre")
     equal, duals = run({})
     _check_invariants(equal, tol=1e-7)
     demand, served = equal.demand_t[0, 2:, :, magnet], equal.served_t[0, 2:, :, magnet]  # (t, r, s)

@@ -163,7 +163,7 @@ def test_traced_shares_by_stages_match_the_dense_inverse(default: Dataset) -> No
     for i, c in enumerate(controllers):
         expected = _dense_traced(baseline, shipped, regions.index(c))
         assert traced[:, i] == pytest.approx(expected, abs=1e-9)
-    usa, magnet = regions.index("USA"), baseline.commodities.index("ndfeb_magnet")
+    usa, magnet = regions.index("USA"), baseline.commodities.index("ndfeb_sintered_hre")  # a member of the group
     assert traced[0, 0, usa, magnet, magnet] > 0.5 > traced[3, 0, usa, magnet, magnet]  # the ban cuts it
     assert direct[3, 0, usa, magnet] == pytest.approx(0.0)
 

@@ -33,7 +33,14 @@ import pandas as pd
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from chokepoint.baseyear.targets import Layout, Targets, collect_targets, data_regions, target_weights
+from chokepoint.baseyear.targets import (
+    Layout,
+    Targets,
+    collect_targets,
+    data_regions,
+    product_groups,
+    target_weights,
+)
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 
@@ -315,7 +322,8 @@ def reconcile(ds: Dataset, material: str = "rare_earths", year: int = 2024) -> B
     chain = material_chain(ds, material)
     ks = list(chain["commodity_id"])
     prod = ds["production"]
-    if not (prod["year"].eq(year) & prod["commodity_id"].isin(ks) & prod["production_t"].gt(0)).any():
+    codes = set(product_groups(ds, ks)["group_id"])  # rows filed under a product group count
+    if not (prod["year"].eq(year) & prod["commodity_id"].isin(codes) & prod["production_t"].gt(0)).any():
         raise ChokepointError(f"no production of {material} in {year}; choose another --year")
     targets = collect_targets(ds, chain, int(year), sorted(data_regions(ds, ks)))
     prior = _priors(target_weights(ds))

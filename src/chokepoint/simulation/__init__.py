@@ -13,6 +13,7 @@ from chokepoint.baseyear.residuals import worst_table
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.scenario import Scenario, ScenarioError, Uncertainty, check_scenario
+from chokepoint.scenario.groups import resolve_groups
 from chokepoint.simulation.baseline import Baseline, build_baseline
 from chokepoint.simulation.engine import Mode, Trajectory, run_fast, run_scenario
 from chokepoint.simulation.plan import Plan, build_plan
@@ -76,22 +77,23 @@ def simulate(
     # when the base year has no data for them (Australia's Mount Weld before 2011).
     new_regions = {p.region for p in scenario.projects} | {o.seller for o in scenario.offtakes}
     new_regions |= {o.buyer for o in scenario.offtakes}
+    resolved = resolve_groups(scenario, ds)  # product-group codes → member commodities
     baseline = build_baseline(
         ds, scenario.material, scenario.base_year, scenario.capacity_utilisation, extra_regions=new_regions
     )
-    plan = build_plan(baseline, scenario, ds)
+    plan = build_plan(baseline, resolved, ds)
     uncertainty = _uncertainty(scenario, draws)
     if uncertainty is not None and mode == "fast":
         check_monte_carlo(baseline, plan, uncertainty)  # refuse before any month runs
-    trajectory = run_scenario(baseline, plan, scenario, mode, on_period)
-    tables = run_tables(baseline, plan, trajectory, scenario)
+    trajectory = run_scenario(baseline, plan, resolved, mode, on_period)
+    tables = run_tables(baseline, plan, trajectory, resolved)
     tables["base_year_fit"] = conform(
         "base_year_fit", worst_table(reconcile(ds, scenario.material, scenario.base_year))
     )
     messages: tuple[str, ...] = ()
     ran = 0
     if uncertainty is not None and mode == "fast":
-        tables |= {name: conform(name, t) for name, t in run_uncertainty(baseline, plan, scenario, uncertainty).items()}
+        tables |= {name: conform(name, t) for name, t in run_uncertainty(baseline, plan, resolved, uncertainty).items()}
         ran = uncertainty.draws
     else:
         if uncertainty is not None:  # fast-mode bands would not surround the LP path

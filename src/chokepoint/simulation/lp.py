@@ -28,6 +28,7 @@ Rows::
 
     supply[o,k]:  Σ_b (g + e)[k,o,b] − q[o,k]                                   ≤ rec[o,k]   (unsold allowed)
     use[r,j]:     Σ_o (g + e)[j,o,r] + d[r,j] − Σ_k a[j,k]·q[r,k] − h[r,j] − Σ_{s,l} x[r,j,s,l] ≥ 0  (unused allowed)
+    joint[r,k]:   q[r,k] = (cap[r,k] / cap[r,k']) · q[r,k']   (joint products k, k' of one input at r)
     clean[r,k]:   Σ_{s ∈ excl(r), l} x[r,k,s,l] − Σ_o (1 − c[k,o,r])·(g + e)[k,o,r] − d[r,k] ≤ 0
     offtake[k,o,b]: (g + e)[k,o,b] + v[k,o,b] ≥ reserved[k,o,b]   (reserved lanes only; v ≥ 0 costs ε_v = 10⁻³)
 
@@ -112,6 +113,8 @@ class Period:
     weight: Array  # (S,)
     a: Array  # (K, K) inputs a[j, k]
     reserved: Array  # (K, R, R) offtake tonnes reserved from seller o for buyer b
+    #: Joint products (outputs of one separated input) and where each was made in the base year (R, m).
+    joint: list[tuple[Index, npt.NDArray[np.bool_]]] = field(default_factory=list)
 
 
 @dataclass
@@ -250,6 +253,24 @@ def define_offtakes(m: Model, p: Period) -> None:
     m.add_terms(rows, v, 1.0)
 
 
+def define_joint_production(m: Model, p: Period) -> None:
+    """``q[r,k_i]·cap[r,k_lead] − q[r,k_lead]·cap[r,k_i] = 0`` (scaled by ``cap[r,k_lead]``) for the
+    joint products ``k_i`` of one input at each region that made them in the base year, ``k_lead``
+    the one with most planned output there: one utilisation per (region, separated input), as in
+    the fast mode, whose pro-rata rationing of the input gives each the same share of its plan."""
+    for members, made in p.joint:
+        planned = np.where(made, p.capacity[:, members], 0.0)  # (R, m)
+        lead = planned.argmax(axis=1)
+        r, i = np.nonzero(made & (planned[np.arange(len(lead)), lead] > 0)[:, None])
+        keep = i != lead[r]
+        r, i = r[keep], i[keep]
+        if not len(r):
+            continue
+        rows = m.add_rows("joint", np.zeros(len(r)), np.zeros(len(r)))
+        m.add_terms(rows, m.cols["q"][r, members[i]], 1.0)
+        m.add_terms(rows, m.cols["q"][r, members[lead[r]]], -planned[r, i] / planned[r, lead[r]])
+
+
 def build_model(p: Period) -> Model:
     """The period LP (module docs): columns, then rows, each family vectorised."""
     m = Model()
@@ -262,6 +283,7 @@ def build_model(p: Period) -> Model:
     define_use_balance(m, p)
     define_clean_supply(m, p)
     define_offtakes(m, p)
+    define_joint_production(m, p)
     return m
 
 
@@ -308,6 +330,7 @@ class LPAllocation:
             # (the responses raise the buyer's sourcing share to the reservation, as in fast mode);
             # reserving more than was ordered would only swap tonnes between lanes.
             reserved=np.minimum(s.plan.offtake_t[t], ref),
+            joint=[(members, s.base_out[members, :, 0].T > 0) for _, members in s.joint],
         )
 
     def __call__(self, s: Setup, t: int, state: State, o: Orders) -> Allocation:

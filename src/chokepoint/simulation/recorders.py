@@ -201,7 +201,7 @@ class SummaryRecorder:
     def _check(self, t: int, k: int, value: Array, rows: Index, tol: Array, what: str) -> None:
         """Raise if ``value`` (rows, B) falls below ``-tol`` anywhere."""
         excess = -value - tol
-        if excess.max() > 0:
+        if excess.size and excess.max() > 0:  # a commodity no region makes has no rows
             i, b = np.unravel_index(int(np.argmax(excess)), excess.shape)
             _raise(self.s, -value[i, b], (int(b), t, int(rows[i]), k), what)
 

@@ -100,6 +100,9 @@ class Setup:
     elasticity: Array  # (K, S, 1)
     lag: Array  # (K, S, 1)
     lanes: list[list[Lanes]]  # per month, per stage
+    #: Joint products: (input j, the outputs made from j alone), where j yields several (separation).
+    joint: list[tuple[int, Index]]
+    base_out: Array  # (K, R, 1) base-year production
 
     def capacity_at(self, t: int) -> list[Array]:
         """Capacity (A, B) per stage in month ``t``: a draw's scale applies to the base-year
@@ -110,6 +113,30 @@ class Setup:
             + self.project_cap[t, self.act[k] * K + k, None]
             for k in range(K)
         ]
+
+
+def joint_products(a: Array) -> list[tuple[int, Index]]:
+    """``(j, outputs)`` for every input ``j`` that is the only input of two or more outputs: a plant
+    separating ``j`` yields all of them at once (a concentrate's element oxides), so their output
+    moves together (:func:`settle_joint`)."""
+    sole = (a > 0).sum(axis=0) == 1
+    out = []
+    for j in range(a.shape[0]):
+        members = np.flatnonzero(sole & (a[j] > 0))
+        if members.size > 1:
+            out.append((j, members))
+    return out
+
+
+def settle_joint(plan: Array, base: Array, cap: Array) -> Array:
+    """Planned output (m, R, B) of joint products, made proportional to their base-year output
+    ``base`` (m, R, 1): the utilisation ``θ = max_i plan_i / base_i`` (the most-wanted product
+    sets how much is separated; the others come with it, unsold if nobody orders them), at most
+    ``min_i cap_i / base_i``. A product the region did not make in the base year keeps its plan."""
+    made = base > 0
+    theta = np.where(made, ratio(plan, base, 0.0), 0.0).max(axis=0)
+    theta = np.minimum(theta, np.where(made, ratio(cap, base, np.inf), np.inf).min(axis=0))
+    return np.where(made, theta[None] * base, plan)
 
 
 def setup(baseline: Baseline, plan: Plan, batch: int, params: Params, capacity_scale: Array | None) -> Setup:
@@ -184,6 +211,8 @@ def setup(baseline: Baseline, plan: Plan, batch: int, params: Params, capacity_s
         elasticity=plan.substitution_elasticity.T[..., None],
         lag=plan.substitution_lag.T[..., None],
         lanes=month_lanes,
+        joint=joint_products(a),
+        base_out=per_node(baseline.production_t),
     )
 
 
@@ -251,7 +280,14 @@ def place_orders(s: Setup, t: int, state: State) -> Orders:
     plan_out = np.zeros((K, R, B))
     lane: list[Array] = [state.mix[k] for k in range(K)]
     allowed: list[Array] = list(lane)
+    joint = dict(s.joint)
     for k in reversed(range(K)):
+        if k in joint:  # its joint outputs are planned: separate them together
+            members = joint[k]
+            cap = np.zeros((members.size, R, B))
+            for i, m in enumerate(members):
+                cap[i][s.act[m]] = state.cap[m]
+            plan_out[members] = settle_joint(plan_out[members], s.base_out[members], cap)
         need = final_total[k] + refill[k]
         for out_k in s.outputs_of[k]:
             need += s.a[k, out_k] * plan_out[out_k]

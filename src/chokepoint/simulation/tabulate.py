@@ -3,6 +3,8 @@ labelled-at-the-boundary arrays: periods as ``pandas.Period``, units in column n
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -208,8 +210,13 @@ def _window(periods: pd.PeriodIndex, start: pd.Period, months: int) -> pd.Period
     return periods[(periods >= start) & (periods < start + months)] if start in periods else periods[:0]
 
 
-def compare_observed(tables: dict[str, pd.DataFrame], observations: list[Observation]) -> pd.DataFrame:
-    """Observed values next to the simulated ones, with their ratio (simulated / observed)."""
+def compare_observed(
+    tables: dict[str, pd.DataFrame],
+    observations: list[Observation],
+    groups: Mapping[str, tuple[str, ...]] | None = None,
+) -> pd.DataFrame:
+    """Observed values next to the simulated ones, with their ratio (simulated / observed); an
+    observation of a product group (``groups``: group → members) sums its members' flows."""
     if not observations:
         return _empty("observed")
     prices = tables["prices"]
@@ -220,16 +227,17 @@ def compare_observed(tables: dict[str, pd.DataFrame], observations: list[Observa
     for ob in observations:
         period = pd.Period(str(ob.period), freq="M")
         window = _window(periods, period, ob.months)
+        members = list((groups or {}).get(ob.commodity, (ob.commodity,)))
         if ob.metric == "price_index":
-            mine = prices[(prices["commodity_id"] == ob.commodity) & prices["period"].isin(window)]
+            mine = prices[prices["commodity_id"].isin(members) & prices["period"].isin(window)]
             simulated = float(mine["price_index"].mean()) if len(mine) else float("nan")
         elif ob.metric == "export_ratio":
-            out = flows[(flows["commodity_id"] == ob.commodity) & (flows["exporter_id"] == ob.region)]
+            out = flows[flows["commodity_id"].isin(members) & (flows["exporter_id"] == ob.region)]
             first = float(out.loc[out["period"] == periods[0], "flow_t"].sum())
             total = float(out.loc[out["period"].isin(window), "flow_t"].sum())
             simulated = total / (first * len(window)) if first > 0 and len(window) else float("nan")
         else:
-            into = flows[(flows["commodity_id"] == ob.commodity) & (flows["importer_id"] == ob.region)]
+            into = flows[flows["commodity_id"].isin(members) & (flows["importer_id"] == ob.region)]
             into = into[into["period"].isin(window)]
             total = float(into["flow_t"].sum())
             mine_t = float(into.loc[into["exporter_id"] == ob.origin, "flow_t"].sum())
@@ -349,7 +357,7 @@ def price_floor_payments(tables: dict[str, pd.DataFrame], scenario: Scenario) ->
 def run_tables(baseline: Baseline, plan: Plan, trajectory: Trajectory, scenario: Scenario) -> dict[str, pd.DataFrame]:
     """Every registered table a single trajectory gives (all but the Monte Carlo ``uncertainty_*``)."""
     tables = tabulate(baseline, plan, trajectory, scenario)
-    tables["observed"] = compare_observed(tables, scenario.observed)
+    tables["observed"] = compare_observed(tables, scenario.observed, plan.groups)
     tables |= project_tables(baseline, plan, trajectory, scenario)
     tables["price_floors"] = price_floor_payments(tables, scenario)
     return tables
