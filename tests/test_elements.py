@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from chokepoint.dataset import Dataset
 from chokepoint.baseyear import reconcile
 from chokepoint.baseyear.residuals import residual_table
+from chokepoint.dataset import Dataset
 from chokepoint.dataset.groups import covered_commodities, group_members
 from chokepoint.scenario import Scenario, ScenarioError, check_scenario
 from chokepoint.scenario.groups import resolve_groups
@@ -163,9 +163,10 @@ def test_a_group_row_is_a_target_on_its_members_divided_by_group_shares() -> Non
     assert set(ds["production"]["commodity_id"]) == {"ore", "oxide", "magnet"}  # rows stay as filed
     by = reconcile(ds, "m", 2024)
     x = pd.DataFrame(by.production_t, index=by.regions, columns=by.commodities)
-    # 70 t of oxide, 6:1 (group_shares): 60 t La oxide, 10 t Dy oxide (consistent: exact).
-    assert x.loc["CHN", "oxide_la"] == pytest.approx(60.0, rel=1e-5)
-    assert x.loc["CHN", "oxide_dy"] == pytest.approx(10.0, rel=1e-5)
+    # 70 t of oxide, 6:1 (group_shares): 60 t La oxide, 10 t Dy oxide (consistent: exact up to the
+    # solver's tolerance on targets weighted 0.01, the member weight).
+    assert x.loc["CHN", "oxide_la"] == pytest.approx(60.0, rel=1e-4)
+    assert x.loc["CHN", "oxide_dy"] == pytest.approx(10.0, rel=1e-4)
     table = residual_table(by).set_index("target_id")
     assert table.loc["production:CHN:oxide:s", "reconciled"] == pytest.approx(70.0, rel=1e-5)
     member = table[table["kind"] == "member_production"]

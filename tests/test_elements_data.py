@@ -9,8 +9,8 @@ from types import ModuleType
 import pandas as pd
 import pytest
 
-from chokepoint.dataset import Dataset
 from chokepoint.baseyear.members import member_production
+from chokepoint.dataset import Dataset
 from chokepoint.dataset.groups import commodity_elements, group_members
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from chokepoint.baseyear.members import member_production
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 
@@ -269,7 +270,12 @@ def _element_concentration(ds: Dataset, subject: str | None, year: int | None) -
         raise ChokepointError(f"no element_content rows for {subject or 'any commodity'}; --by element needs them")
     # every commodity of the first split stage (hard-rock and ionic-clay concentrate alike)
     first = members[members["stage_order"] == members["stage_order"].min()]["commodity_id"]
-    mined = pd.concat([producer_shares(ds, str(k), year) for k in first], ignore_index=True)
+    # mine output is filed per product group: each deposit type's part as the fit's member targets
+    prod = ds["production"]
+    groups = set(members.get("product_group", members["commodity_id"]).dropna())
+    by_member = member_production(ds, prod[prod["commodity_id"].isin(groups)])
+    view = Dataset(ds.name, {**ds.tables, "production": pd.concat([prod, by_member], ignore_index=True)})
+    mined = pd.concat([producer_shares(view, str(k), year) for k in first], ignore_index=True)
     split = split[split["commodity_id"].isin(first)]
     own = mined.merge(split, on=["commodity_id", "region_id"])
     world_split = split[split["region_id"] == WORLD]
@@ -288,7 +294,11 @@ def _patent_filings(ds: Dataset, producers: pd.DataFrame) -> pd.Series:
     """Each producer's cumulative patent filings for its commodity's material (the ``patents``
     table, latest count), NaN where the table has none: the technology moat beside the share."""
     pat = ds["patents"].sort_values("year").groupby(["material", "region_id"])["filings"].last()
-    material = producers["commodity_id"].map(ds["commodities"].set_index("commodity_id")["material"])
+    com = ds["commodities"]
+    by_code = com.set_index("commodity_id")["material"]
+    if "product_group" in com.columns:  # a product group's rows (the statistics' codes) too
+        by_code = pd.concat([by_code, com.dropna(subset=["product_group"]).set_index("product_group")["material"]])
+    material = producers["commodity_id"].map(by_code[~by_code.index.duplicated()])
     keys = pd.MultiIndex.from_arrays([material, producers["region_id"]])
     return pd.Series(pat.reindex(keys).to_numpy(dtype=float), index=producers.index)
 

@@ -276,9 +276,10 @@ def check_stage_chain(ds: Dataset) -> list[Finding]:
             for o, i in zip(known["output_commodity_id"][bad], known["input_commodity_id"][bad], strict=True)
         ]
     fed = set(rec["output_commodity_id"])
-    groups = group_members(ds["commodities"])
-    # a row filed under a product group says its members are produced
-    produced = {m for g in set(ds["production"]["commodity_id"]) for m in groups.get(str(g), (g,))}
+    # a row filed under a product group produces the members group_shares gives a share of it
+    shares = ds["group_shares"]
+    filed = set(ds["production"]["commodity_id"])
+    produced = filed | set(shares.loc[shares["product_group"].isin(filed), "commodity_id"])
     for material, group in com.groupby("material"):
         first = group["stage_order"].min()
         for cid, row in group.iterrows():

@@ -18,7 +18,6 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-
 __all__ = [
     "ELEMENT_SYMBOLS",
     "commodity_elements",
