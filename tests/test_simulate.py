@@ -94,13 +94,13 @@ def test_no_shock_reproduces_the_baseline() -> None:
 
 def test_residual_use_the_data_cannot_place_is_split_like_named_demand() -> None:
     # DNK's world export total (150 t of its 200 t) counts even without bilateral rows: it uses 50 t
-    # at home. The fit places the 150 t no statistic gives a destination on the lanes to the three
-    # other regions, pulled equally toward zero (docs/baseyear.md): 50 t each, so AUT's final use of
-    # ore is its own 125 t + 50 t.
+    # at home. The fit places the 150 t no statistic gives a destination on the lanes to regions with
+    # a use for ore (docs/baseyear.md): only AUT makes something from it (BEL mines ore, CHE buys
+    # oxide), so AUT's final use of ore is its own 125 t + 150 t.
     flows = {("BEL", "AUT", "ore"): 100, ("AUT", "CHE", "oxide"): 30, ("DNK", "WLD", "ore"): 150}
     baseline = build_baseline(tiny_dataset(trade=flows), "m", 2024)
     other = baseline.demand_table.query("sector_id == 'other'").groupby("region_id")["final_t_per_yr"].sum()
-    expected = {"AUT": 175.0, "BEL": 50.0, "CHE": 50.0, "DNK": 50.0}
+    expected = {"AUT": 275.0, "DNK": 50.0}
     assert other[other > 1e-3].to_dict() == {r: pytest.approx(q, rel=1e-5) for r, q in expected.items()}
 
 
