@@ -340,8 +340,11 @@ class Observation(_Model):
     ``export_ratio``: ``region``'s exports of the commodity to all other regions relative to the
     first (no-shock) month; ``import_share``: the share of ``region``'s imports of the commodity
     that come from ``origin``. An observation of a year or a quarter covers ``months`` months from
-    ``period`` (prices averaged, flows summed before the ratio)."""
+    ``period`` (prices averaged, flows summed before the ratio). ``role`` is required: ``calibrate``
+    (the scenario's ``calibration`` fits its parameters to it) or ``validate`` (only scored: no
+    calibration reads it), so every score says whether it is in or out of sample."""
 
+    role: Literal["calibrate", "validate"]
     metric: Literal["price_index", "export_ratio", "import_share"]
     commodity: str
     region: str | None = None
@@ -350,6 +353,14 @@ class Observation(_Model):
     months: Annotated[Whole, Field(ge=1, le=120)] = 1
     value: Annotated[Number, Field(ge=0.0, le=1e6)]
     source: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _has_role(cls, data: Any) -> Any:
+        # refused, not defaulted: guessing would score a fitted observation as out of sample
+        if isinstance(data, dict) and "role" not in data:
+            raise ValueError("role is missing; mark it calibrate (fitted to) or validate (only scored)")
+        return data
 
     @model_validator(mode="after")
     def _region(self) -> Self:

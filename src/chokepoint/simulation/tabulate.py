@@ -3,6 +3,8 @@ labelled-at-the-boundary arrays: periods as ``pandas.Period``, units in column n
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -14,7 +16,16 @@ from chokepoint.simulation.engine import Trajectory
 from chokepoint.simulation.plan import Plan
 from chokepoint.simulation.tables import TABLES, conform
 
-__all__ = ["compare_observed", "controller_shares", "price_floor_payments", "project_tables", "run_tables", "tabulate"]
+__all__ = [
+    "RATIO_FLOOR",
+    "abs_log_error",
+    "compare_observed",
+    "controller_shares",
+    "price_floor_payments",
+    "project_tables",
+    "run_tables",
+    "tabulate",
+]
 
 Array = npt.NDArray[np.float64]
 
@@ -208,8 +219,24 @@ def _window(periods: pd.PeriodIndex, start: pd.Period, months: int) -> pd.Period
     return periods[(periods >= start) & (periods < start + months)] if start in periods else periods[:0]
 
 
-def compare_observed(tables: dict[str, pd.DataFrame], observations: list[Observation]) -> pd.DataFrame:
-    """Observed values next to the simulated ones, with their ratio (simulated / observed)."""
+#: Ratios below this count as this in ``abs_log_error``: a month the model ships nothing (ratio 0)
+#: is a large, finite error (ln 1000 ≈ 6.9) that an optimiser can still descend from.
+RATIO_FLOOR = 1e-3
+
+
+def abs_log_error(simulated: npt.ArrayLike, observed: npt.ArrayLike) -> Array:
+    """``|ln(simulated / observed)|`` with the ratio floored at :data:`RATIO_FLOOR`: symmetric in
+    over- and undershoot by the same factor, and comparable across metrics of different units.
+    NaN where either value is missing or the observed value is 0."""
+    sim, obs = np.asarray(simulated, dtype=float), np.asarray(observed, dtype=float)
+    ratio = np.divide(sim, obs, out=np.full(np.broadcast(sim, obs).shape, np.nan), where=obs > 0)
+    return np.abs(np.log(np.maximum(ratio, RATIO_FLOOR)))
+
+
+def compare_observed(tables: Mapping[str, pd.DataFrame], observations: list[Observation]) -> pd.DataFrame:
+    """Observed values next to the simulated ones, with their ratio (simulated / observed), the
+    observation's role and its :func:`abs_log_error`. Reads only the ``prices`` and ``flows``
+    tables."""
     if not observations:
         return _empty("observed")
     prices = tables["prices"]
@@ -245,6 +272,8 @@ def compare_observed(tables: dict[str, pd.DataFrame], observations: list[Observa
                 "observed": ob.value,
                 "simulated": simulated,
                 "simulated_over_observed": simulated / ob.value if ob.value > 0 else float("nan"),
+                "role": ob.role,
+                "abs_log_error": float(abs_log_error(simulated, ob.value)),
                 "source": ob.source,
             }
         )
