@@ -19,15 +19,18 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, mode
 
 from chokepoint.errors import ChokepointError
 from chokepoint.files import check_folder_name
+from chokepoint.scenario.calibration import Calibration, FittedParameter, check_calibration
 from chokepoint.yamlfile import Number, load_yaml_model
 
 __all__ = [
     "Ban",
+    "Calibration",
     "CapacityProject",
     "ContentRule",
     "DemandChange",
     "Disruption",
     "ExportControl",
+    "FittedParameter",
     "Leakage",
     "Licence",
     "Observation",
@@ -374,7 +377,8 @@ class Observation(_Model):
 class Scenario(_Model):
     """A scenario: dataset and base year, monthly horizon from ``start``, the shocks and responses.
     ``name`` is also the run folder ``runs/<name>``: letters, digits, ``-``, ``_`` and ``.`` only.
-    ``notes`` are shown in the report (sources, calibration targets and fit).
+    ``notes`` are shown in the report (sources, calibration targets and fit). ``calibration``
+    declares the parameters ``chokepoint backtest --fit`` fits to the ``calibrate`` observations.
     Model parameters (assumptions until calibrated): ``capacity_utilisation`` of producers in the
     base year (spare capacity = 1/utilisation − 1); ``sourcing_adjustment``, the share of the gap
     between last month's sourcing and what actually arrived that buyers close each month;
@@ -400,6 +404,7 @@ class Scenario(_Model):
     offtakes: list[Offtake] = []
     price_floors: list[PriceFloor] = []
     observed: list[Observation] = []
+    calibration: Calibration | None = None
     uncertainty: Uncertainty | None = None
     priorities: dict[str, Annotated[Number, Field(gt=0.0, le=1e6)]] = {}
     # spare capacity is 1/utilisation − 1: below 1% it is over 99 times output, and a subnormal
@@ -416,6 +421,14 @@ class Scenario(_Model):
         if isinstance(data, dict) and "seed" in data:
             raise ValueError("seed is now uncertainty.seed (the seed of the Monte Carlo draws)")
         return data
+
+    @model_validator(mode="after")
+    def _calibration(self) -> Self:
+        if self.calibration is not None:
+            # the bounds are tried on a copy without this block (no recursion)
+            data = self.model_dump(mode="json", exclude={"calibration"})
+            check_calibration(data, self.calibration, [o.role for o in self.observed], Scenario.model_validate)
+        return self
 
     @field_validator("name")
     @classmethod
