@@ -229,3 +229,10 @@ def test_a_fit_to_an_observation_the_model_cannot_simulate_is_refused() -> None:
     raw["observed"][0]["region"] = "CHE"  # CHE exports nothing: no export ratio to fit to
     with pytest.raises(cp.ChokepointError, match="a calibrate observation has no simulated value"):
         fit_scenario(Scenario.model_validate(raw), tiny_dataset())
+
+
+def test_a_scenario_with_demand_multipliers_fits() -> None:
+    # the trials rebuild the scenario from a dump: year keys of multipliers must survive it
+    raw = _tiny(demand=[{"sector": "lamps", "region": "CHE", "multipliers": {2024: 1.0, 2025: 1.1}}])
+    fit = fit_scenario(Scenario.model_validate(raw), tiny_dataset(), max_evaluations=4)
+    assert fit.scenario.demand[0].multipliers == {2024: 1.0, 2025: 1.1}

@@ -67,7 +67,7 @@ class Objective:
         if scenario.calibration is None:
             raise ChokepointError(f"{scenario.name}: no calibration: block, so nothing to fit")
         parameters = scenario.calibration.parameters
-        base: dict[str, Any] = scenario.model_dump(mode="json", exclude={"calibration", "uncertainty"})
+        base: dict[str, Any] = scenario.model_dump(exclude={"calibration", "uncertainty"})
         base["observed"] = [o for o in base["observed"] if o["role"] == "calibrate"]
         self._base, self._ds, self._mode = base, ds, mode
         self.paths = [p.path for p in parameters]
@@ -126,7 +126,7 @@ def fit_scenario(
         {"path": objective.paths, "lower": lower, "upper": upper, "shipped": shipped, "fitted": fitted}
     )
     return Fit(
-        scenario=Scenario.model_validate(with_values(scenario.model_dump(mode="json"), values)),
+        scenario=Scenario.model_validate(with_values(scenario.model_dump(), values)),
         parameters=parameters,
         objective_shipped=at_shipped,
         objective_fitted=best,

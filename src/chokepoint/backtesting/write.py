@@ -51,7 +51,7 @@ def write_fitted(path: Path | str, values: dict[str, float]) -> Path:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
         os.chmod(temp, path.stat().st_mode & 0o7777)  # mkstemp's 0600 must not replace the file's mode
-        written = load_scenario(temp).model_dump(mode="json")
+        written = load_scenario(temp).model_dump()
         wrong = [p for p, v in values.items() if value_at(written, p) != v]
         if wrong:
             raise ScenarioError(f"{path.name}: writing {wrong[0]} did not give the fitted value; file left unchanged")

@@ -425,8 +425,9 @@ class Scenario(_Model):
     @model_validator(mode="after")
     def _calibration(self) -> Self:
         if self.calibration is not None:
-            # the bounds are tried on a copy without this block (no recursion)
-            data = self.model_dump(mode="json", exclude={"calibration"})
+            # the bounds are tried on a copy without this block (no recursion); a Python dump, since
+            # a JSON one turns the int keys of demand multipliers into text the strict model refuses
+            data = self.model_dump(exclude={"calibration"})
             check_calibration(data, self.calibration, [o.role for o in self.observed], Scenario.model_validate)
         return self
 
