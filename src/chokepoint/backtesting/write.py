@@ -4,12 +4,12 @@ file writes it, so comments, key order, flow style and every other byte stay as 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import yaml
 
 from chokepoint.errors import ChokepointError
+from chokepoint.files import atomic_file
 from chokepoint.scenario import ScenarioError, load_scenario
 from chokepoint.scenario.calibration import parameter_location, value_at
 
@@ -46,17 +46,12 @@ def write_fitted(path: Path | str, values: dict[str, float]) -> Path:
     spans = sorted(((*_value_span(text, p), f"{v:.10g}") for p, v in values.items()), reverse=True)
     for start, end, new in spans:  # from the end, so earlier offsets stay valid
         text = text[:start] + new + text[end:]
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(temp, path.stat().st_mode & 0o7777)  # mkstemp's 0600 must not replace the file's mode
+    mode = path.stat().st_mode & 0o7777
+    with atomic_file(path) as temp:  # the project's one atomic replace (files.py)
+        temp.write_text(text, encoding="utf-8")
+        os.chmod(temp, mode)  # a user's file keeps its mode, not the umask's
         written = load_scenario(temp).model_dump()
         wrong = [p for p, v in values.items() if value_at(written, p) != v]
         if wrong:
             raise ScenarioError(f"{path.name}: writing {wrong[0]} did not give the fitted value; file left unchanged")
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
     return path
