@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up the project in .venv (if needed) and run every check: lint, types, tests.
+# Set up the project in .venv (if needed) and run every check: lint, types, tests (pytest-xdist:
+# one worker per core, since the suite is CPU-bound and its tests share nothing but read-only files).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -8,4 +9,4 @@ python3 -m venv .venv
 .venv/bin/ruff check
 .venv/bin/ruff format --check
 .venv/bin/mypy
-.venv/bin/python -m pytest -W error "$@"
+.venv/bin/python -m pytest -W error -n auto "$@"

@@ -109,7 +109,22 @@ def _observation(horizon: int) -> Any:
     return repair
 
 
+def _calibration(raw: dict[str, Any]) -> dict[str, Any]:
+    # a generated path names no field: fit one every scenario has, over its whole range
+    return raw | {"parameters": [{"path": "sourcing_reversion", "lower": 0.0, "upper": 1.0}]}
+
+
+def _calibrated(raw: dict[str, Any]) -> dict[str, Any]:
+    """A calibration block needs a calibrate observation: mark the first one, or drop the block."""
+    if raw.get("calibration") is None or any(o["role"] == "calibrate" for o in raw.get("observed", [])):
+        return raw
+    if not raw.get("observed"):
+        return {k: v for k, v in raw.items() if k != "calibration"}
+    return raw | {"observed": [raw["observed"][0] | {"role": "calibrate"}, *raw["observed"][1:]]}
+
+
 def _scenario(raw: dict[str, Any]) -> dict[str, Any]:
+    raw = _calibrated(raw)
     # two trade controls by one controller on one commodity overlapping in time contradict: keep the first
     seen: set[str] = set()
     kept = []
@@ -160,6 +175,7 @@ def _scenarios(horizon: int, max_items: int) -> st.SearchStrategy[dict[str, Any]
             "Stockpile": _one_stock,
             "Uncertainty": _uncertainty,
             "Observation": _observation(horizon),
+            "Calibration": _calibration,
             "Scenario": _scenario,
         },
         skip=frozenset({"facility"}),

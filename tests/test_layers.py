@@ -23,7 +23,7 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(["network", "scenario"], 3),
     "analysis": 4,
     "simulation": 5,
-    "leverage": 6,
+    **dict.fromkeys(["leverage", "backtesting"], 6),
     **dict.fromkeys(["report", "runfiles", "api"], 7),
     **dict.fromkeys(["cli", "__main__"], 8),
 }

@@ -40,8 +40,8 @@ def ban() -> Run:
         stockpiles=[{"region": "CHE", "commodity": "oxide", "stock_t": 2, "max_release_t_per_month": 1}],
         projects=[{"name": "p", "region": "DNK", "commodity": "ore", "capacity_t_per_yr": 120, "start": "2025-01",
                    "ramp_months": 1, "learning_rate": 0.2, "cost_usd": 6e6}],
-        observed=[{"metric": "export_ratio", "commodity": "oxide", "region": "AUT", "period": "2025-01",
-                   "months": 4, "value": 0.5, "source": "hand"}],
+        observed=[{"role": "validate", "metric": "export_ratio", "commodity": "oxide", "region": "AUT",
+                   "period": "2025-01", "months": 4, "value": 0.5, "source": "hand"}],
     ))  # fmt: skip
 
 

@@ -125,21 +125,42 @@ def test_scenario_reference_page_is_current() -> None:
 def test_an_export_ratio_observation_names_its_exporter(tmp_path: Path) -> None:
     text = (
         GOOD
-        + "observed:\n  - {metric: export_ratio, commodity: ndfeb_magnet, period: 2025-05, value: 0.26, source: s}\n"
+        + "observed:\n  - {role: validate, metric: export_ratio, commodity: ndfeb_magnet, period: 2025-05,"
+        + " value: 0.26, source: s}\n"
     )
     with pytest.raises(ScenarioError, match=r"field observed\[0\]: export_ratio needs the exporting region"):
         load_scenario(_write(tmp_path, text))
 
 
+def test_an_observation_without_a_role_is_refused_with_its_line(tmp_path: Path) -> None:
+    # the default is refused, not guessed: a fitted observation scored as out of sample would flatter the model
+    text = GOOD + (
+        "observed:\n  - {role: validate, metric: price_index, commodity: ree_oxide, period: 2025-05, value: 2,"
+        " source: s}\n"
+        "  - {metric: price_index, commodity: ree_oxide, period: 2025-06, value: 2, source: s}\n"
+    )
+    line = text.splitlines().index(
+        "  - {metric: price_index, commodity: ree_oxide, period: 2025-06, value: 2, source: s}"
+    )
+    with pytest.raises(
+        ScenarioError,
+        match=rf"^s\.yaml: field observed\[1\]: role is missing; mark it calibrate .* \(line {line + 1}\)$",
+    ):
+        load_scenario(_write(tmp_path, text))
+    with pytest.raises(ScenarioError, match=r"observed\[0\]\.role: 'fit': Input should be 'calibrate' or 'validate'"):
+        load_scenario(_write(tmp_path, text.replace("role: validate", "role: fit")))
+
+
 def test_an_import_share_observation_names_importer_and_origin(tmp_path: Path, default: Dataset) -> None:
     bad = GOOD + (
-        "observed:\n  - {metric: import_share, commodity: ree_oxide, region: JPN, period: 2025-05,"
+        "observed:\n  - {role: validate, metric: import_share, commodity: ree_oxide, region: JPN, period: 2025-05,"
         " value: 0.6, source: s}\n"
     )
     with pytest.raises(ScenarioError, match=r"import_share needs the importing region and the origin"):
         load_scenario(_write(tmp_path, bad))
     late = GOOD + (
-        "observed:\n  - {metric: import_share, commodity: ree_oxide, region: JPN, origin: CHN, period: 2026-06,"
+        "observed:\n  - {role: validate, metric: import_share, commodity: ree_oxide, region: JPN, origin: CHN,"
+        " period: 2026-06,"
         " months: 12, value: 0.6, source: s}\n"
     )
     with pytest.raises(ScenarioError, match=r"observed\[0\]\.months: 12 months from 2026-06 run past the horizon end"):

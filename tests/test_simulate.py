@@ -193,10 +193,10 @@ def test_observations_over_a_window_by_hand() -> None:
     scenario = _scenario(
         export_controls=[_ban({"kind": "ban"})],
         observed=[
-            {"metric": "export_ratio", "commodity": "oxide", "region": "AUT", "period": "2025-01", "months": 4,
-             "value": 0.5, "source": "hand"},
-            {"metric": "import_share", "commodity": "oxide", "region": "CHE", "origin": "AUT", "period": "2025-01",
-             "months": 2, "value": 1.0, "source": "hand"},
+            {"role": "validate", "metric": "export_ratio", "commodity": "oxide", "region": "AUT", "period": "2025-01",
+             "months": 4, "value": 0.5, "source": "hand"},
+            {"role": "validate", "metric": "import_share", "commodity": "oxide", "region": "CHE", "origin": "AUT",
+             "period": "2025-01", "months": 2, "value": 1.0, "source": "hand"},
         ],
     )  # fmt: skip
     observed = simulate(tiny_dataset(), scenario).tables["observed"].set_index("metric")["simulated"]

@@ -123,7 +123,14 @@ def test_non_finite_and_bool_numbers_are_refused(
     raw = _base()
     if field.startswith("observed"):
         raw["observed"] = [
-            {"metric": "price_index", "commodity": "ree_oxide", "period": "2026-01", "value": 1.0, "source": "x"}
+            {
+                "role": "validate",
+                "metric": "price_index",
+                "commodity": "ree_oxide",
+                "period": "2026-01",
+                "value": 1.0,
+                "source": "x",
+            }
         ]
     message = _refusal(tmp_path, _set(raw, field, value), default)
     assert f"field {_where(field)}: " in message

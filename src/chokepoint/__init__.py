@@ -52,10 +52,14 @@ _PUBLIC: dict[str, str] = {
     "compare_runs": "chokepoint.simulation.run",
     "TABLES": "chokepoint.simulation.tables",
     "open_run": "chokepoint.runfiles",
+    "Backtest": "chokepoint.backtesting",
+    "backtest": "chokepoint.backtesting",
+    "fit_scenario": "chokepoint.backtesting",
 }
 
 __all__ = [
     "TABLES",
+    "Backtest",
     "CheckError",
     "ChokepointError",
     "Dataset",
@@ -69,6 +73,7 @@ __all__ = [
     "SupplyNetwork",
     "__version__",
     "assumptions",
+    "backtest",
     "baseline_residuals",
     "build_network",
     "check_dataset",
@@ -78,6 +83,7 @@ __all__ = [
     "default_dataset",
     "effective_dependence",
     "exposure",
+    "fit_scenario",
     "hhi",
     "import_reliance",
     "layer",
@@ -97,6 +103,7 @@ if TYPE_CHECKING:  # static checkers see the real names
     from chokepoint.analysis.concentration import Overview, concentration, hhi, overview, producer_shares, top_k_share
     from chokepoint.analysis.exposure import effective_dependence, exposure, import_reliance
     from chokepoint.api import baseline_residuals, simulate
+    from chokepoint.backtesting import Backtest, backtest, fit_scenario
     from chokepoint.dataset import Dataset, default_dataset, layer, read_dataset_dir
     from chokepoint.dataset.checks import check_dataset
     from chokepoint.dataset.provenance import assumptions, sources_used

@@ -1,7 +1,7 @@
 """The ``chokepoint`` command line: each command calls one library function and prints its table.
 
 One module per command group (:mod:`~chokepoint.cli.analysis`, :mod:`~chokepoint.cli.baseyear`,
-:mod:`~chokepoint.cli.data`, :mod:`~chokepoint.cli.simulate`,
+:mod:`~chokepoint.cli.data`, :mod:`~chokepoint.cli.simulate`, :mod:`~chokepoint.cli.backtest`,
 :mod:`~chokepoint.cli.leverage`); this one wires them into the app.
 Heavy modules (pandas, the store, plotly) are imported inside the commands, so ``--help`` is quick.
 
@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from chokepoint import __version__
-from chokepoint.cli import analysis, baseyear, data, leverage, simulate
+from chokepoint.cli import analysis, backtest, baseyear, data, leverage, simulate
 from chokepoint.errors import ChokepointError
 
 __all__ = ["app", "main"]
@@ -38,6 +38,7 @@ app.command("concentration")(analysis.concentration)
 app.command("exposure")(analysis.exposure)
 app.command("chokepoints")(analysis.chokepoints)
 app.command("simulate")(simulate.simulate)
+app.command("backtest")(backtest.backtest)
 app.command("criticality")(analysis.criticality)
 app.command("baseline")(baseyear.baseline)
 app.command("scenario-schema", hidden=True)(simulate.scenario_schema)

@@ -79,6 +79,7 @@ def render_simulation_report(run: Run, *, notes: list[str] | None = None, title:
         figures=_figures(run),
         notes=list(notes or []),
         observed=_observed_rows(tables["observed"]),
+        observed_scores=_observed_scores(tables["observed"]),
         fit=_fit(tables["base_year_fit"]),
         floors=_floor_rows(tables["price_floors"]),
         projects=_project_rows(tables["projects"]),
@@ -214,6 +215,7 @@ def _observed_rows(observed: pd.DataFrame) -> list[list[str]]:
     return [
         [
             str(r["period"]) + (f", {r['months']} months" if r["months"] > 1 else ""),
+            str(r["role"]),
             str(r["metric"]).replace("_", " "),
             str(r["commodity_id"])
             + (f" ({r['region_id']}" if isinstance(r["region_id"], str) else "")
@@ -222,10 +224,17 @@ def _observed_rows(observed: pd.DataFrame) -> list[list[str]]:
             f"{r['observed']:.3g}",
             f"{r['simulated']:.3g}",
             f"{r['simulated_over_observed']:.2f}",
+            f"{r['abs_log_error']:.3f}",
             str(r["source"]),
         ]
         for r in observed.to_dict("records")
     ]
+
+
+def _observed_scores(observed: pd.DataFrame) -> list[str]:
+    """``"validate: 0.123 over 3"`` per role present: the mean absolute log error, the backtest's score."""
+    by_role = observed.groupby("role")["abs_log_error"].agg(["mean", "size"])
+    return [f"{role}: {row['mean']:.3f} over {int(row['size'])}" for role, row in by_role.iterrows()]
 
 
 # --- the summary table ----------------------------------------------------------------------------

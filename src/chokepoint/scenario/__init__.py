@@ -19,15 +19,18 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, mode
 
 from chokepoint.errors import ChokepointError
 from chokepoint.files import check_folder_name
+from chokepoint.scenario.calibration import Calibration, FittedParameter, check_calibration
 from chokepoint.yamlfile import Number, load_yaml_model
 
 __all__ = [
     "Ban",
+    "Calibration",
     "CapacityProject",
     "ContentRule",
     "DemandChange",
     "Disruption",
     "ExportControl",
+    "FittedParameter",
     "Leakage",
     "Licence",
     "Observation",
@@ -343,8 +346,11 @@ class Observation(_Model):
     ``export_ratio``: ``region``'s exports of the commodity to all other regions relative to the
     first (no-shock) month; ``import_share``: the share of ``region``'s imports of the commodity
     that come from ``origin``. An observation of a year or a quarter covers ``months`` months from
-    ``period`` (prices averaged, flows summed before the ratio)."""
+    ``period`` (prices averaged, flows summed before the ratio). ``role`` is required: ``calibrate``
+    (the scenario's ``calibration`` fits its parameters to it) or ``validate`` (only scored: no
+    calibration reads it), so every score says whether it is in or out of sample."""
 
+    role: Literal["calibrate", "validate"]
     metric: Literal["price_index", "export_ratio", "import_share"]
     commodity: str
     region: str | None = None
@@ -353,6 +359,14 @@ class Observation(_Model):
     months: Annotated[Whole, Field(ge=1, le=120)] = 1
     value: Annotated[Number, Field(ge=0.0, le=1e6)]
     source: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _has_role(cls, data: Any) -> Any:
+        # refused, not defaulted: guessing would score a fitted observation as out of sample
+        if isinstance(data, dict) and "role" not in data:
+            raise ValueError("role is missing; mark it calibrate (fitted to) or validate (only scored)")
+        return data
 
     @model_validator(mode="after")
     def _region(self) -> Self:
@@ -366,7 +380,8 @@ class Observation(_Model):
 class Scenario(_Model):
     """A scenario: dataset and base year, monthly horizon from ``start``, the shocks and responses.
     ``name`` is also the run folder ``runs/<name>``: letters, digits, ``-``, ``_`` and ``.`` only.
-    ``notes`` are shown in the report (sources, calibration targets and fit).
+    ``notes`` are shown in the report (sources, calibration targets and fit). ``calibration``
+    declares the parameters ``chokepoint backtest --fit`` fits to the ``calibrate`` observations.
     Model parameters (assumptions until calibrated): ``capacity_utilisation`` of producers in the
     base year (spare capacity = 1/utilisation − 1); ``sourcing_adjustment``, the share of the gap
     between last month's sourcing and what actually arrived that buyers close each month;
@@ -392,6 +407,7 @@ class Scenario(_Model):
     offtakes: list[Offtake] = []
     price_floors: list[PriceFloor] = []
     observed: list[Observation] = []
+    calibration: Calibration | None = None
     uncertainty: Uncertainty | None = None
     priorities: dict[str, Annotated[Number, Field(gt=0.0, le=1e6)]] = {}
     # spare capacity is 1/utilisation − 1: below 1% it is over 99 times output, and a subnormal
@@ -408,6 +424,15 @@ class Scenario(_Model):
         if isinstance(data, dict) and "seed" in data:
             raise ValueError("seed is now uncertainty.seed (the seed of the Monte Carlo draws)")
         return data
+
+    @model_validator(mode="after")
+    def _calibration(self) -> Self:
+        if self.calibration is not None:
+            # the bounds are tried on a copy without this block (no recursion); a Python dump, since
+            # a JSON one turns the int keys of demand multipliers into text the strict model refuses
+            data = self.model_dump(exclude={"calibration"})
+            check_calibration(data, self.calibration, [o.role for o in self.observed], Scenario.model_validate)
+        return self
 
     @field_validator("name")
     @classmethod

@@ -9,11 +9,13 @@ from pydantic import BaseModel
 
 from chokepoint.scenario import (
     Ban,
+    Calibration,
     CapacityProject,
     ContentRule,
     DemandChange,
     Disruption,
     ExportControl,
+    FittedParameter,
     Leakage,
     Licence,
     Observation,
@@ -48,6 +50,8 @@ _SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("substitution[]", Substitution),
     ("offtakes[]", Offtake),
     ("observed[]", Observation),
+    ("calibration", Calibration),
+    ("calibration.parameters[]", FittedParameter),
 )
 
 

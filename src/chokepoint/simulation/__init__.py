@@ -35,6 +35,7 @@ __all__ = [
     "compare_runs",
     "run_fast",
     "run_scenario",
+    "scenario_baseline",
     "simulate",
 ]
 
@@ -50,6 +51,17 @@ def _uncertainty(scenario: Scenario, draws: int | None) -> Uncertainty | None:
         return Uncertainty.model_validate({**uncertainty.model_dump(), "draws": draws})
     except ValidationError as exc:
         raise ScenarioError(f"draws: {draws}: {exc.errors()[0]['msg']}") from None
+
+
+def scenario_baseline(ds: Dataset, scenario: Scenario) -> Baseline:
+    """The baseline ``scenario`` runs from: its material and base year at its capacity utilisation."""
+    # Regions where the scenario builds capacity or trades under an offtake need a node even
+    # when the base year has no data for them (Australia's Mount Weld before 2011).
+    new_regions = {p.region for p in scenario.projects} | {o.seller for o in scenario.offtakes}
+    new_regions |= {o.buyer for o in scenario.offtakes}
+    return build_baseline(
+        ds, scenario.material, scenario.base_year, scenario.capacity_utilisation, extra_regions=new_regions
+    )
 
 
 def simulate(
@@ -73,14 +85,8 @@ def simulate(
     check_scenario(scenario, ds, origin=origin)
     if mode not in ("fast", "lp"):
         raise ChokepointError(f"unknown allocation mode {mode!r}; use fast or lp")
-    # Regions where the scenario builds capacity or trades under an offtake need a node even
-    # when the base year has no data for them (Australia's Mount Weld before 2011).
-    new_regions = {p.region for p in scenario.projects} | {o.seller for o in scenario.offtakes}
-    new_regions |= {o.buyer for o in scenario.offtakes}
     resolved = resolve_groups(scenario, ds)  # product-group codes → member commodities
-    baseline = build_baseline(
-        ds, scenario.material, scenario.base_year, scenario.capacity_utilisation, extra_regions=new_regions
-    )
+    baseline = scenario_baseline(ds, resolved)
     plan = build_plan(baseline, resolved, ds)
     uncertainty = _uncertainty(scenario, draws)
     if uncertainty is not None and mode == "fast":

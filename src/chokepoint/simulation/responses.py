@@ -66,9 +66,11 @@ def _promised(s: Setup, t: int, k: int, state: State, o: Orders, al: Allocation)
 def _resource(s: Setup, t: int, k: int, state: State, o: Orders, al: Allocation) -> None:
     """Move stage ``k``'s sourcing shares in place: adjustment, reversion, clean share, offtakes."""
     mk = state.mix[k]
-    actual = _promised(s, t, k, state, o, al)
+    actual = _promised(s, t, k, state, o, al).clip(min=0.0)
     total = actual.sum(axis=0)
-    has = total > 0
+    # A buyer that got and was promised next to nothing keeps its shares: normalising rounding
+    # noise (1e-18 t against tonnes of use) would turn it into shares, negative ones included.
+    has = total > 1e-9 * o.use[k]
     np.divide(actual, np.where(has, total, 1.0), out=actual)
     if not has.all():
         np.copyto(actual, mk, where=~has)

@@ -162,10 +162,12 @@ _SPECS = [
         "observed",
         (_PERIOD, _label("metric", "observed quantity"), _COMMODITY, _REGION, _label("origin_id", "origin")),
         (
+            _label("role", "calibrate (fitted to) or validate (only scored)"),
             Column("months", COUNT, "month", "months averaged from period"),
             _n("observed", "", "observed value (unit of the metric)"),
             _n("simulated", "", "simulated value (unit of the metric)"),
             _n("simulated_over_observed", "1", "ratio"),
+            _n("abs_log_error", "1", "|ln(simulated / observed)|, the ratio floored at 1e-3"),
             _label("source", "where the observation comes from"),
         ),
         "The scenario's observations next to the simulated values.",

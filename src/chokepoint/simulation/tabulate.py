@@ -16,7 +16,17 @@ from chokepoint.simulation.engine import Trajectory
 from chokepoint.simulation.plan import Plan
 from chokepoint.simulation.tables import TABLES, conform
 
-__all__ = ["compare_observed", "controller_shares", "price_floor_payments", "project_tables", "run_tables", "tabulate"]
+__all__ = [
+    "RATIO_FLOOR",
+    "abs_log_error",
+    "compare_observed",
+    "controller_shares",
+    "flow_price_tables",
+    "price_floor_payments",
+    "project_tables",
+    "run_tables",
+    "tabulate",
+]
 
 Array = npt.NDArray[np.float64]
 
@@ -123,6 +133,23 @@ def _share_tables(
     }
 
 
+def flow_price_tables(baseline: Baseline, plan: Plan, trajectory: Trajectory) -> dict[str, pd.DataFrame]:
+    """The ``flows`` and ``prices`` tables of the first draw: all :func:`compare_observed` reads
+    (a calibration builds only these for each trial)."""
+    periods = pd.PeriodIndex(plan.periods, freq="M")
+    regions, ks = pd.Index(baseline.net.regions), pd.Index(baseline.commodities)
+    shipped = trajectory.shipped_t[0]
+    axes = [periods, ks, regions, regions]
+    flows = _cube(shipped, ["period", "commodity_id", "exporter_id", "importer_id"], axes, keep=shipped > 1e-9)
+    prices = _cube(trajectory.price_index[0], ["period", "commodity_id"], [periods, ks])
+    prices = prices.rename(columns={"value": "price_index"})
+    prices["price_usd_per_kg"] = prices["price_index"] * np.tile(baseline.price_usd_per_kg, len(periods))
+    return {
+        "flows": conform("flows", flows.rename(columns={"value": "flow_t"})),
+        "prices": conform("prices", prices),
+    }
+
+
 def tabulate(baseline: Baseline, plan: Plan, trajectory: Trajectory, scenario: Scenario) -> dict[str, pd.DataFrame]:
     """The engine's tables of the first draw of ``trajectory``: chain, production, flows,
     shortfall, prices, stocks, shadow prices, controller shares and the summary."""
@@ -134,10 +161,6 @@ def tabulate(baseline: Baseline, plan: Plan, trajectory: Trajectory, scenario: S
     node = ["period", "region_id", "commodity_id"]
     chain = pd.DataFrame({"commodity_id": ks, "stage": list(net.stages["stage"]), "position": np.arange(K)})
     production = _cube(tr.production_t[0], node, [periods, regions, ks]).rename(columns={"value": "production_t"})
-    shipped = tr.shipped_t[0]
-    axes = [periods, ks, regions, regions]
-    flows = _cube(shipped, ["period", "commodity_id", "exporter_id", "importer_id"], axes, keep=shipped > 1e-9)
-    flows = flows.rename(columns={"value": "flow_t"})
     demand, served = tr.demand_t[0], tr.served_t[0]
     has = demand > 0
     short = _cube(demand, [*node, "sector_id"], [periods, regions, ks, sectors], keep=has)
@@ -145,9 +168,6 @@ def tabulate(baseline: Baseline, plan: Plan, trajectory: Trajectory, scenario: S
     short["served_t"] = served[has]
     short["shortfall_t"] = (short["demand_t"] - short["served_t"]).clip(lower=0.0)
     short["shortfall_pct"] = 100.0 * short["shortfall_t"] / short["demand_t"]
-    prices = _cube(tr.price_index[0], ["period", "commodity_id"], [periods, ks])
-    prices = prices.rename(columns={"value": "price_index"})
-    prices["price_usd_per_kg"] = prices["price_index"] * np.tile(baseline.price_usd_per_kg, T)
     held = np.broadcast_to(plan.stock_target_t.reshape(1, R, K) > 0, (T, R, K))
     stocks = _cube(tr.stock_t[0], node, [periods, regions, ks], keep=held).rename(columns={"value": "stock_t"})
     stocks["draw_t"] = tr.stock_draw_t[0][held]
@@ -160,9 +180,8 @@ def tabulate(baseline: Baseline, plan: Plan, trajectory: Trajectory, scenario: S
         "chain": conform("chain", chain),
         "summary": summarise(demand.sum(axis=2), shortfall_rs, periods, regions, sectors),
         "production": conform("production", production),
-        "flows": conform("flows", flows),
+        **flow_price_tables(baseline, plan, trajectory),
         "shortfall": conform("shortfall", short),
-        "prices": conform("prices", prices),
         "stocks": conform("stocks", stocks),
         "shadow_prices": conform("shadow_prices", duals),
     }
@@ -210,13 +229,29 @@ def _window(periods: pd.PeriodIndex, start: pd.Period, months: int) -> pd.Period
     return periods[(periods >= start) & (periods < start + months)] if start in periods else periods[:0]
 
 
+#: Ratios below this count as this in ``abs_log_error``: a month the model ships nothing (ratio 0)
+#: is a large, finite error (ln 1000 ≈ 6.9) that an optimiser can still descend from.
+RATIO_FLOOR = 1e-3
+
+
+def abs_log_error(simulated: npt.ArrayLike, observed: npt.ArrayLike) -> Array:
+    """``|ln(simulated / observed)|`` with the ratio floored at :data:`RATIO_FLOOR`: symmetric in
+    over- and undershoot by the same factor, and comparable across metrics of different units.
+    NaN where either value is missing or the observed value is 0."""
+    sim, obs = np.asarray(simulated, dtype=float), np.asarray(observed, dtype=float)
+    ratio = np.divide(sim, obs, out=np.full(np.broadcast(sim, obs).shape, np.nan), where=obs > 0)
+    return np.abs(np.log(np.maximum(ratio, RATIO_FLOOR)))
+
+
 def compare_observed(
-    tables: dict[str, pd.DataFrame],
+    tables: Mapping[str, pd.DataFrame],
     observations: list[Observation],
     groups: Mapping[str, tuple[str, ...]] | None = None,
 ) -> pd.DataFrame:
-    """Observed values next to the simulated ones, with their ratio (simulated / observed); an
-    observation of a product group (``groups``: group → members) sums its members' flows."""
+    """Observed values next to the simulated ones, with their ratio (simulated / observed), the
+    observation's role and its :func:`abs_log_error`. Reads only the ``prices`` and ``flows``
+    tables; an observation of a product group (``groups``: group → members) sums its members'
+    flows."""
     if not observations:
         return _empty("observed")
     prices = tables["prices"]
@@ -253,6 +288,8 @@ def compare_observed(
                 "observed": ob.value,
                 "simulated": simulated,
                 "simulated_over_observed": simulated / ob.value if ob.value > 0 else float("nan"),
+                "role": ob.role,
+                "abs_log_error": float(abs_log_error(simulated, ob.value)),
                 "source": ob.source,
             }
         )
