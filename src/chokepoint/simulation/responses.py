@@ -70,7 +70,8 @@ def _resource(s: Setup, t: int, k: int, state: State, o: Orders, al: Allocation)
     total = actual.sum(axis=0)
     # A buyer that got and was promised next to nothing keeps its shares: normalising rounding
     # noise (1e-18 t against tonnes of use) would turn it into shares, negative ones included.
-    has = total > 1e-9 * o.use[k]
+    # (Use itself can be -1e-18 t of rounding noise: the floor is never below 0.)
+    has = total > 1e-9 * o.use[k].clip(min=0.0)
     np.divide(actual, np.where(has, total, 1.0), out=actual)
     if not has.all():
         np.copyto(actual, mk, where=~has)
