@@ -131,7 +131,7 @@ def element_dataset() -> Dataset:
     )
 
 
-def _ban(commodities: list[str], elements: list[str]) -> Scenario:
+def _ban(commodities: list[str], elements: list[str], held_whole: tuple[str, ...] = ()) -> Scenario:
     return Scenario.model_validate(
         {
             "name": "element-ban",
@@ -144,6 +144,7 @@ def _ban(commodities: list[str], elements: list[str]) -> Scenario:
                     "controller": "CHN",
                     "commodities": commodities,
                     "elements": elements,
+                    "held_whole": list(held_whole),
                     "targets": {"countries": ["USA"]},
                     "instrument": {"kind": "ban"},
                     "start": "2025-04",
@@ -184,6 +185,21 @@ def test_a_dy_control_stops_dy_products_and_leaves_la_untouched_by_hand() -> Non
     la = _shortfall(ds, _ban(["oxide", "magnet"], ["la"]))
     assert la[("USA", "lamps")] == pytest.approx(9 * 30 / 12, rel=FIT)
     assert la[("USA", "motors")] == pytest.approx(0.0, abs=1e-9)  # float noise of the fitted base
+
+
+def test_a_group_held_whole_stops_its_uncovered_members_too() -> None:
+    # Customs clearing the oxide group under one code hold La oxide with the Dy oxide: the lamps
+    # lose their 30 t/yr for the same nine months; the magnet (not held whole, no Dy listed) is
+    # still stopped only because it contains Dy.
+    ds = element_dataset()
+    short = _shortfall(ds, _ban(["oxide", "magnet"], ["Dy"], held_whole=("oxide",)))
+    assert short[("USA", "lamps")] == pytest.approx(9 * 30 / 12, rel=FIT)
+    assert short[("USA", "motors")] == pytest.approx(9 * 12 / 12, rel=FIT)
+    # A group none of whose members is covered is not held: a La control leaves the magnet alone.
+    la = _shortfall(ds, _ban(["oxide", "magnet"], ["La"], held_whole=("oxide",)))
+    assert la[("USA", "motors")] == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ScenarioError, match=r"held_whole: 'magnet' is not a product group among"):
+        check_scenario(_ban(["oxide", "magnet"], ["Dy"], held_whole=("magnet",)), ds)
 
 
 def gallium_dataset() -> Dataset:
@@ -306,4 +322,5 @@ def test_china_2025_licences_act_through_elements(default: Dataset) -> None:
     assert controlled["ndfeb_sintered_hre"] == 1.0
     assert controlled["smco_magnet"] == 1.0
     assert controlled["ree_oxide_la"] == 0.0
-    assert controlled["ndfeb_sintered"] == 0.0
+    # Magnets are held whole (one customs code for every grade), so the plain grade waits too
+    assert controlled["ndfeb_sintered"] == 1.0 == controlled["ndfeb_bonded"]

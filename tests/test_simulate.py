@@ -101,7 +101,8 @@ def test_residual_use_the_data_cannot_place_is_split_like_named_demand() -> None
     baseline = build_baseline(tiny_dataset(trade=flows), "m", 2024)
     other = baseline.demand_table.query("sector_id == 'other'").groupby("region_id")["final_t_per_yr"].sum()
     expected = {"AUT": 275.0, "DNK": 50.0}
-    assert other[other > 1e-3].to_dict() == {r: pytest.approx(q, rel=1e-5) for r, q in expected.items()}
+    # rel 5e-5: the fit's lane prior moves DNK's 50 t by 0.9 kg here (18 ppm; see the test above)
+    assert other[other > 1e-3].to_dict() == {r: pytest.approx(q, rel=5e-5) for r, q in expected.items()}
 
 
 def test_ban_cuts_the_target_by_hand() -> None:

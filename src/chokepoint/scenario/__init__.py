@@ -200,13 +200,17 @@ class ExportControl(_Dated):
     ``end`` (inclusive; open-ended without ``end``). With ``elements`` (chemical symbols, any case:
     ``[Dy, Tb]``, ``[Ga]``) it covers exactly the listed commodities that contain one of them
     (``commodities.elements``: Dy oxide and metal and the Dy/Tb-grade magnets, never La oxide);
-    a commodity whose content the dataset does not list is covered in full. ``affected_share``,
+    a commodity whose content the dataset does not list is covered in full. ``held_whole`` names
+    product groups whose every member is held once one member is covered: customs clear the group
+    under one tariff code and cannot tell the grades apart (China's 2025 magnet licences: HS
+    8505.11 for every NdFeB grade, so magnets without Dy or Tb waited too). ``affected_share``,
     if given, is the share of each commodity's flow the control covers instead."""
 
     name: str
     controller: str
     commodities: list[str] = Field(min_length=1)
     elements: list[str] = []
+    held_whole: list[str] = []
     targets: Targets
     instrument: Instrument
     leakage: list[Leakage] = []

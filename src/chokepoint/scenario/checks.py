@@ -79,6 +79,13 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
         if isinstance(c.instrument, Licence):
             for s in c.instrument.excluded_sectors:
                 need("sector", sectors, s, f"{f}.instrument.excluded_sectors")
+        groups = group_members(ds["commodities"])
+        for g in c.held_whole:
+            if len(groups.get(g, ())) < 2 or g not in c.commodities:
+                raise ScenarioError(
+                    f"{origin}: field {f}.held_whole: {g!r} is not a product group among the control's "
+                    f"commodities ({', '.join(c.commodities)}); name a group such as ndfeb_magnet"
+                )
         for e in c.elements:
             # an unknown symbol would match no commodity and switch the control off silently
             if element_symbol(e) is None:

@@ -93,12 +93,16 @@ def affected_share(control: ExportControl, commodity: str, ds: Dataset) -> float
     all of it without ``elements``; else all of it when the commodity contains one of the listed
     elements (``commodities.elements``, case-insensitive; a commodity listing none is covered in
     full) and none of it otherwise. With element-resolved commodities a control on Dy and Tb thus
-    stops Dy and Tb oxide, metal and the magnets made with them, and leaves La or Ce untouched."""
+    stops Dy and Tb oxide, metal and the magnets made with them, and leaves La or Ce untouched.
+    A member of a ``held_whole`` group is covered in full when any member of the group is."""
     if control.affected_share is not None:
         return control.affected_share
     if not control.elements:
         return 1.0
-    return 1.0 if commodity in covered_commodities(ds["commodities"], control.elements) else 0.0
+    covered = covered_commodities(ds["commodities"], control.elements)
+    groups = group_members(ds["commodities"])
+    held = {k for g in control.held_whole if covered.intersection(groups[g]) for k in groups[g]}
+    return 1.0 if commodity in covered | held else 0.0
 
 
 def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
