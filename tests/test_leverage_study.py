@@ -80,7 +80,9 @@ def test_sharing_the_cutoff_changes_no_table(default: Dataset) -> None:
     lost = cut["value_lost_usd"]
     assert not cut.index.get_level_values("commodity_id").str.startswith("ree_concentrate").any()
     priced = cut["valued_at"] != "not valued (no price)"
-    assert (lost[priced] > 0).all() and (lost[~priced] == 0).all() and priced.sum() >= 10
+    assert (lost[priced] > 0).all()
+    assert (lost[~priced] == 0).all()
+    assert priced.sum() >= 10
     assert lost.is_monotonic_decreasing
 
 
