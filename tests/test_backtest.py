@@ -136,7 +136,7 @@ def test_a_bad_calibration_block_is_one_line(change: dict[str, Any], message: st
 def test_a_file_error_in_the_calibration_names_its_line(tmp_path: Path) -> None:
     text = (SCENARIOS / "china-2025-licensing.yaml").read_text(encoding="utf-8")
     bad = tmp_path / "c.yaml"
-    bad.write_text(text.replace("lower: 0.05, upper: 1.0}", "lower: 0.05, upper: 1.2}", 1), encoding="utf-8")
+    bad.write_text(text.replace("lower: 0.0, upper: 1.0}", "lower: 0.0, upper: 1.2}", 1), encoding="utf-8")
     line = next(i for i, s in enumerate(text.splitlines(), 1) if "upper: 1.0}" in s)
     with pytest.raises(
         ScenarioError, match=rf"c\.yaml: .*calibration\.parameters\[0\]: .*\(a bound\) is not valid.*\(line {line}\)$"
