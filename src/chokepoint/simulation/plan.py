@@ -88,21 +88,27 @@ def _months(scenario: Scenario, when: YearMonth | None, default: int) -> int:
     return default if when is None else when.index(scenario.start)
 
 
-def affected_share(control: ExportControl, commodity: str, ds: Dataset) -> float:
+def covered_by(control: ExportControl, ds: Dataset) -> frozenset[str]:
+    """The commodities a control on ``elements`` covers in full: those containing a listed element
+    and every member of a ``held_whole`` group with one such member."""
+    covered = covered_commodities(ds["commodities"], control.elements)
+    groups = group_members(ds["commodities"]) if control.held_whole else {}
+    return covered.union(*(groups[g] for g in control.held_whole if covered.intersection(groups[g])))
+
+
+def affected_share(control: ExportControl, commodity: str, ds: Dataset, covered: frozenset[str] | None = None) -> float:
     """Share of ``commodity``'s flow a control covers: the scenario's ``affected_share`` if given;
     all of it without ``elements``; else all of it when the commodity contains one of the listed
     elements (``commodities.elements``, case-insensitive; a commodity listing none is covered in
     full) and none of it otherwise. With element-resolved commodities a control on Dy and Tb thus
     stops Dy and Tb oxide, metal and the magnets made with them, and leaves La or Ce untouched.
-    A member of a ``held_whole`` group is covered in full when any member of the group is."""
+    A member of a ``held_whole`` group is covered in full when any member of the group is
+    (:func:`covered_by`; pass ``covered`` to reuse it across a control's commodities)."""
     if control.affected_share is not None:
         return control.affected_share
     if not control.elements:
         return 1.0
-    covered = covered_commodities(ds["commodities"], control.elements)
-    groups = group_members(ds["commodities"])
-    held = {k for g in control.held_whole if covered.intersection(groups[g]) for k in groups[g]}
-    return 1.0 if commodity in covered | held else 0.0
+    return 1.0 if commodity in (covered_by(control, ds) if covered is None else covered) else 0.0
 
 
 def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
@@ -251,8 +257,9 @@ def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tupl
         if isinstance(inst, Licence) and any(k in net.commodities for k in c.commodities):
             sectors = pd.Index(baseline.sectors).get_indexer(pd.Index(inst.excluded_sectors))
             plan_excluded_sectors(excluded, active, targets, sectors[sectors >= 0])
+        covered = covered_by(c, ds) if c.elements and c.affected_share is None else None
         for k in (k for k in c.commodities if k in net.commodities):
-            ki, affected = net.commodity_position[k], affected_share(c, k, ds)
+            ki, affected = net.commodity_position[k], affected_share(c, k, ds, covered)
             origins = np.arange(R) == controller
             if isinstance(inst, Ban):
                 keep = plan_ban(affected, active)

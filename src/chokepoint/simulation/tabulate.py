@@ -116,6 +116,17 @@ def _controllers(scenario: Scenario, regions: list[str]) -> list[str]:
     return [c for c in named if c in regions]
 
 
+def _feeds(inputs: Array) -> npt.NDArray[np.bool_]:
+    """``[j, k]``: commodity ``j`` is ``k`` or goes into it, directly or through other stages
+    (the transitive closure of the recipes ``inputs[j, k] > 0``)."""
+    reach = np.eye(len(inputs), dtype=bool) | (inputs > 0)
+    while True:  # at most one pass per stage: each squares the path length reached
+        wider = (reach.astype(np.int64) @ reach.astype(np.int64)) > 0
+        if (wider == reach).all():
+            return reach
+        reach = wider
+
+
 def _share_tables(
     baseline: Baseline, shipped: Array, controllers: list[str], periods: pd.PeriodIndex
 ) -> dict[str, pd.DataFrame]:
@@ -124,8 +135,10 @@ def _share_tables(
     ctrl = pd.Index(controllers)
     d = _cube(100.0 * direct, ["period", "controller_id", "region_id", "commodity_id"], [periods, ctrl, regions, ks])
     names = ["period", "controller_id", "region_id", "commodity_id", "upstream_commodity_id"]
-    # Only the commodity's own and upstream stages: nothing rests on a later stage.
-    upstream = np.broadcast_to(np.tril(np.ones((len(ks), len(ks)), dtype=bool)), traced.shape)
+    # Only the commodity's own stage and the stages that feed it: nothing rests on a later stage
+    # or on a parallel chain (La oxide never feeds a magnet), which on the 38-commodity chain cuts
+    # the table from every lower-triangular pair to the recipe's reach.
+    upstream = np.broadcast_to(_feeds(baseline.inputs).T, traced.shape)
     tr = _cube(100.0 * traced, names, [periods, ctrl, regions, ks, ks], keep=upstream)
     return {
         "controller_share": conform("controller_share", d.rename(columns={"value": "direct_share_pct"})),
