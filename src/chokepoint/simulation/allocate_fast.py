@@ -68,12 +68,13 @@ def _ship(s: Setup, t: int, k: int, o: Orders, produced: Array) -> Array:
     shipped = allowed * fill[:, None, :]
     surplus = prod_a - shipped.sum(axis=1)
     gap = (o.use[k] - shipped.sum(axis=0)).clip(min=0.0)
-    wanted = gap.sum(axis=0) if lk.open_ is None else lk.open_ @ gap
-    extra = gap * ratio(surplus, wanted, 0.0)[:, None, :]
-    if lk.open_ is not None:
-        extra *= lk.open_[..., None]
+    # What each lane can take: the buyer's gap, on a controlled lane at most its headroom. The
+    # surplus is offered pro rata to that, so what a full controlled lane cannot take goes to the
+    # other buyers still short (the origin's own market, say) instead of going unsold.
+    reach = np.broadcast_to(gap, allowed.shape) if lk.open_ is None else gap * lk.open_[..., None]
     if lk.unlimited is not None:
-        np.minimum(extra, headroom(allowed, shipped, lk.unlimited), out=extra)
+        reach = np.minimum(reach, headroom(allowed, shipped, lk.unlimited))
+    extra = reach * ratio(surplus, reach.sum(axis=1), 0.0)[:, None, :]
     extra *= ratio(gap, extra.sum(axis=0), 1.0).clip(max=1.0)
     shipped += extra
     return shipped

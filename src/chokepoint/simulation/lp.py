@@ -79,7 +79,7 @@ from chokepoint.simulation.baseline import Baseline
 from chokepoint.simulation.loop import run_loop
 from chokepoint.simulation.plan import Plan
 from chokepoint.simulation.recorders import Trajectory, TrajectoryRecorder
-from chokepoint.simulation.state import Orders, Params, Setup, State, setup
+from chokepoint.simulation.state import Orders, Params, Setup, State, ratio, setup
 
 __all__ = ["LPAllocation", "build_model", "run_lp"]
 
@@ -113,6 +113,9 @@ class Period:
     weight: Array  # (S,)
     a: Array  # (K, K) inputs a[j, k]
     reserved: Array  # (K, R, R) offtake tonnes reserved from seller o for buyer b
+    #: (R, K) share of a buyer's deliveries due to its final use by sectors no licence excludes:
+    #: their demand ÷ the buyer's use (final demand, refill and the inputs of its planned output)
+    final_share: Array
     #: Joint products (outputs of one separated input) and where each was made in the base year (R, m).
     joint: list[tuple[Index, npt.NDArray[np.bool_]]] = field(default_factory=list)
 
@@ -253,6 +256,32 @@ def define_offtakes(m: Model, p: Period) -> None:
     m.add_terms(rows, v, 1.0)
 
 
+def define_reroute_budget(m: Model, p: Period) -> None:
+    """``Σ_b e[k,o,b] ≤ max(0, p[o,k] + rec[o,k] − Σ_b min(1, α)·ref[k,o,b])``: an origin reroutes only
+    the output its allowed orders do not take (what it planned for blocked or missing orders), as
+    in the fast mode; it may not short an order it could fill to serve another buyer (buyers change
+    suppliers through the sourcing responses, a month later). Only origins with output have a row."""
+    o, k = np.nonzero(p.capacity + p.recycled > 0)
+    taken = (p.ref[k, o] * np.minimum(p.allowed[k, o], 1.0)).sum(axis=1)
+    budget = np.maximum(p.capacity[o, k] + p.recycled[o, k] - taken, 0.0)
+    rows = m.add_rows("reroute", np.full_like(budget, -INF), budget)
+    m.add_terms(rows[:, None], m.cols["e"][k, o], 1.0)
+
+
+def define_final_share(m: Model, p: Period) -> None:
+    """``Σ_{s ∉ excl(r), l} x[r,k,s,l] − φ[r,k]·(Σ_o (g + e)[k,o,r] + d[r,k]) ≥ 0``, ``φ`` the
+    final-use share of the buyer's use: its final users get at least their pro-rata part of what it
+    receives, as in the fast mode, so a scarce input is not taken from them for its production.
+    Rows only where final use and production or refill compete (``0 < φ < 1``)."""
+    r, k = np.nonzero((p.final_share > 0) & (p.final_share < 1))
+    phi = p.final_share[r, k]
+    rows = m.add_rows("final_share", np.zeros(len(r)), np.full(len(r), INF))
+    m.add_terms(rows[:, None, None], m.cols["x"][r, k], (~p.excluded[r])[:, :, None].astype(float))
+    m.add_terms(rows[:, None], m.cols["g"][k, :, r], -phi[:, None])
+    m.add_terms(rows[:, None], m.cols["e"][k, :, r], -phi[:, None])
+    m.add_terms(rows, m.cols["d"][r, k], -phi)
+
+
 def define_joint_production(m: Model, p: Period) -> None:
     """``q[r,k_i]·cap[r,k_lead] − q[r,k_lead]·cap[r,k_i] = 0`` (scaled by ``cap[r,k_lead]``) for the
     joint products ``k_i`` of one input at each region that made them in the base year, ``k_lead``
@@ -283,6 +312,8 @@ def build_model(p: Period) -> Model:
     define_use_balance(m, p)
     define_clean_supply(m, p)
     define_offtakes(m, p)
+    define_reroute_budget(m, p)
+    define_final_share(m, p)
     define_joint_production(m, p)
     return m
 
@@ -330,6 +361,7 @@ class LPAllocation:
             # (the responses raise the buyer's sourcing share to the reservation, as in fast mode);
             # reserving more than was ordered would only swap tonnes between lanes.
             reserved=np.minimum(s.plan.offtake_t[t], ref),
+            final_share=(ratio(o.final_total - o.need_excluded, o.use, 0.0)[..., 0].T).clip(0.0, 1.0),
             joint=[(members, s.base_out[members, :, 0].T > 0) for _, members in s.joint],
         )
 
