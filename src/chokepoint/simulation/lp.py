@@ -31,6 +31,15 @@ Rows::
     joint[r,k]:   q[r,k] = (cap[r,k] / cap[r,k']) · q[r,k']   (joint products k, k' of one input at r)
     clean[r,k]:   Σ_{s ∈ excl(r), l} x[r,k,s,l] − Σ_o (1 − c[k,o,r])·(g + e)[k,o,r] − d[r,k] ≤ 0
     offtake[k,o,b]: (g + e)[k,o,b] + v[k,o,b] ≥ reserved[k,o,b]   (reserved lanes only; v ≥ 0 costs ε_v = 10⁻³)
+    reroute[o,k]: Σ_b e[k,o,b] ≤ max(0, p[o,k] + rec[o,k] − Σ_b min(1, α)·ref[k,o,b])
+    final_share[r,k]: Σ_{s ∉ excl(r), l} x[r,k,s,l] = φ[r,k]·(Σ_o (g + e)[k,o,r] + d[r,k]),  φ = Y_ne[r,k] / u_t[r,k]
+
+``reroute`` and ``final_share`` are the fast mode's rules, so both modes allocate by the same ones
+and differ only where the fast mode's pro rata and the LP's optimum part (docs/simulation.md):
+within the month an origin reroutes only the output its allowed orders leave (it may not short an
+order it could fill to serve another buyer: buyers change suppliers through the sourcing
+responses, a month later), and a buyer's deliveries serve its final use (``Y_ne``: demand of the
+sectors no licence excludes) and its production pro rata to its use.
 
 ``clean`` is the licence exclusion: sectors a licence excludes may only be served from the
 uncontrolled part of the region's supply (``c`` is the controlled share of an arc) and its own
@@ -49,9 +58,10 @@ within a priority level: every user competing for the same supply gets its first
 anyone gets a second, so served shares agree to within 1/L (a plain LP would pick an arbitrary
 vertex: one sector served fully, another not at all); priorities closer than a factor 1 + δ mix.
 Without shocks the unique optimum is the baseline (every lane at its ``ref``).
-``w`` is per tonne of any commodity, so where an input is scarce the LP keeps the stages that
-serve more tonnes of final demand going (the fast mode splits it pro rata between a region's
-production and its final use).
+``w`` is per tonne of any commodity; ``final_share`` keeps that from sending a scarce input to the
+stages that serve more tonnes of final demand (a magnet weighs more than the rare earths in it)
+instead of the input's own final users. Among a region's production stages the LP still sends
+it where it serves most (the fast mode pro rata to their needs).
 
 The duals of the ``use`` rows are shadow prices: the objective gained by one more tonne of ``j``
 at ``r`` — about ``w`` of the sector left short where supply is short (or where a tonne more
@@ -269,14 +279,15 @@ def define_reroute_budget(m: Model, p: Period) -> None:
 
 
 def define_final_share(m: Model, p: Period) -> None:
-    """``Σ_{s ∉ excl(r), l} x[r,k,s,l] − φ[r,k]·(Σ_o (g + e)[k,o,r] + d[r,k]) ≥ 0``, ``φ`` the
-    final-use share of the buyer's use: its final users get at least their pro-rata part of what it
-    receives, as in the fast mode, so a scarce input is not taken from them for its production.
-    Rows only where final use and production or refill compete (``0 < φ < 1``)."""
+    """``Σ_{s ∉ excl(r), l} x[r,k,s,l] = φ[r,k]·(Σ_o (g + e)[k,o,r] + d[r,k])``, ``φ`` the share of
+    the buyer's use that is final demand of sectors no licence excludes: what a region receives
+    serves its final use and its production (and refill) pro rata, as in the fast mode, so the LP
+    neither takes a scarce input from final users to make products that weigh more tonnes nor the
+    reverse. Rows only where final use and production or refill compete (``0 < φ < 1``)."""
     r, k = np.nonzero((p.final_share > 0) & (p.final_share < 1))
     phi = p.final_share[r, k]
-    rows = m.add_rows("final_share", np.zeros(len(r)), np.full(len(r), INF))
-    m.add_terms(rows[:, None, None], m.cols["x"][r, k], (~p.excluded[r])[:, :, None].astype(float))
+    rows = m.add_rows("final_share", np.zeros(len(r)), np.zeros(len(r)))
+    m.add_terms(rows[:, None, None], m.cols["x"][r, k], np.logical_not(p.excluded[r])[:, :, None].astype(float))
     m.add_terms(rows[:, None], m.cols["g"][k, :, r], -phi[:, None])
     m.add_terms(rows[:, None], m.cols["e"][k, :, r], -phi[:, None])
     m.add_terms(rows, m.cols["d"][r, k], -phi)
