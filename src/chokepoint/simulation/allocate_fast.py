@@ -4,9 +4,9 @@ An origin produces its planned output as far as its inputs arrived (Leontief: th
 binds), plus recycled supply. Export controls cap each order at its allowed share; an origin fills
 its allowed orders pro rata; what it could not ship because orders were blocked is offered to
 buyers still short, pro rata to what each lane can take (the buyer's gap on an open lane, a
-controlled lane never above its allowed share of what was ordered on it). Buyers draw strategic stocks on shortfall. Deliveries
-serve intermediate and final use pro rata; among sectors higher ``priorities`` come first, and
-sectors a licence excludes get only uncontrolled supply.
+controlled lane never above its allowed share of what was ordered on it). Buyers draw strategic
+stocks on shortfall. Deliveries serve intermediate and final use pro rata; among sectors higher
+``priorities`` come first, and sectors a licence excludes get only uncontrolled supply.
 """
 
 from __future__ import annotations

@@ -32,14 +32,15 @@ Rows::
     clean[r,k]:   Σ_{s ∈ excl(r), l} x[r,k,s,l] − Σ_o (1 − c[k,o,r])·(g + e)[k,o,r] − d[r,k] ≤ 0
     offtake[k,o,b]: (g + e)[k,o,b] + v[k,o,b] ≥ reserved[k,o,b]   (reserved lanes only; v ≥ 0 costs ε_v = 10⁻³)
     reroute[o,k]: Σ_b e[k,o,b] ≤ max(0, p[o,k] + rec[o,k] − Σ_b min(1, α)·ref[k,o,b])
-    final_share[r,k]: Σ_{s ∉ excl(r), l} x[r,k,s,l] = φ[r,k]·(Σ_o (g + e)[k,o,r] + d[r,k]),  φ = Y_ne[r,k] / u_t[r,k]
+    final_share[r,k]: Σ_{s ∉ excl(r), l} x[r,k,s,l] = φ[r,k]·(Σ_o (g + e)[k,o,r] + d[r,k] − h[r,k])
+                      φ = Y_ne[r,k] / (u_t[r,k] − refill[r,k])
 
 ``reroute`` and ``final_share`` are the fast mode's rules, so both modes allocate by the same ones
 and differ only where the fast mode's pro rata and the LP's optimum part (docs/simulation.md):
 within the month an origin reroutes only the output its allowed orders leave (it may not short an
 order it could fill to serve another buyer: buyers change suppliers through the sourcing
-responses, a month later), and a buyer's deliveries serve its final use (``Y_ne``: demand of the
-sectors no licence excludes) and its production pro rata to its use.
+responses, a month later), and a buyer's deliveries beyond what it rebuilds serve its final use
+(``Y_ne``: demand of the sectors no licence excludes) and its production pro rata to their needs.
 
 ``clean`` is the licence exclusion: sectors a licence excludes may only be served from the
 uncontrolled part of the region's supply (``c`` is the controlled share of an arc) and its own
@@ -123,8 +124,9 @@ class Period:
     weight: Array  # (S,)
     a: Array  # (K, K) inputs a[j, k]
     reserved: Array  # (K, R, R) offtake tonnes reserved from seller o for buyer b
-    #: (R, K) share of a buyer's deliveries due to its final use by sectors no licence excludes:
-    #: their demand ÷ the buyer's use (final demand, refill and the inputs of its planned output)
+    #: (R, K) share of a buyer's deliveries (less stock rebuilt) due to its final use by sectors no
+    #: licence excludes: their demand ÷ the buyer's use less refill (final demand and the inputs of
+    #: its planned output)
     final_share: Array
     #: Joint products (outputs of one separated input) and where each was made in the base year (R, m).
     joint: list[tuple[Index, npt.NDArray[np.bool_]]] = field(default_factory=list)
@@ -279,9 +281,10 @@ def define_reroute_budget(m: Model, p: Period) -> None:
 
 
 def define_final_share(m: Model, p: Period) -> None:
-    """``Σ_{s ∉ excl(r), l} x[r,k,s,l] = φ[r,k]·(Σ_o (g + e)[k,o,r] + d[r,k])``, ``φ`` the share of
-    the buyer's use that is final demand of sectors no licence excludes: what a region receives
-    serves its final use and its production (and refill) pro rata, as in the fast mode, so the LP
+    """``Σ_{s ∉ excl(r), l} x[r,k,s,l] = φ[r,k]·(Σ_o (g + e)[k,o,r] + d[r,k] − h[r,k])``, ``φ`` the
+    share of the buyer's use less refill that is final demand of sectors no licence excludes: what
+    a region receives beyond what it rebuilds serves its final use and its production pro rata, as
+    in the fast mode, so the LP
     neither takes a scarce input from final users to make products that weigh more tonnes nor the
     reverse. Rows only where final use and production or refill compete (``0 < φ < 1``)."""
     r, k = np.nonzero((p.final_share > 0) & (p.final_share < 1))
@@ -291,6 +294,7 @@ def define_final_share(m: Model, p: Period) -> None:
     m.add_terms(rows[:, None], m.cols["g"][k, :, r], -phi[:, None])
     m.add_terms(rows[:, None], m.cols["e"][k, :, r], -phi[:, None])
     m.add_terms(rows, m.cols["d"][r, k], -phi)
+    m.add_terms(rows, m.cols["h"][r, k], phi)
 
 
 def define_joint_production(m: Model, p: Period) -> None:
@@ -372,7 +376,7 @@ class LPAllocation:
             # (the responses raise the buyer's sourcing share to the reservation, as in fast mode);
             # reserving more than was ordered would only swap tonnes between lanes.
             reserved=np.minimum(s.plan.offtake_t[t], ref),
-            final_share=(ratio(o.final_total - o.need_excluded, o.use, 0.0)[..., 0].T).clip(0.0, 1.0),
+            final_share=(ratio(o.final_total - o.need_excluded, o.use - o.refill, 0.0)[..., 0].T).clip(0.0, 1.0),
             joint=[(members, s.base_out[members, :, 0].T > 0) for _, members in s.joint],
         )
 
