@@ -157,17 +157,7 @@ def test_reports_compare_observed_and_simulated() -> None:
     assert japan[("export_ratio", "2011-01")] == pytest.approx(1.25, abs=0.05)  # China's 2011 export fall, too small
 
 
-#: Where the modes still part: separation is joint production in both modes now (myanmar-disruption
-#: agrees), but under the open-ended licence of us-mp-materials the gap is in the Dy/Tb-grade
-#: magnets of EU27 and ROW wind and EV makers, fed by licensed Chinese Dy/Tb metal and magnets:
-#: the allocation steps' documented differences (docs/simulation.md: the LP reroutes along chains
-#: of uncontrolled lanes and sends a scarce input where it serves most tonnes; fast splits it pro
-#: rata) — not separation. Measured: fast 70,472 t vs lp 24,631 t, of which ndfeb_sintered_hre
-#: 50,859 vs 8,693 t. Strict: the day they agree the test says so.
-_MODES_PART = pytest.mark.xfail(strict=True, reason="fast pro-rata vs LP on a scarce input of several products")
-
-
-@pytest.mark.parametrize("name", [n if n != "us-mp-materials" else pytest.param(n, marks=_MODES_PART) for n in NAMES])
+@pytest.mark.parametrize("name", NAMES)
 def test_the_modes_agree_on_the_worlds_cumulative_shortfall(name: str) -> None:
     # Both modes share the month loop, orders and responses and differ only in the allocation
     # step (docs/simulation.md lists how): the world's cumulative shortfall in lp is within 25% of

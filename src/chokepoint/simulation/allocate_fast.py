@@ -3,11 +3,12 @@
 An origin produces its planned output as far as its inputs arrived (Leontief: the scarcest input
 binds), plus recycled supply. Export controls cap each order at its allowed share; an origin fills
 its allowed orders pro rata; what it could not ship because orders were blocked is offered to
-buyers still short (pro rata to their gaps, on open lanes, a controlled lane never above its
-allowed share of what was ordered on it). Buyers draw strategic stocks on shortfall. Deliveries
-serve intermediate and final use pro rata; among sectors higher ``priorities`` come first, and
-sectors a licence excludes get only uncontrolled supply. Each level of commodities
-(:class:`~chokepoint.simulation.state.Group`) is one pass over all its commodities and lanes.
+buyers still short, pro rata to what each lane can take (the buyer's gap on an open lane, a
+controlled lane never above its allowed share of what was ordered on it). Buyers draw strategic
+stocks on shortfall. Deliveries serve intermediate and final use pro rata; among sectors higher
+``priorities`` come first, and sectors a licence excludes get only uncontrolled supply. Each level
+of commodities (:class:`~chokepoint.simulation.state.Group`) is one pass over all its commodities
+and lanes.
 """
 
 from __future__ import annotations
@@ -67,16 +68,16 @@ def _ship(g: Group, lk: Lanes, o: Orders, prod_a: Array) -> Array:
     shipped = allowed * fill[:, None, :]
     surplus = prod_a - shipped.sum(axis=1)
     gap = (o.use[g.ks] - by_commodity(shipped, g)).clip(min=0.0)  # (n_k, R, B)
-    gap_a = gap[g.k_of]
-    if lk.open_ is None:
-        wanted = gap.sum(axis=1)[g.k_of]
-    else:
-        gap_a *= lk.open_
-        wanted = gap_a.sum(axis=1)
-    extra = gap_a
-    extra *= ratio(surplus, wanted, 0.0)[:, None, :]
+    # What each lane can take: the buyer's gap, on a controlled lane at most its headroom. The
+    # surplus is offered pro rata to that, so what a full controlled lane cannot take goes to the
+    # other buyers still short (the origin's own market, say) instead of going unsold.
+    reach = gap[g.k_of]  # (N, R, B): a copy, safe to scale in place
+    if lk.open_ is not None:
+        reach *= lk.open_
     if lk.unlimited is not None:
-        np.minimum(extra, headroom(allowed, shipped, lk.unlimited), out=extra)
+        np.minimum(reach, headroom(allowed, shipped, lk.unlimited), out=reach)
+    extra = reach
+    extra *= ratio(surplus, reach.sum(axis=1), 0.0)[:, None, :]
     extra *= ratio(gap, by_commodity(extra, g), 1.0).clip(max=1.0)[g.k_of]
     shipped += extra
     return shipped

@@ -35,6 +35,16 @@ Rows::
     joint[r,k]:   q[r,k] = (cap[r,k] / cap[r,k']) · q[r,k']   (joint products k, k' of one input at r)
     clean[r,k]:   Σ_{s ∈ excl(r), l} x[r,k,s,l] − Σ_o (1 − c[k,o,r])·(g + e)[k,o,r] − d[r,k] ≤ 0
     offtake[k,o,b]: (g + e)[k,o,b] + v[k,o,b] ≥ reserved[k,o,b]   (reserved lanes only; v ≥ 0 costs ε_v = 10⁻³)
+    reroute[o,k]: Σ_b e[k,o,b] ≤ max(0, p[o,k] + rec[o,k] − Σ_b min(1, α)·ref[k,o,b])
+    final_share[r,k]: Σ_{s ∉ excl(r), l} x[r,k,s,l] = φ[r,k]·(Σ_o (g + e)[k,o,r] + d[r,k] − h[r,k])
+                      φ = Y_ne[r,k] / (u_t[r,k] − refill[r,k])
+
+``reroute`` and ``final_share`` are the fast mode's rules, so both modes allocate by the same ones
+and differ only where the fast mode's pro rata and the LP's optimum part (docs/simulation.md):
+within the month an origin reroutes only the output its allowed orders leave (it may not short an
+order it could fill to serve another buyer: buyers change suppliers through the sourcing
+responses, a month later), and a buyer's deliveries beyond what it rebuilds serve its final use
+(``Y_ne``: demand of the sectors no licence excludes) and its production pro rata to their needs.
 
 ``clean`` is the licence exclusion: sectors a licence excludes may only be served from the
 uncontrolled part of the region's supply (``c`` is the controlled share of an arc) and its own
@@ -53,9 +63,10 @@ within a priority level: every user competing for the same supply gets its first
 anyone gets a second, so served shares agree to within 1/L (a plain LP would pick an arbitrary
 vertex: one sector served fully, another not at all); priorities closer than a factor 1 + δ mix.
 Without shocks the unique optimum is the baseline (every lane at its ``ref``).
-``w`` is per tonne of any commodity, so where an input is scarce the LP keeps the stages that
-serve more tonnes of final demand going (the fast mode splits it pro rata between a region's
-production and its final use).
+``w`` is per tonne of any commodity; ``final_share`` keeps that from sending a scarce input to the
+stages that serve more tonnes of final demand (a magnet weighs more than the rare earths in it)
+instead of the input's own final users. Among a region's production stages the LP still sends
+it where it serves most (the fast mode pro rata to their needs).
 
 The duals of the ``use`` rows are shadow prices: the objective gained by one more tonne of ``j``
 at ``r`` — about ``w`` of the sector left short where supply is short (or where a tonne more
@@ -83,7 +94,7 @@ from chokepoint.simulation.baseline import Baseline
 from chokepoint.simulation.loop import run_loop
 from chokepoint.simulation.plan import Plan
 from chokepoint.simulation.recorders import Trajectory, TrajectoryRecorder
-from chokepoint.simulation.state import Orders, Params, Setup, State, setup
+from chokepoint.simulation.state import Orders, Params, Setup, State, ratio, setup
 
 __all__ = ["LPAllocation", "build_model", "run_lp"]
 
@@ -122,6 +133,10 @@ class Period:
     ships: npt.NDArray[np.bool_]
     #: (R, K, S) sector demands the base year has: only they get served columns (none can arise).
     serves: npt.NDArray[np.bool_]
+    #: (R, K) share of a buyer's deliveries (less stock rebuilt) due to its final use by sectors no
+    #: licence excludes: their demand ÷ the buyer's use less refill (final demand and the inputs of
+    #: its planned output)
+    final_share: Array
     #: Joint products (outputs of one separated input) and where each was made in the base year (R, m).
     joint: list[tuple[Index, npt.NDArray[np.bool_]]] = field(default_factory=list)
 
@@ -280,6 +295,35 @@ def define_offtakes(m: Model, p: Period) -> None:
     m.add_terms(rows, v, 1.0)
 
 
+def define_reroute_budget(m: Model, p: Period) -> None:
+    """``Σ_b e[k,o,b] ≤ max(0, p[o,k] + rec[o,k] − Σ_b min(1, α)·ref[k,o,b])``: an origin reroutes only
+    the output its allowed orders do not take (what it planned for blocked or missing orders), as
+    in the fast mode; it may not short an order it could fill to serve another buyer (buyers change
+    suppliers through the sourcing responses, a month later). Only origins with output have a row."""
+    o, k = np.nonzero(p.capacity + p.recycled > 0)
+    taken = (p.ref[k, o] * np.minimum(p.allowed[k, o], 1.0)).sum(axis=1)
+    budget = np.maximum(p.capacity[o, k] + p.recycled[o, k] - taken, 0.0)
+    rows = m.add_rows("reroute", np.full_like(budget, -INF), budget)
+    m.add_terms(rows[:, None], m.cols["e"][k, o], 1.0)
+
+
+def define_final_share(m: Model, p: Period) -> None:
+    """``Σ_{s ∉ excl(r), l} x[r,k,s,l] = φ[r,k]·(Σ_o (g + e)[k,o,r] + d[r,k] − h[r,k])``, ``φ`` the
+    share of the buyer's use less refill that is final demand of sectors no licence excludes: what
+    a region receives beyond what it rebuilds serves its final use and its production pro rata, as
+    in the fast mode, so the LP
+    neither takes a scarce input from final users to make products that weigh more tonnes nor the
+    reverse. Rows only where final use and production or refill compete (``0 < φ < 1``)."""
+    r, k = np.nonzero((p.final_share > 0) & (p.final_share < 1))
+    phi = p.final_share[r, k]
+    rows = m.add_rows("final_share", np.zeros(len(r)), np.zeros(len(r)))
+    m.add_terms(rows[:, None, None], m.cols["x"][r, k], np.logical_not(p.excluded[r])[:, :, None].astype(float))
+    m.add_terms(rows[:, None], m.cols["g"][k, :, r], -phi[:, None])
+    m.add_terms(rows[:, None], m.cols["e"][k, :, r], -phi[:, None])
+    m.add_terms(rows, m.cols["d"][r, k], -phi)
+    m.add_terms(rows, m.cols["h"][r, k], phi)
+
+
 def define_joint_production(m: Model, p: Period) -> None:
     """``q[r,k_i]·cap[r,k_lead] − q[r,k_lead]·cap[r,k_i] = 0`` (scaled by ``cap[r,k_lead]``) for the
     joint products ``k_i`` of one input at each region that made them in the base year, ``k_lead``
@@ -310,6 +354,8 @@ def build_model(p: Period) -> Model:
     define_use_balance(m, p)
     define_clean_supply(m, p)
     define_offtakes(m, p)
+    define_reroute_budget(m, p)
+    define_final_share(m, p)
     define_joint_production(m, p)
     return m
 
@@ -359,6 +405,7 @@ class LPAllocation:
             # (the responses raise the buyer's sourcing share to the reservation, as in fast mode);
             # reserving more than was ordered would only swap tonnes between lanes.
             reserved=np.minimum(s.plan.offtake_t[t], ref),
+            final_share=(ratio(o.final_total - o.need_excluded, o.use - o.refill, 0.0)[..., 0].T).clip(0.0, 1.0),
             joint=[(members, s.base_out[members, :, 0].T > 0) for _, members in s.joint],
             ships=self.ships,
             serves=self.serves,
