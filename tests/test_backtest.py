@@ -22,7 +22,10 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
 #: The committed validation scores (mean absolute log error of the validate observations, fast
 #: mode) of the shipped scenarios. A change that makes one worse by more than VALIDATION_TOLERANCE
 #: fails; a change that improves one should lower its figure here (docs/backtest.md).
-VALIDATION_SCORES = {"china-2025-licensing": 0.2009, "japan-2010": 0.6142}
+#: japan-2010 went from 0.6142 on the product-group chain to 0.8374 on the element base: its 2011
+#: price observations (La, Dy, Pr oxide, an all-REE index) are read as the mean of 16 oxide indices,
+#: most of which the 2010 quota never makes scarce (docs/backtest.md).
+VALIDATION_SCORES = {"china-2025-licensing": 0.2006, "japan-2010": 0.8374}
 #: About 1% in ratio terms (ln 1.01 ≈ 0.00995): room for rounding and solver noise, not for a regression.
 VALIDATION_TOLERANCE = 0.01
 
@@ -133,7 +136,7 @@ def test_a_bad_calibration_block_is_one_line(change: dict[str, Any], message: st
 def test_a_file_error_in_the_calibration_names_its_line(tmp_path: Path) -> None:
     text = (SCENARIOS / "china-2025-licensing.yaml").read_text(encoding="utf-8")
     bad = tmp_path / "c.yaml"
-    bad.write_text(text.replace("lower: 0.05, upper: 1.0}", "lower: 0.05, upper: 1.2}", 1), encoding="utf-8")
+    bad.write_text(text.replace("lower: 0.0, upper: 1.0}", "lower: 0.0, upper: 1.2}", 1), encoding="utf-8")
     line = next(i for i, s in enumerate(text.splitlines(), 1) if "upper: 1.0}" in s)
     with pytest.raises(
         ScenarioError, match=rf"c\.yaml: .*calibration\.parameters\[0\]: .*\(a bound\) is not valid.*\(line {line}\)$"
@@ -148,11 +151,13 @@ def test_writing_fitted_values_changes_only_those_values(tmp_path: Path) -> None
     target.write_text(text, encoding="utf-8")
     target.chmod(0o644)
     path = "export_controls[1].instrument.approval_share"
+    april, may = (c.instrument.approval_share for c in load_scenario(source).export_controls[:2])  # type: ignore[union-attr]
     write_fitted(target, {path: 0.3123, "export_controls[0].instrument.approval_share": 0.6})
     after = target.read_text(encoding="utf-8")
-    assert after == text.replace("approval_share: 0.3095,", "approval_share: 0.3123,").replace(
-        "approval_share: 0.5865,", "approval_share: 0.6,"
-    )  # comments, order and flow style untouched
+    # April's line comes first, so each value replaces the first occurrence left (even if both are equal)
+    expected = text.replace(f"approval_share: {april},", "approval_share: 0.6,", 1)
+    expected = expected.replace(f"approval_share: {may},", "approval_share: 0.3123,", 1)
+    assert after == expected  # comments, order and flow style untouched
     assert load_scenario(target).export_controls[1].instrument.approval_share == 0.3123  # type: ignore[union-attr]
     assert target.stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir()] == [source.name]  # no temporary file left

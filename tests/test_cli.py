@@ -125,16 +125,16 @@ def test_exposure_json_traces_japan_magnets_and_oxides(capsys: pytest.CaptureFix
     code, out, _ = run(capsys, "exposure", "--region", "JPN", "-p", "ndfeb_magnet", "-p", "ree_oxide", "-f", "json")
     assert code == 0
     rows = pd.DataFrame(json.loads(out))
-    assert set(rows["product_id"]) == {"ndfeb_magnet", "ree_oxide"}
-    metal = rows.query("product_id == 'ndfeb_magnet' and stage == 'metal' and origin_id == 'CHN'").iloc[0]
-    # The reconciled base year fits Japan's metal imports to its HS 2805 value shares (trade_shares:
-    # CHN 29.6%, VNM 59.8%), no longer to China's 90% of world metal; the lane has no tonnage row.
-    assert metal["direct_share_pct"] == pytest.approx(29.6, abs=2.0)
-    assert metal["rests_on"].startswith("reconciled import")
-    magnet = rows.query("product_id == 'ndfeb_magnet' and stage == 'magnet'").iloc[0]
-    # made in Japan (argus_japan_2023); the fit now also places ~4% on an unreported CHN lane
-    assert (magnet["origin_id"], magnet["source_id"]) == ("JPN", "argus_japan_2023")
-    assert magnet["direct_share_pct"] > 90.0
+    # the groups stand for their members: every magnet type and every separated oxide
+    assert {"ndfeb_sintered_hre", "smco_magnet", "ree_oxide_dy", "ree_oxide_la"} <= set(rows["product_id"])
+    assert not {"ndfeb_magnet", "ree_oxide"} & set(rows["product_id"])
+    magnet = rows.query("stage == 'magnet' and origin_id == 'JPN'").set_index("product_id")
+    # Japan's reported output (argus_japan_2023, filed under ndfeb_magnet) is the source of each member
+    assert (magnet["source_id"] == "argus_japan_2023").all()
+    assert magnet.loc["ndfeb_sintered", "direct_share_pct"] > 90.0
+    metal = rows.query("product_id == 'ndfeb_sintered' and stage == 'metal'")
+    assert set(metal["commodity_id"]) == {"ree_metal_nd", "ree_metal_pr"}  # its composition
+    assert metal["rests_on"].str.startswith("reconciled").all()
 
 
 def test_chokepoints_and_concentration_commands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -181,10 +181,11 @@ def test_simulate_writes_tables_summary_and_report(capsys: pytest.CaptureFixture
     assert code == 0, err
     rows = json.loads(stdout)
     usa = next(r for r in rows if r["region_id"] == "USA" and r["sector_id"] == "ev")
-    # The reconciled base year gives China ~75% of US magnet supply (7,321 of 9,727 t; the rest from
-    # other fitted lanes), so a ban no longer empties US EV supply: peak 68.2%, under China's share.
-    assert usa["peak_shortfall_pct"] == pytest.approx(68.15, abs=0.1)
-    assert usa["peak_shortfall_pct"] < 75.3
+    # US EVs use the Dy/Tb-grade magnets, of which the reconciled base year gives China 66.6% of US
+    # supply (2,852 of 4,281 t; the rest from fitted lanes of Japan, Germany, Korea ...), so a ban
+    # leaves a peak of 60.3%, under China's share (stocks and rerouting cover the rest).
+    assert usa["peak_shortfall_pct"] == pytest.approx(60.33, abs=0.1)
+    assert usa["peak_shortfall_pct"] < 66.7
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["info"]["months"] == 6
     assert {f"{t}.parquet" for t in ("flows", "shortfall", "prices", "summary")} <= {p.name for p in out.iterdir()}

@@ -59,7 +59,12 @@ def test_element_split_follows_the_data_not_a_commodity_name(default: Dataset) -
     by_default = concentration(default, None, 2024, by="element")
     pd.testing.assert_frame_equal(by_default, concentration(default, "rare_earths", 2024, by="element"))
     split = default["element_content"]
-    world = split.loc[(split["region_id"] == "WLD") & (split["commodity_id"] == "ree_concentrate"), "element"]
-    assert set(by_default.index.get_level_values("element")) == set(world)  # the ore's split, found from data
+    mined = split["commodity_id"].isin(["ree_concentrate_hardrock", "ree_concentrate_ionic"])
+    world = split.loc[(split["region_id"] == "WLD") & mined, "element"]
+    assert set(by_default.index.get_level_values("element")) == set(world)  # both ores' split, found from data
+    # Myanmar's ionic clays (31,000 t at 7.48% Dy) out-mine China's Dy (20,280 t ionic at 7.48% and
+    # 249,720 t hard rock at 0.1%): the heavy rare earths are mined where the clays are.
+    assert by_default.loc[("Dy", 2024), "top1_region_id"] == "MMR"
+    assert by_default.loc[("La", 2024), "top1_region_id"] == "CHN"
     with pytest.raises(ChokepointError, match="no element_content rows for gallium"):
         concentration(default, "gallium", 2024, by="element")

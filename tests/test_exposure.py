@@ -57,32 +57,32 @@ def test_import_reliance_by_hand(tiny: Dataset) -> None:
 
 def test_us_oxide_direct_shares_rest_on_dataset_rows(default: Dataset) -> None:
     # China→US HS 2846 in 2024: 10,248.721 t US-reported, 13,609.966 t China-reported (UN Comtrade);
-    # the reconciled lane lies between the two, and the direct share is that lane over US supply
-    # (MP Materials' 1,294 t NdPr oxide net of exports plus every reconciled import).
+    # the reconciled lanes of all separated oxides lie between the two, and each oxide's direct
+    # share is its lane over US supply (MP's NdPr oxide net of exports plus every reconciled import).
     by = reconcile(default)
-    flows = by.flows[(by.flows["destination_id"] == "USA") & (by.flows["commodity_id"] == "ree_oxide")]
-    lane = float(flows.loc[flows["origin_id"] == "CHN", "flow_t"].sum())
-    assert 10_248.721 <= lane <= 13_609.966
-    usa, oxide = by.regions.get_loc("USA"), by.commodities.get_loc("ree_oxide")
-    supply = flows["flow_t"].sum() + by.production_t[usa, oxide] - by.exports_t()[usa, oxide]
-    table = exposure(default, "USA", products=["ree_oxide"]).loc[("USA", "ree_oxide", "refining")]
-    assert table.loc["CHN", "direct_share_pct"] == pytest.approx(100 * lane / supply, rel=1e-6)
+    to_us = by.flows[(by.flows["destination_id"] == "USA") & by.flows["commodity_id"].str.startswith("ree_oxide_")]
+    from_china = to_us[to_us["origin_id"] == "CHN"].set_index("commodity_id")["flow_t"]
+    assert 10_248.721 <= from_china.sum() <= 13_609.966
+    oxide = str(from_china.idxmax())  # the oxide the fit puts most of the lane on (Ce oxide)
+    usa, k = by.regions.get_loc("USA"), by.commodities.get_loc(oxide)
+    flows = to_us[to_us["commodity_id"] == oxide]
+    supply = flows["flow_t"].sum() + by.production_t[usa, k] - by.exports_t()[usa, k]
+    table = exposure(default, "USA", products=["ree_oxide"]).sort_index().loc[("USA", oxide, "refining")]
+    assert table.loc["CHN", "direct_share_pct"] == pytest.approx(100 * from_china[oxide] / supply, rel=1e-6)
     assert table.loc["CHN", "effective_share_pct"] == pytest.approx(table.loc["CHN", "direct_share_pct"])
 
 
-def test_japan_magnets_rest_on_chinese_metal(default: Dataset) -> None:
-    table = exposure(default, "JPN", products=["ndfeb_magnet"]).loc[("JPN", "ndfeb_magnet")]
-    assert table.loc[("magnet", "JPN"), "direct_share_pct"] > 90.0  # made in Japan (26,000 t assumed)
-    # Japan's HS 2805 imports by value, 2024 (Japan MOF via GTAIC, trade_shares): Vietnam 59.8%,
-    # China 29.6%, Thailand 8.1% — the fit's shares of Japan's metal, to within a point.
-    assert table.loc[("metal", "VNM"), "direct_share_pct"] == pytest.approx(59.8, abs=1.0)
-    assert table.loc[("metal", "CHN"), "direct_share_pct"] == pytest.approx(29.6, abs=2.0)
-    # The rebuilt trade data route part of Vietnam's and China's feed through ROW and US oxide (the
-    # reconciled base year gives ROW ~13% and USA ~8% of Japan's effective refining): China stays
-    # the dominant refiner behind Japan's magnets at ~76%, no longer above 80%.
-    refining = table.loc["refining", "effective_share_pct"]
-    assert refining["CHN"] > 70.0
-    assert refining.idxmax() == "CHN"
+def test_japan_magnets_rest_on_chinese_refining(default: Dataset) -> None:
+    table = exposure(default, "JPN", products=["ndfeb_magnet"]).sort_index().loc[("JPN", "ndfeb_sintered")]
+    assert (table.loc[("magnet", "JPN"), "direct_share_pct"] > 90.0).all()  # made in Japan (26,000 t assumed)
+    metal = table.loc["metal"]
+    assert set(metal["commodity_id"]) == {"ree_metal_nd", "ree_metal_pr"}  # its composition
+    # China is the largest refiner of the Nd oxide behind Japan's magnets (~92% effective) and of
+    # the Pr oxide (~39%; India, Russia and Vietnam supply the rest of Japan's Pr through the fit).
+    refining = table.loc["refining"].reset_index().set_index(["commodity_id", "origin_id"])["effective_share_pct"]
+    for oxide in ("ree_oxide_nd", "ree_oxide_pr"):
+        assert refining[oxide].idxmax() == "CHN", oxide
+    assert refining[("ree_oxide_nd", "CHN")] > 80.0
 
 
 def test_exposure_errors(default: Dataset) -> None:
@@ -97,11 +97,11 @@ def test_exposure_errors(default: Dataset) -> None:
 
 
 def test_a_region_without_data_buys_at_the_world_mix(default: Dataset) -> None:
-    # Guatemala has no rare-earth row at all: its magnets come from the world's magnet makers in
-    # proportion to their reconciled output.
+    # Guatemala has no rare-earth row at all: its magnets of each type come from the world's makers
+    # of that type in proportion to their reconciled output.
     by = reconcile(default)
-    magnets = by.production_t[:, by.commodities.get_loc("ndfeb_magnet")]
+    magnets = by.production_t[:, by.commodities.get_loc("ndfeb_sintered")]
     china = 100 * magnets[by.regions.get_loc("CHN")] / magnets.sum()
-    table = exposure(default, "GTM", products=["ndfeb_magnet"]).sort_index().loc[("GTM", "ndfeb_magnet", "magnet")]
+    table = exposure(default, "GTM", products=["ndfeb_magnet"]).sort_index().loc[("GTM", "ndfeb_sintered", "magnet")]
     assert table.loc["CHN", "direct_share_pct"] == pytest.approx(china, rel=1e-6)
     assert table.loc["CHN", "mix_basis"].startswith("world production mix")

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from chokepoint.cli import main
 from chokepoint.dataset import Dataset, default_dataset
+from chokepoint.dataset.groups import group_members
 from chokepoint.leverage import LeverageError, load_dependences, simulated_losses
 from chokepoint.leverage.files import load_pathway, shipped_pathways
 from chokepoint.leverage.model import _METRICS, METRIC_BOUNDS, Pathway
@@ -65,6 +66,7 @@ def _vocab_of(ds: Dataset) -> dict[str, Any]:
         **dict.fromkeys(("commodity", "commodities"), commodities),
         **dict.fromkeys(("sector", "excluded_sectors"), sectors),
         "elements": list(RARE_EARTH_ELEMENTS),
+        "held_whole": sorted(g for g, ks in group_members(ds["commodities"]).items() if len(ks) > 1),
     }
 
 
@@ -84,6 +86,8 @@ def _one_stock(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def _control(raw: dict[str, Any]) -> dict[str, Any]:
+    # a group is held whole only among the control's own commodities
+    raw = raw | {"held_whole": [g for g in raw.get("held_whole", []) if g in raw["commodities"]]}
     total = sum(leak["share"] for leak in raw.get("leakage", []))
     if total > 1:
         raw = raw | {"leakage": [leak | {"share": leak["share"] / total / 2} for leak in raw["leakage"]]}
@@ -135,8 +139,12 @@ def _scenario(raw: dict[str, Any]) -> dict[str, Any]:
     return raw | {"export_controls": kept} if "export_controls" in raw else raw
 
 
+#: Commodities with a 2024 price (prices.csv), which a price floor is paid against
+PRICED = ("ndfeb_sintered", "ree_oxide_dy", "ree_oxide_nd", "ree_oxide_pr")
+
+
 def _priced(raw: dict[str, Any]) -> dict[str, Any]:
-    return raw if raw["commodity"] in ("ndfeb_magnet", "ree_metal", "ree_oxide") else raw | {"commodity": "ree_oxide"}
+    return raw if raw["commodity"] in PRICED else raw | {"commodity": "ree_oxide_nd"}
 
 
 def scenarios(max_items: int = 2) -> st.SearchStrategy[dict[str, Any]]:

@@ -25,11 +25,13 @@ def test_one_network_per_dataset_material_and_year(default: Dataset) -> None:
 
 
 def test_every_region_with_data_in_any_year_has_nodes(default: Dataset) -> None:
-    regions = data_regions(default, ["ree_concentrate", "ree_oxide", "ree_metal", "ndfeb_magnet"])
+    com = default["commodities"]
+    regions = data_regions(default, com.loc[com["material"] == "rare_earths", "commodity_id"])
     early, late = build_network(default, "rare_earths", 2010), build_network(default, "rare_earths", 2024)
     assert set(early.regions) == set(late.regions) == regions
     prod = default["production"]
-    later_producers = set(prod.loc[(prod["year"] > 2010) & (prod["commodity_id"] == "ree_concentrate"), "region_id"])
+    mined = prod["commodity_id"].str.startswith("ree_concentrate_")
+    later_producers = set(prod.loc[(prod["year"] > 2010) & mined, "region_id"])
     assert (later_producers - {"WLD"}) <= set(early.regions)  # a 2010 scenario that builds there finds its node
     assert "WLD" not in set(late.regions)
 
@@ -44,12 +46,17 @@ def test_network_is_read_only(default: Dataset) -> None:
 
 def test_labelled_index_maps(default: Dataset) -> None:
     net = build_network(default)
-    i = net.node_index(["JPN", "CHN", "NOWHERE"], ["ndfeb_magnet", "ree_oxide", "ree_oxide"])
-    assert tuple(net.nodes[i[0]]) == ("JPN", "ndfeb_magnet")
-    assert tuple(net.nodes[i[1]]) == ("CHN", "ree_oxide")
+    i = net.node_index(
+        ["JPN", "CHN", "NOWHERE", "CHN"], ["ndfeb_sintered_hre", "ree_oxide_dy", "ree_oxide_dy", "ree_oxide"]
+    )
+    assert tuple(net.nodes[i[0]]) == ("JPN", "ndfeb_sintered_hre")
+    assert tuple(net.nodes[i[1]]) == ("CHN", "ree_oxide_dy")
     assert i[2] == -1
+    assert i[3] == -1  # a product group is not a node; its members are
     assert net.region_index(["CHN"])[0] == list(net.regions).index("CHN")
-    assert list(net.commodities) == ["ree_concentrate", "ree_oxide", "ree_metal", "ndfeb_magnet"]
+    stages = net.stages.set_index("commodity_id")["stage"]
+    assert stages.value_counts().to_dict() == {"mining": 2, "refining": 16, "metal": 16, "magnet": 4}
+    assert list(stages.iloc[[0, -1]].index) == ["ree_concentrate_hardrock", "smco_magnet"]
 
 
 def test_a_region_without_data_is_inert() -> None:

@@ -25,7 +25,7 @@ from chokepoint.simulation.instruments import (
     plan_technology_ban,
     plan_trade_control,
 )
-from chokepoint.simulation.plan import affected_share, element_splits
+from chokepoint.simulation.plan import affected_share
 from tests.tiny import tiny_dataset
 
 D = 5
@@ -147,43 +147,48 @@ def test_projects_recycling_offtakes_and_technology_bans_take_draws() -> None:
     assert factor.tolist() == [0.5, 0.5]
 
 
-def test_affected_share_of_an_element_control_comes_from_element_content(default: Dataset) -> None:
-    split = default["element_content"]
-    world = split[(split["region_id"] == "WLD") & (split["commodity_id"] == "ree_concentrate")]
-    dy_tb = float(world.loc[world["element"].isin(["Dy", "Tb"]), "share_of_reo"].sum())
+def test_an_element_control_covers_exactly_the_commodities_containing_its_elements(default: Dataset) -> None:
     control = ExportControl.model_validate(
         {
             "name": "c",
             "controller": "CHN",
             "commodities": ["ree_oxide"],
-            "elements": ["Dy", "Tb"],
+            "elements": ["Dy", "tb"],  # symbols match in any case
             "targets": {"all_but": []},
             "instrument": {"kind": "ban"},
             "start": "2025-01",
         }
     )
-    # Oxide and metal carry the ore's split (recipes); a magnet containing Dy is controlled whole.
-    assert affected_share(control, "ree_oxide", default) == pytest.approx(dy_tb)
-    assert affected_share(control, "ree_metal", default) == pytest.approx(dy_tb)
-    assert affected_share(control, "ndfeb_magnet", default) == 1.0
-    splits = element_splits(default, "rare_earths")
-    assert splits.loc["ree_metal"].sum() == pytest.approx(world["share_of_reo"].sum())
-    assert splits.loc["ndfeb_magnet", "Dy"] == pytest.approx(
-        float(world.loc[world["element"] == "Dy", "share_of_reo"].sum())
-    )
-    absent = control.model_copy(update={"elements": ["Pm"]})
-    assert affected_share(absent, "ndfeb_magnet", default) == (1.0 if "Pm" in set(world["element"]) else 0.0)
+    covered = {
+        "ree_oxide_dy": 1.0,
+        "ree_oxide_tb": 1.0,
+        "ree_metal_dy": 1.0,
+        "ndfeb_sintered_hre": 1.0,  # Nd Pr Dy Tb
+        "ree_oxide_la": 0.0,
+        "ree_oxide_ce": 0.0,
+        "ree_metal_nd": 0.0,
+        "ndfeb_sintered": 0.0,  # grades without heavy rare earths
+        "ndfeb_bonded": 0.0,
+        "smco_magnet": 0.0,
+        "ree_concentrate_ionic": 1.0,  # a concentrate contains every rare earth
+    }
+    assert {k: affected_share(control, k, default) for k in covered} == covered
+    gallium = control.model_copy(update={"elements": ["Ga"]})
+    assert affected_share(gallium, "gallium", default) == 1.0
+    assert affected_share(gallium, "ree_oxide_dy", default) == 0.0
+    given = control.model_copy(update={"affected_share": 0.3})
+    assert affected_share(given, "ree_oxide_la", default) == 0.3  # the scenario's own share wins
 
 
 def test_reference_price_is_the_marked_quote_else_the_median(default: Dataset) -> None:
     prices = default["prices"]
-    oxide = prices[(prices["commodity_id"] == "ree_oxide") & (prices["year"] == 2024)]
+    oxide = prices[(prices["commodity_id"] == "ree_oxide_nd") & (prices["year"] == 2024)]
     marked = oxide.loc[oxide["price_role"] == "reference", "price_usd_per_kg"]
     assert len(marked) == 1
-    assert reference_prices(default, ["ree_oxide"], 2024)[0] == float(marked.iloc[0])
+    assert reference_prices(default, ["ree_oxide_nd"], 2024)[0] == float(marked.iloc[0])
     unmarked = Dataset("unmarked", {**default.tables, "prices": prices.assign(price_role=pd.NA)})
     median = float(oxide["price_usd_per_kg"].median())
-    assert reference_prices(unmarked, ["ree_oxide", "ree_concentrate"], 2024)[0] == pytest.approx(median)
+    assert reference_prices(unmarked, ["ree_oxide_nd", "ree_concentrate_ionic"], 2024)[0] == pytest.approx(median)
 
 
 def test_trade_control_writes_drawn_keeps_like_scalar_calls() -> None:

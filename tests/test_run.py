@@ -18,6 +18,7 @@ from chokepoint.dataset import Dataset
 from chokepoint.iomath import solve_leontief
 from chokepoint.scenario import Scenario
 from chokepoint.simulation import TABLES, Run, build_baseline, build_plan, run_fast, simulate
+from chokepoint.simulation.recorders import ATOL_T
 from chokepoint.simulation.tables import tables_markdown
 from chokepoint.simulation.tabulate import controller_shares
 from tests.tiny import tiny_dataset
@@ -160,10 +161,13 @@ def test_traced_shares_by_stages_match_the_dense_inverse(default: Dataset) -> No
     regions = list(baseline.net.regions)
     controllers = ["CHN", "USA"]
     direct, traced = controller_shares(baseline, shipped, controllers)
+    # Compared where the region receives at least a gram (ATOL_T) of the commodity: a share of the
+    # 1e-8 t the engine's arithmetic leaves on an emptied lane (EU27's Pr metal) is rounding noise.
+    real = (shipped.sum(axis=2) >= ATOL_T).transpose(0, 2, 1)[..., None]  # (T, R, K, 1)
     for i, c in enumerate(controllers):
         expected = _dense_traced(baseline, shipped, regions.index(c))
-        assert traced[:, i] == pytest.approx(expected, abs=1e-9)
-    usa, magnet = regions.index("USA"), baseline.commodities.index("ndfeb_magnet")
+        assert np.where(real, traced[:, i], 0.0) == pytest.approx(np.where(real, expected, 0.0), abs=1e-9)
+    usa, magnet = regions.index("USA"), baseline.commodities.index("ndfeb_sintered_hre")  # a member of the group
     assert traced[0, 0, usa, magnet, magnet] > 0.5 > traced[3, 0, usa, magnet, magnet]  # the ban cuts it
     assert direct[3, 0, usa, magnet] == pytest.approx(0.0)
 

@@ -190,19 +190,23 @@ def test_years_outside_the_horizon_are_refused(
 @pytest.mark.parametrize(
     ("elements", "says"),
     [
-        (["dy", "Tb"], "unknown element 'dy'; did you mean 'Dy'? (codes are case-sensitive)"),
-        (["Dy", "TB"], "unknown element 'TB'; did you mean 'Tb'?"),
-        (["Dysprosium"], "unknown element 'Dysprosium'"),
-        (["Xx"], "unknown element 'Xx'"),
+        (["Dz", "Tb"], "unknown element symbol 'Dz'; did you mean 'Dy'?"),
+        (["Dysprosium"], "unknown element symbol 'Dysprosium'"),
+        (["Xx"], "unknown element symbol 'Xx'"),
     ],
 )
-def test_unknown_or_lower_case_elements_are_refused(
-    tmp_path: Path, default: Dataset, elements: list[str], says: str
-) -> None:
+def test_unknown_elements_are_refused(tmp_path: Path, default: Dataset, elements: list[str], says: str) -> None:
     raw = _set(_base(), "export_controls.0.elements", elements)
     message = _refusal(tmp_path, raw, default)
     assert "field export_controls[0].elements: " in message
     assert says in message
+
+
+def test_element_symbols_match_in_any_case(tmp_path: Path, default: Dataset) -> None:
+    path = tmp_path / "s.yaml"
+    raw = _set(_base(), "export_controls.0.elements", ["dy", "TB", "Ga"])  # Ga: any material's element
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    check_scenario(load_scenario(path), default, origin=path.name)
 
 
 def test_misspelt_codes_get_a_suggestion(tmp_path: Path, default: Dataset) -> None:

@@ -208,6 +208,22 @@ def _lane_sources(by: BaseYear) -> pd.DataFrame:
     )
 
 
+def _production_sources(by: BaseYear) -> pd.Series:
+    """The source ids of the production targets that read each (region, commodity)'s output,
+    space-joined: a row filed under a product group is the source of each member it sums."""
+    made = np.flatnonzero((by.targets["kind"] == "production").to_numpy())
+    terms = by.terms[by.terms["target"].isin(made) & (by.terms["var"] < len(by.regions) * len(by.commodities))]
+    r, k = np.divmod(terms["var"].to_numpy(), len(by.commodities))
+    read = pd.DataFrame(
+        {
+            "region_id": by.regions[r],
+            "commodity_id": by.commodities[k],
+            "source_id": by.targets["source_id"].to_numpy()[terms["target"].to_numpy()],
+        }
+    )
+    return read.groupby(["region_id", "commodity_id"])["source_id"].agg(lambda s: " ".join(sorted(set(s))))
+
+
 def _mix_table(nodes: pd.MultiIndex, by: BaseYear, production: pd.Series) -> pd.DataFrame:
     """Each node's supply by origin with the rows it rests on, and its ``share`` of the node.
 
@@ -218,8 +234,7 @@ def _mix_table(nodes: pd.MultiIndex, by: BaseYear, production: pd.Series) -> pd.
     exports = flows.groupby(["origin_id", "commodity_id"])["quantity_t"].sum()
     exports = exports.rename_axis(["region_id", "commodity_id"]).reindex(nodes).fillna(0.0)
     domestic = (production - exports).clip(lower=0.0)
-    made = by.targets[by.targets["kind"] == "production"]
-    own_sources = made.groupby(["region_id", "commodity_id"])["source_id"].agg(lambda s: " ".join(sorted(set(s))))
+    own_sources = _production_sources(by)
     own = pd.DataFrame(
         {
             "origin_id": nodes.get_level_values(0),

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from chokepoint.baseyear.members import member_production
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 
@@ -75,11 +76,25 @@ class Overview:
 By = Literal["country", "owner", "element"]
 
 
+def _units(com: pd.DataFrame) -> pd.DataFrame:
+    """The codes statistics report under: one row per product group (a group's stage, order and
+    basis are its first member's), each commodity reported under its own code as it is."""
+    group = com["product_group"].fillna(com["commodity_id"]) if "product_group" in com else com["commodity_id"]
+    grouped = com.assign(commodity_id=group).sort_values("stage_order", kind="stable")
+    return grouped.drop_duplicates("commodity_id").reset_index(drop=True)
+
+
 def _commodities_for(ds: Dataset, subject: str | None) -> pd.DataFrame:
-    com = ds["commodities"]
+    """A material's reporting units (product groups: the figures production statistics give, so
+    a stage reads as one line however many elements it resolves), or one commodity or group."""
+    com, units = ds["commodities"], _units(ds["commodities"])
     if subject is None:
-        return com.sort_values(["material", "stage_order"])
-    chosen = com[(com["material"] == subject) | (com["commodity_id"] == subject)]
+        return units.sort_values(["material", "stage_order"])
+    chosen = units[units["material"] == subject]
+    if chosen.empty:
+        chosen = pd.concat(
+            [units[units["commodity_id"] == subject], com[com["commodity_id"] == subject]]
+        ).drop_duplicates("commodity_id")
     if chosen.empty:
         names = sorted({*com["material"].dropna(), *com["commodity_id"].dropna()})
         raise ChokepointError(f"unknown commodity or material {subject!r}; choose one of: {', '.join(names)}")
@@ -248,18 +263,25 @@ def _element_concentration(ds: Dataset, subject: str | None, year: int | None) -
     """Element split of the first stage of ``subject`` (default: any material) that
     ``element_content`` splits: the mined ore, whose composition the data give."""
     split = ds["element_content"]
+    com = ds["commodities"]
     chosen = _commodities_for(ds, subject)
-    split_stages = chosen[chosen["commodity_id"].isin(split["commodity_id"])]
-    if split_stages.empty:
+    members = com[com["material"].isin(chosen["material"]) & com["commodity_id"].isin(split["commodity_id"])]
+    if members.empty:
         raise ChokepointError(f"no element_content rows for {subject or 'any commodity'}; --by element needs them")
-    commodity = str(split_stages.sort_values("stage_order")["commodity_id"].iloc[0])
-    mined = producer_shares(ds, commodity, year)
-    split = split[split["commodity_id"] == commodity]
+    # every commodity of the first split stage (hard-rock and ionic-clay concentrate alike)
+    first = members[members["stage_order"] == members["stage_order"].min()]["commodity_id"]
+    # mine output is filed per product group: each deposit type's part as the fit's member targets
+    prod = ds["production"]
+    groups = set(members.get("product_group", members["commodity_id"]).dropna())
+    by_member = member_production(ds, prod[prod["commodity_id"].isin(groups)])
+    view = Dataset(ds.name, {**ds.tables, "production": pd.concat([prod, by_member], ignore_index=True)})
+    mined = pd.concat([producer_shares(view, str(k), year) for k in first], ignore_index=True)
+    split = split[split["commodity_id"].isin(first)]
     own = mined.merge(split, on=["commodity_id", "region_id"])
     world_split = split[split["region_id"] == WORLD]
-    fallback = mined[~mined["region_id"].isin(own["region_id"])].merge(
-        world_split.drop(columns="region_id"), on="commodity_id"
-    )
+    placed = pd.MultiIndex.from_frame(own[["commodity_id", "region_id"]].drop_duplicates())
+    rest = mined[~pd.MultiIndex.from_frame(mined[["commodity_id", "region_id"]]).isin(placed)]
+    fallback = rest.merge(world_split.drop(columns="region_id"), on="commodity_id")
     rows = pd.concat([own, fallback], ignore_index=True)
     rows = rows.assign(element_t=rows["production_t"] * rows["share_of_reo"])
     keys = ["element", "year"]
@@ -272,7 +294,11 @@ def _patent_filings(ds: Dataset, producers: pd.DataFrame) -> pd.Series:
     """Each producer's cumulative patent filings for its commodity's material (the ``patents``
     table, latest count), NaN where the table has none: the technology moat beside the share."""
     pat = ds["patents"].sort_values("year").groupby(["material", "region_id"])["filings"].last()
-    material = producers["commodity_id"].map(ds["commodities"].set_index("commodity_id")["material"])
+    com = ds["commodities"]
+    by_code = com.set_index("commodity_id")["material"]
+    if "product_group" in com.columns:  # a product group's rows (the statistics' codes) too
+        by_code = pd.concat([by_code, com.dropna(subset=["product_group"]).set_index("product_group")["material"]])
+    material = producers["commodity_id"].map(by_code[~by_code.index.duplicated()])
     keys = pd.MultiIndex.from_arrays([material, producers["region_id"]])
     return pd.Series(pat.reindex(keys).to_numpy(dtype=float), index=producers.index)
 
@@ -301,7 +327,11 @@ def overview(ds: Dataset, commodity: str, year: int) -> Overview:
     ].reset_index(drop=True)
     producers["patent_filings"] = _patent_filings(ds, producers)
     stages = _by_country(shares).reset_index()
-    com = ds["commodities"].set_index("commodity_id")
+    com = (
+        pd.concat([_units(ds["commodities"]), ds["commodities"]])
+        .drop_duplicates("commodity_id")
+        .set_index("commodity_id")
+    )
     stages = stages.assign(
         stage_order=stages["commodity_id"].map(com["stage_order"]),
         quantity_basis=stages["commodity_id"].map(com["quantity_basis"]),

@@ -52,6 +52,7 @@ from chokepoint.analysis.indices import (
     wgi_scaled_eu,
 )
 from chokepoint.dataset import Dataset
+from chokepoint.dataset.groups import group_members
 from chokepoint.errors import CheckError
 from chokepoint.network import MIX_BASES, SupplyNetwork, build_network
 
@@ -241,8 +242,12 @@ def usgs_table(
         else "given by the caller"
     )
     records = []
+    # producer shares come as statistics report them (per product group); trade exposure per member
+    group_of = {k: g for g, ks in group_members(ds["commodities"]).items() for k in ks}
     for commodity, te in reliance.items():
-        rows = shares[shares["commodity_id"] == commodity]
+        rows = shares[shares["commodity_id"].isin([commodity, group_of.get(str(commodity), str(commodity))])]
+        if rows.empty:
+            continue  # nobody makes it in the year (e.g. scandium oxide): no disruption potential
         r = _risk_of(risk, rows["region_id"], f"producers of {commodity} in {year}")
         dp = usgs_disruption_potential(rows["share"].to_numpy(dtype=float), r.to_numpy())
         records.append(

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.dataset import Dataset
+from chokepoint.dataset.groups import group_members
 from chokepoint.errors import ChokepointError
 from chokepoint.iomath import solve_leontief
 from chokepoint.network import SupplyNetwork, build_network
@@ -110,7 +111,8 @@ def exposure(
     products: list[str] | None = None,
     net: SupplyNetwork | None = None,
 ) -> pd.DataFrame:
-    """``region``'s direct and effective dependence for ``products`` (default: every stage).
+    """``region``'s direct and effective dependence for ``products`` (default: every stage; a
+    product group such as ``ndfeb_magnet`` means all its members).
 
     The rows of each product show, stage by stage, which origins its supply rests on, with the
     region's net import reliance for the stage's commodity where trade data exist. ``net``: the
@@ -129,6 +131,9 @@ def exposure(
     keys = pd.MultiIndex.from_arrays([table.index.get_level_values("region_id"), table["commodity_id"]])
     table["net_import_reliance_pct"] = reliance.reindex(keys).to_numpy()
     if products:
+        # a product group (the statistics' code, e.g. ndfeb_magnet) stands for its members
+        groups = group_members(ds["commodities"])
+        products = [m for p in products for m in groups.get(p, (p,))]
         unknown = sorted(set(products) - set(net.stages["commodity_id"]))
         if unknown:
             raise ChokepointError(f"unknown product {unknown[0]!r}; products: {', '.join(net.stages['commodity_id'])}")

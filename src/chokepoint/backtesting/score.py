@@ -7,6 +7,7 @@ import pandas as pd
 
 from chokepoint.dataset import Dataset
 from chokepoint.scenario import Observation, Scenario
+from chokepoint.scenario.groups import resolve_groups
 from chokepoint.simulation import Baseline, build_plan, run_scenario, scenario_baseline
 from chokepoint.simulation.engine import Mode
 from chokepoint.simulation.tabulate import compare_observed, flow_price_tables
@@ -51,12 +52,13 @@ def observations_table(
     from the central path alone: no Monte Carlo draws, and only the flows and prices tabulated.
     ``baselines`` caches baselines across calls on the same ``ds`` (a fit's trials). The caller
     checks the scenario against ``ds`` first (:func:`~chokepoint.scenario.check_scenario`)."""
-    key = _baseline_key(scenario)
+    resolved = resolve_groups(scenario, ds)  # product-group codes → member commodities
+    key = _baseline_key(resolved)
     cache = {} if baselines is None else baselines
-    baseline = cache[key] if key in cache else cache.setdefault(key, scenario_baseline(ds, scenario))
-    plan = build_plan(baseline, scenario, ds)
-    trajectory = run_scenario(baseline, plan, scenario, mode)
-    return compare_observed(flow_price_tables(baseline, plan, trajectory), observations)
+    baseline = cache[key] if key in cache else cache.setdefault(key, scenario_baseline(ds, resolved))
+    plan = build_plan(baseline, resolved, ds)
+    trajectory = run_scenario(baseline, plan, resolved, mode)
+    return compare_observed(flow_price_tables(baseline, plan, trajectory), observations, plan.groups)
 
 
 def scorecard(name: str, observed: pd.DataFrame) -> pd.DataFrame:

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from chokepoint.baseyear.members import MEMBER_KIND, member_production
 from chokepoint.dataset import Dataset, read_table_csv
 
 __all__ = [
@@ -176,10 +177,13 @@ class Targets:
     terms: pd.DataFrame
 
 
-def allowed_lanes(regions: pd.Index, commodities: pd.Index, prod: pd.DataFrame, trade: pd.DataFrame) -> pd.DataFrame:
-    """Every (origin, destination, commodity) with o ≠ d whose origin can supply the commodity:
-    it produces it, or some row (trade or share) has it export it, or it is :data:`REST_OF_WORLD`. Any destination
-    is allowed, so the fit can place a lane no statistic reports (penalised toward zero)."""
+def allowed_lanes(
+    regions: pd.Index, commodities: pd.Index, prod: pd.DataFrame, trade: pd.DataFrame, dest: pd.DataFrame
+) -> pd.DataFrame:
+    """Every (origin, destination, commodity) with o ≠ d whose origin can supply the commodity (it
+    produces it, or some row (trade or share) has it export it, or it is :data:`REST_OF_WORLD`) and
+    whose destination has a use for it (``dest``: region_id, commodity_id; see :func:`_destinations`),
+    so the fit can place a lane no statistic reports (penalised toward zero)."""
     made = prod[["region_id", "commodity_id"]]
     sent = trade[["exporter_id", "commodity_id"]].rename(columns={"exporter_id": "region_id"})
     row = pd.DataFrame({"region_id": REST_OF_WORLD, "commodity_id": list(commodities)})
@@ -189,14 +193,37 @@ def allowed_lanes(regions: pd.Index, commodities: pd.Index, prod: pd.DataFrame, 
         k=commodities.get_indexer(pd.Index(origins["commodity_id"])),
     )
     origins = origins[(origins["o"] >= 0) & (origins["k"] >= 0)]
-    dest = pd.DataFrame({"d": np.arange(len(regions))})
-    lanes = origins[["o", "k"]].merge(dest, how="cross")
+    dest = dest.drop_duplicates()
+    dest = dest.assign(
+        d=regions.get_indexer(pd.Index(dest["region_id"])), k=commodities.get_indexer(pd.Index(dest["commodity_id"]))
+    )
+    lanes = origins[["o", "k"]].merge(dest[(dest["d"] >= 0) & (dest["k"] >= 0)][["d", "k"]], on="k")
     lanes = lanes[lanes["o"] != lanes["d"]].sort_values(["k", "o", "d"]).reset_index(drop=True)
     return lanes.assign(
         origin_id=regions[lanes["o"]].to_numpy(),
         destination_id=regions[lanes["d"]].to_numpy(),
         commodity_id=commodities[lanes["k"]].to_numpy(),
     )[["origin_id", "destination_id", "commodity_id", "o", "d", "k"]]
+
+
+def _destinations(ds: Dataset, ks: list[str], made: pd.DataFrame, bought: pd.DataFrame, year: int) -> pd.DataFrame:
+    """(region_id, commodity_id) that may receive a commodity: an importer some trade or share row
+    names (``bought``), a maker of a product it is an input of (``made``: region_id, commodity_id
+    of the production rows, members included), a region with named final use of it, and
+    :data:`REST_OF_WORLD` (the world remainder). Any other region would only take unreported
+    final use, which the prior keeps where it is made: leaving those lanes out keeps the
+    element-resolved fit (~40 commodities) small without changing what it can reproduce."""
+    rec = ds["recipes"][ds["recipes"]["input_commodity_id"].isin(ks)]
+    inputs = made.merge(rec, left_on="commodity_id", right_on="output_commodity_id", suffixes=("_m", ""))
+    use = named_final_use(ds, ks, year)
+    return concat(
+        [
+            bought[["region_id", "commodity_id"]],
+            pd.DataFrame({"region_id": inputs["region_id"], "commodity_id": inputs["input_commodity_id"]}),
+            use[["region_id", "commodity_id"]],
+            pd.DataFrame({"region_id": REST_OF_WORLD, "commodity_id": ks}),
+        ]
+    ).astype(str)
 
 
 def _unit_values(trade: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
@@ -371,24 +398,22 @@ def collect_targets(ds: Dataset, chain: pd.DataFrame, year: int, regions: list[s
         (shares["year"] == year) & shares["exporter_id"].isin(regions) & shares["importer_id"].isin(regions)
     ]
     shares = shares.assign(reported=shares["share"].astype(float)).reset_index(drop=True)
-    senders = concat(
-        [_with_members(trade, groups)[["exporter_id", "k_id"]], _share_rows(shares, groups)[["exporter_id", "k_id"]]]
-    )
-    lanes = allowed_lanes(
-        index_r,
-        index_k,
-        _with_members(prod, groups).assign(commodity_id=lambda d: d["k_id"]),
-        senders.assign(commodity_id=senders["k_id"]),
-    )
+    members = member_production(ds, prod)  # how a group's output divides (group_shares)
+    rows = concat([_with_members(trade, groups), _share_rows(shares, groups)])[["exporter_id", "importer_id", "k_id"]]
+    made = _with_members(prod, groups).assign(commodity_id=lambda d: d["k_id"])
+    bought = rows.rename(columns={"importer_id": "region_id", "k_id": "commodity_id"})
+    dest = _destinations(ds, ks, concat([made, members])[["region_id", "commodity_id"]], bought, year)
+    lanes = allowed_lanes(index_r, index_k, made, rows.assign(commodity_id=rows["k_id"]), dest)
     lanes = lanes.assign(var=2 * len(regions) * len(ks) + np.arange(len(lanes)))
     layout = Layout(index_r, index_k, lanes)
 
-    p = prod.assign(reported=prod["production_t"])
+    p = concat([prod, members]).assign(reported=lambda d: d["production_t"])
     p_tab = _frame(p, "production", "=", "region_id", None, "t")
     # A world total is its source's sum of rounded country figures: one step below them.
     world_rows = p["region_id"].to_numpy() == WORLD
     p_tab.loc[world_rows, "kind"] = "world_production"
     p_tab.loc[world_rows & (p_tab["basis"] == "reported").to_numpy(), "basis"] = "derived"
+    p_tab.loc[len(prod) :, "kind"] = MEMBER_KIND
     t_rows = _trade_rows(trade)
     t_tab = _frame(t_rows, "", "=", "exporter_id", "importer_id", "t")
     t_tab["kind"] = t_rows["kind"].to_numpy()

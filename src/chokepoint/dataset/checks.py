@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.dataset import Dataset
+from chokepoint.dataset.groups import group_members
 from chokepoint.dataset.provenance import CITING_TABLES
 from chokepoint.errors import CheckError
 from chokepoint.regions import is_iso3
@@ -71,6 +72,8 @@ _REFERENCES: tuple[tuple[str, str, str, str], ...] = (
     ("element_content", "commodity_id", "commodities", "commodity_id"),
     ("element_content", "region_id", "regions", "region_id"),
     ("recipes", "output_commodity_id", "commodities", "commodity_id"),
+    ("group_shares", "commodity_id", "commodities", "commodity_id"),
+    ("group_shares", "region_id", "regions", "region_id"),
     ("recipes", "input_commodity_id", "commodities", "commodity_id"),
     ("facilities", "region_id", "regions", "region_id"),
     ("facilities", "commodity_id", "commodities", "commodity_id"),
@@ -116,6 +119,8 @@ def check_codes(ds: Dataset) -> list[Finding]:
         if df.empty:
             continue
         known = set(ds[code_table][code_field].dropna())
+        if code_table == "commodities" and table != "group_shares":
+            known |= set(group_members(ds["commodities"]))  # statistics file rows under a product group
         if (table, fld) in _JOINED:
             parts = df[fld].str.split("+").explode()
             unknown = ~parts.isin(known) & parts.notna()
@@ -271,7 +276,10 @@ def check_stage_chain(ds: Dataset) -> list[Finding]:
             for o, i in zip(known["output_commodity_id"][bad], known["input_commodity_id"][bad], strict=True)
         ]
     fed = set(rec["output_commodity_id"])
-    produced = set(ds["production"]["commodity_id"])
+    # a row filed under a product group produces the members group_shares gives a share of it
+    shares = ds["group_shares"]
+    filed = set(ds["production"]["commodity_id"])
+    produced = filed | set(shares.loc[shares["product_group"].isin(filed), "commodity_id"])
     for material, group in com.groupby("material"):
         first = group["stage_order"].min()
         for cid, row in group.iterrows():

@@ -27,6 +27,7 @@ import pandas as pd
 
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
+from chokepoint.simulation.recorders import ATOL_T
 
 if TYPE_CHECKING:  # the engine is imported where a cutoff is simulated: a cached study needs none of it
     from chokepoint.scenario import Scenario
@@ -209,11 +210,12 @@ _CUTOFF_COLUMNS = [
 
 def cutoff_at(losses: pd.DataFrame, coverage: float) -> pd.DataFrame:
     """:func:`simulated_cutoff`'s table at ``coverage`` from a :func:`cutoff_losses` table that has it:
-    the sector × commodity rows with a shortfall, dearest first."""
+    the sector × commodity rows short of at least a gram (``ATOL_T``: below it a shortfall is the
+    engine's rounding, 1e-12 t on a lane the control empties), dearest first."""
     table = losses[losses["coverage"] == coverage]
     if table.empty:
         raise CutoffError(f"coverage {coverage} was not simulated; simulated: {sorted(set(losses['coverage']))}")
-    table = table[table["shortfall_t"] > 0].sort_values("value_lost_usd", ascending=False)
+    table = table[table["shortfall_t"] >= ATOL_T].sort_values("value_lost_usd", ascending=False)
     return table.loc[:, _CUTOFF_COLUMNS].reset_index(drop=True)
 
 

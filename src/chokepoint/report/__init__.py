@@ -92,11 +92,13 @@ def _figures(run: Run) -> list[_Figure]:
     tables = run.tables
     final = fg.final_commodity(tables)
     out = _sankeys(tables)
-    if not tables["shortfall"][tables["shortfall"]["commodity_id"] == final].empty:
-        out.append(_Figure(f"Shortfall of {final} by region", "Unserved demand as a share of demand, all sectors, "
-                           "per month.", _html(fg.shortfall_figure(tables), "shortfall-region")))  # fmt: skip
-        out.append(_Figure(f"Shortfall of {final} by sector, most affected regions", f"The {fg.PANEL_REGIONS} "
-                           f"regions with the largest cumulative shortfall of {final}.",
+    if not fg.shortfall_rows(tables).empty:
+        out.append(_Figure(f"Shortfall at the {final} stage by region", "Unserved demand as a share of demand, "
+                           "all sectors, per month.",
+                           _html(fg.shortfall_figure(tables), "shortfall-region")))  # fmt: skip
+        out.append(_Figure(f"Shortfall at the {final} stage by sector, most affected regions", f"The "
+                           f"{fg.PANEL_REGIONS} "
+                           f"regions with the largest cumulative shortfall at the {final} stage.",
                            _html(fg.shortfall_by_sector_figure(tables), "shortfall-sector")))  # fmt: skip
     out.append(_Figure("Price index by commodity", "Price relative to the baseline (1 = baseline price).",
                        _html(fg.prices_figure(tables["prices"]), "prices")))  # fmt: skip

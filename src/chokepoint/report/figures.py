@@ -18,6 +18,7 @@ __all__ = [
     "sankey_figure",
     "shortfall_by_sector_figure",
     "shortfall_figure",
+    "shortfall_rows",
     "stages",
     "stocks_figure",
     "uncertainty_figure",
@@ -52,8 +53,17 @@ def stages(tables: Tables) -> dict[str, str]:
 
 
 def final_commodity(tables: Tables) -> str:
-    chain = list(stages(tables))
+    """The last stage (``magnet``): the figures of final use show all of its commodities."""
+    chain = list(stages(tables).values())
     return chain[-1] if chain else ""
+
+
+def shortfall_rows(tables: Tables, stage: str | None = None) -> pd.DataFrame:
+    """Shortfall rows of the commodities at ``stage`` (default: the last) or of one commodity."""
+    final = stage or final_commodity(tables)
+    of_stage = [k for k, s in stages(tables).items() if s == final]
+    short = tables["shortfall"]
+    return short[short["commodity_id"].isin(of_stage or [final])]
 
 
 def _x(periods: pd.Series) -> list[str]:
@@ -166,9 +176,9 @@ def _largest(flows: pd.DataFrame) -> list[str]:
 
 
 def shortfall_figure(tables: Tables, commodity: str | None = None) -> go.Figure:
-    """Unserved demand of ``commodity`` (default: the last stage) as a share of demand, per region."""
-    final = commodity or final_commodity(tables)
-    short = tables["shortfall"][tables["shortfall"]["commodity_id"] == final]
+    """Unserved demand of ``commodity`` (a stage or a commodity; default: every commodity of the
+    last stage) as a share of demand, per region."""
+    short = shortfall_rows(tables, commodity)
     fig = go.Figure()
     by_region = _share_pct(short, ["period", "region_id"])
     for i, region in enumerate(_affected(short)):
@@ -178,9 +188,9 @@ def shortfall_figure(tables: Tables, commodity: str | None = None) -> go.Figure:
 
 
 def shortfall_by_sector_figure(tables: Tables, commodity: str | None = None) -> go.Figure:
-    """Shortfall by sector in the :data:`PANEL_REGIONS` regions most short of ``commodity``."""
-    final = commodity or final_commodity(tables)
-    short = tables["shortfall"][tables["shortfall"]["commodity_id"] == final]
+    """Shortfall by sector in the :data:`PANEL_REGIONS` regions most short of ``commodity`` (a stage
+    or a commodity; default: the last stage)."""
+    short = shortfall_rows(tables, commodity)
     regions = _affected(short)[:PANEL_REGIONS]
     sectors = [str(s) for s in pd.unique(short["sector_id"])]
     fig = make_subplots(rows=1, cols=max(len(regions), 1), shared_yaxes=True, subplot_titles=regions)

@@ -159,7 +159,8 @@ class Licence(_Model):
 
 
 class Quota(_Model):
-    """A ceiling on the controller's total exports, allocated evenly over the year."""
+    """A ceiling on the controller's total exports of the listed commodities together (a product
+    group counts all its members), allocated evenly over the year."""
 
     kind: Literal["quota"]
     quota_t_per_yr: Tonnes
@@ -196,14 +197,20 @@ class Leakage(_Model):
 
 class ExportControl(_Dated):
     """A control by ``controller`` on its exports of ``commodities`` to ``targets`` from ``start`` to
-    ``end`` (inclusive; open-ended without ``end``). ``affected_share`` is the share of each
-    commodity's flow the control covers; by default the listed ``elements``' share of rare-earth
-    oxide for oxides and metals (all of it without ``elements``), and all of it for magnets."""
+    ``end`` (inclusive; open-ended without ``end``). With ``elements`` (chemical symbols, any case:
+    ``[Dy, Tb]``, ``[Ga]``) it covers exactly the listed commodities that contain one of them
+    (``commodities.elements``: Dy oxide and metal and the Dy/Tb-grade magnets, never La oxide);
+    a commodity whose content the dataset does not list is covered in full. ``held_whole`` names
+    product groups whose every member is held once one member is covered: customs clear the group
+    under one tariff code and cannot tell the grades apart (China's 2025 magnet licences: HS
+    8505.11 for every NdFeB grade, so magnets without Dy or Tb waited too). ``affected_share``,
+    if given, is the share of each commodity's flow the control covers instead."""
 
     name: str
     controller: str
     commodities: list[str] = Field(min_length=1)
     elements: list[str] = []
+    held_whole: list[str] = []
     targets: Targets
     instrument: Instrument
     leakage: list[Leakage] = []

@@ -3,7 +3,10 @@ no two trade controls contradict each other. Every problem is one :class:`Scenar
 
 from __future__ import annotations
 
+import difflib
+
 from chokepoint.dataset import Dataset
+from chokepoint.dataset.groups import ELEMENT_SYMBOLS, element_symbol, group_members
 from chokepoint.scenario import (
     Licence,
     Recycling,
@@ -18,8 +21,7 @@ from chokepoint.yamlfile import did_you_mean, with_field_lines
 
 __all__ = ["RARE_EARTH_ELEMENTS", "check_scenario"]
 
-#: The 17 rare-earth element symbols (IUPAC): valid in ``elements`` even where the dataset has no
-#: content row for one (scandium is controlled by China's 2025 list but absent from the split).
+#: The 17 rare-earth element symbols (IUPAC), as China's and others' control lists group them.
 RARE_EARTH_ELEMENTS = (
     "Sc",
     "Y",
@@ -46,12 +48,11 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
     """Check a scenario against the dataset: codes exist, dates fall in the horizon, and no two
     export controls on the same controller, commodity and target overlap in time."""
     regions = set(ds["regions"]["region_id"])
-    commodities = set(ds["commodities"]["commodity_id"])
+    # a product group (the statistics' code) stands for its members (chokepoint.scenario.groups)
+    commodities = set(ds["commodities"]["commodity_id"]) | set(group_members(ds["commodities"]))
     sectors = set(ds["sectors"]["sector_id"])
     facilities = set(ds["facilities"]["facility_id"])
     first, last = 0, scenario.horizon_months - 1
-
-    elements = set(ds["element_content"]["element"]) | set(RARE_EARTH_ELEMENTS)
 
     def need(kind: str, known: set[str], value: str, field: str) -> None:
         if value not in known:
@@ -78,9 +79,20 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
         if isinstance(c.instrument, Licence):
             for s in c.instrument.excluded_sectors:
                 need("sector", sectors, s, f"{f}.instrument.excluded_sectors")
+        groups = group_members(ds["commodities"])
+        for g in c.held_whole:
+            if len(groups.get(g, ())) < 2 or g not in c.commodities:
+                raise ScenarioError(
+                    f"{origin}: field {f}.held_whole: {g!r} is not a product group among the control's "
+                    f"commodities ({', '.join(c.commodities)}); name a group such as ndfeb_magnet"
+                )
         for e in c.elements:
-            # an unknown element would match no content row and switch the control off silently
-            need("element", elements, e, f"{f}.elements")
+            # an unknown symbol would match no commodity and switch the control off silently
+            if element_symbol(e) is None:
+                raise ScenarioError(
+                    f"{origin}: field {f}.elements: unknown element symbol {e!r}"
+                    f"{_closest_symbol(e)}; use chemical symbols such as Dy, Tb, Ga"
+                )
         within(c.start, f"{f}.start")
     for i, d in enumerate(scenario.disruptions):
         f = f"disruptions[{i}]"
@@ -138,6 +150,17 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
     _check_contradictions(scenario, origin)
 
 
+def _closest_symbol(text: str) -> str:
+    """``"; did you mean 'Dy'?"`` for the nearest element symbol (symbols are short, so the cut-off
+    is lower than for codes: 'Dz' → 'Dy')."""
+    folded = [s.casefold() for s in ELEMENT_SYMBOLS]
+    same_letter = [s for s in folded if s[0] == text.casefold()[:1]]
+    close = difflib.get_close_matches(text.casefold(), same_letter, n=1, cutoff=0.5) or difflib.get_close_matches(
+        text.casefold(), folded, n=1, cutoff=0.6
+    )
+    return f"; did you mean {element_symbol(close[0])!r}?" if close else ""
+
+
 def _check_demand_years(scenario: Scenario, origin: str) -> None:
     """A demand multiplier's year lies between the base year and the horizon's last year: outside it
     shapes no month, and the change would run as if it did not exist."""
@@ -163,7 +186,8 @@ def _check_contradictions(scenario: Scenario, origin: str) -> None:
             a_end = a.end.index(scenario.start) if a.end else horizon
             b_end = b.end.index(scenario.start) if b.end else horizon
             overlap = max(a.start.index(scenario.start), b.start.index(scenario.start)) <= min(a_end, b_end)
-            if overlap and _share_a_target(a.targets, b.targets) and a.elements == b.elements:
+            same_elements = {element_symbol(e) for e in a.elements} == {element_symbol(e) for e in b.elements}
+            if overlap and _share_a_target(a.targets, b.targets) and same_elements:
                 shared = sorted(set(a.commodities) & set(b.commodities))[0]
                 raise ScenarioError(
                     f"{origin}: export controls {a.name!r} and {b.name!r} both control {shared} from "

@@ -84,6 +84,17 @@ def scenario_markdown() -> str:
         "are fractions 0–1; dates are `YYYY-MM`. Unknown fields are errors. Example:",
         "`examples/scenarios/china-2025-licensing.yaml`.",
         "",
+        "**Product groups.** Wherever a field names a commodity it may name a product group instead",
+        "(`commodities.product_group`: the code statistics report under, e.g. `ree_oxide` for every",
+        "separated oxide, `ndfeb_magnet` for every metal permanent magnet, HS 850511). The group is",
+        "resolved to its members in one place (`chokepoint.scenario.groups.resolve_groups`) before the",
+        "run: a list of commodities or a rate (a disruption's share, recycling and substitution rates,",
+        "a price floor) applies to every member; a quantity (a stockpile's `stock_t` and",
+        "`max_release_t_per_month`, a project's `capacity_t_per_yr` and `cost_usd`, an offtake's",
+        "`quantity_t_per_yr`) is split at each member's base-year share of the group (`group_shares`:",
+        "the item's region, else the world's), members without a share getting none. An `observed`",
+        "figure on a group compares with the sum of its members' flows.",
+        "",
     ]
     return models_markdown(intro, _SECTIONS)
 

@@ -38,6 +38,7 @@ TABLES: tuple[str, ...] = (
     "sectors",
     "element_content",
     "recipes",
+    "group_shares",
     "facilities",
     "facility_capacity",
     "production",

@@ -13,6 +13,7 @@ from chokepoint.baseyear.residuals import worst_table
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.scenario import Scenario, ScenarioError, Uncertainty, check_scenario
+from chokepoint.scenario.groups import resolve_groups
 from chokepoint.simulation.baseline import Baseline, build_baseline
 from chokepoint.simulation.engine import Mode, Trajectory, run_fast, run_scenario
 from chokepoint.simulation.plan import Plan, build_plan
@@ -84,20 +85,21 @@ def simulate(
     check_scenario(scenario, ds, origin=origin)
     if mode not in ("fast", "lp"):
         raise ChokepointError(f"unknown allocation mode {mode!r}; use fast or lp")
-    baseline = scenario_baseline(ds, scenario)
-    plan = build_plan(baseline, scenario, ds)
+    resolved = resolve_groups(scenario, ds)  # product-group codes → member commodities
+    baseline = scenario_baseline(ds, resolved)
+    plan = build_plan(baseline, resolved, ds)
     uncertainty = _uncertainty(scenario, draws)
     if uncertainty is not None and mode == "fast":
         check_monte_carlo(baseline, plan, uncertainty)  # refuse before any month runs
-    trajectory = run_scenario(baseline, plan, scenario, mode, on_period)
-    tables = run_tables(baseline, plan, trajectory, scenario)
+    trajectory = run_scenario(baseline, plan, resolved, mode, on_period)
+    tables = run_tables(baseline, plan, trajectory, resolved)
     tables["base_year_fit"] = conform(
         "base_year_fit", worst_table(reconcile(ds, scenario.material, scenario.base_year))
     )
     messages: tuple[str, ...] = ()
     ran = 0
     if uncertainty is not None and mode == "fast":
-        tables |= {name: conform(name, t) for name, t in run_uncertainty(baseline, plan, scenario, uncertainty).items()}
+        tables |= {name: conform(name, t) for name, t in run_uncertainty(baseline, plan, resolved, uncertainty).items()}
         ran = uncertainty.draws
     else:
         if uncertainty is not None:  # fast-mode bands would not surround the LP path

@@ -1,12 +1,14 @@
-"""The ``fast`` allocation step: pro rata, vectorised over the batch (bottom up, stage by stage).
+"""The ``fast`` allocation step: pro rata, vectorised over the batch (bottom up, level by level).
 
 An origin produces its planned output as far as its inputs arrived (Leontief: the scarcest input
 binds), plus recycled supply. Export controls cap each order at its allowed share; an origin fills
 its allowed orders pro rata; what it could not ship because orders were blocked is offered to
-buyers still short (pro rata to their gaps, on open lanes, a controlled lane never above its
-allowed share of what was ordered on it). Buyers draw strategic stocks on shortfall. Deliveries
-serve intermediate and final use pro rata; among sectors higher ``priorities`` come first, and
-sectors a licence excludes get only uncontrolled supply.
+buyers still short, pro rata to what each lane can take (the buyer's gap on an open lane, a
+controlled lane never above its allowed share of what was ordered on it). Buyers draw strategic
+stocks on shortfall. Deliveries serve intermediate and final use pro rata; among sectors higher
+``priorities`` come first, and sectors a licence excludes get only uncontrolled supply. Each level
+of commodities (:class:`~chokepoint.simulation.state.Group`) is one pass over all its commodities
+and lanes.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from chokepoint.simulation.state import Array, Orders, Setup, State, ratio
+from chokepoint.simulation.state import Array, Group, Lanes, Orders, Setup, State, by_commodity, ratio
 
 __all__ = ["Allocation", "allocate_fast"]
 
@@ -26,7 +28,7 @@ class Allocation:
     """What one month's allocation step decided (batch last). Both steps fill every field."""
 
     produced: Array  # (K, R, B) output from inputs plus recycled
-    shipped: list[Array]  # (A, R, B) per stage, over its active origins
+    shipped: Array  # (N, R, B) on each lane (Setup.lane_k, lane_o) to each buyer
     received: Array  # (K, R, B) shipments arrived
     draw: Array  # (K, R, B) strategic stock drawn
     build: Array  # (K, R, B) strategic stock rebuilt
@@ -36,18 +38,18 @@ class Allocation:
 
 
 def serve_levels(final: Array, available: Array, levels: list[npt.NDArray[np.intp]] | None) -> Array:
-    """Split ``available`` (R, B) among sector demands ``final`` (S, R, B): higher priority first,
-    pro rata within a priority level (``levels``: sector indices per level, highest first;
+    """Split ``available`` (…, R, B) among sector demands ``final`` (…, S, R, B): higher priority
+    first, pro rata within a priority level (``levels``: sector indices per level, highest first;
     ``None``: a single level)."""
     if levels is None:
-        return final * ratio(available, final.sum(axis=0), 1.0).clip(0.0, 1.0)
+        return final * ratio(available, final.sum(axis=-3), 1.0).clip(0.0, 1.0)[..., None, :, :]
     served = np.zeros_like(final)
     left = available.copy()
     for cols in levels:
-        want = final[cols]
-        got = want * ratio(left, want.sum(axis=0), 1.0).clip(0.0, 1.0)
-        served[cols] = got
-        left -= got.sum(axis=0)
+        want = final[..., cols, :, :]
+        got = want * ratio(left, want.sum(axis=-3), 1.0).clip(0.0, 1.0)[..., None, :, :]
+        served[..., cols, :, :] = got
+        left -= got.sum(axis=-3)
     return served
 
 
@@ -58,43 +60,60 @@ def headroom(allowed: Array, shipped: Array, unlimited: Array) -> Array:
     return room
 
 
-def _ship(s: Setup, t: int, k: int, o: Orders, produced: Array) -> Array:
-    """Lane shipments (A, R, B) of stage ``k``: allowed orders filled pro rata, then the surplus
-    of blocked orders rerouted to buyers still short."""
-    lk = s.lanes[t][k]
-    prod_a = produced[s.act[k]]
-    allowed = o.allowed[k]
+def _ship(g: Group, lk: Lanes, o: Orders, prod_a: Array) -> Array:
+    """Lane shipments (N_g, R, B) of a level from its origins' output ``prod_a`` (N_g, B): allowed
+    orders filled pro rata, then the surplus of blocked orders rerouted to buyers still short."""
+    allowed = o.allowed[g.rows]
     fill = ratio(prod_a, allowed.sum(axis=1), 0.0).clip(max=1.0)
     shipped = allowed * fill[:, None, :]
     surplus = prod_a - shipped.sum(axis=1)
-    gap = (o.use[k] - shipped.sum(axis=0)).clip(min=0.0)
-    wanted = gap.sum(axis=0) if lk.open_ is None else lk.open_ @ gap
-    extra = gap * ratio(surplus, wanted, 0.0)[:, None, :]
+    gap = (o.use[g.ks] - by_commodity(shipped, g)).clip(min=0.0)  # (n_k, R, B)
+    # What each lane can take: the buyer's gap, on a controlled lane at most its headroom. The
+    # surplus is offered pro rata to that, so what a full controlled lane cannot take goes to the
+    # other buyers still short (the origin's own market, say) instead of going unsold.
+    reach = gap[g.k_of]  # (N, R, B): a copy, safe to scale in place
     if lk.open_ is not None:
-        extra *= lk.open_[..., None]
+        reach *= lk.open_
     if lk.unlimited is not None:
-        np.minimum(extra, headroom(allowed, shipped, lk.unlimited), out=extra)
-    extra *= ratio(gap, extra.sum(axis=0), 1.0).clip(max=1.0)
+        np.minimum(reach, headroom(allowed, shipped, lk.unlimited), out=reach)
+    extra = reach
+    extra *= ratio(surplus, reach.sum(axis=1), 0.0)[:, None, :]
+    extra *= ratio(gap, by_commodity(extra, g), 1.0).clip(max=1.0)[g.k_of]
     shipped += extra
     return shipped
 
 
-def _serve(s: Setup, t: int, k: int, o: Orders, delivered: Array, shipped: Array) -> Array:
+def _serve(s: Setup, g: Group, lk: Lanes, o: Orders, delivered: Array, shipped: Array) -> Array:
     """Final use's pro-rata part of deliveries, by priority; excluded sectors only clean supply."""
-    final_part = ratio(o.final_total[k], o.use[k], 0.0)
+    final_part = ratio(o.final_total[g.ks], o.use[g.ks], 0.0)
     available = delivered * final_part
     if not o.any_excluded:
-        return serve_levels(o.final[k], available, s.levels)
-    lk = s.lanes[t][k]
-    if lk.controlled is None:
-        controlled = np.zeros_like(delivered)
-    else:
-        controlled = (shipped[lk.controlled_rows] * lk.controlled).sum(axis=0)
+        return serve_levels(o.final[g.ks], available, s.priority_levels)
+    controlled = np.zeros_like(delivered) if lk.controlled is None else by_commodity(shipped * lk.controlled, g)
     clean = np.minimum((delivered - controlled) * final_part, available)
-    want_excluded = o.want_excluded[k]
-    served_excluded = serve_levels(want_excluded, clean, s.levels)
-    rest = serve_levels(o.final[k] - want_excluded, available - served_excluded.sum(axis=0), s.levels)
+    want_excluded = o.want_excluded[g.ks]
+    served_excluded = serve_levels(want_excluded, clean, s.priority_levels)
+    rest = serve_levels(o.final[g.ks] - want_excluded, available - served_excluded.sum(axis=1), s.priority_levels)
     return served_excluded + rest
+
+
+def _made(s: Setup, i: int, o: Orders, delivered: Array, intermediate: Array) -> Array:
+    """Level ``i``'s output from inputs (n_k, R, B): its plan scaled by the scarcest input's
+    arrived share of what the plan needs (inputs serve a region's uses pro rata); adds the inputs
+    it consumes to ``intermediate``."""
+    g = s.levels[i]
+    plan = o.plan_out[g.ks]
+    j, k, a_jk = s.level_inputs[i]
+    if not len(j):
+        return plan.copy()
+    needed = a_jk[:, None, None] * plan[k]  # (pairs, R, B), sorted by output
+    avail = delivered[j] * ratio(needed, o.use[j], 0.0)
+    binding = np.ones_like(plan)
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    binding[k[starts]] = np.minimum.reduceat(ratio(avail, needed, 1.0), starts, axis=0).clip(max=1.0)
+    made = plan * binding
+    np.add.at(intermediate, j, a_jk[:, None, None] * made[k])
+    return made
 
 
 def allocate_fast(s: Setup, t: int, state: State, o: Orders) -> Allocation:
@@ -104,36 +123,27 @@ def allocate_fast(s: Setup, t: int, state: State, o: Orders) -> Allocation:
     produced = np.zeros((K, R, B))
     received = np.zeros((K, R, B))
     draw = np.zeros((K, R, B))
-    build = np.zeros((K, R, B))
     intermediate = np.zeros((K, R, B))
     delivered = np.zeros((K, R, B))
     served = np.zeros_like(o.final)
-    shipped_all: list[Array] = []
-    for k in range(K):
-        ratio_k = np.ones((R, B))
-        for j in s.inputs_of[k]:
-            needed = s.a[j, k] * o.plan_out[k]
-            avail = delivered[j] * ratio(needed, o.use[j], 0.0)
-            np.minimum(ratio_k, ratio(avail, needed, 1.0), out=ratio_k)
-        made = o.plan_out[k] * ratio_k
-        for j in s.inputs_of[k]:
-            intermediate[j] += s.a[j, k] * made
-        produced[k] = made + recycled[k]
-        shipped = _ship(s, t, k, o, produced[k])
-        shipped_all.append(shipped)
-        received[k] = shipped.sum(axis=0)
-        if s.release_k[k]:
-            short = (o.use[k] - o.refill[k] - received[k]).clip(min=0.0)
-            draw[k] = np.where(s.releases[k], np.minimum(np.minimum(state.stock[k], short), s.max_release[k]), 0.0)
-        delivered[k] = received[k] + draw[k]
-        served[k] = _serve(s, t, k, o, delivered[k], shipped)
-        build[k] = delivered[k] * ratio(o.refill[k], o.use[k], 0.0)
+    shipped = np.empty_like(o.allowed)
+    for i, g in enumerate(s.levels):
+        lk = s.lanes[t].level[i]
+        ks = g.ks
+        produced[ks] = _made(s, i, o, delivered, intermediate) + recycled[ks]
+        shipped[g.rows] = _ship(g, lk, o, g.origin_values(produced))
+        received[ks] = by_commodity(shipped[g.rows], g)
+        if s.level_release[i]:
+            short = (o.use[ks] - o.refill[ks] - received[ks]).clip(min=0.0)
+            draw[ks] = np.where(s.releases[ks], np.minimum(np.minimum(state.stock[ks], short), s.max_release[ks]), 0.0)
+        delivered[ks] = received[ks] + draw[ks]
+        served[ks] = _serve(s, g, lk, o, delivered[ks], shipped[g.rows])
     return Allocation(
         produced=produced,
-        shipped=shipped_all,
+        shipped=shipped,
         received=received,
         draw=draw,
-        build=build,
+        build=delivered * ratio(o.refill, o.use, 0.0),
         intermediate=intermediate,
         served=served,
         dual=None,

@@ -135,7 +135,8 @@ def build_baseline(
     delivered = net.mix @ final.sum(axis=1)
     # Equals the reconciled production up to the flows dropped as solver noise; solving it keeps
     # a run without shocks on the baseline exactly.
-    production = np.asarray(solve_leontief(net.A, delivered).X, dtype=float).ravel()
+    # sparse LU: ~40 commodities × ~40 regions make dense LU the slowest step of a short run
+    production = np.asarray(solve_leontief(net.A, delivered, method="splu").X, dtype=float).ravel()
     reported = by.capacity_t.reindex(net.nodes).to_numpy(dtype=float) / 12.0
     capacity = np.where(np.isnan(reported), production / utilisation, np.maximum(reported, production))
     return Baseline(

@@ -16,6 +16,10 @@ Variables (bounds)::
     h[r,k]    ∈ [0, refill[r,k]]                stock build (refill, as in the fast mode)
     x[r,k,s,l] ∈ [0, D[t,r,k,s]/L]              final demand served, in L equal segments l
 
+(``g`` and ``e`` exist only on the arcs of origins that can ship ``k`` at all — capacity or
+recycling at some time, or base-year sales — the fast mode's lanes; any other origin's supply
+row would hold them at 0. ``x`` exists only where the base year has the sector's demand.)
+
 ``α`` is the plan's allowed share; ``ref[k,o,b] = m_k[o,b]·u_t[b,k]`` is the month's order on the
 arc: the current sourcing shares ``m`` applied to the month's use ``u_t`` (final demand after
 substitution plus refill plus the inputs its own orders need, top down through the recipes), and
@@ -28,8 +32,19 @@ Rows::
 
     supply[o,k]:  Σ_b (g + e)[k,o,b] − q[o,k]                                   ≤ rec[o,k]   (unsold allowed)
     use[r,j]:     Σ_o (g + e)[j,o,r] + d[r,j] − Σ_k a[j,k]·q[r,k] − h[r,j] − Σ_{s,l} x[r,j,s,l] ≥ 0  (unused allowed)
+    joint[r,k]:   q[r,k] = (cap[r,k] / cap[r,k']) · q[r,k']   (joint products k, k' of one input at r)
     clean[r,k]:   Σ_{s ∈ excl(r), l} x[r,k,s,l] − Σ_o (1 − c[k,o,r])·(g + e)[k,o,r] − d[r,k] ≤ 0
     offtake[k,o,b]: (g + e)[k,o,b] + v[k,o,b] ≥ reserved[k,o,b]   (reserved lanes only; v ≥ 0 costs ε_v = 10⁻³)
+    reroute[o,k]: Σ_b e[k,o,b] ≤ max(0, p[o,k] + rec[o,k] − Σ_b min(1, α)·ref[k,o,b])
+    final_share[r,k]: Σ_{s ∉ excl(r), l} x[r,k,s,l] = φ[r,k]·(Σ_o (g + e)[k,o,r] + d[r,k] − h[r,k])
+                      φ = Y_ne[r,k] / (u_t[r,k] − refill[r,k])
+
+``reroute`` and ``final_share`` are the fast mode's rules, so both modes allocate by the same ones
+and differ only where the fast mode's pro rata and the LP's optimum part (docs/simulation.md):
+within the month an origin reroutes only the output its allowed orders leave (it may not short an
+order it could fill to serve another buyer: buyers change suppliers through the sourcing
+responses, a month later), and a buyer's deliveries beyond what it rebuilds serve its final use
+(``Y_ne``: demand of the sectors no licence excludes) and its production pro rata to their needs.
 
 ``clean`` is the licence exclusion: sectors a licence excludes may only be served from the
 uncontrolled part of the region's supply (``c`` is the controlled share of an arc) and its own
@@ -48,9 +63,10 @@ within a priority level: every user competing for the same supply gets its first
 anyone gets a second, so served shares agree to within 1/L (a plain LP would pick an arbitrary
 vertex: one sector served fully, another not at all); priorities closer than a factor 1 + δ mix.
 Without shocks the unique optimum is the baseline (every lane at its ``ref``).
-``w`` is per tonne of any commodity, so where an input is scarce the LP keeps the stages that
-serve more tonnes of final demand going (the fast mode splits it pro rata between a region's
-production and its final use).
+``w`` is per tonne of any commodity; ``final_share`` keeps that from sending a scarce input to the
+stages that serve more tonnes of final demand (a magnet weighs more than the rare earths in it)
+instead of the input's own final users. Among a region's production stages the LP still sends
+it where it serves most (the fast mode pro rata to their needs).
 
 The duals of the ``use`` rows are shadow prices: the objective gained by one more tonne of ``j``
 at ``r`` — about ``w`` of the sector left short where supply is short (or where a tonne more
@@ -78,7 +94,7 @@ from chokepoint.simulation.baseline import Baseline
 from chokepoint.simulation.loop import run_loop
 from chokepoint.simulation.plan import Plan
 from chokepoint.simulation.recorders import Trajectory, TrajectoryRecorder
-from chokepoint.simulation.state import Orders, Params, Setup, State, setup
+from chokepoint.simulation.state import Orders, Params, Setup, State, ratio, setup
 
 __all__ = ["LPAllocation", "build_model", "run_lp"]
 
@@ -112,6 +128,17 @@ class Period:
     weight: Array  # (S,)
     a: Array  # (K, K) inputs a[j, k]
     reserved: Array  # (K, R, R) offtake tonnes reserved from seller o for buyer b
+    #: (K, R) origins that can ship a commodity at all (capacity or recycling at some time, or
+    #: base-year sales): only their lanes get shipment columns (the others' supply rows hold 0).
+    ships: npt.NDArray[np.bool_]
+    #: (R, K, S) sector demands the base year has: only they get served columns (none can arise).
+    serves: npt.NDArray[np.bool_]
+    #: (R, K) share of a buyer's deliveries (less stock rebuilt) due to its final use by sectors no
+    #: licence excludes: their demand ÷ the buyer's use less refill (final demand and the inputs of
+    #: its planned output)
+    final_share: Array
+    #: Joint products (outputs of one separated input) and where each was made in the base year (R, m).
+    joint: list[tuple[Index, npt.NDArray[np.bool_]]] = field(default_factory=list)
 
 
 @dataclass
@@ -129,13 +156,19 @@ class Model:
     n_col: int = 0
     n_row: int = 0
 
-    def add_cols(self, name: str, lower: Array, upper: Array, cost: Array) -> Index:
-        """A family of columns shaped like ``lower``; returns their positions in that shape."""
-        idx = np.arange(self.n_col, self.n_col + lower.size).reshape(lower.shape)
-        self.n_col += lower.size
-        self.col_lower.append(lower.ravel())
-        self.col_upper.append(np.broadcast_to(upper, lower.shape).ravel())
-        self.cost.append(np.broadcast_to(cost, lower.shape).ravel())
+    def add_cols(
+        self, name: str, lower: Array, upper: Array, cost: Array, where: npt.NDArray[np.bool_] | None = None
+    ) -> Index:
+        """A family of columns shaped like ``lower``, only ``where`` it is True (default: all);
+        returns their positions in that shape, −1 where there is no column."""
+        keep = np.ones(lower.shape, dtype=bool) if where is None else np.broadcast_to(where, lower.shape)
+        n = int(keep.sum())
+        idx = np.full(lower.shape, -1, dtype=np.int64)
+        idx[keep] = np.arange(self.n_col, self.n_col + n)
+        self.n_col += n
+        self.col_lower.append(lower[keep])
+        self.col_upper.append(np.broadcast_to(upper, lower.shape)[keep])
+        self.cost.append(np.broadcast_to(cost, lower.shape)[keep])
         self.cols[name] = idx
         return idx
 
@@ -149,28 +182,39 @@ class Model:
         return idx
 
     def add_terms(self, rows: Index, cols: Index, values: Array | float) -> None:
-        """Coefficients ``values`` at (``rows``, ``cols``), all broadcast to one shape."""
+        """Coefficients ``values`` at (``rows``, ``cols``), all broadcast to one shape; none where
+        there is no column (−1)."""
         r, c, v = np.broadcast_arrays(rows, cols, np.asarray(values, dtype=float))
-        self.entries.append((r.ravel(), c.ravel(), v.ravel()))
+        has = c >= 0
+        self.entries.append((r[has], c[has], v[has]))
 
-    def to_highs(self) -> highspy.HighsLp:
-        """The model as a column-wise HiGHS LP (COO → CSC, zeros dropped)."""
+    def pass_to(self, h: _Highs) -> tuple[Array, Array]:
+        """Pass the model to ``h`` as a column-wise LP (COO → CSC, zeros dropped); returns the
+        column bounds. (The array overload of ``passModel``: a ``HighsLp``'s vector fields copy
+        element by element through Python, ~6× slower at 10⁵ columns.)"""
         r, c, v = (np.concatenate(parts) for parts in zip(*self.entries, strict=True))
         keep = v != 0.0
         A = sp.csc_array((v[keep], (r[keep], c[keep])), shape=(self.n_row, self.n_col))
         A.sort_indices()
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = self.n_col, self.n_row
-        lp.col_cost_ = np.concatenate(self.cost)
-        lp.col_lower_ = np.concatenate(self.col_lower)
-        lp.col_upper_ = np.concatenate(self.col_upper)
-        lp.row_lower_ = np.concatenate(self.row_lower)
-        lp.row_upper_ = np.concatenate(self.row_upper)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = A.indices.astype(np.int32)
-        lp.a_matrix_.value_ = A.data
-        return lp
+        lower, upper = np.concatenate(self.col_lower), np.concatenate(self.col_upper)
+        h.passModel(
+            self.n_col,
+            self.n_row,
+            A.nnz,
+            int(highspy.MatrixFormat.kColwise),
+            int(highspy.ObjSense.kMinimize),
+            0.0,
+            np.concatenate(self.cost),
+            lower,
+            upper,
+            np.concatenate(self.row_lower),
+            np.concatenate(self.row_upper),
+            A.indptr.astype(np.int32),
+            A.indices.astype(np.int32),
+            A.data,
+            np.zeros(self.n_col, dtype=np.int32),  # all continuous
+        )
+        return lower, upper
 
 
 def define_production(m: Model, p: Period) -> None:
@@ -181,8 +225,9 @@ def define_production(m: Model, p: Period) -> None:
 def define_flows(m: Model, p: Period) -> None:
     """``0 ≤ g[k,o,b] ≤ ref·min(1, α)`` (cost ``ε_g``); ``0 ≤ e[k,o,b] ≤ ∞ if α = 1 else 0`` (cost ``ε_e``)."""
     lower = np.zeros_like(p.ref)
-    m.add_cols("g", lower, p.ref * np.minimum(p.allowed, 1.0), np.array(EPS_LANE))
-    m.add_cols("e", lower, np.where(p.allowed >= 1.0, INF, 0.0), np.array(EPS_REROUTE))
+    lanes = p.ships[:, :, None]  # every buyer of an origin that can ship
+    m.add_cols("g", lower, p.ref * np.minimum(p.allowed, 1.0), np.array(EPS_LANE), lanes)
+    m.add_cols("e", lower, np.where(p.allowed >= 1.0, INF, 0.0), np.array(EPS_REROUTE), lanes)
 
 
 def define_stock_draw(m: Model, p: Period) -> None:
@@ -199,7 +244,7 @@ def define_served(m: Model, p: Period) -> None:
     """``0 ≤ x[r,k,s,l] ≤ D[r,k,s]/L``, reward ``w[s]·(1 + δ·(L − 1 − l)/L)`` per tonne."""
     upper = np.repeat(p.demand[..., None] / SEGMENTS, SEGMENTS, axis=-1)
     bonus = 1.0 + FAIRNESS * np.arange(SEGMENTS - 1, -1, -1) / SEGMENTS
-    m.add_cols("x", np.zeros_like(upper), upper, -p.weight[:, None] * bonus[None, :])
+    m.add_cols("x", np.zeros_like(upper), upper, -p.weight[:, None] * bonus[None, :], p.serves[..., None])
 
 
 def define_supply_balance(m: Model, p: Period) -> None:
@@ -250,6 +295,53 @@ def define_offtakes(m: Model, p: Period) -> None:
     m.add_terms(rows, v, 1.0)
 
 
+def define_reroute_budget(m: Model, p: Period) -> None:
+    """``Σ_b e[k,o,b] ≤ max(0, p[o,k] + rec[o,k] − Σ_b min(1, α)·ref[k,o,b])``: an origin reroutes only
+    the output its allowed orders do not take (what it planned for blocked or missing orders), as
+    in the fast mode; it may not short an order it could fill to serve another buyer (buyers change
+    suppliers through the sourcing responses, a month later). Only origins with output have a row."""
+    o, k = np.nonzero(p.capacity + p.recycled > 0)
+    taken = (p.ref[k, o] * np.minimum(p.allowed[k, o], 1.0)).sum(axis=1)
+    budget = np.maximum(p.capacity[o, k] + p.recycled[o, k] - taken, 0.0)
+    rows = m.add_rows("reroute", np.full_like(budget, -INF), budget)
+    m.add_terms(rows[:, None], m.cols["e"][k, o], 1.0)
+
+
+def define_final_share(m: Model, p: Period) -> None:
+    """``Σ_{s ∉ excl(r), l} x[r,k,s,l] = φ[r,k]·(Σ_o (g + e)[k,o,r] + d[r,k] − h[r,k])``, ``φ`` the
+    share of the buyer's use less refill that is final demand of sectors no licence excludes: what
+    a region receives beyond what it rebuilds serves its final use and its production pro rata, as
+    in the fast mode, so the LP
+    neither takes a scarce input from final users to make products that weigh more tonnes nor the
+    reverse. Rows only where final use and production or refill compete (``0 < φ < 1``)."""
+    r, k = np.nonzero((p.final_share > 0) & (p.final_share < 1))
+    phi = p.final_share[r, k]
+    rows = m.add_rows("final_share", np.zeros(len(r)), np.zeros(len(r)))
+    m.add_terms(rows[:, None, None], m.cols["x"][r, k], np.logical_not(p.excluded[r])[:, :, None].astype(float))
+    m.add_terms(rows[:, None], m.cols["g"][k, :, r], -phi[:, None])
+    m.add_terms(rows[:, None], m.cols["e"][k, :, r], -phi[:, None])
+    m.add_terms(rows, m.cols["d"][r, k], -phi)
+    m.add_terms(rows, m.cols["h"][r, k], phi)
+
+
+def define_joint_production(m: Model, p: Period) -> None:
+    """``q[r,k_i]·cap[r,k_lead] − q[r,k_lead]·cap[r,k_i] = 0`` (scaled by ``cap[r,k_lead]``) for the
+    joint products ``k_i`` of one input at each region that made them in the base year, ``k_lead``
+    the one with most planned output there: one utilisation per (region, separated input), as in
+    the fast mode, whose pro-rata rationing of the input gives each the same share of its plan."""
+    for members, made in p.joint:
+        planned = np.where(made, p.capacity[:, members], 0.0)  # (R, m)
+        lead = planned.argmax(axis=1)
+        r, i = np.nonzero(made & (planned[np.arange(len(lead)), lead] > 0)[:, None])
+        keep = i != lead[r]
+        r, i = r[keep], i[keep]
+        if not len(r):
+            continue
+        rows = m.add_rows("joint", np.zeros(len(r)), np.zeros(len(r)))
+        m.add_terms(rows, m.cols["q"][r, members[i]], 1.0)
+        m.add_terms(rows, m.cols["q"][r, members[lead[r]]], -planned[r, i] / planned[r, lead[r]])
+
+
 def build_model(p: Period) -> Model:
     """The period LP (module docs): columns, then rows, each family vectorised."""
     m = Model()
@@ -262,6 +354,9 @@ def build_model(p: Period) -> Model:
     define_use_balance(m, p)
     define_clean_supply(m, p)
     define_offtakes(m, p)
+    define_reroute_budget(m, p)
+    define_final_share(m, p)
+    define_joint_production(m, p)
     return m
 
 
@@ -282,14 +377,16 @@ class LPAllocation:
         self.h.setOptionValue("output_flag", False)
         self.h.setOptionValue("presolve", "off")
         self.basis: highspy.HighsBasis | None = None
+        self.ships = np.zeros((s.K, s.R), dtype=bool)
+        self.ships[s.lane_k, s.lane_o] = True
+        self.serves = s.final0.transpose(2, 0, 1) > 0  # demand is base × multipliers × (1 − substitution)
 
     def period(self, s: Setup, t: int, state: State, o: Orders) -> Period:
         """Month ``t``'s LP data: lanes bounded by this month's orders along the current sourcing
         shares, production by the output planned for them (module docs)."""
         R, K = s.R, s.K
         ref = np.zeros((K, R, R))
-        for k in range(K):
-            ref[k][s.act[k]] = o.lane[k][..., 0]
+        ref[s.lane_k, s.lane_o] = o.lane[..., 0]
         stock = state.stock[..., 0].T
         releases = s.releases[..., 0].T
         return Period(
@@ -308,14 +405,17 @@ class LPAllocation:
             # (the responses raise the buyer's sourcing share to the reservation, as in fast mode);
             # reserving more than was ordered would only swap tonnes between lanes.
             reserved=np.minimum(s.plan.offtake_t[t], ref),
+            final_share=(ratio(o.final_total - o.need_excluded, o.use - o.refill, 0.0)[..., 0].T).clip(0.0, 1.0),
+            joint=[(members, s.base_out[members, :, 0].T > 0) for _, members in s.joint],
+            ships=self.ships,
+            serves=self.serves,
         )
 
     def __call__(self, s: Setup, t: int, state: State, o: Orders) -> Allocation:
         p = self.period(s, t, state, o)
         model = build_model(p)
-        lp = model.to_highs()
         h = self.h
-        h.passModel(lp)
+        col_lower, col_upper = model.pass_to(h)
         if self.basis is not None:
             h.setBasis(self.basis)
         h.run()
@@ -324,22 +424,23 @@ class LPAllocation:
             raise ChokepointError(f"period LP of {s.plan.periods[t]} not solved: {h.modelStatusToString(status)}")
         self.basis = h.getBasis()
         sol = h.getSolution()
-        x = np.clip(np.asarray(sol.col_value), lp.col_lower_, lp.col_upper_)
+        x = np.clip(np.asarray(sol.col_value), col_lower, col_upper)
         cols = model.cols
         q = x[cols["q"]]  # (R, K)
-        shipped = x[cols["g"]] + x[cols["e"]]  # (K, o, b)
+        shipped = np.where(cols["g"] >= 0, x[cols["g"]] + x[cols["e"]], 0.0)  # (K, o, b)
+        served = np.where(cols["x"] >= 0, x[cols["x"]], 0.0)  # (R, K, S, L)
 
         def node(v: Array) -> Array:  # (R, K) → (K, R, 1)
             return np.ascontiguousarray(v.T)[..., None]
 
         return Allocation(
             produced=node(q + p.recycled),
-            shipped=[shipped[k][s.act[k]][..., None] for k in range(s.K)],
+            shipped=shipped[s.lane_k, s.lane_o][..., None],
             received=shipped.sum(axis=1)[..., None],
             draw=node(x[cols["d"]]),
             build=node(x[cols["h"]]),
             intermediate=node(q @ s.a.T),  # (r, j) = Σ_k a[j,k]·q[r,k]
-            served=np.ascontiguousarray(x[cols["x"]].sum(axis=-1).transpose(1, 2, 0))[..., None],
+            served=np.ascontiguousarray(served.sum(axis=-1).transpose(1, 2, 0))[..., None],
             dual=node(np.asarray(sol.row_dual)[model.rows["use"]]),
         )
 

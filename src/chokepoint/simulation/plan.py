@@ -9,15 +9,17 @@ instrument family's rule is one array function in :mod:`chokepoint.simulation.in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from chokepoint.dataset import Dataset
+from chokepoint.dataset.groups import covered_commodities, group_members
 from chokepoint.iomath import solve_leontief
-from chokepoint.network import WORLD, input_matrix
+from chokepoint.network import WORLD
 from chokepoint.scenario import (
     Ban,
     ContentRule,
@@ -28,6 +30,7 @@ from chokepoint.scenario import (
     TechnologyBan,
     YearMonth,
 )
+from chokepoint.scenario.groups import resolve_groups
 from chokepoint.simulation.baseline import Baseline
 from chokepoint.simulation.instruments import (
     active_months,
@@ -49,7 +52,7 @@ from chokepoint.simulation.instruments import (
     plan_trade_control,
 )
 
-__all__ = ["Plan", "affected_share", "build_plan", "controller_content", "element_splits"]
+__all__ = ["Plan", "affected_share", "build_plan", "controller_content"]
 
 Array = npt.NDArray[np.float64]
 
@@ -77,64 +80,43 @@ class Plan:
     project_capacity_t: Array  # (T, P) each capacity project's capacity per month
     project_node: npt.NDArray[np.intp]  # (P,) the node a project adds to (-1: not in the network)
     project_learning_rate: Array  # (P,) learning rate after any technology ban's slowdown
+    #: product group → its members in the chain (a statistic's code; observations may name one)
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _months(scenario: Scenario, when: YearMonth | None, default: int) -> int:
     return default if when is None else when.index(scenario.start)
 
 
-def element_splits(ds: Dataset, material: str) -> pd.DataFrame:
-    """World element shares of each commodity's rare-earth oxide content (commodities × elements,
-    stage order): a commodity's own ``element_content`` rows for :data:`WORLD`, else its inputs'
-    (through ``recipes``, weighted by tonnes of input per tonne; oxide and metal carry the ore's
-    split). A commodity without any is a row of NaN."""
-    com = ds["commodities"]
-    ks = list(com.loc[com["material"] == material].sort_values("stage_order")["commodity_id"])
-    split = ds["element_content"]
-    own = split[(split["region_id"] == WORLD) & split["commodity_id"].isin(ks)]
-    elements = pd.Index(sorted(set(own["element"])), name="element")
-    shares = np.zeros((len(ks), len(elements)))
-    rows = pd.Index(ks).get_indexer(pd.Index(own["commodity_id"]))
-    np.add.at(shares, (rows, elements.get_indexer(pd.Index(own["element"]))), own["share_of_reo"].to_numpy(float))
-    known = np.isin(np.arange(len(ks)), rows)
-    a = input_matrix(ds["recipes"], ks)  # a[j, k]: a commodity's inputs come from earlier stages
-    for k in range(len(ks)):
-        weight = a[:, k] * known
-        if not known[k] and weight.sum() > 0:
-            shares[k], known[k] = weight @ shares / weight.sum(), True
-    shares[~known] = np.nan
-    table = pd.DataFrame(shares, index=pd.Index(ks, name="commodity_id"), columns=elements)
-    # The commodities a control covers whole when they contain a controlled element (data rule).
-    table.attrs["whole"] = frozenset(com.loc[com["element_control"].eq("whole").fillna(False), "commodity_id"])
-    return table
+def covered_by(control: ExportControl, ds: Dataset) -> frozenset[str]:
+    """The commodities a control on ``elements`` covers in full: those containing a listed element
+    and every member of a ``held_whole`` group with one such member."""
+    covered = covered_commodities(ds["commodities"], control.elements)
+    groups = group_members(ds["commodities"]) if control.held_whole else {}
+    return covered.union(*(groups[g] for g in control.held_whole if covered.intersection(groups[g])))
 
 
-def affected_share(control: ExportControl, commodity: str, ds: Dataset, splits: pd.DataFrame | None = None) -> float:
+def affected_share(control: ExportControl, commodity: str, ds: Dataset, covered: frozenset[str] | None = None) -> float:
     """Share of ``commodity``'s flow a control covers: the scenario's ``affected_share`` if given;
-    all of it without ``elements``; else by the commodity's ``element_control`` data rule —
-    ``content`` (default): the listed elements' share of its oxide content (:func:`element_splits`,
-    pass ``splits`` to reuse them); ``whole``: all of it when it contains any listed element (a
-    magnet with dysprosium is controlled as a whole). A commodity without element data is
-    covered in full."""
+    all of it without ``elements``; else all of it when the commodity contains one of the listed
+    elements (``commodities.elements``, case-insensitive; a commodity listing none is covered in
+    full) and none of it otherwise. With element-resolved commodities a control on Dy and Tb thus
+    stops Dy and Tb oxide, metal and the magnets made with them, and leaves La or Ce untouched.
+    A member of a ``held_whole`` group is covered in full when any member of the group is
+    (:func:`covered_by`; pass ``covered`` to reuse it across a control's commodities)."""
     if control.affected_share is not None:
         return control.affected_share
     if not control.elements:
         return 1.0
-    if splits is None:
-        com = ds["commodities"]
-        splits = element_splits(ds, str(com.loc[com["commodity_id"] == commodity, "material"].iloc[0]))
-    if commodity not in splits.index:
-        return 1.0
-    row = splits.loc[commodity].to_numpy(dtype=float)
-    if np.isnan(row).all():
-        return 1.0
-    share = float(row[splits.columns.isin(control.elements)].sum())
-    return (1.0 if share > 0 else 0.0) if commodity in splits.attrs["whole"] else share
+    return 1.0 if commodity in (covered_by(control, ds) if covered is None else covered) else 0.0
 
 
 def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
-    """Turn ``scenario`` into time paths on ``baseline`` (codes already checked by check_scenario):
-    one ``plan_<instrument>`` call per family (:mod:`chokepoint.simulation.instruments`)."""
+    """Turn ``scenario`` into time paths on ``baseline`` (codes already checked by check_scenario
+    and product groups resolved to members by :func:`chokepoint.scenario.groups.resolve_groups`):
+    one ``plan_<instrument>`` call per family (:mod:`chokepoint.simulation.instruments`). Product
+    groups are resolved here too (idempotent), so a control on ``ndfeb_magnet`` never goes unplanned."""
+    scenario = resolve_groups(scenario, ds)
     net = baseline.net
     T, R, K, S, n = (
         scenario.horizon_months,
@@ -195,6 +177,7 @@ def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
         project_capacity_t=project_capacity,
         project_node=project_node,
         project_learning_rate=learning,
+        groups={g: ks for g, ks in group_members(ds["commodities"]).items() if set(ks) <= set(net.commodities)},
     )
 
 
@@ -207,17 +190,22 @@ def _window(scenario: Scenario, spans: list[tuple[YearMonth, YearMonth | None]])
 
 
 def _disruptions(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Array:
-    """(T, n) capacity multiplier; a facility's outage counts at its share of the region's capacity."""
+    """(T, n) capacity multiplier; a facility's outage counts at its share of the region's capacity
+    (of every member of its product group when the facility is filed under a group: a separation
+    plant's tonnes are all its oxides')."""
     net = baseline.net
     hits = [d for d in scenario.disruptions if net.node_index([d.region], [d.commodity])[0] >= 0]
     node = net.node_index([d.region for d in hits], [d.commodity for d in hits])
-    cap = ds["facility_capacity"]
+    cap, facilities = ds["facility_capacity"], ds["facilities"].set_index("facility_id")["commodity_id"]
+    groups = group_members(ds["commodities"])
     shares = []
     for d, i in zip(hits, node, strict=True):
         share = d.share
         if d.facility is not None:
             fac = cap[cap["facility_id"] == d.facility]["capacity_t_per_yr"].dropna()
-            region_cap = baseline.capacity_t[i] * 12
+            filed = str(facilities.get(d.facility, d.commodity))
+            same = net.node_index([d.region] * len(groups.get(filed, ())), list(groups.get(filed, ())))
+            region_cap = baseline.capacity_t[same[same >= 0] if (same >= 0).any() else [i]].sum() * 12
             share *= min(1.0, float(fac.iloc[-1]) / region_cap) if len(fac) and region_cap > 0 else 0.0
         shares.append(share)
     return plan_disruption(len(net.nodes), node, shares, _window(scenario, [(d.start, d.end) for d in hits]))
@@ -258,7 +246,6 @@ def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tupl
     allowed, controlled = np.ones((T, K, R, R)), np.zeros((T, K, R, R))
     excluded = np.zeros((T, R, len(baseline.sectors)))
     base_orders = _baseline_orders(baseline, R, K)
-    splits = element_splits(ds, net.material)
     content: dict[str, Array] = {}  # controller → its upstream content of every product (one solve each)
     for c in scenario.export_controls:
         if isinstance(c.instrument, TechnologyBan) or c.controller not in net.regions:
@@ -270,8 +257,9 @@ def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tupl
         if isinstance(inst, Licence) and any(k in net.commodities for k in c.commodities):
             sectors = pd.Index(baseline.sectors).get_indexer(pd.Index(inst.excluded_sectors))
             plan_excluded_sectors(excluded, active, targets, sectors[sectors >= 0])
+        covered = covered_by(c, ds) if c.elements and c.affected_share is None else None
         for k in (k for k in c.commodities if k in net.commodities):
-            ki, affected = net.commodity_position[k], affected_share(c, k, ds, splits)
+            ki, affected = net.commodity_position[k], affected_share(c, k, ds, covered)
             origins = np.arange(R) == controller
             if isinstance(inst, Ban):
                 keep = plan_ban(affected, active)
@@ -279,7 +267,10 @@ def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tupl
                 start = _months(scenario, c.start, 0)
                 keep = plan_licence(affected, inst.approval_share, start, inst.processing_delay_months, active)
             elif isinstance(inst, Quota):
-                exports = base_orders[ki, controller, targets].sum()
+                # one quota on the listed commodities together (China's 2010-14 quotas covered every
+                # rare-earth product): each ships at quota / their joint base exports to the targets
+                listed = net.commodity_index(c.commodities)
+                exports = base_orders[listed[listed >= 0]][:, controller][:, targets].sum()
                 keep = plan_quota(affected, inst.quota_t_per_yr, exports, active)
             else:
                 assert isinstance(inst, ContentRule)

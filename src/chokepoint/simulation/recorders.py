@@ -127,8 +127,7 @@ class TrajectoryRecorder:
 
     def record(self, t: int, state: State, orders: Orders, allocation: Allocation) -> None:
         cur = {name: value[t] for name, value in self.out.items()}
-        for k in range(self.s.K):
-            cur["shipped"][k][self.s.act[k]] = allocation.shipped[k]
+        cur["shipped"][self.s.lane_k, self.s.lane_o] = allocation.shipped
         for name, value in (
             ("production", allocation.produced),
             ("draw", allocation.draw),
@@ -190,20 +189,19 @@ class SummaryRecorder:
         unused -= al.intermediate
         unused -= al.build
         unused -= al.served.sum(axis=1)
-        for k in range(s.K):
-            unsold = al.produced[k][s.act[k]] - al.shipped[k].sum(axis=1)
-            self._check(t, k, unsold, s.act[k], tol, "negative unsold")
-        unused += tol
-        if unused.min() < 0:
-            k = int(np.argmin(unused.min(axis=(1, 2))))
-            self._check(t, k, unused[k] - tol, np.arange(s.R), tol, "negative unused")
+        unsold = s.everything.origin_values(al.produced) - al.shipped.sum(axis=1)
+        self._check(t, unsold, s.lane_k, s.lane_o, tol, "negative unsold")
+        K, R = s.K, s.R
+        nodes = np.arange(K * R)
+        self._check(t, unused.reshape(K * R, -1), nodes // R, nodes % R, tol, "negative unused")
 
-    def _check(self, t: int, k: int, value: Array, rows: Index, tol: Array, what: str) -> None:
-        """Raise if ``value`` (rows, B) falls below ``-tol`` anywhere."""
+    def _check(self, t: int, value: Array, ks: Index, rs: Index, tol: Array, what: str) -> None:
+        """Raise if ``value`` (rows, B), rows at commodities ``ks`` and regions ``rs``, falls below
+        ``-tol`` anywhere."""
         excess = -value - tol
-        if excess.max() > 0:
+        if excess.size and excess.max() > 0:  # no lanes at all: no rows
             i, b = np.unravel_index(int(np.argmax(excess)), excess.shape)
-            _raise(self.s, -value[i, b], (int(b), t, int(rows[i]), k), what)
+            _raise(self.s, -value[i, b], (int(b), t, int(rs[i]), int(ks[i])), what)
 
     def finish(self) -> DrawSummary:
         # Returned as batch-first *views* (no copy of the largest arrays).

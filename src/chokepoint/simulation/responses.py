@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from chokepoint.simulation.allocate_fast import Allocation, headroom
-from chokepoint.simulation.state import Array, Orders, Setup, State, ratio
+from chokepoint.simulation.state import Array, Lanes, Orders, Setup, State, by_commodity, ratio
 
 __all__ = ["reserve", "respond"]
 
@@ -26,7 +26,10 @@ def reserve(mix: Array, reserved_t: Array, capacity: Array, allowed: Array, use:
     by the lane's allowed share), scaling the other shares down so each buyer's still sum to 1.
     A seller reserves at most its ``capacity`` (A, B) this month, shared pro rata among its
     offtakers: an agreement cannot make a buyer wait for a plant that is not built yet."""
-    reserved = reserved_t[..., None] * ratio(capacity, reserved_t.sum(axis=1)[:, None], 1.0).clip(max=1.0)[:, None]
+    # min(capacity, asked) / asked, not min(capacity / asked, 1): a subnormal offtake (1e-310 t)
+    # would overflow the quotient.
+    asked = reserved_t.sum(axis=1)[:, None]
+    reserved = reserved_t[..., None] * ratio(np.minimum(capacity, asked), asked, 1.0)[:, None]
     floor = np.minimum(ratio(reserved, use[None], 0.0), allowed[..., None])
     floor_total = floor.sum(axis=0, keepdims=True)
     np.divide(floor, floor_total, out=floor, where=floor_total > 1.0)  # floors above 100%: share out
@@ -37,43 +40,44 @@ def reserve(mix: Array, reserved_t: Array, capacity: Array, allowed: Array, use:
     mix[...] = floor + above * scale
 
 
-def _promised(s: Setup, t: int, k: int, state: State, o: Orders, al: Allocation) -> Array:
+def _promised(s: Setup, state: State, o: Orders, al: Allocation, lk: Lanes) -> Array:
     """What arrived on each lane plus what origins with spare capacity promise buyers still short
-    (excluded sectors' unmet demand only on uncontrolled lanes), (A, R, B)."""
-    lk = s.lanes[t][k]
-    shipped = al.shipped[k]
-    gap = (o.use[k] - al.received[k]).clip(min=0.0)
-    spare = (state.cap[k] - al.produced[k][s.act[k]]).clip(min=0.0)
+    (excluded sectors' unmet demand only on uncontrolled lanes), (N, R, B)."""
+    g = s.everything
+    gap = (o.use - al.received).clip(min=0.0)
+    spare = (state.cap - g.origin_values(al.produced)).clip(min=0.0)
     gap_clean = gap
     if o.any_excluded:
-        gap_clean = np.maximum(gap, o.need_excluded[k] - (al.served[k] * o.excluded).sum(axis=0))
+        gap_clean = np.maximum(gap, o.need_excluded - (al.served * o.excluded).sum(axis=1))
     if lk.clean is None:
-        promised = gap_clean * ratio(spare, gap_clean.sum(axis=0), 0.0)[:, None, :]
+        promised = gap_clean[g.k_of] * ratio(spare, gap_clean.sum(axis=1)[g.k_of], 0.0)[:, None, :]
     else:
         assert lk.dirty is not None
-        per_ask = ratio(spare, lk.clean @ gap_clean + lk.dirty @ gap, 0.0)
-        promised = np.where(lk.clean[..., None] > 0, gap_clean, gap)
+        ask_clean, ask = gap_clean[g.k_of], gap[g.k_of]
+        per_ask = ratio(spare, (lk.clean * ask_clean).sum(axis=1) + (lk.dirty * ask).sum(axis=1), 0.0)
+        promised = np.where(lk.clean > 0, ask_clean, ask)
         if lk.open_ is not None:
-            promised *= lk.open_[..., None]
+            promised *= lk.open_
         promised *= per_ask[:, None, :]
     if lk.unlimited is not None:
-        np.minimum(promised, headroom(o.allowed[k], shipped, lk.unlimited), out=promised)
-    promised *= ratio(gap_clean, promised.sum(axis=0), 1.0).clip(max=1.0)
-    promised += shipped
+        np.minimum(promised, headroom(o.allowed, al.shipped, lk.unlimited), out=promised)
+    promised *= ratio(gap_clean, by_commodity(promised, g), 1.0).clip(max=1.0)[g.k_of]
+    promised += al.shipped
     return promised
 
 
-def _resource(s: Setup, t: int, k: int, state: State, o: Orders, al: Allocation) -> None:
-    """Move stage ``k``'s sourcing shares in place: adjustment, reversion, clean share, offtakes."""
-    mk = state.mix[k]
-    actual = _promised(s, t, k, state, o, al).clip(min=0.0)
-    total = actual.sum(axis=0)
+def _resource(s: Setup, t: int, state: State, o: Orders, al: Allocation) -> None:
+    """Move every lane's sourcing shares in place: adjustment, reversion, clean share, offtakes."""
+    g, mk = s.everything, state.mix
+    actual = _promised(s, state, o, al, s.lanes[t].all).clip(min=0.0)
+    total = by_commodity(actual, g)
     # A buyer that got and was promised next to nothing keeps its shares: normalising rounding
     # noise (1e-18 t against tonnes of use) would turn it into shares, negative ones included.
-    has = total > 1e-9 * o.use[k]
-    np.divide(actual, np.where(has, total, 1.0), out=actual)
+    # (Use itself can be -1e-18 t of rounding noise: the floor is never below 0.)
+    has = total > 1e-9 * o.use.clip(min=0.0)
+    np.divide(actual, np.where(has, total, 1.0)[g.k_of], out=actual)
     if not has.all():
-        np.copyto(actual, mk, where=~has)
+        np.copyto(actual, mk, where=~has[g.k_of])
     lam = s.params.sourcing_adjustment
     mk *= 1.0 - lam
     actual *= lam
@@ -82,37 +86,36 @@ def _resource(s: Setup, t: int, k: int, state: State, o: Orders, al: Allocation)
     # place next month's orders: a lifted ban shows at once), weighted by how much of its base
     # capacity each origin has then (no return to a disrupted supplier) ...
     t1 = min(t + 1, s.T - 1)
-    nxt = s.lanes[t1][k]
-    cap_ratio = ratio(state.cap_next[k], s.base_cap_a[k], 0.0).clip(max=1.0)
+    nxt = s.lanes[t1].all
+    cap_ratio = ratio(state.cap_next, s.base_cap_a, 0.0).clip(max=1.0)
     desired = nxt.desired * cap_ratio[:, None, :]
-    desired_total = nxt.desired_t @ cap_ratio
+    desired_total = by_commodity(desired, g)
     has = desired_total > 0
-    np.divide(desired, np.where(has, desired_total, 1.0), out=desired)
+    np.divide(desired, np.where(has, desired_total, 1.0)[g.k_of], out=desired)
     if not has.all():
-        np.copyto(desired, np.broadcast_to(s.base_mix[k][..., None], desired.shape), where=~has)
+        np.copyto(desired, np.broadcast_to(s.base_mix[..., None], desired.shape), where=~has[g.k_of])
     # ... keeping with uncontrolled suppliers at least the share excluded sectors need.
     if o.any_excluded:
-        need_clean = ratio(o.need_excluded[k], o.use[k], 0.0).clip(max=1.0)
+        need_clean = ratio(o.need_excluded, o.use, 0.0).clip(max=1.0)
         if need_clean.any():
-            clean_now = mk if nxt.clean is None else mk * nxt.clean[..., None]
-            clean_total = clean_now.sum(axis=0)
+            clean_now = mk if nxt.clean is None else mk * nxt.clean
+            clean_total = by_commodity(clean_now, g)
             keep = np.where(clean_total > 0, need_clean, 0.0)
-            desired *= 1.0 - keep
-            desired += clean_now * ratio(keep, clean_total, 0.0)
+            desired *= 1.0 - keep[g.k_of]
+            desired += clean_now * ratio(keep, clean_total, 0.0)[g.k_of]
     mu = s.params.sourcing_reversion
     mk *= 1.0 - mu
     desired *= mu
     mk += desired
-    if s.has_offtake[k]:
-        act = s.act[k]
-        reserve(mk, s.plan.offtake_t[t1, k][act], state.cap_next[k], s.plan.allowed[t1, k][act], o.use[k])
+    for k in s.offtake_k:  # the few commodities under an offtake agreement
+        rows, own = s.k_rows[k], s.lane_o[s.k_rows[k]]
+        reserve(mk[rows], s.plan.offtake_t[t1, k][own], state.cap_next[rows], s.plan.allowed[t1, k][own], o.use[k])
 
 
 def respond(s: Setup, t: int, state: State, o: Orders, al: Allocation) -> None:
     """Update ``state`` in place after month ``t`` (module docs)."""
     state.stock += al.build - al.draw
-    for k in range(s.K):
-        _resource(s, t, k, state, o, al)
+    _resource(s, t, state, o, al)
     gap = o.final_total - al.served.sum(axis=1)  # (K, R, B)
     scarcity = ratio(gap.sum(axis=1), o.final_total.sum(axis=1), 0.0)  # (K, B)
     state.price = np.exp(s.params.price_scarcity_exponent * scarcity)

@@ -1,12 +1,18 @@
 """What the month loop carries: the constants of a run (:class:`Setup`), the state that moves
 from month to month (:class:`State`) and what one month's orders are (:class:`Orders`).
 
-Internals work batch-LAST: node arrays (K, R, B), lane arrays (A, R, B) over a stage's active
-origins, sector arrays (K, S, R, B). Every elementwise pass then runs over B contiguous values and
-every sum over origins, buyers or sectors adds whole rows, instead of numpy looping over short
-trailing axes of 6 or 17 values. An origin is *active* for a stage if it has capacity, recycling
-or base-year sales at any time; any other never ships, is never promised anything and keeps a
-zero sourcing share, so leaving its rows out changes no result.
+Internals work batch-LAST: node arrays (K, R, B), sector arrays (K, S, R, B), and lane arrays
+(N, R, B) over one flat list of *lanes*: the pairs (commodity k, active origin o), sorted by
+commodity then origin. Every elementwise pass then runs over B contiguous values and every sum
+over origins, buyers or sectors adds whole rows, instead of numpy looping over short trailing
+axes. An origin is *active* for a commodity if it has capacity, recycling or base-year sales at
+any time; any other never ships, is never promised anything and keeps a zero sourcing share, so
+leaving its rows out changes no result.
+
+Commodities are stepped in *levels* (:class:`Group`): runs of consecutive commodities none of
+which is an input of another, so a level is one vectorised pass over all its commodities and
+lanes (a stage's output feeds the next level, which is why levels, not months, are the loop).
+Sums over the origins of each commodity are segment sums over its lanes (:func:`by_commodity`).
 """
 
 from __future__ import annotations
@@ -24,38 +30,96 @@ Index = npt.NDArray[np.intp]
 
 
 @dataclass(frozen=True)
-class Lanes:
-    """Batch-independent lane constants of one stage in one month, over its active origins, shaped
-    (A, R, 1) to broadcast over the batch (matrices for products are (A, R))."""
+class Group:
+    """Consecutive commodities ``ks`` and their lanes ``rows`` in the flat lane layout."""
 
-    limit: Array  # (A, R, 1) allowed share
-    unlimited: Array | None  # (A, R, 1) +inf on lanes without a limit, else 0 (None: no lane limited)
-    open_: Array | None  # (A, R) 1.0 where limit > 0 (None: all open)
-    controlled: Array | None  # (C, R, 1) controlled share on origins with any control (None: none)
-    controlled_rows: Index
-    clean: Array | None  # (A, R) 1.0 on uncontrolled open lanes (None: all lanes clean and open)
-    dirty: Array | None  # (A, R) 1.0 on controlled open lanes
-    desired: Array  # (A, R, 1) base mix × limit
-    desired_t: Array  # (R, A) its transpose, for the product with capacity ratios
+    ks: slice
+    rows: slice
+    k_of: Index  # (N_g,) commodity of each lane, counted from ks.start
+    o_of: Index  # (N_g,) origin of each lane
+    starts: Index  # first lane (counted from rows.start) of each commodity that has lanes
+    has_lanes: Index  # those commodities, counted from ks.start
+    n_k: int
+
+    def origin_values(self, node: Array) -> Array:
+        """Each lane's origin's value (N_g, B) of a node array ``node`` (K, R, B)."""
+        return node[self.ks][self.k_of, self.o_of]
+
+
+def by_commodity(x: Array, g: Group) -> Array:
+    """Sum of lane values ``x`` (N_g, …) over each commodity's origins, (n_k, …); 0 for a
+    commodity without lanes. (Each segment is added row by row, as ``x.sum(axis=0)`` does.)"""
+    if len(g.starts) == g.n_k:
+        return np.add.reduceat(x, g.starts, axis=0)
+    out = np.zeros((g.n_k, *x.shape[1:]))
+    if len(g.starts):
+        out[g.has_lanes] = np.add.reduceat(x, g.starts, axis=0)
+    return out
+
+
+def group(k_lo: int, k_hi: int, lane_k: Index, lane_o: Index) -> Group:
+    """The :class:`Group` of commodities ``k_lo ≤ k < k_hi`` (``lane_k`` sorted)."""
+    lo, hi = np.searchsorted(lane_k, [k_lo, k_hi])
+    k_of = lane_k[lo:hi] - k_lo
+    has, starts = np.unique(k_of, return_index=True)
+    return Group(
+        ks=slice(k_lo, k_hi),
+        rows=slice(int(lo), int(hi)),
+        k_of=k_of,
+        o_of=lane_o[lo:hi],
+        starts=starts.astype(np.intp),
+        has_lanes=has.astype(np.intp),
+        n_k=k_hi - k_lo,
+    )
+
+
+def levels(a: Array) -> list[tuple[int, int]]:
+    """Split commodities 0…K−1 (inputs before outputs) into maximal runs ``[lo, hi)`` in which
+    no commodity is an input of another: each run can be allocated in one pass."""
+    bounds, lo = [], 0
+    for k in range(1, a.shape[0]):
+        if (a[lo:k, k] > 0).any():
+            bounds.append((lo, k))
+            lo = k
+    bounds.append((lo, a.shape[0]))
+    return bounds
+
+
+@dataclass(frozen=True)
+class Lanes:
+    """Batch-independent lane constants of a group of lanes in one month, shaped (N, R, 1) to
+    broadcast over the batch ((N, R) where only compared or summed)."""
+
+    limit: Array  # (N, R, 1) allowed share
+    unlimited: Array | None  # (N, R, 1) +inf on lanes without a limit, else 0 (None: no lane limited)
+    open_: Array | None  # (N, R, 1) 1.0 where limit > 0 (None: all open)
+    controlled: Array | None  # (N, R, 1) controlled share (None: none controlled)
+    clean: Array | None  # (N, R, 1) 1.0 on uncontrolled open lanes (None: all lanes clean and open)
+    dirty: Array | None  # (N, R, 1) 1.0 on controlled open lanes
+    desired: Array  # (N, R, 1) base mix × limit
 
 
 def lanes(limit: Array, controlled: Array, base_mix: Array) -> Lanes:
-    """The lane constants of one stage and month from its allowed and controlled shares (A, R)."""
+    """The lane constants of a group and month from its allowed and controlled shares (N, R)."""
     open_ = limit > 0
     clean = (controlled == 0) & open_
-    rows = np.flatnonzero((controlled != 0).any(axis=1))
-    desired = base_mix * limit
     return Lanes(
         limit=limit[..., None],
         unlimited=np.where(limit < 1.0, 0.0, np.inf)[..., None] if (limit < 1.0).any() else None,
-        open_=None if open_.all() else open_.astype(float),
-        controlled=controlled[rows][..., None] if len(rows) else None,
-        controlled_rows=rows,
-        clean=None if clean.all() else clean.astype(float),
-        dirty=None if clean.all() else (open_ & ~clean).astype(float),
-        desired=desired[..., None],
-        desired_t=np.ascontiguousarray(desired.T),
+        open_=None if open_.all() else open_.astype(float)[..., None],
+        controlled=controlled[..., None] if (controlled != 0).any() else None,
+        clean=None if clean.all() else clean.astype(float)[..., None],
+        dirty=None if clean.all() else (open_ & ~clean).astype(float)[..., None],
+        desired=(base_mix * limit)[..., None],
     )
+
+
+@dataclass(frozen=True)
+class MonthLanes:
+    """One month's lane constants: per level (allocation) and over all lanes (responses)."""
+
+    level: list[Lanes]
+    all: Lanes
 
 
 @dataclass(frozen=True)
@@ -69,7 +133,7 @@ class Params:
 
 @dataclass(frozen=True)
 class Setup:
-    """The constants of one run: the plan's arrays laid out batch last, over active origins."""
+    """The constants of one run: the plan's arrays laid out batch last, lanes flat (module docs)."""
 
     baseline: Baseline
     plan: Plan
@@ -80,36 +144,89 @@ class Setup:
     T: int
     B: int
     a: Array  # (K, K) inputs a[j, k]
-    inputs_of: list[Index]
-    outputs_of: list[Index]
-    act: list[Index]  # active origins per stage
-    base_mix: list[Array]  # (A, R) base-year sourcing shares per stage
-    base_cap_a: list[Array]  # (A, B) scaled base capacity
+    lane_k: Index  # (N,) commodity of each lane
+    lane_o: Index  # (N,) origin of each lane
+    lane_node: Index  # (N,) its node o·K + k
+    k_rows: list[slice]  # the lanes of each commodity
+    levels: list[Group]  # commodities allocated in one pass, inputs first
+    everything: Group  # all commodities and lanes
+    #: Input pairs of each level, sorted by output: (input j, output k from ks.start, a[j, k]).
+    level_inputs: list[tuple[Index, Index, Array]]
+    #: Output pairs of each level, sorted by input: (input j from ks.start, output k, a[j, k]).
+    level_outputs: list[tuple[Index, Index, Array]]
+    level_release: list[bool]  # a level has a region that may release stock
+    base_mix: Array  # (N, R) base-year sourcing shares
+    base_cap_a: Array  # (N, B) scaled base capacity
     base_part: Array  # (T, n) capacity less projects
     project_cap: Array  # (T, n)
-    scale_a: list[Array]  # (A, B)
-    has_offtake: list[bool]
-    levels: list[Index] | None  # sector indices per priority level, highest first (None: one level)
+    scale_a: Array  # (N, B)
+    offtake_k: list[int]  # commodities with an offtake at any time
+    priority_levels: list[Index] | None  # sector indices per priority level, highest first (None: one)
     target: Array  # (K, R, 1) strategic stock target
     max_release: Array  # (K, R, 1)
     refill_rate: Array  # (K, R, 1)
     releases: npt.NDArray[np.bool_]  # (K, R, 1)
-    release_k: list[bool]
     final0: Array  # (K, S, R) base final demand
     ceiling: Array  # (K, S, 1)
     elasticity: Array  # (K, S, 1)
     lag: Array  # (K, S, 1)
-    lanes: list[list[Lanes]]  # per month, per stage
+    lanes: list[MonthLanes]  # per month
+    #: Joint products: (input j, the outputs made from j alone), where j yields several (separation).
+    joint: list[tuple[int, Index]]
+    base_out: Array  # (K, R, 1) base-year production
 
-    def capacity_at(self, t: int) -> list[Array]:
-        """Capacity (A, B) per stage in month ``t``: a draw's scale applies to the base-year
-        capacity (after disruptions), not to the projects added on top."""
-        K = self.K
-        return [
-            self.base_part[t, self.act[k] * K + k, None] * self.scale_a[k]
-            + self.project_cap[t, self.act[k] * K + k, None]
-            for k in range(K)
-        ]
+    def capacity_at(self, t: int) -> Array:
+        """Capacity (N, B) of each lane's origin in month ``t``: a draw's scale applies to the
+        base-year capacity (after disruptions), not to the projects added on top."""
+        return self.base_part[t, self.lane_node, None] * self.scale_a + self.project_cap[t, self.lane_node, None]
+
+    def node_values(self, lane_values: Array) -> Array:
+        """Lane-origin values (N, B) as a node array (K, R, B), zero at inactive origins."""
+        out = np.zeros((self.K, self.R, lane_values.shape[-1]))
+        out[self.lane_k, self.lane_o] = lane_values
+        return out
+
+
+def joint_products(a: Array) -> list[tuple[int, Index]]:
+    """``(j, outputs)`` for every input ``j`` that is the only input of two or more outputs: a plant
+    separating ``j`` yields all of them at once (a concentrate's element oxides), so their output
+    moves together (:func:`settle_joint`)."""
+    sole = (a > 0).sum(axis=0) == 1
+    out = []
+    for j in range(a.shape[0]):
+        members = np.flatnonzero(sole & (a[j] > 0))
+        if members.size > 1:
+            out.append((j, members))
+    return out
+
+
+def settle_joint(plan: Array, base: Array, cap: Array) -> Array:
+    """Planned output (m, R, B) of joint products, made proportional to their base-year output
+    ``base`` (m, R, 1): the utilisation ``θ = max_i plan_i / base_i`` (the most-wanted product
+    sets how much is separated; the others come with it, unsold if nobody orders them), at most
+    ``min_i cap_i / base_i``. A product the region did not make in the base year keeps its plan."""
+    made = base > 0
+    theta = np.where(made, ratio(plan, base, 0.0), 0.0).max(axis=0)
+    theta = np.minimum(theta, np.where(made, ratio(cap, base, np.inf), np.inf).min(axis=0))
+    return np.where(made, theta[None] * base, plan)
+
+
+def _pairs(a: Array, lo: int, hi: int, inputs: bool) -> tuple[Index, Index, Array]:
+    """Recipe pairs of commodities ``lo ≤ k < hi``: as outputs (their inputs j, sorted by output)
+    or as inputs (their outputs, sorted by input); the level's own index counted from ``lo``."""
+    if inputs:
+        k, j = np.nonzero(a[:, lo:hi].T > 0)
+        return j.astype(np.intp), k.astype(np.intp), a[j, lo + k]
+    j, k = np.nonzero(a[lo:hi] > 0)
+    return j.astype(np.intp), k.astype(np.intp), a[lo + j, k]
+
+
+def _month_lanes(s_levels: list[Group], limit: Array, controlled: Array, base_mix: Array) -> MonthLanes:
+    """:class:`MonthLanes` from one month's allowed and controlled shares on the lanes (N, R)."""
+    return MonthLanes(
+        level=[lanes(limit[g.rows], controlled[g.rows], base_mix[g.rows]) for g in s_levels],
+        all=lanes(limit, controlled, base_mix),
+    )
 
 
 def setup(baseline: Baseline, plan: Plan, batch: int, params: Params, capacity_scale: Array | None) -> Setup:
@@ -118,31 +235,30 @@ def setup(baseline: Baseline, plan: Plan, batch: int, params: Params, capacity_s
     R, K, S, T = len(net.regions), len(baseline.commodities), len(baseline.sectors), len(plan.periods)
     a = baseline.inputs
     mix0 = net.mix.toarray().reshape(R, K, R, K)
-    cap_all = plan.capacity_t.reshape(T, R, K)
-    rec_all = plan.recycled_t.reshape(T, R, K)
-    act = [
-        np.flatnonzero(
-            (cap_all[:, :, k] != 0).any(axis=0)
-            | (rec_all[:, :, k] != 0).any(axis=0)
-            | (mix0[:, k, :, k] != 0).any(axis=1)
-        )
-        for k in range(K)
-    ]
-    node_a = [act[k] * K + k for k in range(K)]
-    base_mix = [mix0[act[k], k, :, k] for k in range(K)]
+    own = mix0[:, np.arange(K), :, np.arange(K)]  # (K, o, b): a commodity is bought as itself
+    active = (
+        (plan.capacity_t.reshape(T, R, K) != 0).any(axis=0).T
+        | (plan.recycled_t.reshape(T, R, K) != 0).any(axis=0).T
+        | (own != 0).any(axis=2)
+    )  # (K, R)
+    lane_k, lane_o = (i.astype(np.intp) for i in np.nonzero(active))
+    lane_node = lane_o * K + lane_k
+    base_mix = own[lane_k, lane_o]  # (N, R)
     scale = np.ones((R * K, batch)) if capacity_scale is None else np.asarray(capacity_scale, dtype=float).T
-    scale_a = [np.ascontiguousarray(scale[node_a[k]]) for k in range(K)]
+    scale_a = np.ascontiguousarray(scale[lane_node])
     project_cap = np.zeros((T, R * K))
     placed = plan.project_node >= 0
     np.add.at(project_cap.T, plan.project_node[placed], plan.project_capacity_t[:, placed].T)
-    levels_all = np.unique(plan.priority)[::-1]
+    priorities = np.unique(plan.priority)[::-1]
+    bounds = levels(a)
+    level_groups = [group(lo, hi, lane_k, lane_o) for lo, hi in bounds]
 
     def per_node(x: Array) -> Array:  # (n,) → (K, R, 1)
         return np.ascontiguousarray(x.reshape(R, K).T)[..., None]
 
     target = per_node(plan.stock_target_t)
     releases = per_node(plan.stock_release) > 0
-    month_lanes: list[list[Lanes]] = []
+    month_lanes: list[MonthLanes] = []
     for t in range(T):  # consecutive months with the same controls share their constants
         if (
             t > 0
@@ -151,9 +267,9 @@ def setup(baseline: Baseline, plan: Plan, batch: int, params: Params, capacity_s
         ):
             month_lanes.append(month_lanes[-1])
         else:
-            month_lanes.append(
-                [lanes(plan.allowed[t, k][act[k]], plan.controlled_origin[t, k][act[k]], base_mix[k]) for k in range(K)]
-            )
+            limit, controlled = plan.allowed[t][lane_k, lane_o], plan.controlled_origin[t][lane_k, lane_o]
+            month_lanes.append(_month_lanes(level_groups, limit, controlled, base_mix))
+    k_bounds = np.searchsorted(lane_k, np.arange(K + 1))
     return Setup(
         baseline=baseline,
         plan=plan,
@@ -164,26 +280,33 @@ def setup(baseline: Baseline, plan: Plan, batch: int, params: Params, capacity_s
         T=T,
         B=batch,
         a=a,
-        inputs_of=[np.flatnonzero(a[:, k] > 0) for k in range(K)],
-        outputs_of=[np.flatnonzero(a[k, :] > 0) for k in range(K)],
-        act=act,
+        lane_k=lane_k,
+        lane_o=lane_o,
+        lane_node=lane_node,
+        k_rows=[slice(int(k_bounds[k]), int(k_bounds[k + 1])) for k in range(K)],
+        levels=level_groups,
+        everything=group(0, K, lane_k, lane_o),
+        level_inputs=[_pairs(a, lo, hi, inputs=True) for lo, hi in bounds],
+        level_outputs=[_pairs(a, lo, hi, inputs=False) for lo, hi in bounds],
+        level_release=[bool(releases[lo:hi].any()) for lo, hi in bounds],
         base_mix=base_mix,
-        base_cap_a=[baseline.capacity_t[node_a[k]][:, None] * scale_a[k] for k in range(K)],
+        base_cap_a=baseline.capacity_t[lane_node][:, None] * scale_a,
         base_part=plan.capacity_t - project_cap,
         project_cap=project_cap,
         scale_a=scale_a,
-        has_offtake=[bool(plan.offtake_t[:, k].any()) for k in range(K)],
-        levels=None if len(levels_all) == 1 else [np.flatnonzero(plan.priority == lv) for lv in levels_all],
+        offtake_k=[k for k in range(K) if plan.offtake_t[:, k].any()],
+        priority_levels=None if len(priorities) == 1 else [np.flatnonzero(plan.priority == p) for p in priorities],
         target=target,
         max_release=per_node(plan.stock_max_release_t),
         refill_rate=np.divide(target, per_node(plan.stock_refill_months)),
         releases=releases,
-        release_k=[bool(releases[k].any()) for k in range(K)],
         final0=baseline.final_t.reshape(R, K, S).transpose(1, 2, 0),
         ceiling=plan.substitution_ceiling.T[..., None],
         elasticity=plan.substitution_elasticity.T[..., None],
         lag=plan.substitution_lag.T[..., None],
         lanes=month_lanes,
+        joint=joint_products(a),
+        base_out=per_node(baseline.production_t),
     )
 
 
@@ -191,20 +314,20 @@ def setup(baseline: Baseline, plan: Plan, batch: int, params: Params, capacity_s
 class State:
     """What moves from month to month (batch last); the responses update it in place."""
 
-    mix: list[Array]  # (A, R, B) sourcing shares per stage
+    mix: Array  # (N, R, B) sourcing shares on each lane
     stock: Array  # (K, R, B) strategic stock
     price: Array  # (K, B) price index
     subst: Array  # (K, S, B) share of final demand substituted
     short_last: npt.NDArray[np.bool_]  # (K, R, B) short last month
-    cap: list[Array]  # (A, B) this month's capacity per stage
-    cap_next: list[Array]  # (A, B) next month's
+    cap: Array  # (N, B) this month's capacity of each lane's origin
+    cap_next: Array  # (N, B) next month's
 
 
 def initial_state(s: Setup) -> State:
     """Base-year sourcing, full stocks, base prices, no substitution."""
     cap = s.capacity_at(0)
     return State(
-        mix=[np.repeat(m[..., None], s.B, axis=2) for m in s.base_mix],
+        mix=np.repeat(s.base_mix[..., None], s.B, axis=2),
         stock=np.repeat(s.target, s.B, axis=2),
         price=np.ones((s.K, s.B)),
         subst=np.zeros((s.K, s.S, s.B)),
@@ -222,8 +345,8 @@ class Orders:
     final_total: Array  # (K, R, B)
     refill: Array  # (K, R, B) stock each buyer wants to rebuild
     use: Array  # (K, R, B) final demand + refill + inputs of planned output
-    lane: list[Array]  # (A, R, B) orders on each lane
-    allowed: list[Array]  # (A, R, B) the part of them controls let ship
+    lane: Array  # (N, R, B) orders on each lane
+    allowed: Array  # (N, R, B) the part of them controls let ship
     plan_out: Array  # (K, R, B) planned output min(capacity, orders)
     excluded: npt.NDArray[np.bool_]  # (S, R, 1) sectors that may not use controlled supply
     any_excluded: bool
@@ -238,28 +361,41 @@ def ratio(num: Array, den: Array, default: float) -> Array:
     return np.where(positive, num / np.where(positive, den, 1.0), default)
 
 
+def _settle_level(s: Setup, lo: int, hi: int, plan_out: Array, cap: Array) -> None:
+    """Settle the joint outputs of every separated input ``lo ≤ j < hi`` (their plans are set)."""
+    for j, members in s.joint:
+        if lo <= j < hi:
+            plan_out[members] = settle_joint(plan_out[members], s.base_out[members], cap[members])
+
+
 def place_orders(s: Setup, t: int, state: State) -> Orders:
     """Orders, top down: each region's use (final demand, refill and the inputs its planned output
-    needs) ordered from origins along its sourcing shares; an origin plans ``min(capacity, orders)``."""
+    needs) ordered from origins along its sourcing shares; an origin plans ``min(capacity, orders)``.
+    One pass per level, outputs before inputs (a level's use needs its outputs' plans)."""
     R, K, B = s.R, s.K, s.B
     mult = s.plan.demand_multiplier[t].reshape(R, K, s.S).transpose(1, 2, 0)
     final = (s.final0 * mult)[..., None] * (1.0 - state.subst)[:, :, None, :]
     final_total = final.sum(axis=1)
     stock = state.stock
     refill = np.where(~state.short_last & (stock < s.target), np.minimum(s.refill_rate, s.target - stock), 0.0)
-    use = np.zeros((K, R, B))
+    use = final_total + refill
     plan_out = np.zeros((K, R, B))
-    lane: list[Array] = [state.mix[k] for k in range(K)]
-    allowed: list[Array] = list(lane)
-    for k in reversed(range(K)):
-        need = final_total[k] + refill[k]
-        for out_k in s.outputs_of[k]:
-            need += s.a[k, out_k] * plan_out[out_k]
-        use[k] = need
-        lane[k] = state.mix[k] * need
-        lk = s.lanes[t][k]
-        allowed[k] = lane[k] if lk.unlimited is None else lane[k] * lk.limit
-        plan_out[k][s.act[k]] = np.minimum(state.cap[k], lane[k].sum(axis=1))
+    lane = np.empty_like(state.mix)
+    limited = s.lanes[t].all.unlimited is not None
+    allowed = np.empty_like(state.mix) if limited else lane  # a limit of 1 changes nothing
+    cap = s.node_values(state.cap) if s.joint else plan_out
+    for i in reversed(range(len(s.levels))):
+        g, lk = s.levels[i], s.lanes[t].level[i]
+        _settle_level(s, g.ks.start, g.ks.stop, plan_out, cap)
+        j, k, a_jk = s.level_outputs[i]
+        need = use[g.ks]
+        if len(j):
+            np.add.at(need, j, a_jk[:, None, None] * plan_out[k])
+        rows = g.rows
+        np.multiply(state.mix[rows], need[g.k_of], out=lane[rows])
+        if limited:
+            np.multiply(lane[rows], lk.limit, out=allowed[rows])
+        plan_out[g.ks][g.k_of, g.o_of] = np.minimum(state.cap[rows], lane[rows].sum(axis=1))
     excluded = s.plan.excluded[t].T[..., None] > 0
     any_excluded = bool(excluded.any())
     want_excluded = final * excluded if any_excluded else np.zeros((K, s.S, R, 1))

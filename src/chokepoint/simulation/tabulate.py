@@ -116,6 +116,17 @@ def _controllers(scenario: Scenario, regions: list[str]) -> list[str]:
     return [c for c in named if c in regions]
 
 
+def _feeds(inputs: Array) -> npt.NDArray[np.bool_]:
+    """``[j, k]``: commodity ``j`` is ``k`` or goes into it, directly or through other stages
+    (the transitive closure of the recipes ``inputs[j, k] > 0``)."""
+    reach = np.eye(len(inputs), dtype=bool) | (inputs > 0)
+    while True:  # at most one pass per stage: each squares the path length reached
+        wider = (reach.astype(np.int64) @ reach.astype(np.int64)) > 0
+        if (wider == reach).all():
+            return reach
+        reach = wider
+
+
 def _share_tables(
     baseline: Baseline, shipped: Array, controllers: list[str], periods: pd.PeriodIndex
 ) -> dict[str, pd.DataFrame]:
@@ -124,8 +135,10 @@ def _share_tables(
     ctrl = pd.Index(controllers)
     d = _cube(100.0 * direct, ["period", "controller_id", "region_id", "commodity_id"], [periods, ctrl, regions, ks])
     names = ["period", "controller_id", "region_id", "commodity_id", "upstream_commodity_id"]
-    # Only the commodity's own and upstream stages: nothing rests on a later stage.
-    upstream = np.broadcast_to(np.tril(np.ones((len(ks), len(ks)), dtype=bool)), traced.shape)
+    # Only the commodity's own stage and the stages that feed it: nothing rests on a later stage
+    # or on a parallel chain (La oxide never feeds a magnet), which on the 38-commodity chain cuts
+    # the table from every lower-triangular pair to the recipe's reach.
+    upstream = np.broadcast_to(_feeds(baseline.inputs).T, traced.shape)
     tr = _cube(100.0 * traced, names, [periods, ctrl, regions, ks, ks], keep=upstream)
     return {
         "controller_share": conform("controller_share", d.rename(columns={"value": "direct_share_pct"})),
@@ -243,10 +256,15 @@ def abs_log_error(simulated: npt.ArrayLike, observed: npt.ArrayLike) -> Array:
     return np.abs(np.log(np.maximum(ratio, RATIO_FLOOR)))
 
 
-def compare_observed(tables: Mapping[str, pd.DataFrame], observations: list[Observation]) -> pd.DataFrame:
+def compare_observed(
+    tables: Mapping[str, pd.DataFrame],
+    observations: list[Observation],
+    groups: Mapping[str, tuple[str, ...]] | None = None,
+) -> pd.DataFrame:
     """Observed values next to the simulated ones, with their ratio (simulated / observed), the
     observation's role and its :func:`abs_log_error`. Reads only the ``prices`` and ``flows``
-    tables."""
+    tables; an observation of a product group (``groups``: group → members) sums its members'
+    flows."""
     if not observations:
         return _empty("observed")
     prices = tables["prices"]
@@ -257,16 +275,17 @@ def compare_observed(tables: Mapping[str, pd.DataFrame], observations: list[Obse
     for ob in observations:
         period = pd.Period(str(ob.period), freq="M")
         window = _window(periods, period, ob.months)
+        members = list((groups or {}).get(ob.commodity, (ob.commodity,)))
         if ob.metric == "price_index":
-            mine = prices[(prices["commodity_id"] == ob.commodity) & prices["period"].isin(window)]
+            mine = prices[prices["commodity_id"].isin(members) & prices["period"].isin(window)]
             simulated = float(mine["price_index"].mean()) if len(mine) else float("nan")
         elif ob.metric == "export_ratio":
-            out = flows[(flows["commodity_id"] == ob.commodity) & (flows["exporter_id"] == ob.region)]
+            out = flows[flows["commodity_id"].isin(members) & (flows["exporter_id"] == ob.region)]
             first = float(out.loc[out["period"] == periods[0], "flow_t"].sum())
             total = float(out.loc[out["period"].isin(window), "flow_t"].sum())
             simulated = total / (first * len(window)) if first > 0 and len(window) else float("nan")
         else:
-            into = flows[(flows["commodity_id"] == ob.commodity) & (flows["importer_id"] == ob.region)]
+            into = flows[flows["commodity_id"].isin(members) & (flows["importer_id"] == ob.region)]
             into = into[into["period"].isin(window)]
             total = float(into["flow_t"].sum())
             mine_t = float(into.loc[into["exporter_id"] == ob.origin, "flow_t"].sum())
@@ -388,7 +407,7 @@ def price_floor_payments(tables: dict[str, pd.DataFrame], scenario: Scenario) ->
 def run_tables(baseline: Baseline, plan: Plan, trajectory: Trajectory, scenario: Scenario) -> dict[str, pd.DataFrame]:
     """Every registered table a single trajectory gives (all but the Monte Carlo ``uncertainty_*``)."""
     tables = tabulate(baseline, plan, trajectory, scenario)
-    tables["observed"] = compare_observed(tables, scenario.observed)
+    tables["observed"] = compare_observed(tables, scenario.observed, plan.groups)
     tables |= project_tables(baseline, plan, trajectory, scenario)
     tables["price_floors"] = price_floor_payments(tables, scenario)
     return tables

@@ -437,13 +437,17 @@ class Commodity:
 
 @cache
 def commodities() -> tuple[Commodity, ...]:
-    """The project's commodity list, read from the package data ``data/commodities.csv``."""
+    """The codes statistics report under, from the package data ``data/commodities.csv``: one entry
+    per ``product_group`` (every separated oxide is ``ree_oxide``), with its members' HS codes."""
     ref = resources.files("chokepoint").joinpath("data", "commodities.csv")
-    rows = csv.DictReader(io.StringIO(ref.read_text(encoding="utf-8")))
-    return tuple(
-        Commodity(r["commodity_id"], r["material"], int(r["stage_order"]), tuple((r.get("hs_codes") or "").split()))
-        for r in rows
-    )
+    groups: dict[str, Commodity] = {}
+    for r in csv.DictReader(io.StringIO(ref.read_text(encoding="utf-8"))):
+        code = r.get("product_group") or r["commodity_id"]
+        hs = tuple((r.get("hs_codes") or "").split())
+        seen = groups.get(code)
+        hs = hs if seen is None else seen.hs_codes + tuple(h for h in hs if h not in seen.hs_codes)
+        groups[code] = Commodity(code, r["material"], int(r["stage_order"]), hs)
+    return tuple(groups.values())
 
 
 def hs_commodity_map(codes: Iterable[str], overrides: Mapping[str, str] | None = None) -> dict[str, str]:
