@@ -8,6 +8,7 @@ import difflib
 from chokepoint.dataset import Dataset
 from chokepoint.dataset.groups import ELEMENT_SYMBOLS, element_symbol, group_members
 from chokepoint.scenario import (
+    ExportControl,
     Licence,
     Recycling,
     Scenario,
@@ -43,13 +44,31 @@ RARE_EARTH_ELEMENTS = (
 )
 
 
+def _check_content(c: ExportControl, f: str, groups: dict[str, tuple[str, ...]], origin: str) -> None:
+    """A control's ``held_whole`` groups are product groups it lists, its ``elements`` real symbols."""
+    for g in c.held_whole:
+        if len(groups.get(g, ())) < 2 or g not in c.commodities:
+            raise ScenarioError(
+                f"{origin}: field {f}.held_whole: {g!r} is not a product group among the control's "
+                f"commodities ({', '.join(c.commodities)}); name a group such as ndfeb_magnet"
+            )
+    for e in c.elements:
+        # an unknown symbol would match no commodity and switch the control off silently
+        if element_symbol(e) is None:
+            raise ScenarioError(
+                f"{origin}: field {f}.elements: unknown element symbol {e!r}"
+                f"{_closest_symbol(e)}; use chemical symbols such as Dy, Tb, Ga"
+            )
+
+
 @with_field_lines  # errors end with the YAML line of the field they name
 def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") -> None:
     """Check a scenario against the dataset: codes exist, dates fall in the horizon, and no two
     export controls on the same controller, commodity and target overlap in time."""
     regions = set(ds["regions"]["region_id"])
     # a product group (the statistics' code) stands for its members (chokepoint.scenario.groups)
-    commodities = set(ds["commodities"]["commodity_id"]) | set(group_members(ds["commodities"]))
+    groups = group_members(ds["commodities"])
+    commodities = set(ds["commodities"]["commodity_id"]) | set(groups)
     sectors = set(ds["sectors"]["sector_id"])
     facilities = set(ds["facilities"]["facility_id"])
     first, last = 0, scenario.horizon_months - 1
@@ -79,20 +98,7 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
         if isinstance(c.instrument, Licence):
             for s in c.instrument.excluded_sectors:
                 need("sector", sectors, s, f"{f}.instrument.excluded_sectors")
-        groups = group_members(ds["commodities"])
-        for g in c.held_whole:
-            if len(groups.get(g, ())) < 2 or g not in c.commodities:
-                raise ScenarioError(
-                    f"{origin}: field {f}.held_whole: {g!r} is not a product group among the control's "
-                    f"commodities ({', '.join(c.commodities)}); name a group such as ndfeb_magnet"
-                )
-        for e in c.elements:
-            # an unknown symbol would match no commodity and switch the control off silently
-            if element_symbol(e) is None:
-                raise ScenarioError(
-                    f"{origin}: field {f}.elements: unknown element symbol {e!r}"
-                    f"{_closest_symbol(e)}; use chemical symbols such as Dy, Tb, Ga"
-                )
+        _check_content(c, f, groups, origin)
         within(c.start, f"{f}.start")
     for i, d in enumerate(scenario.disruptions):
         f = f"disruptions[{i}]"
