@@ -23,7 +23,9 @@ MAGNETS = group_members(cp.default_dataset()["commodities"])["ndfeb_magnet"]
 
 @cache
 def _run(name: str) -> Run:
-    return simulate(cp.default_dataset(), load_scenario(SCENARIOS / f"{name}.yaml"))
+    # without the Monte Carlo (tests/test_simulate.py checks it): these tests read one trajectory
+    scenario = load_scenario(SCENARIOS / f"{name}.yaml")
+    return simulate(cp.default_dataset(), scenario.model_copy(update={"uncertainty": None}))
 
 
 def _chn_magnet_exports(res: Run) -> pd.Series:
