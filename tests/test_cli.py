@@ -171,7 +171,7 @@ def test_criticality_command(capsys: pytest.CaptureFixture[str], method: str) ->
 def test_simulate_writes_tables_summary_and_report(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     scenario = tmp_path / "ban.yaml"
     scenario.write_text(
-        "name: ban\nstart: 2025-01\nhorizon_months: 6\nexport_controls:\n"
+        "name: ban\nstart: 2025-01\nhorizon_months: 6\nmarkets: {cover_months: 0}\nexport_controls:\n"
         "  - {name: b, controller: CHN, commodities: [ndfeb_magnet], targets: {countries: [USA]},\n"
         "     instrument: {kind: ban}, start: 2025-03}\n",
         encoding="utf-8",
@@ -183,7 +183,8 @@ def test_simulate_writes_tables_summary_and_report(capsys: pytest.CaptureFixture
     usa = next(r for r in rows if r["region_id"] == "USA" and r["sector_id"] == "ev")
     # US EVs use the Dy/Tb-grade magnets, of which the reconciled base year gives China 66.6% of US
     # supply (2,852 of 4,281 t; the rest from fitted lanes of Japan, Germany, Korea ...), so a ban
-    # leaves a peak of 60.3%, under China's share (stocks and rerouting cover the rest).
+    # leaves a peak of 60.3%, under China's share (rerouting covers the rest; buyers hold no
+    # inventory in this file).
     assert usa["peak_shortfall_pct"] == pytest.approx(60.33, abs=0.1)
     assert usa["peak_shortfall_pct"] < 66.7
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))

@@ -33,20 +33,21 @@ def _valued(values: dict[tuple[str, int], float], material: str = "m") -> Datase
 
 
 def test_a_complete_cutoff_stops_the_targets_whole_supply() -> None:
-    # CHE's 30 t a year all come from AUT, the only oxide maker: a year's ban leaves it 30 t short,
-    # 30,000 lamps not made at USD 5 each.
+    # CHE's 30 t a year all come from AUT, the only oxide maker: a year's ban leaves it 30 t short
+    # less the 2 months (5 t) of inventory its buyers hold (the engine's default cover): 25 t,
+    # 25,000 lamps not made at USD 5 each.
     out = simulated_cutoff(_valued({("WLD", 2024): 5.0}), "AUT", "CHE", 1.0, 2024, 12, material="m")
     row = out.set_index(["sector_id", "commodity_id"]).loc[("lamps", "oxide")]
-    assert row["shortfall_t"] == pytest.approx(30.0, rel=FIT)
-    assert row["units_lost"] == pytest.approx(30_000, rel=FIT)
-    assert row["value_lost_usd"] == pytest.approx(150_000, rel=FIT)
+    assert row["shortfall_t"] == pytest.approx(25.0, rel=FIT)
+    assert row["units_lost"] == pytest.approx(25_000, rel=FIT)
+    assert row["value_lost_usd"] == pytest.approx(125_000, rel=FIT)
     assert row["valued_at"] == "sector output"
 
 
 def test_the_targets_own_value_wins_over_the_worlds() -> None:
     ds = _valued({("WLD", 2024): 5.0, ("CHE", 2023): 8.0})
     out = simulated_cutoff(ds, "AUT", "CHE", 1.0, 2024, 12, material="m")
-    assert out["value_lost_usd"].sum() == pytest.approx(30_000 * 8.0, rel=FIT)
+    assert out["value_lost_usd"].sum() == pytest.approx(25_000 * 8.0, rel=FIT)
 
 
 def test_unit_values_take_the_nearest_year_at_or_before() -> None:
@@ -57,9 +58,12 @@ def test_unit_values_take_the_nearest_year_at_or_before() -> None:
 
 
 def test_loss_grows_with_coverage() -> None:
-    # licences for half the flow: half the supply lost (nobody else can make oxide)
+    # Licences for half the flow lose less than half of a ban's 125,000 (nobody else makes oxide):
+    # CHE draws its inventory and, expecting a shortage, orders more, of which half is approved.
     curve = loss_curve(_valued({("WLD", 2024): 5.0}), "AUT", "CHE", 2024, coverages=(0.0, 0.5, 1.0), material="m")
-    assert curve.to_numpy() == pytest.approx([0.0, 75_000, 150_000], rel=FIT)
+    assert curve[0.0] == 0.0
+    assert curve[1.0] == pytest.approx(125_000, rel=FIT)
+    assert 0.0 < curve[0.5] < 62_500
 
 
 def test_an_unknown_region_is_one_line() -> None:
@@ -69,8 +73,9 @@ def test_an_unknown_region_is_one_line() -> None:
 
 
 def test_the_leverage_model_takes_the_rare_earth_cost_from_the_simulation() -> None:
-    # AUT → CHE rare earths with d₀ = 0.5: Y = loss of a year's complete cutoff / d₀ = 150,000 / 0.5,
-    # so leverage L₀ = Y·d₀·(1 − λ) = 150,000 × 0.8; a half control costs CHE half of that.
+    # AUT → CHE rare earths with d₀ = 0.5: Y = loss of a year's complete cutoff / d₀ = 125,000 / 0.5,
+    # so leverage L₀ = Y·d₀·(1 − λ) = 125,000 × 0.8; a half control costs CHE (1 − λ) times the
+    # simulated loss of licences for half the flow.
     ds = _valued({("WLD", 2024): 5.0}, material="rare_earths")
     metrics = {
         "dependence_share": 0.5,
@@ -88,7 +93,8 @@ def test_the_leverage_model_takes_the_rare_earth_cost_from_the_simulation() -> N
         {"name": "p", "horizon_years": 2, "assumptions": assumptions, "controls": [control]}
     )
     (dep,) = load_dependences(ds, pathway)
-    assert dep.downstream_output_usd == pytest.approx(300_000, rel=FIT)
+    assert dep.downstream_output_usd == pytest.approx(250_000, rel=FIT)
     first = run_pathway(ds, pathway, "AUT", "CHE")["domains"].iloc[0]
-    assert first["leverage_usd"] == pytest.approx(120_000, rel=FIT)
-    assert first["cost_to_target_usd"] == pytest.approx(60_000, rel=FIT)
+    assert first["leverage_usd"] == pytest.approx(100_000, rel=FIT)
+    half = loss_curve(ds, "AUT", "CHE", 2024, coverages=(0.0, 0.5, 1.0))[0.5]
+    assert first["cost_to_target_usd"] == pytest.approx(0.8 * half, rel=FIT)

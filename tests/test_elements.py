@@ -138,6 +138,7 @@ def _ban(commodities: list[str], elements: list[str], held_whole: tuple[str, ...
             "material": "m",
             "start": "2025-01",
             "horizon_months": 12,
+            "markets": {"cover_months": 0.0},  # no inventories: the hand figures are the ban's alone
             "export_controls": [
                 {
                     "name": "ban",

@@ -60,7 +60,7 @@ def _vocab_of(ds: Dataset) -> dict[str, Any]:
     regions = sorted(ds["regions"].loc[ds["regions"]["kind"] == "country", "region_id"])
     commodities = sorted(ds["commodities"].loc[ds["commodities"]["material"] == "rare_earths", "commodity_id"])
     sectors = sorted(ds["sectors"]["sector_id"])
-    names = ("controller", "countries", "all_but", "via", "region", "buyer", "seller", "origin")
+    names = ("controller", "countries", "all_but", "via", "region", "buyer", "seller", "origin", "outside")
     return {
         **dict.fromkeys(names, regions),
         **dict.fromkeys(("commodity", "commodities"), commodities),
@@ -104,8 +104,10 @@ def _uncertainty(raw: dict[str, Any]) -> dict[str, Any]:
 def _observation(horizon: int) -> Any:
     def repair(raw: dict[str, Any]) -> dict[str, Any]:
         if raw["metric"] != "price_index":
-            raw = raw | {"region": raw.get("region") or "JPN"}
-        if raw["metric"] == "import_share":
+            raw = {k: v for k, v in raw.items() if k != "outside"} | {"region": raw.get("region") or "JPN"}
+        elif raw.get("outside") is not None:
+            raw = {k: v for k, v in raw.items() if k != "region"}  # a price outside a region names no market
+        if raw["metric"] in ("import_share", "flow_ratio"):
             raw = raw | {"origin": raw.get("origin") or "CHN"}
         left = horizon - (int(raw["period"][:4]) - 2025) * 12 - int(raw["period"][5:]) + 1
         return raw | {"months": min(raw.get("months", 1), left)}

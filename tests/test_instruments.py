@@ -85,9 +85,9 @@ def test_a_draws_capacity_scale_applies_to_base_capacity(mode: Mode) -> None:
     scale = np.ones((1, len(baseline.net.nodes)))
     scale[0, baseline.net.node("AUT", "oxide")] = 0.7
     tr = (
-        run_fast(baseline, plan, capacity_scale=scale)
+        run_fast(baseline, plan, capacity_scale=scale, cover_months=0.0)
         if mode == "fast"
-        else run_lp(baseline, plan, capacity_scale=scale)
+        else run_lp(baseline, plan, capacity_scale=scale, cover_months=0.0)
     )
     assert (tr.demand_t - tr.served_t)[0].sum(axis=(1, 2, 3)) == pytest.approx(1.5)
     assert _balance_error(tr) < 1e-9
@@ -138,16 +138,17 @@ def test_recycling_serves_a_banned_buyer(mode: Mode) -> None:
 
 @MODES
 def test_substitution_follows_the_price(mode: Mode) -> None:
-    # The ban on CHE leaves half the world's oxide demand unserved in March: price exp(11 × 0.5),
-    # ln p = 5.5, so lamps substitute min(ceiling 0.4, 1 × 5.5) = 40% from April (one-month lag):
-    # CHE's demand falls from 2.5 to 1.5 t a month, and all of it stays short.
+    # The ban leaves CHE (no inventory here) with nothing from March: availability 0 puts its market
+    # at the price cap, 50, so ln p = 3.9 and lamps substitute min(ceiling 0.4, 1 × 3.9) = 40% from
+    # April (one-month lag): CHE's demand falls from 2.5 to 1.5 t a month, and all of it stays short.
+    # AUT's lamps see their own market's price, 1, and do not substitute.
     sub = [{"name": "s", "sector": "lamps", "commodity": "oxide", "price_elasticity": -1.0, "lag_months": 1,
             "ceiling": 0.4}]  # fmt: skip
     run = Run(tiny_dataset(), _scenario(export_controls=[_ban({"kind": "ban"})], substitution=sub), mode)
     assert run.demand("CHE") == pytest.approx([2.5, 2.5, 2.5, *[1.5] * 9], rel=FIT)
     assert run.short("CHE") == pytest.approx([0, 0, 2.5, *[1.5] * 9], abs=ABS)
-    # ln p = 11 x the short share, which the fitted base year gives to ~FIT: ln p to 11 x FIT.
-    assert np.log(run.tr.price_index[0, 2, run.k("oxide")]) == pytest.approx(5.5, abs=11 * FIT)
+    assert run.demand("AUT") == pytest.approx(2.5, rel=FIT)
+    assert run.tr.market_price_t[0, 2, run.r("CHE"), run.k("oxide")] == pytest.approx(50.0, rel=FIT)
 
 
 @MODES

@@ -82,7 +82,9 @@ def test_sharing_the_cutoff_changes_no_table(default: Dataset) -> None:
     priced = cut["valued_at"] != "not valued (no price)"
     assert (lost[priced] > 0).all()
     assert (lost[~priced] == 0).all()
-    assert priced.sum() >= 10
+    # two months of buyers' inventory and rerouting to spare capacity bridge every stage in the first
+    # year but Ce oxide for the residual uses (valued at its price)
+    assert priced.sum() >= 1
     assert lost.is_monotonic_decreasing
 
 

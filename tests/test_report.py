@@ -28,6 +28,7 @@ def ban(default: Dataset) -> Run:
             "name": "usa-magnet-ban",
             "start": "2025-01",
             "horizon_months": 12,
+            "markets": {"cover_months": 0.0},  # no inventories: the ban bites at once
             "export_controls": [
                 {
                     "name": "ban",

@@ -14,27 +14,28 @@ from chokepoint.scenario import Scenario, ScenarioError
 from chokepoint.schema import validate_table
 from chokepoint.simulation import build_baseline, build_plan, run_fast, simulate
 from chokepoint.simulation.allocate_fast import Allocation, allocate_fast
-from chokepoint.simulation.engine import Trajectory
+from chokepoint.simulation.engine import Trajectory, engine_rates
 from chokepoint.simulation.loop import run_loop
 from chokepoint.simulation.plan import controller_content
 from chokepoint.simulation.recorders import MassBalanceError, SummaryRecorder, TrajectoryRecorder
 from chokepoint.simulation.responses import reserve
-from chokepoint.simulation.state import Orders, Params, Setup, State, setup
+from chokepoint.simulation.state import Orders, Setup, State, setup
+from chokepoint.simulation.state import params as engine_params
 from tests.tiny import PROV, random_scenarios, tiny_dataset, tiny_with
 
 
 def _scenario(**fields: object) -> Scenario:
-    return Scenario.model_validate({"name": "t", "start": "2025-01", "horizon_months": 12, "material": "m", **fields})
+    """A tiny-network scenario. Its buyers hold no inventory, so each instrument's effect shows on
+    its own (tests/test_markets.py gives them inventories)."""
+    return Scenario.model_validate(
+        {"name": "t", "start": "2025-01", "horizon_months": 12, "material": "m", "markets": {"cover_months": 0.0}}
+        | fields
+    )
 
 
 def _run(ds: Dataset, scenario: Scenario) -> Trajectory:
     baseline = build_baseline(ds, scenario.material, scenario.base_year, scenario.capacity_utilisation)
-    return run_fast(
-        baseline,
-        build_plan(baseline, scenario, ds),
-        sourcing_adjustment=scenario.sourcing_adjustment,
-        price_scarcity_exponent=scenario.price_scarcity_exponent,
-    )
+    return run_fast(baseline, build_plan(baseline, scenario, ds), **engine_rates(scenario))
 
 
 def _balance_error(tr: Trajectory) -> float:
@@ -157,9 +158,11 @@ def test_default_dataset_invariants_and_determinism(default: Dataset) -> None:
             "end": "2025-08",
         }
     ]
+    # no inventories, so the first month of the ban shows China's share of US supply at once
     scenario = Scenario.model_validate(
-        {"name": "t", "start": "2025-01", "horizon_months": 24, "export_controls": controls}
-    )
+        {"name": "t", "start": "2025-01", "horizon_months": 24, "export_controls": controls,
+         "markets": {"cover_months": 0.0}}
+    )  # fmt: skip
     tr = _run(default, scenario)
     assert _balance_error(tr) < 1e-6
     baseline_run = _run(default, Scenario.model_validate({"name": "none", "start": "2025-01", "horizon_months": 6}))
@@ -324,7 +327,7 @@ def test_an_allocation_that_creates_material_raises_naming_node_and_month(
     # Serve CHE's lamps 0.5 t more oxide than arrived in April: either recorder stops the run there.
     ds = tiny_dataset()
     baseline = build_baseline(ds, "m", 2024)
-    params = Params(*(np.array([v]) for v in (0.3, 0.1, 11.0)))
+    params = engine_params(1, cover_months=0.0)
     s = setup(baseline, build_plan(baseline, _scenario(), ds), 1, params, None)
     che, oxide = list(baseline.net.regions).index("CHE"), baseline.commodities.index("oxide")
 

@@ -23,6 +23,7 @@ SCORECARD_COLUMNS = [
     "metric",
     "region_id",
     "origin_id",
+    "outside_id",
     "commodity_id",
     "period",
     "months",

@@ -220,7 +220,8 @@ def _observed_rows(observed: pd.DataFrame) -> list[list[str]]:
             str(r["commodity_id"])
             + (f" ({r['region_id']}" if isinstance(r["region_id"], str) else "")
             + (f" from {r['origin_id']}" if isinstance(r["origin_id"], str) else "")
-            + (")" if isinstance(r["region_id"], str) else ""),
+            + (")" if isinstance(r["region_id"], str) else "")
+            + (f" (outside {r['outside_id']})" if isinstance(r.get("outside_id"), str) else ""),
             f"{r['observed']:.3g}",
             f"{r['simulated']:.3g}",
             f"{r['simulated_over_observed']:.2f}",

@@ -33,6 +33,7 @@ __all__ = [
     "FittedParameter",
     "Leakage",
     "Licence",
+    "Markets",
     "Observation",
     "Offtake",
     "PriceFloor",
@@ -330,7 +331,7 @@ class Uncertainty(_Model):
     seed: Annotated[Whole, Field(ge=0, le=2**63 - 1)] = 0
     sourcing_adjustment: Range | None = (0.1, 0.6)
     sourcing_reversion: Range | None = (0.05, 0.9)
-    price_scarcity_exponent: Range | None = (5.0, 20.0)
+    price_scarcity_exponent: Range | None = (1.5, 12.0)
     spare_capacity_scale: Range | None = (0.5, 1.5)
 
     @model_validator(mode="after")
@@ -346,19 +347,23 @@ class Uncertainty(_Model):
 
 class Observation(_Model):
     """An observed value to compare with the simulation (shown in the report with the fit).
-    ``price_index``: the commodity's price relative to the base (pre-shock) level;
+    ``price_index``: the commodity's price relative to the base (pre-shock) level: the world
+    price, the price in ``region``'s market, or the mean of every market ``outside`` a region
+    (weighted by base-year use; FOB export prices of the controller are prices outside it);
     ``export_ratio``: ``region``'s exports of the commodity to all other regions relative to the
-    first (no-shock) month; ``import_share``: the share of ``region``'s imports of the commodity
-    that come from ``origin``. An observation of a year or a quarter covers ``months`` months from
+    first (no-shock) month; ``flow_ratio``: the flow from ``origin`` to ``region`` relative to the
+    first month; ``import_share``: the share of ``region``'s imports of the commodity that come
+    from ``origin``. An observation of a year or a quarter covers ``months`` months from
     ``period`` (prices averaged, flows summed before the ratio). ``role`` is required: ``calibrate``
     (the scenario's ``calibration`` fits its parameters to it) or ``validate`` (only scored: no
     calibration reads it), so every score says whether it is in or out of sample."""
 
     role: Literal["calibrate", "validate"]
-    metric: Literal["price_index", "export_ratio", "import_share"]
+    metric: Literal["price_index", "export_ratio", "flow_ratio", "import_share"]
     commodity: str
     region: str | None = None
     origin: str | None = None
+    outside: str | None = None
     period: YearMonth
     months: Annotated[Whole, Field(ge=1, le=120)] = 1
     value: Annotated[Number, Field(ge=0.0, le=1e6)]
@@ -376,9 +381,26 @@ class Observation(_Model):
     def _region(self) -> Self:
         if self.metric == "export_ratio" and self.region is None:
             raise ValueError("export_ratio needs the exporting region")
-        if self.metric == "import_share" and (self.region is None or self.origin is None):
-            raise ValueError("import_share needs the importing region and the origin")
+        if self.metric in ("import_share", "flow_ratio") and (self.region is None or self.origin is None):
+            raise ValueError(f"{self.metric} needs the importing region and the origin")
+        if self.outside is not None and (self.metric != "price_index" or self.region is not None):
+            raise ValueError("outside is for a price_index without a region: the markets outside that region")
         return self
+
+
+class Markets(_Model):
+    """Buyers' inventories, hoarding and market prices (rules in
+    :mod:`chokepoint.simulation.markets`): buyers normally hold ``cover_months`` of their need as
+    inventory and close the gap to their target over ``restock_months``; target cover grows by
+    ``hoarding`` × the supply gap they expect (their recent gaps, smoothed over
+    ``expectation_months``); a market's price index is (availability / desired availability)
+    ^ −``price_scarcity_exponent`` (a top-level field), within [1/``price_cap``, ``price_cap``]."""
+
+    cover_months: Annotated[Number, Field(ge=0.0, le=60.0)] = 2.0
+    hoarding: Annotated[Number, Field(ge=0.0, le=100.0)] = 1.0
+    expectation_months: Annotated[Number, Field(ge=1.0, le=600.0)] = 6.0
+    restock_months: Annotated[Number, Field(ge=1.0, le=600.0)] = 3.0
+    price_cap: Annotated[Number, Field(ge=1.0, le=1e4)] = 50.0
 
 
 class Scenario(_Model):
@@ -391,7 +413,8 @@ class Scenario(_Model):
     between last month's sourcing and what actually arrived that buyers close each month;
     ``sourcing_reversion``, the share of the way back to base-year suppliers (as far as controls
     allow) that buyers go each month;
-    ``price_scarcity_exponent`` η in price = base price × exp(η × world shortfall share)."""
+    ``price_scarcity_exponent`` η in each market's price index (availability / desired
+    availability)^−η; ``markets``, buyers' inventories, hoarding and the price cap."""
 
     name: str
     description: str = ""
@@ -419,8 +442,8 @@ class Scenario(_Model):
     capacity_utilisation: Annotated[Number, Field(ge=0.01, le=1.0)] = 0.85
     sourcing_adjustment: Share = 0.3
     sourcing_reversion: Share = 0.1
-    # above 100 a full shortfall would multiply prices by more than e^100
-    price_scarcity_exponent: Annotated[Number, Field(ge=0.0, le=100.0)] = 11.0
+    price_scarcity_exponent: Annotated[Number, Field(ge=0.0, le=100.0)] = 3.0
+    markets: Markets = Markets()
 
     @model_validator(mode="before")
     @classmethod

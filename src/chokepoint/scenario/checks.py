@@ -140,7 +140,7 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
         within(pf.start, f"price_floors[{i}].start")
     for i, ob in enumerate(scenario.observed):
         need("commodity", commodities, ob.commodity, f"observed[{i}].commodity")
-        for field in ("region", "origin"):
+        for field in ("region", "origin", "outside"):
             code = getattr(ob, field)
             if code is not None:
                 need("region", regions, code, f"observed[{i}].{field}")

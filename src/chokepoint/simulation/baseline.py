@@ -64,6 +64,14 @@ class Baseline:
         return input_matrix(self.net.recipe, self.commodities)
 
     @property
+    def use_t(self) -> Array:
+        """(commodities, regions) base-year use per month: final demand plus the inputs of base
+        production (what a market's buyers normally take)."""
+        R, K = len(self.net.regions), len(self.commodities)
+        final = self.final_t.sum(axis=1).reshape(R, K).T
+        return np.asarray(final + self.inputs @ self.production_t.reshape(R, K).T)
+
+    @property
     def commodity_index(self) -> npt.NDArray[np.intp]:
         """Position of each node's commodity in :attr:`commodities`."""
         codes = pd.Index(self.commodities).get_indexer(self.net.nodes.get_level_values("commodity_id"))

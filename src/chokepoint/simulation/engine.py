@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-
 from chokepoint.simulation.allocate_fast import allocate_fast
 from chokepoint.simulation.baseline import Baseline
 from chokepoint.simulation.loop import run_loop
@@ -26,25 +24,23 @@ from chokepoint.simulation.recorders import (
     Trajectory,
     TrajectoryRecorder,
 )
-from chokepoint.simulation.state import Array, Params, Setup, setup
+from chokepoint.simulation.state import Array, params, setup
 
 if TYPE_CHECKING:
     from chokepoint.scenario import Scenario
 
-__all__ = ["DrawSummary", "MassBalanceError", "Mode", "Trajectory", "run_draws", "run_fast", "run_scenario"]
+__all__ = [
+    "DrawSummary",
+    "MassBalanceError",
+    "Mode",
+    "Trajectory",
+    "engine_rates",
+    "run_draws",
+    "run_fast",
+    "run_scenario",
+]
 
 Mode = Literal["fast", "lp"]
-
-
-def _setup(
-    baseline: Baseline,
-    plan: Plan,
-    batch: int,
-    rates: tuple[float | Array, float | Array, float | Array],
-    capacity_scale: Array | None,
-) -> Setup:
-    params = Params(*(np.broadcast_to(np.asarray(r, dtype=float), (batch,)) for r in rates))
-    return setup(baseline, plan, batch, params, capacity_scale)
 
 
 def run_fast(
@@ -52,19 +48,17 @@ def run_fast(
     plan: Plan,
     *,
     batch: int = 1,
-    sourcing_adjustment: float | Array = 0.3,
-    sourcing_reversion: float | Array = 0.1,
-    price_scarcity_exponent: float | Array = 11.0,
     capacity_scale: Array | None = None,
     on_period: Callable[[int], None] | None = None,
+    **rates: float | Array,
 ) -> Trajectory:
     """Run the month loop with the pro-rata allocation for ``batch`` draws, keeping every quantity.
 
-    Per-draw parameters are arrays of length ``batch``; ``capacity_scale`` (B, n) multiplies
-    base capacity per draw. ``on_period`` is called with each finished month's index.
+    ``rates`` are engine parameters (:data:`~chokepoint.simulation.state.RATE_DEFAULTS`), each a
+    scalar or an array of length ``batch``; ``capacity_scale`` (B, n) multiplies base capacity
+    per draw. ``on_period`` is called with each finished month's index.
     """
-    rates = (sourcing_adjustment, sourcing_reversion, price_scarcity_exponent)
-    s = _setup(baseline, plan, batch, rates, capacity_scale)
+    s = setup(baseline, plan, batch, params(batch, **rates), capacity_scale)
     return run_loop(s, allocate_fast, TrajectoryRecorder(s), on_period)
 
 
@@ -73,16 +67,28 @@ def run_draws(
     plan: Plan,
     *,
     batch: int,
-    sourcing_adjustment: float | Array = 0.3,
-    sourcing_reversion: float | Array = 0.1,
-    price_scarcity_exponent: float | Array = 11.0,
     capacity_scale: Array | None = None,
+    **rates: float | Array,
 ) -> DrawSummary:
     """Run ``batch`` parameter draws at once, keeping only shortfall and prices (memory stays
     O(batch × months × regions × sectors) instead of the full flows)."""
-    rates = (sourcing_adjustment, sourcing_reversion, price_scarcity_exponent)
-    s = _setup(baseline, plan, batch, rates, capacity_scale)
+    s = setup(baseline, plan, batch, params(batch, **rates), capacity_scale)
     return run_loop(s, allocate_fast, SummaryRecorder(s))
+
+
+def engine_rates(scenario: Scenario) -> dict[str, float]:
+    """The scenario's engine parameters by name (:data:`~chokepoint.simulation.state.RATE_DEFAULTS`)."""
+    m = scenario.markets
+    return {
+        "sourcing_adjustment": scenario.sourcing_adjustment,
+        "sourcing_reversion": scenario.sourcing_reversion,
+        "price_scarcity_exponent": scenario.price_scarcity_exponent,
+        "cover_months": m.cover_months,
+        "hoarding": m.hoarding,
+        "expectation_months": m.expectation_months,
+        "restock_months": m.restock_months,
+        "price_cap": m.price_cap,
+    }
 
 
 def run_scenario(
@@ -93,8 +99,7 @@ def run_scenario(
     on_period: Callable[[int], None] | None = None,
 ) -> Trajectory:
     """Step ``plan`` month by month in ``mode`` with the scenario's engine parameters."""
-    rates = (scenario.sourcing_adjustment, scenario.sourcing_reversion, scenario.price_scarcity_exponent)
-    s = _setup(baseline, plan, 1, rates, None)
+    s = setup(baseline, plan, 1, params(1, **engine_rates(scenario)), None)
     if mode == "lp":
         from chokepoint.simulation.lp import LPAllocation  # HiGHS loads only when asked for
 

@@ -12,7 +12,7 @@ Variables (bounds)::
     q[r,k]    ∈ [0, p[t,r,k]]                   production from inputs (recycled supply rec[r,k] is added on top)
     g[k,o,b]  ∈ [0, ref[k,o,b]·min(1, α[k,o,b])] shipments along the month's orders
     e[k,o,b]  ∈ [0, ∞) if α[k,o,b] = 1 else 0    extra shipments (rerouting), uncontrolled arcs only
-    d[r,k]    ∈ [0, min(stock, max_release)]    strategic stock draw, where release is enabled
+    d[r,k]    ∈ [0, inventory + min(stock, max_release)]   stock draw (strategic where release is on)
     h[r,k]    ∈ [0, refill[r,k]]                stock build (refill, as in the fast mode)
     x[r,k,s,l] ∈ [0, D[t,r,k,s]/L]              final demand served, in L equal segments l
 
@@ -94,7 +94,7 @@ from chokepoint.simulation.baseline import Baseline
 from chokepoint.simulation.loop import run_loop
 from chokepoint.simulation.plan import Plan
 from chokepoint.simulation.recorders import Trajectory, TrajectoryRecorder
-from chokepoint.simulation.state import Orders, Params, Setup, State, ratio, setup
+from chokepoint.simulation.state import Orders, Setup, State, drawable, params, ratio, setup
 
 __all__ = ["LPAllocation", "build_model", "run_lp"]
 
@@ -231,7 +231,8 @@ def define_flows(m: Model, p: Period) -> None:
 
 
 def define_stock_draw(m: Model, p: Period) -> None:
-    """``0 ≤ d[r,k] ≤ min(stock, max_release)`` where release is on, cost ``ε_d``."""
+    """``0 ≤ d[r,k] ≤ inventory + min(stock, max_release)`` (the strategic stock where release is
+    on: :func:`~chokepoint.simulation.state.drawable`), cost ``ε_d``."""
     m.add_cols("d", np.zeros_like(p.draw_cap), p.draw_cap, np.array(EPS_DRAW))
 
 
@@ -387,15 +388,13 @@ class LPAllocation:
         R, K = s.R, s.K
         ref = np.zeros((K, R, R))
         ref[s.lane_k, s.lane_o] = o.lane[..., 0]
-        stock = state.stock[..., 0].T
-        releases = s.releases[..., 0].T
         return Period(
             capacity=o.plan_out[..., 0].T,
             recycled=s.plan.recycled_t[t].reshape(R, K),
             ref=ref,
             allowed=s.plan.allowed[t],
             controlled=s.plan.controlled_origin[t],
-            draw_cap=np.where(releases, np.minimum(stock, s.max_release[..., 0].T), 0.0),
+            draw_cap=drawable(s, state)[..., 0].T,
             refill=o.refill[..., 0].T,
             demand=o.final[..., 0].transpose(2, 0, 1),
             excluded=s.plan.excluded[t] > 0,
@@ -405,7 +404,7 @@ class LPAllocation:
             # (the responses raise the buyer's sourcing share to the reservation, as in fast mode);
             # reserving more than was ordered would only swap tonnes between lanes.
             reserved=np.minimum(s.plan.offtake_t[t], ref),
-            final_share=(ratio(o.final_total - o.need_excluded, o.use - o.refill, 0.0)[..., 0].T).clip(0.0, 1.0),
+            final_share=(ratio(o.final_total - o.need_excluded, o.need, 0.0)[..., 0].T).clip(0.0, 1.0),
             joint=[(members, s.base_out[members, :, 0].T > 0) for _, members in s.joint],
             ships=self.ships,
             serves=self.serves,
@@ -449,15 +448,13 @@ def run_lp(
     baseline: Baseline,
     plan: Plan,
     *,
-    sourcing_adjustment: float = 0.3,
-    sourcing_reversion: float = 0.1,
-    price_scarcity_exponent: float = 11.0,
     capacity_scale: Array | None = None,
     on_period: Callable[[int], None] | None = None,
+    **rates: float,
 ) -> Trajectory:
     """Run the month loop with the period LP as allocation step (batch of one); the shadow prices
     (objective units per tonne, weight of the lowest-priority sector) are ``shadow_price_t``.
-    ``capacity_scale`` (1, n) multiplies base capacity, as for a fast-mode draw."""
-    params = Params(*(np.array([float(v)]) for v in (sourcing_adjustment, sourcing_reversion, price_scarcity_exponent)))
-    s = setup(baseline, plan, 1, params, capacity_scale)
+    ``capacity_scale`` (1, n) multiplies base capacity, as for a fast-mode draw; ``rates`` are
+    engine parameters (:data:`~chokepoint.simulation.state.RATE_DEFAULTS`)."""
+    s = setup(baseline, plan, 1, params(1, **rates), capacity_scale)
     return run_loop(s, LPAllocation(s), TrajectoryRecorder(s), on_period)

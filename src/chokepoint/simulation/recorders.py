@@ -47,12 +47,16 @@ class Trajectory:
     stock_draw_t: Array  # (B, T, R, K)
     stock_build_t: Array  # (B, T, R, K)
     stock_t: Array  # (B, T, R, K) strategic stock at the end of the month
+    strategic_draw_t: Array  # (B, T, R, K) the part of stock_draw_t from the strategic stock
+    strategic_build_t: Array  # (B, T, R, K) the part of stock_build_t added to it
+    inventory_t: Array  # (B, T, R, K) buyers' commercial inventory at the end of the month
     intermediate_use_t: Array  # (B, T, R, K) inputs consumed by the region's production
     unused_t: Array  # (B, T, R, K) delivered but not used (inventory)
     demand_t: Array  # (B, T, R, K, S) final demand (after substitution)
     served_t: Array  # (B, T, R, K, S) final demand served
-    price_index: Array  # (B, T, K) price relative to the base year
-    substitution: Array  # (B, T, S, K) share of demand substituted
+    price_index: Array  # (B, T, K) world price relative to the base year (markets weighted by base use)
+    market_price_t: Array  # (B, T, R, K) price index in each region's market
+    substitution: Array  # (B, T, R, S, K) share of demand substituted
     shadow_price_t: Array  # (B, T, R, K) dual of the use balance (LP mode; NaN where the allocation has none)
 
 
@@ -114,12 +118,16 @@ class TrajectoryRecorder:
             "draw": (R, K),
             "build": (R, K),
             "stock": (R, K),
+            "strategic_draw": (R, K),
+            "strategic_build": (R, K),
+            "inventory": (R, K),
+            "market_price": (R, K),
             "intermediate": (R, K),
             "received": (R, K),
             "demand": (R, K, S),
             "served": (R, K, S),
             "price": (K,),
-            "subst": (S, K),
+            "subst": (R, S, K),
             "dual": (R, K),
         }
         self.out = {name: np.zeros((T, *shape, B)) for name, shape in shapes.items()}
@@ -133,6 +141,10 @@ class TrajectoryRecorder:
             ("draw", allocation.draw),
             ("build", allocation.build),
             ("stock", state.stock),
+            ("strategic_draw", state.strategic_draw),
+            ("strategic_build", state.strategic_build),
+            ("inventory", state.inventory),
+            ("market_price", state.market_price),
             ("intermediate", allocation.intermediate),
             ("received", allocation.received),
         ):
@@ -142,7 +154,7 @@ class TrajectoryRecorder:
         cur["demand"][...] = orders.final.transpose(2, 0, 1, 3)
         cur["served"][...] = allocation.served.transpose(2, 0, 1, 3)
         cur["price"][...] = state.price
-        cur["subst"][...] = state.subst.transpose(1, 0, 2)
+        cur["subst"][...] = state.subst.transpose(2, 1, 0, 3)
 
     def finish(self) -> Trajectory:
         o = {name: np.ascontiguousarray(np.moveaxis(value, -1, 0)) for name, value in self.out.items()}
@@ -155,11 +167,15 @@ class TrajectoryRecorder:
             stock_draw_t=o["draw"],
             stock_build_t=o["build"],
             stock_t=o["stock"],
+            strategic_draw_t=o["strategic_draw"],
+            strategic_build_t=o["strategic_build"],
+            inventory_t=o["inventory"],
             intermediate_use_t=o["intermediate"],
             unused_t=delivered - o["intermediate"] - o["served"].sum(axis=-1) - o["build"],
             demand_t=o["demand"],
             served_t=o["served"],
             price_index=o["price"],
+            market_price_t=o["market_price"],
             substitution=o["subst"],
             shadow_price_t=o["dual"],
         )

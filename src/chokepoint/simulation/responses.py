@@ -1,14 +1,17 @@
 """The responses between months, written once for every allocation step (batch last).
 
-- **Stocks**: ``stock ← stock − draw + build`` (refill is ordered only when nothing was short).
+- **Markets** (:mod:`~chokepoint.simulation.markets`): each region's price from its availability
+  against the stock and use its buyers want; draws and builds split between inventories and
+  strategic stocks (strategic refill is ordered only when nothing was short); the expected gap
+  that drives hoarding.
 - **Sourcing**: buyers still short ask origins with spare capacity for the gap, and move
   ``sourcing_adjustment`` of the way from their shares to what arrived plus those promises
   (rerouting with a lag); then ``sourcing_reversion`` of the way back to their base-year
   suppliers as far as next month's controls and capacities allow, keeping with uncontrolled
   suppliers the share licence-excluded sectors need; offtakes raise a buyer's share from its
   seller to ``reserved / use`` (within the seller's capacity).
-- **Price** ``p = exp(η·world shortfall share)`` per commodity, and **substitution** moving toward
-  ``min(ceiling, −elasticity·ln p)`` with a first-order lag.
+- **Substitution** in each region moving toward ``min(ceiling, −elasticity·ln p)`` of its own
+  market's price, with a first-order lag.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from chokepoint.simulation.allocate_fast import Allocation, headroom
-from chokepoint.simulation.state import Array, Lanes, Orders, Setup, State, by_commodity, ratio
+from chokepoint.simulation.markets import expect, market_prices, settle_stocks
+from chokepoint.simulation.state import Array, Lanes, Orders, Setup, State, by_commodity, ratio, ratio_upto_1
 
 __all__ = ["reserve", "respond"]
 
@@ -44,7 +48,7 @@ def _promised(s: Setup, state: State, o: Orders, al: Allocation, lk: Lanes) -> A
     """What arrived on each lane plus what origins with spare capacity promise buyers still short
     (excluded sectors' unmet demand only on uncontrolled lanes), (N, R, B)."""
     g = s.everything
-    gap = (o.use - al.received).clip(min=0.0)
+    gap = (o.wanted - al.received).clip(min=0.0)
     spare = (state.cap - g.origin_values(al.produced)).clip(min=0.0)
     gap_clean = gap
     if o.any_excluded:
@@ -61,7 +65,7 @@ def _promised(s: Setup, state: State, o: Orders, al: Allocation, lk: Lanes) -> A
         promised *= per_ask[:, None, :]
     if lk.unlimited is not None:
         np.minimum(promised, headroom(o.allowed, al.shipped, lk.unlimited), out=promised)
-    promised *= ratio(gap_clean, by_commodity(promised, g), 1.0).clip(max=1.0)[g.k_of]
+    promised *= ratio_upto_1(gap_clean, by_commodity(promised, g), 1.0)[g.k_of]
     promised += al.shipped
     return promised
 
@@ -87,7 +91,7 @@ def _resource(s: Setup, t: int, state: State, o: Orders, al: Allocation) -> None
     # capacity each origin has then (no return to a disrupted supplier) ...
     t1 = min(t + 1, s.T - 1)
     nxt = s.lanes[t1].all
-    cap_ratio = ratio(state.cap_next, s.base_cap_a, 0.0).clip(max=1.0)
+    cap_ratio = ratio_upto_1(state.cap_next, s.base_cap_a, 0.0)
     desired = nxt.desired * cap_ratio[:, None, :]
     desired_total = by_commodity(desired, g)
     has = desired_total > 0
@@ -96,7 +100,7 @@ def _resource(s: Setup, t: int, state: State, o: Orders, al: Allocation) -> None
         np.copyto(desired, np.broadcast_to(s.base_mix[..., None], desired.shape), where=~has[g.k_of])
     # ... keeping with uncontrolled suppliers at least the share excluded sectors need.
     if o.any_excluded:
-        need_clean = ratio(o.need_excluded, o.use, 0.0).clip(max=1.0)
+        need_clean = ratio_upto_1(o.need_excluded, o.use, 0.0)
         if need_clean.any():
             clean_now = mk if nxt.clean is None else mk * nxt.clean
             clean_total = by_commodity(clean_now, g)
@@ -114,11 +118,11 @@ def _resource(s: Setup, t: int, state: State, o: Orders, al: Allocation) -> None
 
 def respond(s: Setup, t: int, state: State, o: Orders, al: Allocation) -> None:
     """Update ``state`` in place after month ``t`` (module docs)."""
-    state.stock += al.build - al.draw
+    state.market_price = market_prices(s, state, o, al)
+    state.price = (s.weight * state.market_price).sum(axis=1)
+    settle_stocks(state, o, al)
+    expect(s, state, o, al)
     _resource(s, t, state, o, al)
-    gap = o.final_total - al.served.sum(axis=1)  # (K, R, B)
-    scarcity = ratio(gap.sum(axis=1), o.final_total.sum(axis=1), 0.0)  # (K, B)
-    state.price = np.exp(s.params.price_scarcity_exponent * scarcity)
-    target = np.minimum(s.ceiling, -s.elasticity * np.log(state.price)[:, None, :])
-    state.subst = state.subst + (target - state.subst) / s.lag
-    state.short_last = gap > 1e-9
+    target = np.minimum(s.ceiling[..., None], -s.elasticity[..., None] * np.log(state.market_price)[:, None])
+    state.subst += (target - state.subst) / s.lag[..., None]
+    state.short_last = o.final_total - al.served.sum(axis=1) > 1e-9

@@ -124,11 +124,40 @@ class MonthLanes:
 
 @dataclass(frozen=True)
 class Params:
-    """Per-draw response parameters, each (B,)."""
+    """Per-draw response parameters, each (B,) (their rules: :mod:`~chokepoint.simulation.markets`
+    and :mod:`~chokepoint.simulation.responses`)."""
 
     sourcing_adjustment: Array
     sourcing_reversion: Array
     price_scarcity_exponent: Array
+    cover_months: Array
+    hoarding: Array
+    expectation_months: Array
+    restock_months: Array
+    price_cap: Array
+
+
+#: The engine's defaults, the same as a scenario file's (``Scenario`` and its ``markets`` block).
+RATE_DEFAULTS: dict[str, float] = {
+    "sourcing_adjustment": 0.3,
+    "sourcing_reversion": 0.1,
+    "price_scarcity_exponent": 3.0,
+    "cover_months": 2.0,
+    "hoarding": 1.0,
+    "expectation_months": 6.0,
+    "restock_months": 3.0,
+    "price_cap": 50.0,
+}
+
+
+def params(batch: int, **rates: float | Array) -> Params:
+    """:class:`Params` for ``batch`` draws: each rate a scalar or a (batch,) array, missing ones
+    at :data:`RATE_DEFAULTS`."""
+    unknown = set(rates) - set(RATE_DEFAULTS)
+    if unknown:
+        raise TypeError(f"unknown engine parameters: {sorted(unknown)}")
+    values = RATE_DEFAULTS | rates
+    return Params(**{k: np.broadcast_to(np.asarray(values[k], dtype=float), (batch,)) for k in RATE_DEFAULTS})
 
 
 @dataclass(frozen=True)
@@ -154,7 +183,6 @@ class Setup:
     level_inputs: list[tuple[Index, Index, Array]]
     #: Output pairs of each level, sorted by input: (input j from ks.start, output k, a[j, k]).
     level_outputs: list[tuple[Index, Index, Array]]
-    level_release: list[bool]  # a level has a region that may release stock
     base_mix: Array  # (N, R) base-year sourcing shares
     base_cap_a: Array  # (N, B) scaled base capacity
     base_part: Array  # (T, n) capacity less projects
@@ -174,6 +202,8 @@ class Setup:
     #: Joint products: (input j, the outputs made from j alone), where j yields several (separation).
     joint: list[tuple[int, Index]]
     base_out: Array  # (K, R, 1) base-year production
+    base_use: Array  # (K, R, 1) base-year use: final demand plus the inputs of base production
+    weight: Array  # (K, R, 1) each region's share of the world's base use (world price weights)
 
     def capacity_at(self, t: int) -> Array:
         """Capacity (N, B) of each lane's origin in month ``t``: a draw's scale applies to the
@@ -270,6 +300,8 @@ def setup(baseline: Baseline, plan: Plan, batch: int, params: Params, capacity_s
             limit, controlled = plan.allowed[t][lane_k, lane_o], plan.controlled_origin[t][lane_k, lane_o]
             month_lanes.append(_month_lanes(level_groups, limit, controlled, base_mix))
     k_bounds = np.searchsorted(lane_k, np.arange(K + 1))
+    final0 = baseline.final_t.reshape(R, K, S).transpose(1, 2, 0)
+    base_use = baseline.use_t[..., None]
     return Setup(
         baseline=baseline,
         plan=plan,
@@ -288,7 +320,6 @@ def setup(baseline: Baseline, plan: Plan, batch: int, params: Params, capacity_s
         everything=group(0, K, lane_k, lane_o),
         level_inputs=[_pairs(a, lo, hi, inputs=True) for lo, hi in bounds],
         level_outputs=[_pairs(a, lo, hi, inputs=False) for lo, hi in bounds],
-        level_release=[bool(releases[lo:hi].any()) for lo, hi in bounds],
         base_mix=base_mix,
         base_cap_a=baseline.capacity_t[lane_node][:, None] * scale_a,
         base_part=plan.capacity_t - project_cap,
@@ -300,13 +331,15 @@ def setup(baseline: Baseline, plan: Plan, batch: int, params: Params, capacity_s
         max_release=per_node(plan.stock_max_release_t),
         refill_rate=np.divide(target, per_node(plan.stock_refill_months)),
         releases=releases,
-        final0=baseline.final_t.reshape(R, K, S).transpose(1, 2, 0),
+        final0=final0,
         ceiling=plan.substitution_ceiling.T[..., None],
         elasticity=plan.substitution_elasticity.T[..., None],
         lag=plan.substitution_lag.T[..., None],
         lanes=month_lanes,
         joint=joint_products(a),
         base_out=per_node(baseline.production_t),
+        base_use=base_use,
+        weight=ratio(base_use, base_use.sum(axis=1, keepdims=True), 0.0),
     )
 
 
@@ -315,26 +348,46 @@ class State:
     """What moves from month to month (batch last); the responses update it in place."""
 
     mix: Array  # (N, R, B) sourcing shares on each lane
-    stock: Array  # (K, R, B) strategic stock
-    price: Array  # (K, B) price index
-    subst: Array  # (K, S, B) share of final demand substituted
+    stock: Array  # (K, R, B) strategic (government) stock
+    inventory: Array  # (K, R, B) buyers' commercial stock
+    expected_gap: Array  # (K, R, B) expected supply gap, a share of need (hoarding)
+    need: Array  # (K, R, B) last month's use less refill (the base of target cover)
+    market_price: Array  # (K, R, B) price index in each region's market
+    price: Array  # (K, B) world price index: markets weighted by base-year use
+    subst: Array  # (K, S, R, B) share of final demand substituted
     short_last: npt.NDArray[np.bool_]  # (K, R, B) short last month
+    strategic_draw: Array  # (K, R, B) last month's draw on the strategic stock
+    strategic_build: Array  # (K, R, B) and what it added to it
     cap: Array  # (N, B) this month's capacity of each lane's origin
     cap_next: Array  # (N, B) next month's
 
 
 def initial_state(s: Setup) -> State:
-    """Base-year sourcing, full stocks, base prices, no substitution."""
+    """Base-year sourcing, full stocks, inventories at normal cover, base prices, no substitution."""
     cap = s.capacity_at(0)
+    K, R, B = s.K, s.R, s.B
     return State(
-        mix=np.repeat(s.base_mix[..., None], s.B, axis=2),
-        stock=np.repeat(s.target, s.B, axis=2),
-        price=np.ones((s.K, s.B)),
-        subst=np.zeros((s.K, s.S, s.B)),
-        short_last=np.zeros((s.K, s.R, s.B), dtype=bool),
+        mix=np.repeat(s.base_mix[..., None], B, axis=2),
+        stock=np.repeat(s.target, B, axis=2),
+        inventory=s.base_use * s.params.cover_months,
+        expected_gap=np.zeros((K, R, B)),
+        need=np.repeat(s.base_use, B, axis=2),
+        market_price=np.ones((K, R, B)),
+        price=np.ones((K, B)),
+        subst=np.zeros((K, s.S, R, B)),
+        short_last=np.zeros((K, R, B), dtype=bool),
+        strategic_draw=np.zeros((K, R, B)),
+        strategic_build=np.zeros((K, R, B)),
         cap=cap,
         cap_next=cap,
     )
+
+
+def drawable(s: Setup, state: State) -> Array:
+    """What each buyer may draw this month (K, R, B): all of its commercial inventory plus its
+    strategic stock as far as the release rule lets go (the same cap in both allocation modes)."""
+    strategic = np.where(s.releases, np.minimum(state.stock, s.max_release), 0.0)
+    return state.inventory + strategic
 
 
 @dataclass(frozen=True)
@@ -343,8 +396,11 @@ class Orders:
 
     final: Array  # (K, S, R, B) final demand after multipliers and substitution
     final_total: Array  # (K, R, B)
-    refill: Array  # (K, R, B) stock each buyer wants to rebuild
+    refill: Array  # (K, R, B) stock each buyer wants to rebuild: strategic plus commercial
+    restock: Array  # (K, R, B) its commercial part
     use: Array  # (K, R, B) final demand + refill + inputs of planned output
+    need: Array  # (K, R, B) use less refill: final demand and inputs
+    wanted: Array  # (K, R, B) what each buyer orders: its use less the inventory it runs down
     lane: Array  # (N, R, B) orders on each lane
     allowed: Array  # (N, R, B) the part of them controls let ship
     plan_out: Array  # (K, R, B) planned output min(capacity, orders)
@@ -361,6 +417,12 @@ def ratio(num: Array, den: Array, default: float) -> Array:
     return np.where(positive, num / np.where(positive, den, 1.0), default)
 
 
+def ratio_upto_1(num: Array, den: Array, default: float) -> Array:
+    """``min(num / den, 1)`` where ``den > 0``, else ``default``, as ``min(num, den) / den``: a
+    subnormal ``den`` (1e-310 t) cannot overflow the quotient (``num / den`` would)."""
+    return ratio(np.minimum(num, den), den, default)
+
+
 def _settle_level(s: Setup, lo: int, hi: int, plan_out: Array, cap: Array) -> None:
     """Settle the joint outputs of every separated input ``lo ≤ j < hi`` (their plans are set)."""
     for j, members in s.joint:
@@ -368,17 +430,30 @@ def _settle_level(s: Setup, lo: int, hi: int, plan_out: Array, cap: Array) -> No
             plan_out[members] = settle_joint(plan_out[members], s.base_out[members], cap[members])
 
 
+def restocking(p: Params, state: State) -> tuple[Array, Array]:
+    """Commercial restocking and destocking (K, R, B): the gap between target cover and
+    inventory, closed over ``restock_months``. Target cover is ``cover_months × (1 + hoarding ×
+    expected gap)`` months of last month's need: buyers who expect a shortage want more stock."""
+    cover = p.cover_months * (1.0 + p.hoarding * state.expected_gap)
+    gap = (cover * state.need - state.inventory) / p.restock_months
+    return gap.clip(min=0.0), (-gap).clip(min=0.0)
+
+
 def place_orders(s: Setup, t: int, state: State) -> Orders:
     """Orders, top down: each region's use (final demand, refill and the inputs its planned output
-    needs) ordered from origins along its sourcing shares; an origin plans ``min(capacity, orders)``.
+    needs), less the inventory it runs down, ordered from origins along its sourcing shares; an
+    origin plans ``min(capacity, orders)``.
     One pass per level, outputs before inputs (a level's use needs its outputs' plans)."""
     R, K, B = s.R, s.K, s.B
     mult = s.plan.demand_multiplier[t].reshape(R, K, s.S).transpose(1, 2, 0)
-    final = (s.final0 * mult)[..., None] * (1.0 - state.subst)[:, :, None, :]
+    final = (s.final0 * mult)[..., None] * (1.0 - state.subst)
     final_total = final.sum(axis=1)
     stock = state.stock
     refill = np.where(~state.short_last & (stock < s.target), np.minimum(s.refill_rate, s.target - stock), 0.0)
+    restock, destock = restocking(s.params, state)
+    refill += restock
     use = final_total + refill
+    wanted = np.empty_like(use)
     plan_out = np.zeros((K, R, B))
     lane = np.empty_like(state.mix)
     limited = s.lanes[t].all.unlimited is not None
@@ -392,7 +467,9 @@ def place_orders(s: Setup, t: int, state: State) -> Orders:
         if len(j):
             np.add.at(need, j, a_jk[:, None, None] * plan_out[k])
         rows = g.rows
-        np.multiply(state.mix[rows], need[g.k_of], out=lane[rows])
+        np.subtract(need, destock[g.ks], out=wanted[g.ks])
+        wanted[g.ks].clip(min=0.0, out=wanted[g.ks])  # (a slice: clipped in place)
+        np.multiply(state.mix[rows], wanted[g.ks][g.k_of], out=lane[rows])
         if limited:
             np.multiply(lane[rows], lk.limit, out=allowed[rows])
         plan_out[g.ks][g.k_of, g.o_of] = np.minimum(state.cap[rows], lane[rows].sum(axis=1))
@@ -403,7 +480,10 @@ def place_orders(s: Setup, t: int, state: State) -> Orders:
         final=final,
         final_total=final_total,
         refill=refill,
+        restock=restock,
         use=use,
+        need=use - refill,
+        wanted=wanted,
         lane=lane,
         allowed=allowed,
         plan_out=plan_out,

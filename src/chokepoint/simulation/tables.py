@@ -128,7 +128,17 @@ _SPECS = [
             _n("price_index", "1", "price relative to the base year"),
             _n("price_usd_per_kg", "USD/kg", "base-year price × index (NaN where unknown)"),
         ),
-        "Price of every commodity, every month.",
+        "World price of every commodity, every month: the markets' mean weighted by base-year use.",
+    ),
+    _spec(
+        "market_prices",
+        (_PERIOD, _REGION, _COMMODITY),
+        (
+            _n("price_index", "1", "price in the region's market relative to the base year"),
+            _n("price_usd_per_kg", "USD/kg", "base-year price × index (NaN where unknown)"),
+            _n("base_use_t", "t", "the market's base-year use per month: its weight in the world price"),
+        ),
+        "Price in every region's market, for the commodities it uses.",
     ),
     _spec(
         "stocks",
@@ -139,6 +149,16 @@ _SPECS = [
             _n("build_t", "t", "added in the month"),
         ),
         "Strategic stockpiles, for nodes that hold one.",
+    ),
+    _spec(
+        "inventories",
+        (_PERIOD, _REGION, _COMMODITY),
+        (
+            _n("inventory_t", "t", "buyers' commercial inventory at the end of the month"),
+            _n("draw_t", "t", "run down in the month"),
+            _n("build_t", "t", "added in the month"),
+        ),
+        "Buyers' commercial inventories, for the commodities each region uses.",
     ),
     _spec(
         "shadow_prices",
@@ -160,7 +180,14 @@ _SPECS = [
     ),
     _spec(
         "observed",
-        (_PERIOD, _label("metric", "observed quantity"), _COMMODITY, _REGION, _label("origin_id", "origin")),
+        (
+            _PERIOD,
+            _label("metric", "observed quantity"),
+            _COMMODITY,
+            _REGION,
+            _label("origin_id", "origin"),
+            _label("outside_id", "a price outside this region's market"),
+        ),
         (
             _label("role", "calibrate (fitted to) or validate (only scored)"),
             Column("months", COUNT, "month", "months averaged from period"),

@@ -157,9 +157,17 @@ def flow_price_tables(baseline: Baseline, plan: Plan, trajectory: Trajectory) ->
     prices = _cube(trajectory.price_index[0], ["period", "commodity_id"], [periods, ks])
     prices = prices.rename(columns={"value": "price_index"})
     prices["price_usd_per_kg"] = prices["price_index"] * np.tile(baseline.price_usd_per_kg, len(periods))
+    use = baseline.use_t.T  # (R, K)
+    uses = np.broadcast_to(use > 0, (len(periods), *use.shape))
+    markets = _cube(trajectory.market_price_t[0], ["period", "region_id", "commodity_id"], [periods, regions, ks], uses)
+    markets = markets.rename(columns={"value": "price_index"})
+    usd = baseline.price_usd_per_kg[ks.get_indexer(pd.Index(markets["commodity_id"]))]
+    markets["price_usd_per_kg"] = markets["price_index"] * usd
+    markets["base_use_t"] = np.broadcast_to(use, uses.shape)[uses]
     return {
         "flows": conform("flows", flows.rename(columns={"value": "flow_t"})),
         "prices": conform("prices", prices),
+        "market_prices": conform("market_prices", markets),
     }
 
 
@@ -183,8 +191,13 @@ def tabulate(baseline: Baseline, plan: Plan, trajectory: Trajectory, scenario: S
     short["shortfall_pct"] = 100.0 * short["shortfall_t"] / short["demand_t"]
     held = np.broadcast_to(plan.stock_target_t.reshape(1, R, K) > 0, (T, R, K))
     stocks = _cube(tr.stock_t[0], node, [periods, regions, ks], keep=held).rename(columns={"value": "stock_t"})
-    stocks["draw_t"] = tr.stock_draw_t[0][held]
-    stocks["build_t"] = tr.stock_build_t[0][held]
+    stocks["draw_t"] = tr.strategic_draw_t[0][held]
+    stocks["build_t"] = tr.strategic_build_t[0][held]
+    uses = np.broadcast_to(baseline.use_t.T > 0, (T, R, K))
+    inventories = _cube(tr.inventory_t[0], node, [periods, regions, ks], keep=uses)
+    inventories = inventories.rename(columns={"value": "inventory_t"})
+    inventories["draw_t"] = (tr.stock_draw_t[0] - tr.strategic_draw_t[0])[uses]
+    inventories["build_t"] = (tr.stock_build_t[0] - tr.strategic_build_t[0])[uses]
     duals = tr.shadow_price_t[0]
     duals = _cube(duals, node, [periods, regions, ks], keep=np.isfinite(duals))  # fast mode has none
     duals = duals.rename(columns={"value": "shadow_price_per_t"})
@@ -196,6 +209,7 @@ def tabulate(baseline: Baseline, plan: Plan, trajectory: Trajectory, scenario: S
         **flow_price_tables(baseline, plan, trajectory),
         "shortfall": conform("shortfall", short),
         "stocks": conform("stocks", stocks),
+        "inventories": conform("inventories", inventories),
         "shadow_prices": conform("shadow_prices", duals),
     }
     controllers = _controllers(scenario, list(regions))
@@ -256,6 +270,22 @@ def abs_log_error(simulated: npt.ArrayLike, observed: npt.ArrayLike) -> Array:
     return np.abs(np.log(np.maximum(ratio, RATIO_FLOOR)))
 
 
+def _price(
+    prices: pd.DataFrame, markets: pd.DataFrame, ob: Observation, members: list[str], window: pd.PeriodIndex
+) -> float:
+    """The simulated price index an observation names, averaged over its members and months: the
+    world price, one region's market, or the markets outside a region weighted by base-year use."""
+    if ob.region is None and ob.outside is None:
+        mine = prices[prices["commodity_id"].isin(members) & prices["period"].isin(window)]
+        return float(mine["price_index"].mean()) if len(mine) else float("nan")
+    mine = markets[markets["commodity_id"].isin(members) & markets["period"].isin(window)]
+    mine = mine[mine["region_id"] == ob.region] if ob.region is not None else mine[mine["region_id"] != ob.outside]
+    # each member's market mean first, so a member used in many regions counts once
+    weighted = (mine["price_index"] * mine["base_use_t"]).groupby([mine["period"], mine["commodity_id"]]).sum()
+    weight = mine["base_use_t"].groupby([mine["period"], mine["commodity_id"]]).sum()
+    return float((weighted / weight).mean()) if len(weight) else float("nan")
+
+
 def compare_observed(
     tables: Mapping[str, pd.DataFrame],
     observations: list[Observation],
@@ -267,7 +297,7 @@ def compare_observed(
     flows."""
     if not observations:
         return _empty("observed")
-    prices = tables["prices"]
+    prices, markets = tables["prices"], tables["market_prices"]
     periods = pd.PeriodIndex(pd.unique(prices["period"]), freq="M")
     flows = tables["flows"]
     flows = flows[flows["exporter_id"] != flows["importer_id"]]
@@ -277,10 +307,12 @@ def compare_observed(
         window = _window(periods, period, ob.months)
         members = list((groups or {}).get(ob.commodity, (ob.commodity,)))
         if ob.metric == "price_index":
-            mine = prices[prices["commodity_id"].isin(members) & prices["period"].isin(window)]
-            simulated = float(mine["price_index"].mean()) if len(mine) else float("nan")
-        elif ob.metric == "export_ratio":
-            out = flows[flows["commodity_id"].isin(members) & (flows["exporter_id"] == ob.region)]
+            simulated = _price(prices, markets, ob, members, window)
+        elif ob.metric in ("export_ratio", "flow_ratio"):
+            exporter = ob.origin if ob.metric == "flow_ratio" else ob.region
+            out = flows[flows["commodity_id"].isin(members) & (flows["exporter_id"] == exporter)]
+            if ob.metric == "flow_ratio":
+                out = out[out["importer_id"] == ob.region]
             first = float(out.loc[out["period"] == periods[0], "flow_t"].sum())
             total = float(out.loc[out["period"].isin(window), "flow_t"].sum())
             simulated = total / (first * len(window)) if first > 0 and len(window) else float("nan")
@@ -298,6 +330,7 @@ def compare_observed(
                 "commodity_id": ob.commodity,
                 "region_id": ob.region,
                 "origin_id": ob.origin,
+                "outside_id": ob.outside,
                 "observed": ob.value,
                 "simulated": simulated,
                 "simulated_over_observed": simulated / ob.value if ob.value > 0 else float("nan"),

@@ -21,7 +21,7 @@ import pandas as pd
 from chokepoint.errors import ChokepointError
 from chokepoint.scenario import Scenario, Uncertainty
 from chokepoint.simulation.baseline import Baseline
-from chokepoint.simulation.engine import run_draws
+from chokepoint.simulation.engine import engine_rates, run_draws
 from chokepoint.simulation.plan import Plan
 
 __all__ = [
@@ -125,11 +125,11 @@ def draw_parameters(scenario: Scenario, uncertainty: Uncertainty, baseline: Base
     rng = np.random.default_rng(uncertainty.seed)
     n_nodes = len(baseline.net.nodes)
     n = uncertainty.draws
-    out: dict[str, Array] = {}
+    out = {name: np.full(n, value) for name, value in engine_rates(scenario).items()}
     for name in ("sourcing_adjustment", "sourcing_reversion", "price_scarcity_exponent"):
         lo_hi = getattr(uncertainty, name)
-        value = float(getattr(scenario, name))
-        out[name] = rng.uniform(lo_hi[0], lo_hi[1], n) if lo_hi is not None else np.full(n, value)
+        if lo_hi is not None:
+            out[name] = rng.uniform(lo_hi[0], lo_hi[1], n)
     spare = uncertainty.spare_capacity_scale
     f = rng.uniform(spare[0], spare[1], (n, n_nodes)) if spare is not None else np.ones((n, n_nodes))
     cap = baseline.capacity_t

@@ -1,0 +1,77 @@
+"""Markets: buyers' inventories, precautionary demand and a price in every region's market.
+
+Written once for both allocation modes (batch last); :func:`~chokepoint.simulation.responses.respond`
+calls these after each month's allocation.
+
+- **Inventories.** Every buyer holds a commercial inventory of each commodity it uses, normally
+  ``cover_months`` months of its need (use less refill). It draws it, before any strategic stock,
+  for whatever its deliveries leave missing; it orders ``(target − inventory)/restock_months`` on
+  top of its need to rebuild it, or orders that much less to run it down
+  (:func:`~chokepoint.simulation.state.restocking`). Government stockpiles are a separate pool
+  with their own release rule.
+- **Precautionary demand (hoarding).** Target cover is ``cover_months × (1 + hoarding × ĝ)``, with
+  ``ĝ`` the expected supply gap: the share of its need a buyer did not receive, smoothed
+  exponentially over ``expectation_months`` (``ĝ ← ĝ + (gap − ĝ)/expectation_months``). A buyer
+  that was short wants more stock, and keeps wanting it for a while after supply returns, so the
+  end of a shortage brings restocking above normal demand.
+- **Price per market**, from availability relative to what buyers want to have (the competitive
+  storage model, Deaton & Laroque 1992, Review of Economic Studies 59(1): 1-23; Williams & Wright
+  1991, *Storage and Commodity Markets*; the supply-of-storage relation of Working 1949, American
+  Economic Review 39(6): 1254-62): ``p[k, r] = clip((A / A*)^(−η), 1/price_cap, price_cap)`` with
+  availability ``A`` = inventory at the start of the month + shipments received + strategic stock
+  released, and desired availability ``A*`` = need × (1 + target cover). With normal stocks and
+  supply ``A = A*`` and ``p = 1``; as stocks run down the price rises convexly (η is the inverse
+  price elasticity of demand for holding and using the material); hoarding raises ``A*`` and so
+  the price before any buyer is short. Producers' unsold output is held off the market (their
+  own stock or idle capacity), so blocked exports do not lower the controller's home price; the
+  home and foreign markets part because controls stop the arbitrage that would join them.
+  The world price of a commodity is the markets' mean weighted by base-year use.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chokepoint.simulation.allocate_fast import Allocation
+from chokepoint.simulation.state import Array, Orders, Setup, State, ratio, ratio_upto_1
+
+__all__ = ["MIN_MARKET_T", "expect", "market_prices", "settle_stocks"]
+
+#: Desired availability (t a month) below which a market keeps the base price: a gram.
+MIN_MARKET_T = 1e-6
+
+
+def market_prices(s: Setup, state: State, o: Orders, al: Allocation) -> Array:
+    """The price index of every market (K, R, B) from this month's availability against desired
+    availability (module docs); ``state`` still holds the inventory the month started with."""
+    p = s.params
+    desired = o.need * (1.0 + p.cover_months * (1.0 + p.hoarding * state.expected_gap))
+    released = (al.draw - state.inventory).clip(min=0.0)  # drawn beyond the inventory: strategic
+    available = state.inventory + al.received + released
+    # A market of less than a gram a month has no price of its own (its sourcing is rounding
+    # noise); in logs, so nothing available (relative 0) is a finite, capped index.
+    relative = np.where(desired > MIN_MARKET_T, available / np.maximum(desired, MIN_MARKET_T), 1.0)
+    log_relative = np.log(np.maximum(relative, 1e-300))
+    bound = np.log(p.price_cap)
+    return np.exp(np.clip(-p.price_scarcity_exponent * log_relative, -bound, bound))
+
+
+def settle_stocks(state: State, o: Orders, al: Allocation) -> None:
+    """Draws come from the inventory first, then the strategic stock; builds go to each pool pro
+    rata to its refill order (in place)."""
+    from_inventory = np.minimum(al.draw, state.inventory)
+    to_inventory = al.build * ratio(o.restock, o.refill, 0.0)
+    state.strategic_draw = al.draw - from_inventory
+    state.strategic_build = al.build - to_inventory
+    state.inventory += to_inventory - from_inventory
+    state.stock += state.strategic_build - state.strategic_draw
+
+
+def expect(s: Setup, state: State, o: Orders, al: Allocation) -> None:
+    """Update the expected supply gap and the need target cover is counted in (in place): the
+    gap is what a buyer did not receive of the lesser of its need and its orders (one running
+    its inventory down on purpose is not short)."""
+    missing = (np.minimum(o.wanted, o.need) - al.received).clip(min=0.0)
+    gap = ratio_upto_1(missing, o.need, 0.0)
+    state.expected_gap += (gap - state.expected_gap) / s.params.expectation_months
+    state.need = o.need
