@@ -95,13 +95,16 @@ def _ship(g: Group, lk: Lanes, o: Orders, prod_a: Array) -> Array:
     return shipped
 
 
-def _serve(s: Setup, g: Group, lk: Lanes, o: Orders, usable: Array, shipped: Array, kept: Array) -> Array:
+def _serve(
+    s: Setup, g: Group, lk: Lanes, o: Orders, usable: Array, shipped: Array, arrived: Array, received: Array
+) -> Array:
     """Final use's pro-rata part of what is usable, by priority; excluded sectors only clean supply
-    (``kept``: the share of arrivals that serve the need rather than rebuild stock)."""
+    (of the arrivals, the part ``arrived`` that serves the need rather than rebuilds stock)."""
     final_part = ratio(o.final_total[g.ks], o.need[g.ks], 0.0)
     available = usable * final_part
     if not o.any_excluded:
         return serve_levels(o.final[g.ks], available, s.priority_levels)
+    kept = ratio(arrived, received, 1.0)
     controlled = np.zeros_like(usable) if lk.controlled is None else by_commodity(shipped * lk.controlled, g) * kept
     clean = np.minimum((usable - controlled) * final_part, available)
     want_excluded = o.want_excluded[g.ks]
@@ -154,7 +157,7 @@ def allocate_fast(s: Setup, t: int, state: State, o: Orders) -> Allocation:
         np.minimum(o.need[ks] - arrived, can_draw[ks], out=draw[ks])
         usable[ks] = arrived + draw[ks]
         build[ks] = received[ks] - arrived
-        served[ks] = _serve(s, g, lk, o, usable[ks], shipped[g.rows], ratio(arrived, received[ks], 1.0))
+        served[ks] = _serve(s, g, lk, o, usable[ks], shipped[g.rows], arrived, received[ks])
     return Allocation(
         produced=produced,
         shipped=shipped,

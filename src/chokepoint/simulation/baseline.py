@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -63,7 +64,7 @@ class Baseline:
         """``a[j, k]``: tonnes of input ``j`` per tonne of ``k``."""
         return input_matrix(self.net.recipe, self.commodities)
 
-    @property
+    @cached_property
     def use_t(self) -> Array:
         """(commodities, regions) base-year use per month: final demand plus the inputs of base
         production (what a market's buyers normally take)."""

@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from chokepoint.simulation.allocate_fast import Allocation
-from chokepoint.simulation.state import Array, Orders, Setup, State, ratio, ratio_upto_1
+from chokepoint.simulation.state import Array, Orders, Setup, State, ratio, ratio_upto_1, target_cover
 
 __all__ = ["MIN_MARKET_T", "expect", "market_prices", "settle_stocks"]
 
@@ -45,7 +45,7 @@ def market_prices(s: Setup, state: State, o: Orders, al: Allocation) -> Array:
     """The price index of every market (K, R, B) from this month's availability against desired
     availability (module docs); ``state`` still holds the inventory the month started with."""
     p = s.params
-    desired = o.need * (1.0 + p.cover_months * (1.0 + p.hoarding * state.expected_gap))
+    desired = o.need * (1.0 + target_cover(p, state))
     released = (al.draw - state.inventory).clip(min=0.0)  # drawn beyond the inventory: strategic
     available = state.inventory + al.received + released
     # A market of less than a gram a month has no price of its own (its sourcing is rounding

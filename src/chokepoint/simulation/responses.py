@@ -30,10 +30,9 @@ def reserve(mix: Array, reserved_t: Array, capacity: Array, allowed: Array, use:
     by the lane's allowed share), scaling the other shares down so each buyer's still sum to 1.
     A seller reserves at most its ``capacity`` (A, B) this month, shared pro rata among its
     offtakers: an agreement cannot make a buyer wait for a plant that is not built yet."""
-    # min(capacity, asked) / asked, not min(capacity / asked, 1): a subnormal offtake (1e-310 t)
-    # would overflow the quotient.
+    # ratio_upto_1, not min(capacity / asked, 1): a subnormal offtake (1e-310 t) would overflow
     asked = reserved_t.sum(axis=1)[:, None]
-    reserved = reserved_t[..., None] * ratio(np.minimum(capacity, asked), asked, 1.0)[:, None]
+    reserved = reserved_t[..., None] * ratio_upto_1(capacity, asked, 1.0)[:, None]
     floor = np.minimum(ratio(reserved, use[None], 0.0), allowed[..., None])
     floor_total = floor.sum(axis=0, keepdims=True)
     np.divide(floor, floor_total, out=floor, where=floor_total > 1.0)  # floors above 100%: share out

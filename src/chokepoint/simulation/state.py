@@ -300,7 +300,6 @@ def setup(baseline: Baseline, plan: Plan, batch: int, params: Params, capacity_s
             limit, controlled = plan.allowed[t][lane_k, lane_o], plan.controlled_origin[t][lane_k, lane_o]
             month_lanes.append(_month_lanes(level_groups, limit, controlled, base_mix))
     k_bounds = np.searchsorted(lane_k, np.arange(K + 1))
-    final0 = baseline.final_t.reshape(R, K, S).transpose(1, 2, 0)
     base_use = baseline.use_t[..., None]
     return Setup(
         baseline=baseline,
@@ -331,7 +330,7 @@ def setup(baseline: Baseline, plan: Plan, batch: int, params: Params, capacity_s
         max_release=per_node(plan.stock_max_release_t),
         refill_rate=np.divide(target, per_node(plan.stock_refill_months)),
         releases=releases,
-        final0=final0,
+        final0=baseline.final_t.reshape(R, K, S).transpose(1, 2, 0),
         ceiling=plan.substitution_ceiling.T[..., None],
         elasticity=plan.substitution_elasticity.T[..., None],
         lag=plan.substitution_lag.T[..., None],
@@ -430,12 +429,16 @@ def _settle_level(s: Setup, lo: int, hi: int, plan_out: Array, cap: Array) -> No
             plan_out[members] = settle_joint(plan_out[members], s.base_out[members], cap[members])
 
 
+def target_cover(p: Params, state: State) -> Array:
+    """Months of need (K, R, B) buyers want in inventory: ``cover_months × (1 + hoarding ×
+    expected gap)``, so buyers who expect a shortage want more stock."""
+    return p.cover_months * (1.0 + p.hoarding * state.expected_gap)
+
+
 def restocking(p: Params, state: State) -> tuple[Array, Array]:
-    """Commercial restocking and destocking (K, R, B): the gap between target cover and
-    inventory, closed over ``restock_months``. Target cover is ``cover_months × (1 + hoarding ×
-    expected gap)`` months of last month's need: buyers who expect a shortage want more stock."""
-    cover = p.cover_months * (1.0 + p.hoarding * state.expected_gap)
-    gap = (cover * state.need - state.inventory) / p.restock_months
+    """Commercial restocking and destocking (K, R, B): the gap between the target cover of last
+    month's need and the inventory, closed over ``restock_months``."""
+    gap = (target_cover(p, state) * state.need - state.inventory) / p.restock_months
     return gap.clip(min=0.0), (-gap).clip(min=0.0)
 
 
