@@ -152,6 +152,22 @@ def test_substitution_follows_the_price(mode: Mode) -> None:
 
 
 @MODES
+def test_thrifting_is_undone_over_its_reversal_months(mode: Mode) -> None:
+    # The ban of March-April puts CHE's price at the cap: lamps substitute 40% in April and May
+    # (as above). From May CHE gets what it orders, its price is 1 and the target 0: with a
+    # reversal of 4 months the share falls by a quarter of the gap a month (0.3, 0.225, 0.169 …),
+    # where a reversal as fast as the lag (1 month) gives the whole demand back in June.
+    sub = {"name": "s", "sector": "lamps", "commodity": "oxide", "price_elasticity": -1.0, "lag_months": 1,
+           "ceiling": 0.4}  # fmt: skip
+    ban = [_ban({"kind": "ban"}, end="2025-04")]
+    sticky = Run(tiny_dataset(), _scenario(export_controls=ban, substitution=[sub | {"reversal_months": 4}]), mode)
+    shares = [0.0, 0.0, 0.0, 0.4, 0.4, 0.3, 0.225, 0.16875]
+    assert sticky.demand("CHE")[:8] == pytest.approx([2.5 * (1 - x) for x in shares], rel=FIT)
+    quick = Run(tiny_dataset(), _scenario(export_controls=ban, substitution=[sub]), mode)
+    assert quick.demand("CHE")[5:] == pytest.approx(2.5, rel=FIT)
+
+
+@MODES
 def test_a_demand_multiplier_beyond_capacity_is_short_by_the_excess(mode: Mode) -> None:
     # CHE's lamps ×1.2 by mid-2025 (from 1 at mid-2024, linear by month): July's CHE demand is
     # 1.2 × 2.5 = 3 t. With no spare capacity AUT still makes 5 t, so the world is 0.5 t short.

@@ -10,16 +10,16 @@ fractions 0–1, dates are ``YYYY-MM``.
 
 from __future__ import annotations
 
-import re
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from chokepoint.errors import ChokepointError
 from chokepoint.files import check_folder_name
 from chokepoint.scenario.calibration import Calibration, FittedParameter, check_calibration
+from chokepoint.scenario.supply import Entrant, ProducerCost, SupplyResponse
+from chokepoint.scenario.types import MAX_T, MAX_USD, STRICT, YEARS, Months, Share, Tonnes, Whole, YearMonth
 from chokepoint.yamlfile import Number, load_yaml_model
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "ContentRule",
     "DemandChange",
     "Disruption",
+    "Entrant",
     "ExportControl",
     "FittedParameter",
     "Leakage",
@@ -37,12 +38,14 @@ __all__ = [
     "Observation",
     "Offtake",
     "PriceFloor",
+    "ProducerCost",
     "Quota",
     "Recycling",
     "Scenario",
     "ScenarioError",
     "Stockpile",
     "Substitution",
+    "SupplyResponse",
     "Targets",
     "TechnologyBan",
     "Uncertainty",
@@ -57,60 +60,8 @@ class ScenarioError(ChokepointError):
     """A scenario file that cannot be run: malformed YAML, a bad field, or a contradiction."""
 
 
-_YM = re.compile(r"^(\d{4})-(\d{2})$")
-
-
-#: Years a scenario may name: the engine's data start in the 1990s; a year outside is a typo
-#: (1800 or 20250 would run as if the shock never happened).
-YEARS = (1950, 2200)
-
-
-class YearMonth(BaseModel):
-    """A calendar month, written ``YYYY-MM`` in scenario files."""
-
-    model_config = ConfigDict(frozen=True)
-    year: int = Field(ge=YEARS[0], le=YEARS[1])
-    month: int = Field(ge=1, le=12)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _parse(cls, value: Any) -> Any:
-        if isinstance(value, date):
-            return {"year": value.year, "month": value.month}
-        if isinstance(value, str):
-            match = _YM.match(value.strip())
-            if not match:
-                raise ValueError(f"{value!r} is not a month; write YYYY-MM, e.g. 2025-04")
-            return {"year": int(match.group(1)), "month": int(match.group(2))}
-        if isinstance(value, int):
-            raise ValueError(f"{value} is not a month; write YYYY-MM, e.g. {value}-01")
-        return value
-
-    def index(self, start: YearMonth) -> int:
-        """Months after ``start`` (0 for the same month)."""
-        return (self.year - start.year) * 12 + (self.month - start.month)
-
-    def __str__(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
-
-
-# Numbers are strict and finite (yamlfile.Number): an .inf would run and fill the results with
-# NaN while the summary says nobody is short.
-Whole = Annotated[int, Strict()]
-#: Ceiling on tonnages: a million times the world's yearly rare-earth output (≈ 4e5 t REO) and
-#: above any metal's (iron ore ≈ 2.5e9 t); more is a typo, and 1e308 overflows the engine's sums.
-MAX_T = 1e12
-#: Ceiling on money: ten times world GDP (≈ 1e14 USD a year).
-MAX_USD = 1e15
-Share = Annotated[Number, Field(ge=0.0, le=1.0)]
-Tonnes = Annotated[Number, Field(ge=0.0, le=MAX_T)]
-#: Delays and ramps: at most the longest horizon (600 months).
-Months = Annotated[Whole, Field(ge=0, le=600)]
-
-
 class _Model(BaseModel):
-    # Unknown keys are errors: a typo such as `aproval_share` must not be silently ignored.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = STRICT
 
 
 class Targets(_Model):
@@ -161,10 +112,14 @@ class Licence(_Model):
 
 class Quota(_Model):
     """A ceiling on the controller's total exports of the listed commodities together (a product
-    group counts all its members), allocated evenly over the year."""
+    group counts all its members), a twelfth of it each month, shared among the buyers' orders by
+    ``allocation``: ``orders`` (pro rata to what each orders), ``history`` (each buyer's share of
+    the base year's exports, unused quota not passed on) or ``price`` (pro rata to orders × the
+    buyer's market price). Rules in :mod:`chokepoint.simulation.quotas`."""
 
     kind: Literal["quota"]
     quota_t_per_yr: Tonnes
+    allocation: Literal["orders", "history", "price"] = "orders"
 
 
 class TechnologyBan(_Model):
@@ -293,6 +248,8 @@ class Substitution(_Model):
     price_elasticity: Annotated[Number, Field(ge=-100.0, le=0.0)]
     lag_months: Months = 12
     ceiling: Share
+    # thrifting is sticky: a redesigned magnet is not undone when the price falls (None: as lag)
+    reversal_months: Months | None = None
 
 
 class Offtake(_Dated):
@@ -444,6 +401,7 @@ class Scenario(_Model):
     sourcing_reversion: Share = 0.1
     price_scarcity_exponent: Annotated[Number, Field(ge=0.0, le=100.0)] = 3.0
     markets: Markets = Markets()
+    supply_response: SupplyResponse = SupplyResponse()
 
     @model_validator(mode="before")
     @classmethod

@@ -8,8 +8,10 @@ import difflib
 from chokepoint.dataset import Dataset
 from chokepoint.dataset.groups import ELEMENT_SYMBOLS, element_symbol, group_members
 from chokepoint.scenario import (
+    Entrant,
     ExportControl,
     Licence,
+    ProducerCost,
     Recycling,
     Scenario,
     ScenarioError,
@@ -110,13 +112,17 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
     for i, dc in enumerate(scenario.demand):
         need("sector", sectors, dc.sector, f"demand[{i}].sector")
         need("region", regions, dc.region, f"demand[{i}].region")
-    located: list[tuple[str, Stockpile | Recycling]] = [
+    located: list[tuple[str, Stockpile | Recycling | Entrant | ProducerCost]] = [
         *((f"stockpiles[{i}]", x) for i, x in enumerate(scenario.stockpiles)),
         *((f"recycling[{i}]", x) for i, x in enumerate(scenario.recycling)),
+        *((f"supply_response.entrants[{i}]", x) for i, x in enumerate(scenario.supply_response.entrants)),
+        *((f"supply_response.costs[{i}]", x) for i, x in enumerate(scenario.supply_response.costs)),
     ]
     for f, item in located:
         need("region", regions, item.region, f"{f}.region")
         need("commodity", commodities, item.commodity, f"{f}.commodity")
+        if isinstance(item, Entrant):
+            within(item.earliest, f"{f}.earliest")
     for i, p in enumerate(scenario.projects):
         need("region", regions, p.region, f"projects[{i}].region")
         need("commodity", commodities, p.commodity, f"projects[{i}].commodity")

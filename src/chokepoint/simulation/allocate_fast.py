@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from chokepoint.simulation.ratios import ratio, ratio_upto_1
 from chokepoint.simulation.state import (
     Array,
     Group,
@@ -28,8 +29,6 @@ from chokepoint.simulation.state import (
     State,
     by_commodity,
     drawable,
-    ratio,
-    ratio_upto_1,
 )
 
 __all__ = ["Allocation", "allocate_fast"]

@@ -212,20 +212,30 @@ def plan_recycling(
 
 
 def plan_substitution(
-    S: int, K: int, sector: Index, commodity: Index, ceiling: Value, elasticity: Value, lag_months: Value
-) -> tuple[Array, Array, Array]:
+    S: int,
+    K: int,
+    sector: Index,
+    commodity: Index,
+    ceiling: Value,
+    elasticity: Value,
+    lag_months: Value,
+    reversal_months: Value,
+) -> tuple[Array, Array, Array, Array]:
     """Substitution of commodity ``commodity[q]`` in sector ``sector[q]``: up to ``ceiling`` of
-    demand, responding to price with ``elasticity`` (≤ 0) over ``max(1, lag)`` months. Values
-    (…, Q); a pair listed twice takes the last. Returns (ceiling, elasticity, lag), each (…, S, K),
-    0/0/1 where nothing substitutes."""
-    values = np.broadcast_arrays(_f(ceiling), _f(elasticity), np.maximum(1.0, _f(lag_months)))
+    demand, responding to price with ``elasticity`` (≤ 0) over ``max(1, lag)`` months, and
+    undone over ``max(1, reversal)`` months when the price falls back (thrifting is sticky).
+    Values (…, Q); a pair listed twice takes the last. Returns (ceiling, elasticity, lag,
+    reversal), each (…, S, K), 0/0/1/1 where nothing substitutes."""
+    values = np.broadcast_arrays(
+        _f(ceiling), _f(elasticity), np.maximum(1.0, _f(lag_months)), np.maximum(1.0, _f(reversal_months))
+    )
     lead = values[0].shape[:-1]
     out = []
-    for v, fill in zip(values, (0.0, 0.0, 1.0), strict=True):
+    for v, fill in zip(values, (0.0, 0.0, 1.0, 1.0), strict=True):
         arr = np.full((*lead, S, K), fill)
         arr[..., sector, commodity] = v
         out.append(arr)
-    return out[0], out[1], out[2]
+    return out[0], out[1], out[2], out[3]
 
 
 def plan_offtake(

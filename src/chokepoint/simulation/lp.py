@@ -93,8 +93,10 @@ from chokepoint.simulation.allocate_fast import Allocation
 from chokepoint.simulation.baseline import Baseline
 from chokepoint.simulation.loop import run_loop
 from chokepoint.simulation.plan import Plan
+from chokepoint.simulation.quotas import BELOW_ONE
+from chokepoint.simulation.ratios import ratio
 from chokepoint.simulation.recorders import Trajectory, TrajectoryRecorder
-from chokepoint.simulation.state import Orders, Setup, State, drawable, params, ratio, setup
+from chokepoint.simulation.state import Orders, Setup, State, drawable, params, setup
 
 __all__ = ["LPAllocation", "build_model", "run_lp"]
 
@@ -361,6 +363,21 @@ def build_model(p: Period) -> Model:
     return m
 
 
+def _allowed(s: Setup, t: int, o: Orders) -> Array:
+    """The allowed share of each lane (K, R, R) this month: the plan's, and on the lanes of a
+    quota in force what the month's allocation let through of the orders (below 1, so no
+    rerouting carries more past the quota)."""
+    allowed = s.plan.allowed[t]
+    for q in s.quotas:
+        if np.isfinite(q.plan.monthly_t[t]):
+            allowed = allowed.copy() if allowed is s.plan.allowed[t] else allowed
+            k, origin = s.lane_k[q.rows], s.lane_o[q.rows]
+            planned = allowed[k, origin]
+            share = ratio(o.allowed[q.rows, :, 0], o.lane[q.rows, :, 0], 1.0)
+            allowed[k, origin] = np.where(planned < 1.0, np.minimum(share, BELOW_ONE), planned)
+    return allowed
+
+
 class LPAllocation:
     """The period-LP allocation step (batch of one): one HiGHS model a month, each started from the
     previous month's optimal basis. The LP is always feasible (nothing moved, nothing served) and
@@ -392,7 +409,7 @@ class LPAllocation:
             capacity=o.plan_out[..., 0].T,
             recycled=s.plan.recycled_t[t].reshape(R, K),
             ref=ref,
-            allowed=s.plan.allowed[t],
+            allowed=_allowed(s, t, o),
             controlled=s.plan.controlled_origin[t],
             draw_cap=drawable(s, state)[..., 0].T,
             refill=o.refill[..., 0].T,

@@ -33,7 +33,8 @@ from __future__ import annotations
 import numpy as np
 
 from chokepoint.simulation.allocate_fast import Allocation
-from chokepoint.simulation.state import Array, Orders, Setup, State, ratio, ratio_upto_1, target_cover
+from chokepoint.simulation.ratios import ratio, ratio_upto_1
+from chokepoint.simulation.state import Array, Orders, Setup, State, target_cover
 
 __all__ = ["MIN_MARKET_T", "expect", "market_prices", "settle_stocks"]
 

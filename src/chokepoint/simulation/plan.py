@@ -51,6 +51,8 @@ from chokepoint.simulation.instruments import (
     plan_technology_ban,
     plan_trade_control,
 )
+from chokepoint.simulation.quotas import BELOW_ONE, QuotaPlan
+from chokepoint.simulation.supply import SupplyPlan, supply_plan
 
 __all__ = ["Plan", "affected_share", "build_plan", "controller_content"]
 
@@ -75,9 +77,12 @@ class Plan:
     substitution_ceiling: Array  # (S, K)
     substitution_elasticity: Array  # (S, K) (≤ 0)
     substitution_lag: Array  # (S, K) months
+    substitution_reversal: Array  # (S, K) months to undo it when the price falls
     priority: Array  # (S,) weight of each sector when supply is short
     offtake_t: Array  # (T, K, R, R) tonnes per month reserved from seller o for buyer b
     project_capacity_t: Array  # (T, P) each capacity project's capacity per month
+    supply: SupplyPlan  # entrants and producers' costs (entry and exit)
+    quotas: list[QuotaPlan]  # export quotas, allocated monthly
     project_node: npt.NDArray[np.intp]  # (P,) the node a project adds to (-1: not in the network)
     project_learning_rate: Array  # (P,) learning rate after any technology ban's slowdown
     #: product group → its members in the chain (a statistic's code; observations may name one)
@@ -130,10 +135,10 @@ def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
     capacity = baseline.capacity_t[None, :] * _disruptions(baseline, scenario, ds)
     inside = project_node >= 0
     np.add.at(capacity.T, project_node[inside], project_capacity[:, inside].T)  # projects on one node add
-    allowed, controlled, excluded = _trade_controls(baseline, scenario, ds)
+    allowed, controlled, excluded, quotas = _trade_controls(baseline, scenario, ds)
     stock, max_release, refill, release = _stockpiles(baseline, scenario)
     sub = [x for x in scenario.substitution if x.sector in baseline.sectors and x.commodity in net.commodities]
-    ceiling, elasticity, lag = plan_substitution(
+    ceiling, elasticity, lag, reversal = plan_substitution(
         S,
         K,
         pd.Index(baseline.sectors).get_indexer(pd.Index([x.sector for x in sub])),
@@ -141,6 +146,7 @@ def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
         [x.ceiling for x in sub],
         [x.price_elasticity for x in sub],
         [x.lag_months for x in sub],
+        [x.lag_months if x.reversal_months is None else x.reversal_months for x in sub],
     )
     off = [
         o
@@ -172,9 +178,12 @@ def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
         substitution_ceiling=ceiling,
         substitution_elasticity=elasticity,
         substitution_lag=lag,
+        substitution_reversal=reversal,
         priority=plan_priority([scenario.priorities.get(s, 1.0) for s in baseline.sectors]),
         offtake_t=offtake,
         project_capacity_t=project_capacity,
+        supply=supply_plan(baseline, scenario, periods),
+        quotas=quotas,
         project_node=project_node,
         project_learning_rate=learning,
         groups={g: ks for g, ks in group_members(ds["commodities"]).items() if set(ks) <= set(net.commodities)},
@@ -239,13 +248,15 @@ def _projects(baseline: Baseline, scenario: Scenario) -> tuple[Array, npt.NDArra
     return capacity.reshape(T, len(projects)), node, learning.reshape(len(projects))
 
 
-def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tuple[Array, Array, Array]:
-    """Allowed and controlled shares of each lane (T, K, R, R) and licence-excluded sectors (T, R, S)."""
+def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tuple[Array, Array, Array, list[QuotaPlan]]:
+    """Allowed and controlled shares of each lane (T, K, R, R), licence-excluded sectors (T, R, S)
+    and the quotas (their allocation is monthly: :mod:`chokepoint.simulation.quotas`)."""
     net = baseline.net
     T, regions, R, K = scenario.horizon_months, list(net.regions), len(net.regions), len(net.commodities)
     allowed, controlled = np.ones((T, K, R, R)), np.zeros((T, K, R, R))
     excluded = np.zeros((T, R, len(baseline.sectors)))
     base_orders = _baseline_orders(baseline, R, K)
+    quotas: list[QuotaPlan] = []
     content: dict[str, Array] = {}  # controller → its upstream content of every product (one solve each)
     for c in scenario.export_controls:
         if isinstance(c.instrument, TechnologyBan) or c.controller not in net.regions:
@@ -268,10 +279,27 @@ def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tupl
                 keep = plan_licence(affected, inst.approval_share, start, inst.processing_delay_months, active)
             elif isinstance(inst, Quota):
                 # one quota on the listed commodities together (China's 2010-14 quotas covered every
-                # rare-earth product): each ships at quota / their joint base exports to the targets
+                # rare-earth product): the plan holds quota / their joint base exports to the targets
+                # (sourcing aims at it); each month the tonnage is allocated (simulation/quotas.py)
                 listed = net.commodity_index(c.commodities)
-                exports = base_orders[listed[listed >= 0]][:, controller][:, targets].sum()
-                keep = plan_quota(affected, inst.quota_t_per_yr, exports, active)
+                listed = listed[listed >= 0]
+                base = base_orders[listed][:, controller] * targets  # (m, R)
+                keep = plan_quota(affected, inst.quota_t_per_yr, base.sum(), active)
+                keep = np.where(active, np.minimum(keep, BELOW_ONE), keep)
+                if ki == listed[0]:  # one allocation for all the listed commodities
+                    monthly = np.where(active, inst.quota_t_per_yr / 12.0, np.inf)
+                    quotas.append(
+                        QuotaPlan(
+                            listed,
+                            controller,
+                            targets,
+                            affected,
+                            leak,
+                            monthly,
+                            inst.allocation,
+                            base / base.sum() if base.sum() > 0 else base,
+                        )
+                    )
             else:
                 assert isinstance(inst, ContentRule)
                 # Products made elsewhere whose upstream content from the controller reaches the
@@ -282,7 +310,7 @@ def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tupl
                 origins[controller] = False
                 keep = plan_content_rule(affected, inst.approval_share, active)
             plan_trade_control(allowed, controlled, plan_leakage(keep, leak), affected, active, ki, origins, targets)
-    return allowed, controlled, excluded
+    return allowed, controlled, excluded, quotas
 
 
 def _demand(baseline: Baseline, scenario: Scenario, periods: pd.PeriodIndex, n: int, S: int) -> Array:

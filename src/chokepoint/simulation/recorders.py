@@ -41,6 +41,7 @@ class Trajectory:
     """Per-period arrays of one run (batch first): (B, T, …)."""
 
     production_t: Array  # (B, T, R, K)
+    capacity_t: Array  # (B, T, R, K) of each lane origin (after disruptions, projects, entry and exit)
     shipped_t: Array  # (B, T, K, R, R) origin → buyer
     unsold_t: Array  # (B, T, R, K) produced but not shipped
     delivered_t: Array  # (B, T, R, K) shipments received plus stock draw
@@ -114,6 +115,7 @@ class TrajectoryRecorder:
         R, K, S, T, B = s.R, s.K, s.S, s.T, s.B
         shapes = {
             "production": (R, K),
+            "capacity": (R, K),
             "shipped": (K, R, R),
             "draw": (R, K),
             "build": (R, K),
@@ -136,6 +138,7 @@ class TrajectoryRecorder:
     def record(self, t: int, state: State, orders: Orders, allocation: Allocation) -> None:
         cur = {name: value[t] for name, value in self.out.items()}
         cur["shipped"][self.s.lane_k, self.s.lane_o] = allocation.shipped
+        cur["capacity"][self.s.lane_o, self.s.lane_k] = state.cap
         for name, value in (
             ("production", allocation.produced),
             ("draw", allocation.draw),
@@ -161,6 +164,7 @@ class TrajectoryRecorder:
         delivered = o["received"] + o["draw"]
         tr = Trajectory(
             production_t=o["production"],
+            capacity_t=o["capacity"],
             shipped_t=o["shipped"],
             unsold_t=o["production"] - o["shipped"].sum(axis=4).transpose(0, 1, 3, 2),
             delivered_t=delivered,

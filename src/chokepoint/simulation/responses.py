@@ -11,7 +11,9 @@
   suppliers the share licence-excluded sectors need; offtakes raise a buyer's share from its
   seller to ``reserved / use`` (within the seller's capacity).
 - **Substitution** in each region moving toward ``min(ceiling, −elasticity·ln p)`` of its own
-  market's price, with a first-order lag.
+  market's price, with a first-order lag (``lag`` months on the way in, ``reversal`` on the way
+  back: thrifting is sticky).
+- **Entry and exit** (:mod:`~chokepoint.simulation.supply`) from the price each origin sold at.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import numpy as np
 
 from chokepoint.simulation.allocate_fast import Allocation, headroom
 from chokepoint.simulation.markets import expect, market_prices, settle_stocks
-from chokepoint.simulation.state import Array, Lanes, Orders, Setup, State, by_commodity, ratio, ratio_upto_1
+from chokepoint.simulation.ratios import ratio, ratio_upto_1
+from chokepoint.simulation.state import Array, Lanes, Orders, Setup, State, by_commodity
+from chokepoint.simulation.supply import capacity, respond_supply
 
 __all__ = ["reserve", "respond"]
 
@@ -115,13 +119,26 @@ def _resource(s: Setup, t: int, state: State, o: Orders, al: Allocation) -> None
         reserve(mk[rows], s.plan.offtake_t[t1, k][own], state.cap_next[rows], s.plan.allowed[t1, k][own], o.use[k])
 
 
+def _sold_at(s: Setup, market_price: Array, shipped: Array) -> Array:
+    """The price (N, B) each lane's origin sold at: its buyers' markets weighted by what it
+    shipped to each, or by base-year use where it shipped nothing (what it could sell at)."""
+    g = s.everything
+    price = market_price[g.k_of]  # (N, R, B) each buyer's market
+    total = shipped.sum(axis=1)
+    sold = ratio((shipped * price).sum(axis=1), total, 0.0)
+    return np.where(total > 0, sold, (s.weight[g.k_of] * price).sum(axis=1))
+
+
 def respond(s: Setup, t: int, state: State, o: Orders, al: Allocation) -> None:
     """Update ``state`` in place after month ``t`` (module docs)."""
     state.market_price = market_prices(s, state, o, al)
     state.price = (s.weight * state.market_price).sum(axis=1)
+    if s.supply.plan.any:
+        respond_supply(s.supply, state.supply, _sold_at(s, state.market_price, al.shipped), t)
+        state.cap_next = capacity(s.supply, state.supply, state.cap_next, min(t + 1, s.T - 1))
     settle_stocks(state, o, al)
     expect(s, state, o, al)
     _resource(s, t, state, o, al)
     target = np.minimum(s.ceiling[..., None], -s.elasticity[..., None] * np.log(state.market_price)[:, None])
-    state.subst += (target - state.subst) / s.lag[..., None]
+    state.subst += (target - state.subst) / np.where(target >= state.subst, s.lag[..., None], s.reversal[..., None])
     state.short_last = o.final_total - al.served.sum(axis=1) > 1e-9

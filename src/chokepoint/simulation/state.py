@@ -23,7 +23,11 @@ import numpy as np
 import numpy.typing as npt
 
 from chokepoint.simulation.baseline import Baseline
+from chokepoint.simulation.joint import joint_products, settle_joint
 from chokepoint.simulation.plan import Plan
+from chokepoint.simulation.quotas import QuotaLanes, apply_quotas, quota_lanes
+from chokepoint.simulation.ratios import ratio
+from chokepoint.simulation.supply import SupplyLanes, SupplyState
 
 Array = npt.NDArray[np.float64]
 Index = npt.NDArray[np.intp]
@@ -198,12 +202,15 @@ class Setup:
     ceiling: Array  # (K, S, 1)
     elasticity: Array  # (K, S, 1)
     lag: Array  # (K, S, 1)
+    reversal: Array  # (K, S, 1)
     lanes: list[MonthLanes]  # per month
     #: Joint products: (input j, the outputs made from j alone), where j yields several (separation).
     joint: list[tuple[int, Index]]
     base_out: Array  # (K, R, 1) base-year production
     base_use: Array  # (K, R, 1) base-year use: final demand plus the inputs of base production
     weight: Array  # (K, R, 1) each region's share of the world's base use (world price weights)
+    supply: SupplyLanes  # entry and exit
+    quotas: list[QuotaLanes]  # export quotas on their lanes
 
     def capacity_at(self, t: int) -> Array:
         """Capacity (N, B) of each lane's origin in month ``t``: a draw's scale applies to the
@@ -215,30 +222,6 @@ class Setup:
         out = np.zeros((self.K, self.R, lane_values.shape[-1]))
         out[self.lane_k, self.lane_o] = lane_values
         return out
-
-
-def joint_products(a: Array) -> list[tuple[int, Index]]:
-    """``(j, outputs)`` for every input ``j`` that is the only input of two or more outputs: a plant
-    separating ``j`` yields all of them at once (a concentrate's element oxides), so their output
-    moves together (:func:`settle_joint`)."""
-    sole = (a > 0).sum(axis=0) == 1
-    out = []
-    for j in range(a.shape[0]):
-        members = np.flatnonzero(sole & (a[j] > 0))
-        if members.size > 1:
-            out.append((j, members))
-    return out
-
-
-def settle_joint(plan: Array, base: Array, cap: Array) -> Array:
-    """Planned output (m, R, B) of joint products, made proportional to their base-year output
-    ``base`` (m, R, 1): the utilisation ``θ = max_i plan_i / base_i`` (the most-wanted product
-    sets how much is separated; the others come with it, unsold if nobody orders them), at most
-    ``min_i cap_i / base_i``. A product the region did not make in the base year keeps its plan."""
-    made = base > 0
-    theta = np.where(made, ratio(plan, base, 0.0), 0.0).max(axis=0)
-    theta = np.minimum(theta, np.where(made, ratio(cap, base, np.inf), np.inf).min(axis=0))
-    return np.where(made, theta[None] * base, plan)
 
 
 def _pairs(a: Array, lo: int, hi: int, inputs: bool) -> tuple[Index, Index, Array]:
@@ -271,6 +254,8 @@ def setup(baseline: Baseline, plan: Plan, batch: int, params: Params, capacity_s
         | (plan.recycled_t.reshape(T, R, K) != 0).any(axis=0).T
         | (own != 0).any(axis=2)
     )  # (K, R)
+    entrants = plan.supply.entrant_node
+    active[entrants % K, entrants // K] = True  # an entrant's region may ship once it is built
     lane_k, lane_o = (i.astype(np.intp) for i in np.nonzero(active))
     lane_node = lane_o * K + lane_k
     base_mix = own[lane_k, lane_o]  # (N, R)
@@ -334,11 +319,18 @@ def setup(baseline: Baseline, plan: Plan, batch: int, params: Params, capacity_s
         ceiling=plan.substitution_ceiling.T[..., None],
         elasticity=plan.substitution_elasticity.T[..., None],
         lag=plan.substitution_lag.T[..., None],
+        reversal=plan.substitution_reversal.T[..., None],
         lanes=month_lanes,
         joint=joint_products(a),
         base_out=per_node(baseline.production_t),
         base_use=base_use,
         weight=ratio(base_use, base_use.sum(axis=1, keepdims=True), 0.0),
+        supply=SupplyLanes(
+            plan=plan.supply,
+            entrant_lane=np.searchsorted(lane_k * R + lane_o, (entrants % K) * R + entrants // K).astype(np.intp),
+            lane_cost=plan.supply.node_cost[lane_node][:, None],
+        ),
+        quotas=[quota_lanes(q, lane_k * R + lane_o, R) for q in plan.quotas],
     )
 
 
@@ -359,6 +351,7 @@ class State:
     strategic_build: Array  # (K, R, B) and what it added to it
     cap: Array  # (N, B) this month's capacity of each lane's origin
     cap_next: Array  # (N, B) next month's
+    supply: SupplyState  # entry and exit
 
 
 def initial_state(s: Setup) -> State:
@@ -379,6 +372,7 @@ def initial_state(s: Setup) -> State:
         strategic_build=np.zeros((K, R, B)),
         cap=cap,
         cap_next=cap,
+        supply=SupplyState.start(len(s.lane_k), len(s.supply.entrant_lane), B),
     )
 
 
@@ -407,19 +401,6 @@ class Orders:
     any_excluded: bool
     want_excluded: Array  # (K, S, R, B) final demand of those sectors (zeros (K, S, R, 1) if none)
     need_excluded: Array  # (K, R, B) its sum over sectors
-
-
-def ratio(num: Array, den: Array, default: float) -> Array:
-    """``num / den`` where ``den > 0``, else ``default``. (Plain passes: a ufunc with ``where=`` runs
-    an unvectorised masked loop, about ten times slower.)"""
-    positive = den > 0
-    return np.where(positive, num / np.where(positive, den, 1.0), default)
-
-
-def ratio_upto_1(num: Array, den: Array, default: float) -> Array:
-    """``min(num / den, 1)`` where ``den > 0``, else ``default``, as ``min(num, den) / den``: a
-    subnormal ``den`` (1e-310 t) cannot overflow the quotient (``num / den`` would)."""
-    return ratio(np.minimum(num, den), den, default)
 
 
 def _settle_level(s: Setup, lo: int, hi: int, plan_out: Array, cap: Array) -> None:
@@ -476,6 +457,9 @@ def place_orders(s: Setup, t: int, state: State) -> Orders:
         if limited:
             np.multiply(lane[rows], lk.limit, out=allowed[rows])
         plan_out[g.ks][g.k_of, g.o_of] = np.minimum(state.cap[rows], lane[rows].sum(axis=1))
+    if s.quotas:
+        desired = (use - refill) * (1.0 + target_cover(s.params, state))  # as markets.market_prices
+        apply_quotas(s.quotas, t, lane, allowed, state.inventory, desired)
     excluded = s.plan.excluded[t].T[..., None] > 0
     any_excluded = bool(excluded.any())
     want_excluded = final * excluded if any_excluded else np.zeros((K, s.S, R, 1))

@@ -101,8 +101,11 @@ _SPECS = [
     _spec(
         "production",
         (_PERIOD, _REGION, _COMMODITY),
-        (_n("production_t", "t", "output in the month"),),
-        "Output of every node, every month.",
+        (
+            _n("production_t", "t", "output in the month"),
+            _n("capacity_t", "t", "capacity in the month: base year after disruptions, projects, entry and exit"),
+        ),
+        "Output and capacity of every node, every month.",
     ),
     _spec(
         "flows",

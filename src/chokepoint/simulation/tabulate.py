@@ -182,6 +182,7 @@ def tabulate(baseline: Baseline, plan: Plan, trajectory: Trajectory, scenario: S
     node = ["period", "region_id", "commodity_id"]
     chain = pd.DataFrame({"commodity_id": ks, "stage": list(net.stages["stage"]), "position": np.arange(K)})
     production = _cube(tr.production_t[0], node, [periods, regions, ks]).rename(columns={"value": "production_t"})
+    production["capacity_t"] = tr.capacity_t[0].reshape(-1)
     demand, served = tr.demand_t[0], tr.served_t[0]
     has = demand > 0
     short = _cube(demand, [*node, "sector_id"], [periods, regions, ks, sectors], keep=has)
