@@ -40,6 +40,7 @@ from chokepoint.errors import ChokepointError
 
 __all__ = [
     "MIX_BASES",
+    "OTHER_SECTOR",
     "REST_OF_WORLD",
     "WORLD",
     "SupplyNetwork",
@@ -49,6 +50,9 @@ __all__ = [
 ]
 
 #: How a region's supply mix of a commodity was established.
+#: The sector that takes final use no named sector explains (industrial motors, catalysts,
+#: glass …); scenarios may name it (a substitution in every other use).
+OTHER_SECTOR = "other"
 MIX_BASES = ("production and trade", "world production mix (no data for this region)")
 
 

@@ -7,6 +7,7 @@ import difflib
 
 from chokepoint.dataset import Dataset
 from chokepoint.dataset.groups import ELEMENT_SYMBOLS, element_symbol, group_members
+from chokepoint.network import OTHER_SECTOR
 from chokepoint.scenario import (
     Entrant,
     ExportControl,
@@ -71,7 +72,7 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
     # a product group (the statistics' code) stands for its members (chokepoint.scenario.groups)
     groups = group_members(ds["commodities"])
     commodities = set(ds["commodities"]["commodity_id"]) | set(groups)
-    sectors = set(ds["sectors"]["sector_id"])
+    sectors = set(ds["sectors"]["sector_id"]) | {OTHER_SECTOR}
     facilities = set(ds["facilities"]["facility_id"])
     first, last = 0, scenario.horizon_months - 1
 

@@ -4,10 +4,10 @@ A scenario may name a product group where it means the statistic's code (``ree_o
 separated oxide, ``ndfeb_magnet`` for every metal permanent magnet; ``commodities.product_group``).
 :func:`resolve_groups` rewrites the scenario on the group's members before it is planned: a list
 of commodities (export controls) or a rate (a disruption's share, recycling and substitution
-rates) applies to every member; a quantity (a stockpile's tonnes, a project's or an offtake's
-tonnes a year) is split at each member's base-year share of the group (``group_shares``: the
-item's region, else the world's), members without a share getting none. Observations keep the
-group code: the simulated figure sums the members' flows.
+rates, a producer's cost) applies to every member; a quantity (a stockpile's tonnes, a
+project's, an entrant's or an offtake's tonnes a year) is split at each member's base-year share
+of the group (``group_shares``: the item's region, else the world's), members without a share
+getting none. Observations keep the group code: the simulated figure sums the members' flows.
 """
 
 from __future__ import annotations
@@ -83,5 +83,13 @@ def resolve_groups(scenario: Scenario, ds: Dataset) -> Scenario:
                 scenario.projects, groups, shares, ("capacity_t_per_yr", "cost_usd"), lambda p: p.region
             ),
             "offtakes": _split(scenario.offtakes, groups, shares, ("quantity_t_per_yr",), lambda o: o.seller),
+            "supply_response": scenario.supply_response.model_copy(
+                update={
+                    "entrants": _split(
+                        scenario.supply_response.entrants, groups, shares, ("capacity_t_per_yr",), lambda e: e.region
+                    ),
+                    "costs": _split(scenario.supply_response.costs, groups, shares),
+                }
+            ),
         }
     )

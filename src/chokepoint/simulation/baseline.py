@@ -34,12 +34,11 @@ from chokepoint.baseyear.targets import concat, named_final_use
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.iomath import solve_leontief
-from chokepoint.network import SupplyNetwork, build_network
+from chokepoint.network import OTHER_SECTOR, SupplyNetwork, build_network
 
 __all__ = ["OTHER", "Baseline", "build_baseline", "reference_prices"]
 
-#: The sector that takes final use no named sector explains.
-OTHER = "other"
+OTHER = OTHER_SECTOR
 Array = npt.NDArray[np.float64]
 
 
