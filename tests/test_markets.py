@@ -114,3 +114,18 @@ def test_a_bad_markets_block_is_one_line_naming_the_field(tmp_path: Path, market
     with pytest.raises(ScenarioError, match=message) as err:
         load_scenario(path)
     assert "\n" not in str(err.value)
+
+
+@MODES
+def test_idle_capacity_lowers_every_markets_price_with_the_utilisation_exponent(mode: Mode) -> None:
+    # A project doubles AUT's oxide capacity from January while orders stay at 5 t a month: the
+    # world's oxide utilisation halves against the base year's, so with κ = 1 both oxide markets
+    # price at (1/2)^1 = 0.5 every month; ore, used as before, stays at 1.
+    project = {"name": "p", "region": "AUT", "commodity": "oxide", "capacity_t_per_yr": 60 / 0.85,
+               "start": "2025-01", "ramp_months": 1}  # fmt: skip
+    scenario = _scenario(projects=[project], markets={"cover_months": 0.0, "utilisation_exponent": 1.0})
+    run = Run(tiny_dataset(), scenario, mode)
+    assert _market(run, "CHE") == pytest.approx(0.5, rel=FIT)
+    assert _market(run, "AUT") == pytest.approx(0.5, rel=FIT)
+    assert run.tr.market_price_t[0, :, run.r("AUT"), run.k("ore")] == pytest.approx(1.0, rel=FIT)
+    assert run.short("CHE") == pytest.approx(0.0, abs=ABS)

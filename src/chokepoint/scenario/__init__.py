@@ -351,13 +351,16 @@ class Markets(_Model):
     inventory and close the gap to their target over ``restock_months``; target cover grows by
     ``hoarding`` × the supply gap they expect (their recent gaps, smoothed over
     ``expectation_months``); a market's price index is (availability / desired availability)
-    ^ −``price_scarcity_exponent`` (a top-level field), within [1/``price_cap``, ``price_cap``]."""
+    ^ −``price_scarcity_exponent`` (a top-level field) × (producers' utilisation / the base
+    year's)^``utilisation_exponent``, within [1/``price_cap``, ``price_cap``]: idle capacity
+    (entry, a controller's expansion, thrifted demand) lowers prices, below the base too."""
 
     cover_months: Annotated[Number, Field(ge=0.0, le=60.0)] = 2.0
     hoarding: Annotated[Number, Field(ge=0.0, le=100.0)] = 1.0
     expectation_months: Annotated[Number, Field(ge=1.0, le=600.0)] = 6.0
     restock_months: Annotated[Number, Field(ge=1.0, le=600.0)] = 3.0
     price_cap: Annotated[Number, Field(ge=1.0, le=1e4)] = 50.0
+    utilisation_exponent: Annotated[Number, Field(ge=0.0, le=100.0)] = 0.0
 
 
 class Scenario(_Model):

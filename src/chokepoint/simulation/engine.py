@@ -88,6 +88,7 @@ def engine_rates(scenario: Scenario) -> dict[str, float]:
         "expectation_months": m.expectation_months,
         "restock_months": m.restock_months,
         "price_cap": m.price_cap,
+        "utilisation_exponent": m.utilisation_exponent,
     }
 
 

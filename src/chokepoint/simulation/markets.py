@@ -26,6 +26,11 @@ calls these after each month's allocation.
   own stock or idle capacity), so blocked exports do not lower the controller's home price; the
   home and foreign markets part because controls stop the arbitrage that would join them.
   The world price of a commodity is the markets' mean weighted by base-year use.
+- **Utilisation.** With ``utilisation_exponent`` κ > 0 every market's index is also multiplied by
+  ``(u / u₀)^κ``, ``u`` the world's output of the commodity over its capacity this month and
+  ``u₀`` the base year's: capacity left idle by entry, a controller's expansion or thrifted
+  demand lowers the price, below the base too (the capacity-utilisation pricing of metals
+  markets), which is what drives high-cost producers out (:mod:`~chokepoint.simulation.supply`).
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import numpy as np
 
 from chokepoint.simulation.allocate_fast import Allocation
 from chokepoint.simulation.ratios import ratio, ratio_upto_1
-from chokepoint.simulation.state import Array, Orders, Setup, State, target_cover
+from chokepoint.simulation.state import Array, Orders, Setup, State, by_commodity, target_cover
 
 __all__ = ["MIN_MARKET_T", "expect", "market_prices", "settle_stocks"]
 
@@ -52,9 +57,20 @@ def market_prices(s: Setup, state: State, o: Orders, al: Allocation) -> Array:
     # A market of less than a gram a month has no price of its own (its sourcing is rounding
     # noise); in logs, so nothing available (relative 0) is a finite, capped index.
     relative = np.where(desired > MIN_MARKET_T, available / np.maximum(desired, MIN_MARKET_T), 1.0)
-    log_relative = np.log(np.maximum(relative, 1e-300))
+    log_price = -p.price_scarcity_exponent * np.log(np.maximum(relative, 1e-300))
+    if (p.utilisation_exponent > 0).any():
+        log_price += p.utilisation_exponent * np.log(_utilisation(s, state, al))[:, None, :]
     bound = np.log(p.price_cap)
-    return np.exp(np.clip(-p.price_scarcity_exponent * log_relative, -bound, bound))
+    return np.exp(np.clip(log_price, -bound, bound))
+
+
+def _utilisation(s: Setup, state: State, al: Allocation) -> Array:
+    """Producers' utilisation of each commodity (K, B), the world's output over its capacity,
+    relative to the base year's (1 where a commodity has no capacity)."""
+    g = s.everything
+    now = ratio(al.produced.sum(axis=1), by_commodity(state.cap, g), 1.0)
+    base = ratio(s.base_out.sum(axis=1), by_commodity(s.base_cap_a, g), 1.0)
+    return np.maximum(ratio(now, base, 1.0), 1e-300)
 
 
 def settle_stocks(state: State, o: Orders, al: Allocation) -> None:

@@ -139,6 +139,7 @@ class Params:
     expectation_months: Array
     restock_months: Array
     price_cap: Array
+    utilisation_exponent: Array
 
 
 #: The engine's defaults, the same as a scenario file's (``Scenario`` and its ``markets`` block).
@@ -151,6 +152,7 @@ RATE_DEFAULTS: dict[str, float] = {
     "expectation_months": 6.0,
     "restock_months": 3.0,
     "price_cap": 50.0,
+    "utilisation_exponent": 0.0,
 }
 
 
