@@ -201,3 +201,15 @@ def test_a_flow_read_by_both_sides_counts_once_against_supply(default: Dataset) 
     one_shipment_each = readings.assign(importer_id=["CHN", "JPN"])
     (finding,) = check_exports_within_supply(Dataset("two", tables | {"trade": one_shipment_each}))
     assert finding.value == "90,000 t"
+
+
+@pytest.mark.parametrize(("commodity", "tonnes"), [("gallium", 94), ("germanium", 43.7)])
+def test_chinas_2022_gallium_and_germanium_exports_are_the_customs_figure(
+    default: Dataset, commodity: str, tonnes: float
+) -> None:
+    # Reuters, 4 Jul 2023, citing China customs: 94 t of gallium and 43.7 t of unwrought and wrought
+    # germanium exported in 2022, the last full year before the August 2023 licensing.
+    row = _flow(default["trade"], "CHN", "WLD", commodity, 2022, "CHN")
+    assert row["quantity_t"] == tonnes
+    assert row["source_id"] == "reuters_gage_exports_2022"
+    assert row["basis"] == "reported"
