@@ -55,10 +55,10 @@ def _uncertainty(scenario: Scenario, draws: int | None) -> Uncertainty | None:
 
 def scenario_baseline(ds: Dataset, scenario: Scenario) -> Baseline:
     """The baseline ``scenario`` runs from: its material and base year at its capacity utilisation."""
-    # Regions where the scenario builds capacity or trades under an offtake need a node even
-    # when the base year has no data for them (Australia's Mount Weld before 2011).
+    # Regions where the scenario builds capacity (a project, an entrant) or trades under an offtake
+    # need a node even when the base year has no data for them (Australia's Mount Weld before 2011).
     new_regions = {p.region for p in scenario.projects} | {o.seller for o in scenario.offtakes}
-    new_regions |= {o.buyer for o in scenario.offtakes}
+    new_regions |= {o.buyer for o in scenario.offtakes} | {e.region for e in scenario.supply_response.entrants}
     return build_baseline(
         ds, scenario.material, scenario.base_year, scenario.capacity_utilisation, extra_regions=new_regions
     )

@@ -133,7 +133,7 @@ def respond(s: Setup, t: int, state: State, o: Orders, al: Allocation) -> None:
     """Update ``state`` in place after month ``t`` (module docs)."""
     state.market_price = market_prices(s, state, o, al)
     state.price = (s.weight * state.market_price).sum(axis=1)
-    if s.supply.plan.any:
+    if s.supply.plan.in_use:
         respond_supply(s.supply, state.supply, _sold_at(s, state.market_price, al.shipped), t)
         state.cap_next = capacity(s.supply, state.supply, state.cap_next, min(t + 1, s.T - 1))
     settle_stocks(state, o, al)

@@ -51,13 +51,15 @@ class SupplyPlan:
     exit_months: float
 
     @property
-    def any(self) -> bool:
+    def in_use(self) -> bool:
+        """Whether the scenario has any entrant or costed capacity (else entry and exit are skipped)."""
         return bool(len(self.entrant_node)) or bool((self.node_cost > 0).any())
 
 
 def supply_plan(baseline: Baseline, scenario: Scenario, periods: pd.PeriodIndex) -> SupplyPlan:
-    """The arrays of ``scenario.supply_response`` (entries on nodes the network lacks are dropped,
-    as the checks warned)."""
+    """The arrays of ``scenario.supply_response``. An entrant's region always has its nodes
+    (:func:`~chokepoint.simulation.scenario_baseline`); a cost on a node the base year lacks
+    (no capacity there to leave) is dropped, as a disruption of one is."""
     net, sr = baseline.net, scenario.supply_response
     start = periods[0]
     entrants = [e for e in sr.entrants if net.node_index([e.region], [e.commodity])[0] >= 0]
