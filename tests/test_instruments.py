@@ -5,7 +5,10 @@ supplier. Quantities are read by region and commodity code, never by position.""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from chokepoint.dataset import Dataset
@@ -13,6 +16,7 @@ from chokepoint.scenario import Scenario
 from chokepoint.simulation import build_baseline, build_plan
 from chokepoint.simulation.engine import Mode, Trajectory, run_fast, run_scenario
 from chokepoint.simulation.lp import run_lp
+from chokepoint.simulation.tabulate import tabulate
 from tests.test_simulate import _balance_error, _ban, _scenario
 from tests.tiny import tiny_dataset
 
@@ -31,11 +35,17 @@ class Run:
         baseline = build_baseline(
             ds, scenario.material, scenario.base_year, scenario.capacity_utilisation, extra_regions=extra
         )
-        self.tr: Trajectory = run_scenario(baseline, build_plan(baseline, scenario, ds), scenario, mode)
+        self._inputs = (baseline, build_plan(baseline, scenario, ds), scenario)
+        self.tr: Trajectory = run_scenario(*self._inputs, mode)
         self.regions = list(baseline.net.regions)
         self.commodities = baseline.commodities
         self.sectors = list(baseline.sectors)
         assert _balance_error(self.tr) < 1e-9
+
+    @functools.cached_property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        baseline, plan, scenario = self._inputs
+        return tabulate(baseline, plan, self.tr, scenario)
 
     def r(self, code: str) -> int:
         return self.regions.index(code)

@@ -143,12 +143,16 @@ Instrument = Annotated[Ban | Licence | Quota | TechnologyBan | ContentRule, Fiel
 
 
 class Leakage(_Model):
-    """A share of the controlled flow that still reaches the targets through a third country
-    (``via`` names it and must exist; the leaked share reaches the target as if shipped
-    directly: the route's own capacity and delay are not modelled)."""
+    """A route through a third country ``via``: ``share`` of what the control refuses still
+    reaches the targets, at most ``capacity_t_per_yr`` over all the control's lanes, and buyers
+    pay ``premium`` more for it (rules in :mod:`chokepoint.simulation.leakage`; its tonnes are
+    the ``leakage`` table)."""
 
     via: str
     share: Share
+    capacity_t_per_yr: Tonnes | None = None
+    # ten times the price is beyond any smuggling premium reported
+    premium: Annotated[Number, Field(ge=0.0, le=10.0)] = 0.0
 
 
 class ExportControl(_Dated):

@@ -23,7 +23,6 @@ __all__ = [
     "plan_demand_path",
     "plan_disruption",
     "plan_excluded_sectors",
-    "plan_leakage",
     "plan_licence",
     "plan_offtake",
     "plan_priority",
@@ -83,12 +82,6 @@ def plan_content_rule(affected: Value, approval_share: Value, active: Bools) -> 
     """Content rule (on the lanes of third-country producers above the content threshold):
     ``keep = 1 − affected · (1 − approval_share)`` while active. Returns (…, T)."""
     return np.where(active, 1.0 - _f(affected)[..., None] * (1.0 - _f(approval_share)[..., None]), 1.0)
-
-
-def plan_leakage(keep: Array, leak_share: Value) -> Array:
-    """Leakage through third countries gets part of the blocked flow through:
-    ``keep + leak · (1 − keep)``, ``leak`` the sum of the control's leakage shares (…,)."""
-    return keep + _f(leak_share)[..., None] * (1.0 - keep)
 
 
 def plan_trade_control(

@@ -91,9 +91,10 @@ from highspy._core import _Highs
 from chokepoint.errors import ChokepointError
 from chokepoint.simulation.allocate_fast import Allocation
 from chokepoint.simulation.baseline import Baseline
+from chokepoint.simulation.leakage import RouteLanes
 from chokepoint.simulation.loop import run_loop
 from chokepoint.simulation.plan import Plan
-from chokepoint.simulation.quotas import BELOW_ONE
+from chokepoint.simulation.quotas import BELOW_ONE, QuotaLanes
 from chokepoint.simulation.ratios import ratio
 from chokepoint.simulation.recorders import Trajectory, TrajectoryRecorder
 from chokepoint.simulation.state import Orders, Setup, State, drawable, params, setup
@@ -365,11 +366,12 @@ def build_model(p: Period) -> Model:
 
 def _allowed(s: Setup, t: int, o: Orders) -> Array:
     """The allowed share of each lane (K, R, R) this month: the plan's, and on the lanes of a
-    quota in force what the month's allocation let through of the orders (below 1, so no
-    rerouting carries more past the quota)."""
+    quota or leakage route in force what the month's orders were allowed (below 1 where the plan
+    limits the lane, so no rerouting carries more past the quota)."""
     allowed = s.plan.allowed[t]
-    for q in s.quotas:
-        if np.isfinite(q.plan.monthly_t[t]):
+    limited: list[QuotaLanes | RouteLanes] = [*s.quotas, *s.routes]
+    for q in limited:
+        if q.in_force(t):
             allowed = allowed.copy() if allowed is s.plan.allowed[t] else allowed
             k, origin = s.lane_k[q.rows], s.lane_o[q.rows]
             planned = allowed[k, origin]

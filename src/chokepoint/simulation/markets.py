@@ -26,6 +26,8 @@ calls these after each month's allocation.
   own stock or idle capacity), so blocked exports do not lower the controller's home price; the
   home and foreign markets part because controls stop the arbitrage that would join them.
   The world price of a commodity is the markets' mean weighted by base-year use.
+- **Leakage premium.** What a buyer received through a leakage route costs ``premium`` more:
+  its index × ``1 + Σ premium × leaked / availability`` (:mod:`~chokepoint.simulation.leakage`).
 - **Utilisation.** With ``utilisation_exponent`` κ > 0 every market's index is also multiplied by
   ``(u / u₀)^κ``, ``u`` the world's output of the commodity over its capacity this month and
   ``u₀`` the base year's: capacity left idle by entry, a controller's expansion or thrifted
@@ -38,6 +40,7 @@ from __future__ import annotations
 import numpy as np
 
 from chokepoint.simulation.allocate_fast import Allocation
+from chokepoint.simulation.leakage import leaked_shipped
 from chokepoint.simulation.ratios import ratio, ratio_upto_1
 from chokepoint.simulation.state import Array, Orders, Setup, State, by_commodity, target_cover
 
@@ -60,8 +63,20 @@ def market_prices(s: Setup, state: State, o: Orders, al: Allocation) -> Array:
     log_price = -p.price_scarcity_exponent * np.log(np.maximum(relative, 1e-300))
     if (p.utilisation_exponent > 0).any():
         log_price += p.utilisation_exponent * np.log(_utilisation(s, state, al))[:, None, :]
+    if any(r.plan.premium > 0 for r in s.routes):
+        log_price += np.log1p(ratio(_premium_paid(s, o, al), available, 0.0))
     bound = np.log(p.price_cap)
     return np.exp(np.clip(log_price, -bound, bound))
+
+
+def _premium_paid(s: Setup, o: Orders, al: Allocation) -> Array:
+    """Σ over leakage routes of premium × the tonnes each buyer received through it (K, R, B)."""
+    paid = np.zeros((s.K, s.R, s.B))
+    for r, leak in zip(s.routes, o.leaked, strict=True):
+        if leak is not None and r.plan.premium > 0:
+            part = leaked_shipped(r, leak, o.allowed, al.shipped)  # (L, R_t, B)
+            np.add.at(paid, (r.ks[:, None], r.targets[None, :]), r.plan.premium * part)
+    return paid
 
 
 def _utilisation(s: Setup, state: State, al: Allocation) -> Array:

@@ -39,7 +39,6 @@ from chokepoint.simulation.instruments import (
     plan_demand_path,
     plan_disruption,
     plan_excluded_sectors,
-    plan_leakage,
     plan_licence,
     plan_offtake,
     plan_priority,
@@ -51,6 +50,7 @@ from chokepoint.simulation.instruments import (
     plan_technology_ban,
     plan_trade_control,
 )
+from chokepoint.simulation.leakage import RoutePlan
 from chokepoint.simulation.quotas import BELOW_ONE, QuotaPlan
 from chokepoint.simulation.supply import SupplyPlan, supply_plan
 
@@ -83,6 +83,7 @@ class Plan:
     project_capacity_t: Array  # (T, P) each capacity project's capacity per month
     supply: SupplyPlan  # entrants and producers' costs (entry and exit)
     quotas: list[QuotaPlan]  # export quotas, allocated monthly
+    routes: list[RoutePlan]  # leakage routes through third countries, applied monthly
     project_node: npt.NDArray[np.intp]  # (P,) the node a project adds to (-1: not in the network)
     project_learning_rate: Array  # (P,) learning rate after any technology ban's slowdown
     #: product group → its members in the chain (a statistic's code; observations may name one)
@@ -135,7 +136,7 @@ def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
     capacity = baseline.capacity_t[None, :] * _disruptions(baseline, scenario, ds)
     inside = project_node >= 0
     np.add.at(capacity.T, project_node[inside], project_capacity[:, inside].T)  # projects on one node add
-    allowed, controlled, excluded, quotas = _trade_controls(baseline, scenario, ds)
+    allowed, controlled, excluded, quotas, routes = _trade_controls(baseline, scenario, ds)
     stock, max_release, refill, release = _stockpiles(baseline, scenario)
     sub = [x for x in scenario.substitution if x.sector in baseline.sectors and x.commodity in net.commodities]
     ceiling, elasticity, lag, reversal = plan_substitution(
@@ -184,6 +185,7 @@ def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
         project_capacity_t=project_capacity,
         supply=supply_plan(baseline, scenario, periods),
         quotas=quotas,
+        routes=routes,
         project_node=project_node,
         project_learning_rate=learning,
         groups={g: ks for g, ks in group_members(ds["commodities"]).items() if set(ks) <= set(net.commodities)},
@@ -248,15 +250,19 @@ def _projects(baseline: Baseline, scenario: Scenario) -> tuple[Array, npt.NDArra
     return capacity.reshape(T, len(projects)), node, learning.reshape(len(projects))
 
 
-def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tuple[Array, Array, Array, list[QuotaPlan]]:
-    """Allowed and controlled shares of each lane (T, K, R, R), licence-excluded sectors (T, R, S)
-    and the quotas (their allocation is monthly: :mod:`chokepoint.simulation.quotas`)."""
+def _trade_controls(
+    baseline: Baseline, scenario: Scenario, ds: Dataset
+) -> tuple[Array, Array, Array, list[QuotaPlan], list[RoutePlan]]:
+    """Allowed and controlled shares of each lane (T, K, R, R), licence-excluded sectors (T, R, S),
+    the quotas and the leakage routes (both applied monthly: :mod:`chokepoint.simulation.quotas`,
+    :mod:`chokepoint.simulation.leakage`)."""
     net = baseline.net
     T, regions, R, K = scenario.horizon_months, list(net.regions), len(net.regions), len(net.commodities)
     allowed, controlled = np.ones((T, K, R, R)), np.zeros((T, K, R, R))
     excluded = np.zeros((T, R, len(baseline.sectors)))
     base_orders = _baseline_orders(baseline, R, K)
     quotas: list[QuotaPlan] = []
+    routes: list[RoutePlan] = []
     content: dict[str, Array] = {}  # controller → its upstream content of every product (one solve each)
     for c in scenario.export_controls:
         if isinstance(c.instrument, TechnologyBan) or c.controller not in net.regions:
@@ -264,7 +270,6 @@ def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tupl
         inst, controller = c.instrument, net.region_position[c.controller]
         active = _window(scenario, [(c.start, c.end)])[0]
         targets = np.array([c.targets.hits(r) and r != c.controller for r in regions])
-        leak = sum(x.share for x in c.leakage)
         if isinstance(inst, Licence) and any(k in net.commodities for k in c.commodities):
             sectors = pd.Index(baseline.sectors).get_indexer(pd.Index(inst.excluded_sectors))
             plan_excluded_sectors(excluded, active, targets, sectors[sectors >= 0])
@@ -294,7 +299,6 @@ def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tupl
                             controller,
                             targets,
                             affected,
-                            leak,
                             monthly,
                             inst.allocation,
                             base / base.sum() if base.sum() > 0 else base,
@@ -309,8 +313,16 @@ def _trade_controls(baseline: Baseline, scenario: Scenario, ds: Dataset) -> tupl
                 origins = content[c.controller][:, ki] >= inst.content_threshold
                 origins[controller] = False
                 keep = plan_content_rule(affected, inst.approval_share, active)
-            plan_trade_control(allowed, controlled, plan_leakage(keep, leak), affected, active, ki, origins, targets)
-    return allowed, controlled, excluded, quotas
+            plan_trade_control(allowed, controlled, keep, affected, active, ki, origins, targets)
+        listed = net.commodity_index(c.commodities)
+        for leak in c.leakage:  # routed each month (simulation/leakage.py)
+            cap = np.inf if leak.capacity_t_per_yr is None else leak.capacity_t_per_yr / 12.0
+            routes.append(
+                RoutePlan(
+                    c.name, leak.via, listed[listed >= 0], controller, targets, active, leak.share, cap, leak.premium
+                )
+            )
+    return allowed, controlled, excluded, quotas, routes
 
 
 def _demand(baseline: Baseline, scenario: Scenario, periods: pd.PeriodIndex, n: int, S: int) -> Array:

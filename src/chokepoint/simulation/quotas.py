@@ -13,7 +13,8 @@ the rest ships freely). The month's covered orders share it by the scenario's ``
   beyond its order, so their market prices come out equal (the arbitrage a quota auction
   brings); ``θ`` by bisection.
 
-Leakage lets its share of what the quota refuses through, as for the other controls.
+Leakage routes then let their share of what the quota refuses through
+(:mod:`~chokepoint.simulation.leakage`), as for the other controls.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ class QuotaPlan:
     controller: int
     targets: npt.NDArray[np.bool_]  # (R,)
     affected: float
-    leak: float
     monthly_t: Array  # (T,) tonnes a month (inf outside its months)
     allocation: str
     history: Array  # (m, R) base-year exports to each target, a share of their total
@@ -58,6 +58,9 @@ class QuotaLanes:
     ks: Index  # (L,) their commodities
     targets: Index  # (R_t,) target regions
     history: Array  # (L, R_t, 1)
+
+    def in_force(self, t: int) -> bool:
+        return bool(np.isfinite(self.plan.monthly_t[t])) and len(self.rows) > 0
 
 
 def quota_lanes(q: QuotaPlan, lane_key: Index, R: int) -> QuotaLanes:
@@ -102,9 +105,9 @@ def apply_quotas(
     (in place); ``lane`` the month's orders; ``inventory`` and ``desired`` availability (K, R, B)
     for the ``price`` rule."""
     for q in quotas:
-        monthly = q.plan.monthly_t[t]
-        if not np.isfinite(monthly) or not len(q.rows):
+        if not q.in_force(t):
             continue
+        monthly = q.plan.monthly_t[t]
         orders = lane[q.rows][:, q.targets]  # (L, R_t, B)
         covered = q.plan.affected * orders
         quota = np.full(orders.shape[-1], monthly)
@@ -113,5 +116,4 @@ def apply_quotas(
             granted = allocate_quota(quota, covered, desired[q.ks][:, q.targets], "price", held)
         else:
             granted = allocate_quota(quota, covered, q.history, q.plan.allocation)
-        refused = covered - granted
-        allowed[np.ix_(q.rows, q.targets)] = orders - covered + granted + q.plan.leak * refused
+        allowed[np.ix_(q.rows, q.targets)] = orders - covered + granted

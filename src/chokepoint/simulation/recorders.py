@@ -19,6 +19,7 @@ import numpy as np
 
 from chokepoint.errors import ChokepointError
 from chokepoint.simulation.allocate_fast import Allocation
+from chokepoint.simulation.leakage import leaked_shipped
 from chokepoint.simulation.state import Array, Index, Orders, Setup, State
 
 __all__ = ["DrawSummary", "MassBalanceError", "Recorder", "SummaryRecorder", "Trajectory", "TrajectoryRecorder"]
@@ -59,6 +60,7 @@ class Trajectory:
     market_price_t: Array  # (B, T, R, K) price index in each region's market
     substitution: Array  # (B, T, R, S, K) share of demand substituted
     shadow_price_t: Array  # (B, T, R, K) dual of the use balance (LP mode; NaN where the allocation has none)
+    leaked_t: Array  # (B, T, V, K, R) tonnes each leakage route carried to each target (Plan.routes)
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ class TrajectoryRecorder:
             "price": (K,),
             "subst": (R, S, K),
             "dual": (R, K),
+            "leaked": (len(s.routes), K, R),
         }
         self.out = {name: np.zeros((T, *shape, B)) for name, shape in shapes.items()}
         self.out["dual"][...] = np.nan
@@ -158,6 +161,10 @@ class TrajectoryRecorder:
         cur["served"][...] = allocation.served.transpose(2, 0, 1, 3)
         cur["price"][...] = state.price
         cur["subst"][...] = state.subst.transpose(2, 1, 0, 3)
+        for v, (r, leak) in enumerate(zip(self.s.routes, orders.leaked, strict=True)):
+            if leak is not None:
+                part = leaked_shipped(r, leak, orders.allowed, allocation.shipped)
+                cur["leaked"][v][r.ks[:, None], r.targets[None, :]] = part
 
     def finish(self) -> Trajectory:
         o = {name: np.ascontiguousarray(np.moveaxis(value, -1, 0)) for name, value in self.out.items()}
@@ -182,6 +189,7 @@ class TrajectoryRecorder:
             market_price_t=o["market_price"],
             substitution=o["subst"],
             shadow_price_t=o["dual"],
+            leaked_t=o["leaked"],
         )
         check_trajectory(self.s, tr)
         return tr

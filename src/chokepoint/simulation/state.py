@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from chokepoint.simulation.baseline import Baseline
 from chokepoint.simulation.joint import joint_products, settle_joint
+from chokepoint.simulation.leakage import RouteLanes, apply_routes, route_lanes
 from chokepoint.simulation.plan import Plan
 from chokepoint.simulation.quotas import QuotaLanes, apply_quotas, quota_lanes
 from chokepoint.simulation.ratios import ratio
@@ -213,6 +214,7 @@ class Setup:
     weight: Array  # (K, R, 1) each region's share of the world's base use (world price weights)
     supply: SupplyLanes  # entry and exit
     quotas: list[QuotaLanes]  # export quotas on their lanes
+    routes: list[RouteLanes]  # leakage routes on their lanes
 
     def capacity_at(self, t: int) -> Array:
         """Capacity (N, B) of each lane's origin in month ``t``: a draw's scale applies to the
@@ -333,6 +335,7 @@ def setup(baseline: Baseline, plan: Plan, batch: int, params: Params, capacity_s
             lane_cost=plan.supply.node_cost[lane_node][:, None],
         ),
         quotas=[quota_lanes(q, lane_k * R + lane_o, R) for q in plan.quotas],
+        routes=[route_lanes(r, lane_k * R + lane_o, R) for r in plan.routes],
     )
 
 
@@ -403,6 +406,7 @@ class Orders:
     any_excluded: bool
     want_excluded: Array  # (K, S, R, B) final demand of those sectors (zeros (K, S, R, 1) if none)
     need_excluded: Array  # (K, R, B) its sum over sectors
+    leaked: list[Array | None]  # per leakage route, its part of the allowed orders (L, R_t, B)
 
 
 def _settle_level(s: Setup, lo: int, hi: int, plan_out: Array, cap: Array) -> None:
@@ -462,6 +466,7 @@ def place_orders(s: Setup, t: int, state: State) -> Orders:
     if s.quotas:
         desired = (use - refill) * (1.0 + target_cover(s.params, state))  # as markets.market_prices
         apply_quotas(s.quotas, t, lane, allowed, state.inventory, desired)
+    leaked = apply_routes(s.routes, t, lane, allowed) if s.routes else []
     excluded = s.plan.excluded[t].T[..., None] > 0
     any_excluded = bool(excluded.any())
     want_excluded = final * excluded if any_excluded else np.zeros((K, s.S, R, 1))
@@ -480,4 +485,5 @@ def place_orders(s: Setup, t: int, state: State) -> Orders:
         any_excluded=any_excluded,
         want_excluded=want_excluded,
         need_excluded=want_excluded.sum(axis=1),
+        leaked=leaked,
     )

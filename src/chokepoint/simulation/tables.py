@@ -164,6 +164,19 @@ _SPECS = [
         "Buyers' commercial inventories, for the commodities each region uses.",
     ),
     _spec(
+        "leakage",
+        (
+            _PERIOD,
+            _label("control", "the export control the route leaks from"),
+            _label("exporter_id", "the controller"),
+            _label("via_id", "the third country the route runs through"),
+            _label("importer_id", "the target reached"),
+            _COMMODITY,
+        ),
+        (_n("leaked_t", "t", "carried in the month (part of the exporter's flow to the importer)"),),
+        "Leakage routes' tonnes, nonzero ones only.",
+    ),
+    _spec(
         "shadow_prices",
         (_PERIOD, _REGION, _COMMODITY),
         (_n("shadow_price_per_t", "objective/t", "LP dual of the use balance: objective gained per extra tonne"),),

@@ -212,9 +212,22 @@ def tabulate(baseline: Baseline, plan: Plan, trajectory: Trajectory, scenario: S
         "stocks": conform("stocks", stocks),
         "inventories": conform("inventories", inventories),
         "shadow_prices": conform("shadow_prices", duals),
+        "leakage": conform("leakage", _leakage(plan, tr, periods, regions, ks)),
     }
     controllers = _controllers(scenario, list(regions))
     return tables | _share_tables(baseline, tr.shipped_t[0], controllers, periods)
+
+
+def _leakage(plan: Plan, tr: Trajectory, periods: pd.PeriodIndex, regions: pd.Index, ks: pd.Index) -> pd.DataFrame:
+    """The ``leakage`` table: each route's tonnes per month, commodity and target (nonzero)."""
+    parts = []
+    for v, r in enumerate(plan.routes):
+        carried = tr.leaked_t[0][:, v]  # (T, K, R)
+        part = _cube(carried, ["period", "commodity_id", "importer_id"], [periods, ks, regions], keep=carried > 1e-9)
+        parts.append(part.assign(control=r.control, exporter_id=regions[r.controller], via_id=r.via))
+    columns = ["period", "control", "exporter_id", "via_id", "importer_id", "commodity_id", "value"]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    return out[columns].rename(columns={"value": "leaked_t"})
 
 
 def summarise(
