@@ -33,6 +33,7 @@ __all__ = [
     "plan_substitution",
     "plan_technology_ban",
     "plan_trade_control",
+    "ramp_share",
 ]
 
 Array = npt.NDArray[np.float64]
@@ -130,9 +131,14 @@ def plan_project(T: int, capacity_t_per_yr: Value, online: Value, ramp_months: V
     ``max(1, ramp_months)`` months to ``capacity_t_per_yr / 12``:
     ``clip((t − online + 1) / ramp, 0, 1) · capacity / 12``. Values (…, P). Returns (…, T, P)."""
     t = np.arange(T)[:, None]
-    ramp = np.maximum(1.0, _f(ramp_months))[..., None, :]
-    share = np.clip((t - _f(online)[..., None, :] + 1.0) / ramp, 0.0, 1.0)
+    share = ramp_share(t, _f(online)[..., None, :], _f(ramp_months)[..., None, :])
     return share * _f(capacity_t_per_yr)[..., None, :] / 12.0
+
+
+def ramp_share(t: Value, online: Value, ramp_months: Value) -> Array:
+    """Share of full capacity in month ``t`` of a plant on line from ``online``, ramping linearly
+    over ``max(1, ramp_months)``: ``clip((t − online + 1) / ramp, 0, 1)`` (projects, entrants)."""
+    return np.clip((_f(t) - _f(online) + 1.0) / np.maximum(1.0, _f(ramp_months)), 0.0, 1.0)
 
 
 def plan_disruption(n: int, node: Index, share: Value, active: Bools) -> Array:

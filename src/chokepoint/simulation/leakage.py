@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from chokepoint.simulation.layout import lane_rows
 from chokepoint.simulation.ratios import ratio
 
 __all__ = ["RouteLanes", "RoutePlan", "apply_routes", "leaked_shipped", "route_lanes"]
@@ -55,10 +56,8 @@ class RouteLanes:
 
 def route_lanes(r: RoutePlan, lane_key: Index, R: int) -> RouteLanes:
     """``r`` on the lanes, whose keys ``k·R + origin`` are ``lane_key`` (sorted)."""
-    keys = r.ks * R + r.controller
-    at = np.searchsorted(lane_key, keys)
-    found = (at < len(lane_key)) & (lane_key[np.minimum(at, len(lane_key) - 1)] == keys)
-    return RouteLanes(plan=r, rows=at[found].astype(np.intp), ks=r.ks[found], targets=np.flatnonzero(r.targets))
+    rows, found = lane_rows(lane_key, r.ks, r.controller, R)
+    return RouteLanes(plan=r, rows=rows, ks=r.ks[found], targets=np.flatnonzero(r.targets))
 
 
 def apply_routes(routes: list[RouteLanes], t: int, lane: Array, allowed: Array) -> list[Array | None]:

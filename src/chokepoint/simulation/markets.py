@@ -82,10 +82,8 @@ def _premium_paid(s: Setup, o: Orders, al: Allocation) -> Array:
 def _utilisation(s: Setup, state: State, al: Allocation) -> Array:
     """Producers' utilisation of each commodity (K, B), the world's output over its capacity,
     relative to the base year's (1 where a commodity has no capacity)."""
-    g = s.everything
-    now = ratio(al.produced.sum(axis=1), by_commodity(state.cap, g), 1.0)
-    base = ratio(s.base_out.sum(axis=1), by_commodity(s.base_cap_a, g), 1.0)
-    return np.maximum(ratio(now, base, 1.0), 1e-300)
+    now = ratio(al.produced.sum(axis=1), by_commodity(state.cap, s.everything), 1.0)
+    return np.maximum(ratio(now, s.base_utilisation, 1.0), 1e-300)
 
 
 def settle_stocks(state: State, o: Orders, al: Allocation) -> None:

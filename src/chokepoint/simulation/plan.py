@@ -183,7 +183,7 @@ def build_plan(baseline: Baseline, scenario: Scenario, ds: Dataset) -> Plan:
         priority=plan_priority([scenario.priorities.get(s, 1.0) for s in baseline.sectors]),
         offtake_t=offtake,
         project_capacity_t=project_capacity,
-        supply=supply_plan(baseline, scenario, periods),
+        supply=supply_plan(baseline, scenario),
         quotas=quotas,
         routes=routes,
         project_node=project_node,

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from chokepoint.simulation.layout import lane_rows
 from chokepoint.simulation.ratios import ratio
 
 __all__ = ["BELOW_ONE", "QuotaLanes", "QuotaPlan", "allocate_quota", "apply_quotas", "quota_lanes"]
@@ -65,13 +66,11 @@ class QuotaLanes:
 
 def quota_lanes(q: QuotaPlan, lane_key: Index, R: int) -> QuotaLanes:
     """``q`` on the lanes, whose keys ``k·R + origin`` are ``lane_key`` (sorted)."""
-    keys = q.ks * R + q.controller
-    at = np.searchsorted(lane_key, keys)
-    found = (at < len(lane_key)) & (lane_key[np.minimum(at, len(lane_key) - 1)] == keys)
+    rows, found = lane_rows(lane_key, q.ks, q.controller, R)
     targets = np.flatnonzero(q.targets)
     return QuotaLanes(
         plan=q,
-        rows=at[found].astype(np.intp),
+        rows=rows,
         ks=q.ks[found],
         targets=targets,
         history=q.history[found][:, targets][..., None],

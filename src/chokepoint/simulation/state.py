@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from chokepoint.simulation.baseline import Baseline
 from chokepoint.simulation.joint import joint_products, settle_joint
+from chokepoint.simulation.layout import lane_rows
 from chokepoint.simulation.leakage import RouteLanes, apply_routes, route_lanes
 from chokepoint.simulation.plan import Plan
 from chokepoint.simulation.quotas import QuotaLanes, apply_quotas, quota_lanes
@@ -212,6 +213,7 @@ class Setup:
     base_out: Array  # (K, R, 1) base-year production
     base_use: Array  # (K, R, 1) base-year use: final demand plus the inputs of base production
     weight: Array  # (K, R, 1) each region's share of the world's base use (world price weights)
+    base_utilisation: Array  # (K, B) world base output over base capacity of each commodity
     supply: SupplyLanes  # entry and exit
     quotas: list[QuotaLanes]  # export quotas on their lanes
     routes: list[RouteLanes]  # leakage routes on their lanes
@@ -290,6 +292,9 @@ def setup(baseline: Baseline, plan: Plan, batch: int, params: Params, capacity_s
             month_lanes.append(_month_lanes(level_groups, limit, controlled, base_mix))
     k_bounds = np.searchsorted(lane_k, np.arange(K + 1))
     base_use = baseline.use_t[..., None]
+    everything = group(0, K, lane_k, lane_o)
+    base_cap_a = baseline.capacity_t[lane_node][:, None] * scale_a
+    base_out = per_node(baseline.production_t)
     return Setup(
         baseline=baseline,
         plan=plan,
@@ -305,11 +310,11 @@ def setup(baseline: Baseline, plan: Plan, batch: int, params: Params, capacity_s
         lane_node=lane_node,
         k_rows=[slice(int(k_bounds[k]), int(k_bounds[k + 1])) for k in range(K)],
         levels=level_groups,
-        everything=group(0, K, lane_k, lane_o),
+        everything=everything,
         level_inputs=[_pairs(a, lo, hi, inputs=True) for lo, hi in bounds],
         level_outputs=[_pairs(a, lo, hi, inputs=False) for lo, hi in bounds],
         base_mix=base_mix,
-        base_cap_a=baseline.capacity_t[lane_node][:, None] * scale_a,
+        base_cap_a=base_cap_a,
         base_part=plan.capacity_t - project_cap,
         project_cap=project_cap,
         scale_a=scale_a,
@@ -326,12 +331,13 @@ def setup(baseline: Baseline, plan: Plan, batch: int, params: Params, capacity_s
         reversal=plan.substitution_reversal.T[..., None],
         lanes=month_lanes,
         joint=joint_products(a),
-        base_out=per_node(baseline.production_t),
+        base_out=base_out,
         base_use=base_use,
         weight=ratio(base_use, base_use.sum(axis=1, keepdims=True), 0.0),
+        base_utilisation=ratio(base_out.sum(axis=1), by_commodity(base_cap_a, everything), 1.0),
         supply=SupplyLanes(
             plan=plan.supply,
-            entrant_lane=np.searchsorted(lane_k * R + lane_o, (entrants % K) * R + entrants // K).astype(np.intp),
+            entrant_lane=lane_rows(lane_k * R + lane_o, entrants % K, entrants // K, R)[0],  # all active
             lane_cost=plan.supply.node_cost[lane_node][:, None],
         ),
         quotas=[quota_lanes(q, lane_k * R + lane_o, R) for q in plan.quotas],

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from chokepoint.scenario import Scenario
 from chokepoint.simulation.baseline import Baseline
+from chokepoint.simulation.instruments import ramp_share
 
 __all__ = ["SupplyLanes", "SupplyPlan", "SupplyState", "capacity", "respond_supply", "supply_plan"]
 
@@ -44,7 +44,7 @@ class SupplyPlan:
     entrant_t: Array  # (E,) its capacity, t a month at full ramp
     entrant_cost: Array  # (E,) its cost index
     entrant_delay: Array  # (E,) months from commitment to first output
-    entrant_ramp: Array  # (E,) months to full capacity (≥ 1)
+    entrant_ramp: Array  # (E,) months to full capacity (at least one)
     entrant_earliest: Array  # (E,) first month it may commit
     node_cost: Array  # (n,) cost index of each node's existing capacity (0: it never leaves)
     price_months: float
@@ -56,26 +56,22 @@ class SupplyPlan:
         return bool(len(self.entrant_node)) or bool((self.node_cost > 0).any())
 
 
-def supply_plan(baseline: Baseline, scenario: Scenario, periods: pd.PeriodIndex) -> SupplyPlan:
+def supply_plan(baseline: Baseline, scenario: Scenario) -> SupplyPlan:
     """The arrays of ``scenario.supply_response``. An entrant's region always has its nodes
     (:func:`~chokepoint.simulation.scenario_baseline`); a cost on a node the base year lacks
     (no capacity there to leave) is dropped, as a disruption of one is."""
     net, sr = baseline.net, scenario.supply_response
-    start = periods[0]
     entrants = [e for e in sr.entrants if net.node_index([e.region], [e.commodity])[0] >= 0]
     costs = [c for c in sr.costs if net.node_index([c.region], [c.commodity])[0] >= 0]
     node_cost = np.zeros(len(net.nodes))
     node_cost[net.node_index([c.region for c in costs], [c.commodity for c in costs])] = [c.cost_index for c in costs]
-    earliest = [
-        0 if e.earliest is None else (e.earliest.year - start.year) * 12 + e.earliest.month - start.month
-        for e in entrants
-    ]
+    earliest = [0 if e.earliest is None else e.earliest.index(scenario.start) for e in entrants]
     return SupplyPlan(
         entrant_node=net.node_index([e.region for e in entrants], [e.commodity for e in entrants]).astype(np.intp),
         entrant_t=np.array([e.capacity_t_per_yr / 12.0 for e in entrants]),
         entrant_cost=np.array([e.cost_index for e in entrants]),
         entrant_delay=np.array([float(e.permitting_delay_months) for e in entrants]),
-        entrant_ramp=np.array([max(1.0, float(e.ramp_months)) for e in entrants]),
+        entrant_ramp=np.array([float(e.ramp_months) for e in entrants]),
         entrant_earliest=np.array(earliest, dtype=float),
         node_cost=node_cost,
         price_months=sr.price_months,
@@ -118,8 +114,7 @@ class SupplyState:
 def entrant_capacity(sp: SupplyPlan, committed: Array, left: Bools, t: int) -> Array:
     """Each entrant's capacity (E, B) in month ``t``: nothing until ``committed + delay``, then a
     linear ramp to full; nothing once it has left."""
-    online = committed + sp.entrant_delay[:, None]
-    share = np.clip((t - online + 1.0) / sp.entrant_ramp[:, None], 0.0, 1.0)
+    share = ramp_share(t, committed + sp.entrant_delay[:, None], sp.entrant_ramp[:, None])
     return np.where(left, 0.0, share * sp.entrant_t[:, None])
 
 
