@@ -29,7 +29,10 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
 #: validate observations (was 0.2006 over three), japan-2010 over eleven (was 0.8374 over eight).
 #: japan-2010 run to 2024 with quotas as tonnages and thrifting: 0.2412 over seventeen (the eleven
 #: plus 2022-2024 shares and 2012-2014 exports).
-VALIDATION_SCORES = {"china-2025-licensing": 0.1280, "japan-2010": 0.2412}
+#: japan-2010 with the Lynas offtake fitted to Japan's 2014 imports from Malaysia: 0.2860 over
+#: eighteen, 0.2415 on the seventeen (Malaysia's 2018 share, new, adds 1.04: the offtake stays at
+#: its 2014 level).
+VALIDATION_SCORES = {"china-2025-licensing": 0.1280, "japan-2010": 0.2860}
 #: About 1% in ratio terms (ln 1.01 ≈ 0.00995): room for rounding and solver noise, not for a regression.
 VALIDATION_TOLERANCE = 0.01
 
@@ -180,14 +183,50 @@ def test_every_shipped_observation_has_a_role_and_calibrated_scenarios_declare_t
     assert [p.name for p in shipped_scenarios()] == ["china-2025-licensing.yaml", "japan-2010.yaml"]
 
 
-def test_the_shipped_validation_scores_do_not_get_worse(default: cp.Dataset) -> None:
-    result = cp.backtest(dataset=default)
+@pytest.fixture(scope="module")
+def shipped_backtest(default: cp.Dataset) -> cp.Backtest:
+    return cp.backtest(dataset=default)
+
+
+def test_the_shipped_validation_scores_do_not_get_worse(shipped_backtest: cp.Backtest) -> None:
+    result = shipped_backtest
     got = result.scores.set_index(["scenario", "role"])["mean_abs_log_error"]
     for name, committed in VALIDATION_SCORES.items():
         assert got[(name, "validate")] <= committed + VALIDATION_TOLERANCE, (name, got[(name, "validate")])
     # the calibrated months are met (the shares were fitted to them)
     # the calibrated exports are met; one price exponent cannot meet both Dy's 3x and Y's 45x
     assert got[("china-2025-licensing", "calibrate")] == pytest.approx(0.108, abs=0.005)
+
+
+#: Years where China's simulated share of Japan's imports is more than 8 points from the cited
+#: one (issue 12's bar), measured: Japan's 2018 imports were 14% from Vietnam and 11% from France,
+#: processing that grew after 2011 and that the 2010 base does not have (docs/backtest.md).
+JAPAN_SHARE_MISSES = {
+    "2018-01": "77.4% simulated against 58%: no Vietnamese or French processing in the 2010 base",
+    "2020-01": "77.8% simulated against 58%: no Vietnamese or French processing in the 2010 base",
+    "2022-01": "77.9% simulated against 'more than two-thirds' (66.7%, a lower bound)",
+}
+
+
+@pytest.mark.parametrize(
+    "period",
+    [
+        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=JAPAN_SHARE_MISSES[p]))
+        if p in JAPAN_SHARE_MISSES
+        else p
+        for p in ["2011-01", "2012-01", "2014-01", "2018-01", "2020-01", "2022-01", "2023-01", "2024-01"]
+    ],
+)
+def test_chinas_share_of_japans_imports_is_within_8_points(shipped_backtest: cp.Backtest, period: str) -> None:
+    card = shipped_backtest.scorecard
+    row = card[
+        (card["scenario"] == "japan-2010")
+        & (card["metric"] == "import_share")
+        & (card["origin_id"] == "CHN")
+        & (card["period"].astype(str) == period)
+    ]
+    assert len(row) == 1
+    assert abs(row["simulated"].iloc[0] - row["observed"].iloc[0]) <= 0.08
 
 
 def test_backtest_command_prints_the_scorecard_and_fits(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
