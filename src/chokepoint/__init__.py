@@ -36,6 +36,8 @@ _PUBLIC: dict[str, str] = {
     "upstream_footprint": "chokepoint.iomath",
     "Overview": "chokepoint.analysis.concentration",
     "concentration": "chokepoint.analysis.concentration",
+    "Pipeline": "chokepoint.outlook",
+    "pipeline": "chokepoint.outlook",
     "hhi": "chokepoint.analysis.concentration",
     "overview": "chokepoint.analysis.concentration",
     "producer_shares": "chokepoint.analysis.concentration",
@@ -65,6 +67,7 @@ __all__ = [
     "Dataset",
     "ImportFileError",
     "Overview",
+    "Pipeline",
     "Provenance",
     "Run",
     "Scenario",
@@ -90,6 +93,7 @@ __all__ = [
     "load",
     "open_run",
     "overview",
+    "pipeline",
     "producer_shares",
     "read_dataset_dir",
     "simulate",
@@ -110,6 +114,7 @@ if TYPE_CHECKING:  # static checkers see the real names
     from chokepoint.errors import CheckError, ChokepointError, ImportFileError, SchemaError, StoreError
     from chokepoint.iomath import upstream_footprint
     from chokepoint.network import SupplyNetwork, build_network
+    from chokepoint.outlook import Pipeline, pipeline
     from chokepoint.runfiles import open_run
     from chokepoint.scenario import Scenario
     from chokepoint.simulation.run import Provenance, Run, compare_runs

@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from chokepoint import __version__
-from chokepoint.cli import analysis, backtest, baseyear, data, leverage, simulate
+from chokepoint.cli import analysis, backtest, baseyear, data, leverage, outlook, simulate
 from chokepoint.errors import ChokepointError
 
 __all__ = ["app", "main"]
@@ -41,6 +41,7 @@ app.command("simulate")(simulate.simulate)
 app.command("backtest")(backtest.backtest)
 app.command("criticality")(analysis.criticality)
 app.command("baseline")(baseyear.baseline)
+app.command("pipeline")(outlook.pipeline)
 app.command("scenario-schema", hidden=True)(simulate.scenario_schema)
 
 

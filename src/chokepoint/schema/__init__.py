@@ -41,6 +41,7 @@ TABLES: tuple[str, ...] = (
     "group_shares",
     "facilities",
     "facility_capacity",
+    "pipeline_risk",
     "production",
     "reserves",
     "trade",
