@@ -29,7 +29,7 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
 #: validate observations (was 0.2006 over three), japan-2010 over eleven (was 0.8374 over eight).
 #: japan-2010 run to 2024 with quotas as tonnages and thrifting: 0.2412 over seventeen (the eleven
 #: plus 2022-2024 shares and 2012-2014 exports).
-VALIDATION_SCORES = {"china-2025-licensing": 0.1280, "japan-2010": 0.2412}
+VALIDATION_SCORES = {"china-2025-licensing": 0.1280, "gallium-2023": 0.6205, "japan-2010": 0.2412}
 #: About 1% in ratio terms (ln 1.01 ≈ 0.00995): room for rounding and solver noise, not for a regression.
 VALIDATION_TOLERANCE = 0.01
 
@@ -177,7 +177,11 @@ def test_every_shipped_observation_has_a_role_and_calibrated_scenarios_declare_t
         roles = {o.role for o in scenario.observed}
         # a scenario with calibrate observations declares what is fitted to them, and vice versa
         assert ("calibrate" in roles) == (scenario.calibration is not None), path.name
-    assert [p.name for p in shipped_scenarios()] == ["china-2025-licensing.yaml", "japan-2010.yaml"]
+    assert [p.name for p in shipped_scenarios()] == [
+        "china-2025-licensing.yaml",
+        "gallium-2023.yaml",
+        "japan-2010.yaml",
+    ]
 
 
 def test_the_shipped_validation_scores_do_not_get_worse(default: cp.Dataset) -> None:
@@ -188,6 +192,8 @@ def test_the_shipped_validation_scores_do_not_get_worse(default: cp.Dataset) -> 
     # the calibrated months are met (the shares were fitted to them)
     # the calibrated exports are met; one price exponent cannot meet both Dy's 3x and Y's 45x
     assert got[("china-2025-licensing", "calibrate")] == pytest.approx(0.108, abs=0.005)
+    # gallium: five approval shares and the price exponent, each met by its one observation
+    assert got[("gallium-2023", "calibrate")] < 0.001
 
 
 def test_backtest_command_prints_the_scorecard_and_fits(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
