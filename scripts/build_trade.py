@@ -354,6 +354,10 @@ CURATED = {
     "searchina_mof_2015": ("JPN", "weak"),
     "ccr_ndfeb_2011": ("CHN", "secondary"),
     "lynas_ar2024": ("", "secondary"),
+    # gallium: China's 2022 exports and the pre-control lanes held for the 2023 base year
+    "reuters_gage_exports_2022": ("CHN", "secondary"),
+    "yomiuri_japan_gallium_2025": ("JPN", "secondary"),
+    "globaltimes_gallium_exports_2023": ("CHN", "weak"),
 }
 
 

@@ -32,7 +32,7 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
 #: japan-2010 with the Lynas offtake fitted to Japan's 2014 imports from Malaysia: 0.2860 over
 #: eighteen, 0.2415 on the seventeen (Malaysia's 2018 share, new, adds 1.04: the offtake stays at
 #: its 2014 level).
-VALIDATION_SCORES = {"china-2025-licensing": 0.1280, "japan-2010": 0.2860}
+VALIDATION_SCORES = {"china-2025-licensing": 0.1280, "gallium-2023": 0.6205, "japan-2010": 0.2860}
 #: About 1% in ratio terms (ln 1.01 ≈ 0.00995): room for rounding and solver noise, not for a regression.
 VALIDATION_TOLERANCE = 0.01
 
@@ -180,7 +180,11 @@ def test_every_shipped_observation_has_a_role_and_calibrated_scenarios_declare_t
         roles = {o.role for o in scenario.observed}
         # a scenario with calibrate observations declares what is fitted to them, and vice versa
         assert ("calibrate" in roles) == (scenario.calibration is not None), path.name
-    assert [p.name for p in shipped_scenarios()] == ["china-2025-licensing.yaml", "japan-2010.yaml"]
+    assert [p.name for p in shipped_scenarios()] == [
+        "china-2025-licensing.yaml",
+        "gallium-2023.yaml",
+        "japan-2010.yaml",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -196,6 +200,8 @@ def test_the_shipped_validation_scores_do_not_get_worse(shipped_backtest: cp.Bac
     # the calibrated months are met (the shares were fitted to them)
     # the calibrated exports are met; one price exponent cannot meet both Dy's 3x and Y's 45x
     assert got[("china-2025-licensing", "calibrate")] == pytest.approx(0.108, abs=0.005)
+    # gallium: five approval shares and the price exponent, each met by its one observation
+    assert got[("gallium-2023", "calibrate")] < 0.001
 
 
 #: Years where China's simulated share of Japan's imports is more than 8 points from the cited

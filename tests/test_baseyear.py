@@ -119,3 +119,27 @@ def test_baseline_command_json_and_csv(capsys: pytest.CaptureFixture[str]) -> No
 def test_report_bundles_table_and_summary(default: Dataset) -> None:
     report = residual_report(reconcile(default, "rare_earths", 2010))
     assert len(report.table) == report.summary.targets + report.summary.member_targets
+
+
+def test_the_2023_gallium_base_holds_chinas_pre_control_lanes(default: Dataset) -> None:
+    # 2023 is the first year with USGS primary gallium by country (MCS2025: China 621 t); its
+    # lanes are the pre-control level of trade.csv's 2023 rows (their notes give the reasoning).
+    by = reconcile(default, "gallium", 2023)
+    table = residual_table(by)
+    assert _table(table, "production:CHN:gallium:usgs_mcs2025_gallium")["reconciled"] == pytest.approx(621.0, rel=1e-4)
+    # China customs via Reuters: 94 t exported in 2022, held for 2023
+    chn = list(by.regions).index("CHN")
+    assert by.exports_t()[chn].sum() == pytest.approx(94.0, rel=1e-3)
+    assert _table(table, "trade_quantity:CHN>WLD:gallium:reuters_gage_exports_2022")["reconciled"] == pytest.approx(
+        94.0, rel=1e-3
+    )
+    # Japan's imports from China, 55 t "or about 60%" of its 97 t of imports (Yomiuri)
+    assert _table(table, "trade_quantity:CHN>JPN:gallium:yomiuri_japan_gallium_2025")["reconciled"] == pytest.approx(
+        55.0, rel=1e-3
+    )
+    # the US lane: 94 t x USD 0.44 m / (USD 8.47 m / (1 - 0.66)) of China's 2022 export value
+    derived = 94 * 0.44 / (8.47 / (1 - 0.66))
+    assert round(derived, 2) == 1.66
+    us = _table(table, "trade_quantity:CHN>USA:gallium:globaltimes_gallium_exports_2023")
+    assert us["reported"] == 1.66
+    assert us["reconciled"] == pytest.approx(1.66, rel=1e-3)

@@ -16,7 +16,7 @@ from chokepoint.simulation import Run, build_baseline, build_plan, simulate
 from chokepoint.simulation.engine import run_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
-NAMES = ["china-2025-licensing", "myanmar-disruption", "us-mp-materials", "japan-2010"]
+NAMES = ["china-2025-licensing", "myanmar-disruption", "us-mp-materials", "japan-2010", "gallium-2023"]
 #: Every magnet type the statistics report as HS 850511 (sintered grades, bonded NdFeB, SmCo).
 MAGNETS = group_members(cp.default_dataset()["commodities"])["ndfeb_magnet"]
 
@@ -57,6 +57,7 @@ def test_scenario_has_no_shortfall_before_its_first_shock(name: str) -> None:
         # the base-year fit placed to Japan (0.03% world shortfall in Feb-Mar)
         "us-mp-materials": "2025-01",
         "japan-2010": "2010-09",  # the halt to Japan (the 2010 quota did not bind)
+        "gallium-2023": "2023-08",  # MOFCOM/GAC Announcement No. 23: licences from 1 Aug 2023
     }[name]
     before = _shortfall_pct(res)
     assert (before[before.index < first_shock] < 1e-6).all()
@@ -157,6 +158,28 @@ def test_the_ndpr_price_floor_costs_the_dod_the_gap_to_the_market() -> None:
     paid = floors.assign(year=floors["period"].dt.year).groupby("year")["payment_usd"].sum()
     assert paid[2026] == pytest.approx(57.7e6, rel=0.02)  # 87 t/month of MP's Nd oxide at USD 55/kg below
     assert list(paid.index[[0, -1]]) == [2025, 2034]
+
+
+def test_gallium_exports_follow_the_licences_and_stop_to_the_us_during_the_ban() -> None:
+    # China's gallium exports over the 2022 monthly mean (94 / 12 t, the first simulated month):
+    # the five licence periods are fitted to China's customs exports (docs/backtest.md).
+    res = _run("gallium-2023")
+    f = res.tables["flows"]
+    f = f[(f["commodity_id"] == "gallium") & (f["exporter_id"] == "CHN") & (f["importer_id"] != "CHN")]
+    by_month = f.groupby("period")["flow_t"].sum()
+    assert by_month.iloc[0] == pytest.approx(94.0 / 12, rel=1e-3)
+    ratio = by_month / by_month.iloc[0]
+    assert ratio[["2023-08", "2023-09", "2023-10"]].mean() == pytest.approx(0.0106, abs=0.0005)
+    assert ratio[[f"2024-{m:02d}" for m in range(4, 12)]].mean() == pytest.approx(0.943, abs=0.005)
+    # validate misses, recorded so a change shows: December 2023's 7.3 t (0.93) is a year-end
+    # batch of licences one share per period cannot give; December 2024's 6.42 t (0.82) likewise
+    assert ratio["2023-12"] == pytest.approx(0.138, abs=0.01)
+    assert ratio["2024-12"] == pytest.approx(0.219, abs=0.01)
+    # MOFCOM Announcement No. 46: nothing to the US from December 2024 until the suspension
+    to_us = f[f["importer_id"] == "USA"].groupby("period")["flow_t"].sum()
+    ban = pd.period_range("2024-12", "2025-10", freq="M")
+    assert to_us.reindex(ban).fillna(0.0).sum() == 0.0
+    assert to_us["2025-11"] > 0.0
 
 
 def test_reports_compare_observed_and_simulated() -> None:
