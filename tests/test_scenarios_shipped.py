@@ -203,16 +203,7 @@ def test_reports_compare_observed_and_simulated() -> None:
     assert japan[("export_ratio", "2012-01")] == pytest.approx([1.47], abs=0.05)
 
 
-US_MP_MODES = pytest.mark.xfail(
-    strict=True,
-    reason="measured with buyers' inventories: fast 32,160 t vs lp 18,487 t (lp/fast 0.57); both carry a "
-    "persistent Dy/Tb-magnet shortage from 2026 (~300 t/month fast, ~210 lp) that the LP places better "
-    "(EU27) than pro rata; the absolute gap (13,700 t) is below the 17,000 t of the last round, whose "
-    "totals were 115,079 / 98,045 t. The origin planning more Dy/Tb magnets than it may ship is the lead.",
-)
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=US_MP_MODES) if n == "us-mp-materials" else n for n in NAMES])
+@pytest.mark.parametrize("name", NAMES)
 def test_the_modes_agree_on_the_worlds_cumulative_shortfall(name: str) -> None:
     # Both modes share the month loop, orders and responses and differ only in the allocation
     # step (docs/simulation.md lists how): the world's cumulative shortfall in lp is within 25% of

@@ -10,23 +10,26 @@ sector ``s``. All quantities are tonnes per month.
 Variables (bounds)::
 
     q[r,k]    ∈ [0, p[t,r,k]]                   production from inputs (recycled supply rec[r,k] is added on top)
-    g[k,o,b]  ∈ [0, ref[k,o,b]·min(1, α[k,o,b])] shipments along the month's orders
+    u[k,o]    ∈ [0, Σ_b A[k,o,b]]                what origin o ships along its allowed orders A
     e[k,o,b]  ∈ [0, ∞) if α[k,o,b] = 1 else 0    extra shipments (rerouting), uncontrolled arcs only
     d[r,k]    ∈ [0, inventory + min(stock, max_release)]   stock draw (strategic where release is on)
     h[r,k]    ∈ [0, refill[r,k]]                stock build (refill, as in the fast mode)
     x[r,k,s,l] ∈ [0, D[t,r,k,s]/L]              final demand served, in L equal segments l
 
-(``g`` and ``e`` exist only on the arcs of origins that can ship ``k`` at all — capacity or
-recycling at some time, or base-year sales — the fast mode's lanes; any other origin's supply
-row would hold them at 0. ``x`` exists only where the base year has the sector's demand.)
+(``u`` and ``e`` exist only for origins that can ship ``k`` at all — capacity or recycling at
+some time, or base-year sales — the fast mode's lanes; any other origin's supply row would hold
+them at 0. ``x`` exists only where the base year has the sector's demand.)
 
 ``α`` is the plan's allowed share; ``ref[k,o,b] = m_k[o,b]·u_t[b,k]`` is the month's order on the
 arc: the current sourcing shares ``m`` applied to the month's use ``u_t`` (final demand after
 substitution plus refill plus the inputs its own orders need, top down through the recipes), and
 ``p = min(cap_t, Σ_b ref)`` the output planned for those orders: spare capacity beyond them is
-reached, as in the fast mode, when buyers move their sourcing (a month later). A controlled arc
-(``α < 1``) may carry at most ``α·ref``; an uncontrolled arc is unbounded. An offtake reserves
-``min(reserved, ref)``: what its buyer ordered on the lane, up to the reservation.
+reached, as in the fast mode, when buyers move their sourcing (a month later). Along the orders
+an arc carries ``g[k,o,b] = u[k,o]·A[k,o,b] / Σ_b A[k,o,b]``, ``A = ref·min(1, α)`` its allowed
+orders: an origin fills every allowed order by the same share, as the fast mode's pro rata does, so it
+never shorts one buyer's order to serve another's; a controlled arc (``α < 1``) carries no more
+than ``α·ref``, an uncontrolled one may also carry rerouted ``e``. (Offtakes act on the sourcing
+shares, in the responses, as in the fast mode.)
 
 Rows::
 
@@ -34,17 +37,17 @@ Rows::
     use[r,j]:     Σ_o (g + e)[j,o,r] + d[r,j] − Σ_k a[j,k]·q[r,k] − h[r,j] − Σ_{s,l} x[r,j,s,l] ≥ 0  (unused allowed)
     joint[r,k]:   q[r,k] = (cap[r,k] / cap[r,k']) · q[r,k']   (joint products k, k' of one input at r)
     clean[r,k]:   Σ_{s ∈ excl(r), l} x[r,k,s,l] − Σ_o (1 − c[k,o,r])·(g + e)[k,o,r] − d[r,k] ≤ 0
-    offtake[k,o,b]: (g + e)[k,o,b] + v[k,o,b] ≥ reserved[k,o,b]   (reserved lanes only; v ≥ 0 costs ε_v = 10⁻³)
     reroute[o,k]: Σ_b e[k,o,b] ≤ max(0, p[o,k] + rec[o,k] − Σ_b min(1, α)·ref[k,o,b])
     final_share[r,k]: Σ_{s ∉ excl(r), l} x[r,k,s,l] = φ[r,k]·(Σ_o (g + e)[k,o,r] + d[r,k] − h[r,k])
                       φ = Y_ne[r,k] / (u_t[r,k] − refill[r,k])
 
-``reroute`` and ``final_share`` are the fast mode's rules, so both modes allocate by the same ones
-and differ only where the fast mode's pro rata and the LP's optimum part (docs/simulation.md):
-within the month an origin reroutes only the output its allowed orders leave (it may not short an
-order it could fill to serve another buyer: buyers change suppliers through the sourcing
-responses, a month later), and a buyer's deliveries beyond what it rebuilds serve its final use
-(``Y_ne``: demand of the sectors no licence excludes) and its production pro rata to their needs.
+The pro-rata split of ``u``, ``reroute`` and ``final_share`` are the fast mode's rules, so both modes
+allocate by the same ones and differ only in what the LP still chooses (docs/simulation.md):
+within the month an origin fills its allowed orders pro rata and reroutes only the output they
+leave (it may not short an order it could fill to serve another buyer: buyers change suppliers
+through the sourcing responses, a month later), and a buyer's deliveries beyond what it rebuilds
+serve its final use (``Y_ne``: demand of the sectors no licence excludes) and its production pro
+rata to their needs.
 
 ``clean`` is the licence exclusion: sectors a licence excludes may only be served from the
 uncontrolled part of the region's supply (``c`` is the controlled share of an arc) and its own
@@ -81,6 +84,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import highspy
 import numpy as np
@@ -108,11 +112,14 @@ Index = npt.NDArray[np.int64]
 EPS_PRODUCE, EPS_LANE, EPS_REROUTE = 1e-5, 1e-5, 1e-4
 #: Reward per tonne of stock rebuilt, cost per tonne of stock drawn (draw > build: no cycling).
 EPS_BUILD, EPS_DRAW = 1e-2, 2e-2
-#: Cost per tonne of an offtake the seller does not deliver (above rerouting, far below demand).
-EPS_OFFTAKE = 1e-3
 #: Segments of each sector's demand and the extra reward for the first segments (fair rationing).
 SEGMENTS, FAIRNESS = 4, 1e-2
+#: Simplex iterations a warm start may take before the month is solved afresh: the dual simplex
+#: can stall on a degenerate basis, where a cold start takes ~2,000 on the default dataset.
+WARM_ITERATIONS, NO_LIMIT = 20_000, 2**31 - 1
 INF = highspy.kHighsInf
+#: HiGHS's primal feasibility tolerance (t): its rows hold to this, so smaller values are noise.
+FEASIBILITY_T = 1e-7
 
 
 @dataclass(frozen=True)
@@ -130,7 +137,6 @@ class Period:
     excluded: Array  # (R, S) bool
     weight: Array  # (S,)
     a: Array  # (K, K) inputs a[j, k]
-    reserved: Array  # (K, R, R) offtake tonnes reserved from seller o for buyer b
     #: (K, R) origins that can ship a commodity at all (capacity or recycling at some time, or
     #: base-year sales): only their lanes get shipment columns (the others' supply rows hold 0).
     ships: npt.NDArray[np.bool_]
@@ -142,6 +148,18 @@ class Period:
     final_share: Array
     #: Joint products (outputs of one separated input) and where each was made in the base year (R, m).
     joint: list[tuple[Index, npt.NDArray[np.bool_]]] = field(default_factory=list)
+
+    @cached_property
+    def allowed_t(self) -> Array:
+        """(K, R) each origin's allowed orders ``Σ_b A``, ``A = ref·min(1, α)``."""
+        return (self.ref * np.minimum(self.allowed, 1.0)).sum(axis=2)
+
+    @cached_property
+    def split(self) -> Array:
+        """(K, R, R) each allowed order's share ``A / Σ_b A`` of its origin's (0 below 10⁻¹² of
+        them: rounding noise, which would only make the LP ill-conditioned)."""
+        share = ratio(self.ref * np.minimum(self.allowed, 1.0), self.allowed_t[:, :, None], 0.0)
+        return np.where(share >= 1e-12, share, 0.0)
 
 
 @dataclass
@@ -226,11 +244,12 @@ def define_production(m: Model, p: Period) -> None:
 
 
 def define_flows(m: Model, p: Period) -> None:
-    """``0 ≤ g[k,o,b] ≤ ref·min(1, α)`` (cost ``ε_g``); ``0 ≤ e[k,o,b] ≤ ∞ if α = 1 else 0`` (cost ``ε_e``)."""
-    lower = np.zeros_like(p.ref)
+    """``0 ≤ u[k,o] ≤ Σ_b A``, the tonnes an origin ships along its allowed orders ``A = ref·min(1, α)``,
+    split pro rata among them (``g = u·A/Σ_b A``, cost ``ε_g``); ``0 ≤ e[k,o,b] ≤ ∞ if α = 1 else 0``
+    (cost ``ε_e``)."""
+    m.add_cols("u", np.zeros(p.ships.shape), p.allowed_t, np.array(EPS_LANE), p.ships)
     lanes = p.ships[:, :, None]  # every buyer of an origin that can ship
-    m.add_cols("g", lower, p.ref * np.minimum(p.allowed, 1.0), np.array(EPS_LANE), lanes)
-    m.add_cols("e", lower, np.where(p.allowed >= 1.0, INF, 0.0), np.array(EPS_REROUTE), lanes)
+    m.add_cols("e", np.zeros_like(p.ref), np.where(p.allowed >= 1.0, INF, 0.0), np.array(EPS_REROUTE), lanes)
 
 
 def define_stock_draw(m: Model, p: Period) -> None:
@@ -254,9 +273,8 @@ def define_served(m: Model, p: Period) -> None:
 def define_supply_balance(m: Model, p: Period) -> None:
     """``Σ_b (g + e)[k,o,b] − q[o,k] ≤ rec[o,k]``: ship no more than made plus recycled."""
     rows = m.add_rows("supply", np.full_like(p.recycled, -INF), p.recycled)  # (R, K)
-    by_arc = rows.T[:, :, None]  # (K, o, 1)
-    m.add_terms(by_arc, m.cols["g"], 1.0)
-    m.add_terms(by_arc, m.cols["e"], 1.0)
+    m.add_terms(rows.T, m.cols["u"], 1.0)
+    m.add_terms(rows.T[:, :, None], m.cols["e"], 1.0)  # (K, o, 1)
     m.add_terms(rows, m.cols["q"], -1.0)
 
 
@@ -265,7 +283,7 @@ def define_use_balance(m: Model, p: Period) -> None:
     arrives covers inputs, stock build and final use (the rest is unused inventory)."""
     rows = m.add_rows("use", np.zeros_like(p.recycled), np.array(INF))  # (R, K)
     by_arc = rows.T[:, None, :]  # (K, 1, b)
-    m.add_terms(by_arc, m.cols["g"], 1.0)
+    m.add_terms(by_arc, m.cols["u"][:, :, None], p.split)
     m.add_terms(by_arc, m.cols["e"], 1.0)
     m.add_terms(rows, m.cols["d"], 1.0)
     m.add_terms(rows, m.cols["h"], -1.0)
@@ -281,22 +299,9 @@ def define_clean_supply(m: Model, p: Period) -> None:
     rows = m.add_rows("clean", np.full_like(p.recycled, -INF), upper)
     m.add_terms(rows[:, :, None, None], m.cols["x"], p.excluded[:, None, :, None].astype(float))
     by_arc = rows.T[:, None, :]
-    m.add_terms(by_arc, m.cols["g"], -(1.0 - p.controlled))
+    m.add_terms(by_arc, m.cols["u"][:, :, None], -(1.0 - p.controlled) * p.split)
     m.add_terms(by_arc, m.cols["e"], -(1.0 - p.controlled))
     m.add_terms(rows, m.cols["d"], -1.0)
-
-
-def define_offtakes(m: Model, p: Period) -> None:
-    """``(g + e)[k,o,b] + v[k,o,b] ≥ reserved[k,o,b]`` on every reserved lane, ``v ≥ 0`` at cost
-    ``ε_v``: an offtake takes the seller's output first; ``v`` is what the seller cannot deliver."""
-    k, o, b = np.nonzero(p.reserved > 0)
-    if not len(k):
-        return
-    rows = m.add_rows("offtake", p.reserved[k, o, b], np.full(len(k), INF))
-    v = m.add_cols("v", np.zeros(len(k)), np.full(len(k), INF), np.array(EPS_OFFTAKE))
-    m.add_terms(rows, m.cols["g"][k, o, b], 1.0)
-    m.add_terms(rows, m.cols["e"][k, o, b], 1.0)
-    m.add_terms(rows, v, 1.0)
 
 
 def define_reroute_budget(m: Model, p: Period) -> None:
@@ -322,7 +327,7 @@ def define_final_share(m: Model, p: Period) -> None:
     phi = p.final_share[r, k]
     rows = m.add_rows("final_share", np.zeros(len(r)), np.zeros(len(r)))
     m.add_terms(rows[:, None, None], m.cols["x"][r, k], np.logical_not(p.excluded[r])[:, :, None].astype(float))
-    m.add_terms(rows[:, None], m.cols["g"][k, :, r], -phi[:, None])
+    m.add_terms(rows[:, None], m.cols["u"][k, :], -phi[:, None] * p.split[k, :, r])
     m.add_terms(rows[:, None], m.cols["e"][k, :, r], -phi[:, None])
     m.add_terms(rows, m.cols["d"][r, k], -phi)
     m.add_terms(rows, m.cols["h"][r, k], phi)
@@ -357,7 +362,6 @@ def build_model(p: Period) -> Model:
     define_supply_balance(m, p)
     define_use_balance(m, p)
     define_clean_supply(m, p)
-    define_offtakes(m, p)
     define_reroute_budget(m, p)
     define_final_share(m, p)
     define_joint_production(m, p)
@@ -382,9 +386,9 @@ def _allowed(s: Setup, t: int, o: Orders) -> Array:
 
 class LPAllocation:
     """The period-LP allocation step (batch of one): one HiGHS model a month, each started from the
-    previous month's optimal basis. The LP is always feasible (nothing moved, nothing served) and
-    bounded (served ≤ demand, every unbounded column has a positive cost), so a solver failure is
-    an error."""
+    previous month's optimal basis (afresh where that stalls: :data:`WARM_ITERATIONS`). The LP is
+    always feasible (nothing moved, nothing served) and bounded (served ≤ demand, every unbounded
+    column has a positive cost), so a solver failure is an error."""
 
     def __init__(self, s: Setup) -> None:
         if s.B != 1:
@@ -419,10 +423,6 @@ class LPAllocation:
             excluded=s.plan.excluded[t] > 0,
             weight=self.weight,
             a=s.a,
-            # An offtake takes the seller's output first for what its buyer ordered on the lane
-            # (the responses raise the buyer's sourcing share to the reservation, as in fast mode);
-            # reserving more than was ordered would only swap tonnes between lanes.
-            reserved=np.minimum(s.plan.offtake_t[t], ref),
             final_share=(ratio(o.final_total - o.need_excluded, o.need, 0.0)[..., 0].T).clip(0.0, 1.0),
             joint=[(members, s.base_out[members, :, 0].T > 0) for _, members in s.joint],
             ships=self.ships,
@@ -436,7 +436,12 @@ class LPAllocation:
         col_lower, col_upper = model.pass_to(h)
         if self.basis is not None:
             h.setBasis(self.basis)
+            h.setOptionValue("simplex_iteration_limit", WARM_ITERATIONS)
         h.run()
+        if self.basis is not None and h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            h.setOptionValue("simplex_iteration_limit", NO_LIMIT)  # the warm start stalled: start afresh
+            model.pass_to(h)
+            h.run()
         status = h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal:
             raise ChokepointError(f"period LP of {s.plan.periods[t]} not solved: {h.modelStatusToString(status)}")
@@ -445,7 +450,9 @@ class LPAllocation:
         x = np.clip(np.asarray(sol.col_value), col_lower, col_upper)
         cols = model.cols
         q = x[cols["q"]]  # (R, K)
-        shipped = np.where(cols["g"] >= 0, x[cols["g"]] + x[cols["e"]], 0.0)  # (K, o, b)
+        along = np.where(cols["u"] >= 0, x[cols["u"]], 0.0)  # (K, o)
+        shipped = along[:, :, None] * p.split + np.where(cols["e"] >= 0, x[cols["e"]], 0.0)  # (K, o, b)
+        shipped[shipped < FEASIBILITY_T] = 0.0  # within HiGHS's tolerance of nothing: phantom shipments
         served = np.where(cols["x"] >= 0, x[cols["x"]], 0.0)  # (R, K, S, L)
 
         def node(v: Array) -> Array:  # (R, K) → (K, R, 1)
