@@ -95,6 +95,16 @@ def test_an_undated_project_starts_lead_years_after_the_latest_year(default: Dat
     assert _capacity(result, 2030, "p10_t_per_yr") == _capacity(result, 2030, "p90_t_per_yr") == 3000.0
 
 
+def test_a_technology_ban_slows_every_ramp_outside_china(default: Dataset) -> None:
+    # certain and on time: 3,000 t/yr from 2027 over 3 years, or over 6 under a slowdown of 2
+    ds = _one(default, p_complete=1.0, p_on_time=1.0)
+    assert _capacity(pipeline(ds, to=2030), 2027) == pytest.approx(1000.0)
+    assert _capacity(pipeline(ds, to=2030, ramp_slowdown=2.0), 2027) == pytest.approx(500.0)
+    assert _capacity(pipeline(ds, to=2030, ramp_slowdown=2.0, controller="AUS"), 2027) == pytest.approx(1000.0)
+    with pytest.raises(ChokepointError, match=r"ramp_slowdown nan must be between 1 and 100"):
+        pipeline(ds, ramp_slowdown=float("nan"))
+
+
 def test_the_shipped_us_magnet_pipeline(default: Dataset) -> None:
     result = pipeline(default, to=2035, draws=20_000)
     c = result.capacity.set_index(["year", "region_id", "commodity_id"])

@@ -15,6 +15,15 @@ def pipeline(
     seed: Annotated[int, typer.Option("--seed", help="Random seed (the same seed gives the same draws).")] = 0,
     region: Annotated[str | None, typer.Option("--region", "-r", help="Only this region (ISO3).")] = None,
     commodity: Annotated[str | None, typer.Option("--commodity", "-c", help="Only this commodity id.")] = None,
+    ramp_slowdown: Annotated[
+        float,
+        typer.Option(
+            "--ramp-slowdown",
+            min=1.0,
+            max=100.0,
+            help="A technology-export ban by China: projects elsewhere ramp this many times slower.",
+        ),
+    ] = 1.0,
     projects: Annotated[bool, typer.Option("--projects", help="Print the projects, not the capacity by year.")] = False,
     fmt: FormatOption = OutputFormat.table,
     db: DbOption = None,
@@ -26,7 +35,7 @@ def pipeline(
     from chokepoint.outlook import pipeline as compute
 
     with open_dataset(db, dataset) as ds:
-        result = compute(ds, to=to, draws=draws, seed=seed)
+        result = compute(ds, to=to, draws=draws, seed=seed, ramp_slowdown=ramp_slowdown)
     table = result.projects if projects else result.capacity
     if region is not None:
         table = table[table["region_id"] == region]

@@ -140,15 +140,28 @@ def _simulate(
     return complete[..., None] * nameplate[None, :, None] * share, first, complete
 
 
-def pipeline(ds: Dataset, to: int = 2035, draws: int = 10_000, seed: int = 0, as_of: int | None = None) -> Pipeline:
+def pipeline(
+    ds: Dataset,
+    to: int = 2035,
+    draws: int = 10_000,
+    seed: int = 0,
+    as_of: int | None = None,
+    ramp_slowdown: float = 1.0,
+    controller: str = "CHN",
+) -> Pipeline:
     """The pipeline's capacity by year, region and commodity from ``as_of + 1`` (default: the
-    dataset's latest production year) to ``to``, over ``draws`` Monte Carlo draws (module docs)."""
+    dataset's latest production year) to ``to``, over ``draws`` Monte Carlo draws (module docs).
+    ``ramp_slowdown`` > 1 is a technology-export ban by ``controller``: every project outside it
+    ramps that many times slower (the simulation's ``technology_ban`` uses 1.5, assumed)."""
     as_of = int(ds["production"]["year"].max()) if as_of is None else as_of
     if to <= as_of:
         raise ChokepointError(f"pipeline: --to {to} must be after the dataset's latest year {as_of}")
     if not 1 <= draws <= 1_000_000:
         raise ChokepointError(f"pipeline: draws {draws} must be between 1 and 1,000,000")
+    if not 1.0 <= ramp_slowdown <= 100.0:  # also refuses NaN
+        raise ChokepointError(f"pipeline: ramp_slowdown {ramp_slowdown} must be between 1 and 100")
     projects = pipeline_projects(ds, as_of)
+    projects.loc[projects["region_id"] != controller, "ramp_yr"] *= ramp_slowdown
     counted = projects[projects["capacity_t_per_yr"].notna()].reset_index(drop=True)
     years = np.arange(as_of + 1, to + 1)
     cap, first, complete = _simulate(counted, years, as_of, draws, seed)
