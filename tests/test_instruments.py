@@ -61,6 +61,10 @@ class Run:
     def demand(self, region: str, commodity: str = "oxide", sector: str = "lamps") -> np.ndarray:
         return self.tr.demand_t[0, :, self.r(region), self.k(commodity), self.sectors.index(sector)]
 
+    def node(self, field: str, region: str, commodity: str = "oxide") -> np.ndarray:
+        """A node series (T,) of the trajectory, e.g. ``node("inventory_t", "CHE")``."""
+        return getattr(self.tr, field)[0, :, self.r(region), self.k(commodity)]
+
     def shipped(self, origin: str, buyer: str, commodity: str = "oxide") -> np.ndarray:
         return self.tr.shipped_t[0, :, self.k(commodity), self.r(origin), self.r(buyer)]
 
@@ -142,7 +146,7 @@ def test_recycling_serves_a_banned_buyer(mode: Mode) -> None:
     recycling = [{"region": "CHE", "commodity": "oxide", "collection_rate": 0.5, "recovery_rate": 0.8,
                   "start": "2025-01"}]  # fmt: skip
     run = Run(tiny_dataset(), _scenario(export_controls=[_ban({"kind": "ban"})], recycling=recycling), mode)
-    assert run.tr.production_t[0, :, run.r("CHE"), run.k("oxide")] == pytest.approx(1.0, rel=FIT)
+    assert run.node("production_t", "CHE") == pytest.approx(1.0, rel=FIT)
     assert run.short("CHE") == pytest.approx([0, 0, *[1.5] * 10], abs=ABS)
 
 

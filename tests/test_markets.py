@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from chokepoint.scenario import Scenario, ScenarioError, load_scenario
@@ -30,26 +29,18 @@ def _run(mode: Mode, **markets: float) -> Run:
     return Run(tiny_dataset(), scenario, mode)
 
 
-def _inventory(run: Run, region: str) -> np.ndarray:
-    return run.tr.inventory_t[0, :, run.r(region), run.k("oxide")]
-
-
-def _market(run: Run, region: str) -> np.ndarray:
-    return run.tr.market_price_t[0, :, run.r(region), run.k("oxide")]
-
-
 @MODES
 def test_two_months_of_cover_carry_a_buyer_through_a_two_month_ban(mode: Mode) -> None:
     # CHE holds 2 x 2.5 = 5 t. March: it draws 2.5 t; April: it orders 2.5 t to restock (banned)
     # and draws its last 2.5 t; May: it orders 2.5 + 5 t of restocking, which AUT ships.
     run = _run(mode)
     assert run.short("CHE") == pytest.approx(0.0, abs=ABS)
-    assert _inventory(run, "CHE") == pytest.approx([5, 5, 2.5, 0, 5, 5, 5, 5, 5, 5, 5, 5], abs=ABS)
+    assert run.node("inventory_t", "CHE") == pytest.approx([5, 5, 2.5, 0, 5, 5, 5, 5, 5, 5, 5, 5], abs=ABS)
     assert run.shipped("AUT", "CHE") == pytest.approx([2.5, 2.5, 0, 0, 7.5, *[2.5] * 7], abs=ABS)
     # CHE's price: availability (inventory at the start + deliveries) over need x (1 + 2 months):
     # March 5/7.5, April 2.5/7.5, May 7.5/7.5, to the power -1. AUT's market is untouched.
-    assert _market(run, "CHE")[:6] == pytest.approx([1, 1, 1.5, 3, 1, 1], rel=FIT)
-    assert _market(run, "AUT") == pytest.approx(1.0, rel=FIT)
+    assert run.node("market_price_t", "CHE")[:6] == pytest.approx([1, 1, 1.5, 3, 1, 1], rel=FIT)
+    assert run.node("market_price_t", "AUT") == pytest.approx(1.0, rel=FIT)
     # The world price weighs the two oxide markets by base use, 2.5 t each: (3 + 1)/2 in April.
     assert run.tr.price_index[0, 3, run.k("oxide")] == pytest.approx(2.0, rel=FIT)
 
@@ -58,7 +49,7 @@ def test_two_months_of_cover_carry_a_buyer_through_a_two_month_ban(mode: Mode) -
 def test_without_cover_the_ban_is_short_at_once_and_the_price_hits_the_cap(mode: Mode) -> None:
     run = _run(mode, cover_months=0.0)
     assert run.short("CHE") == pytest.approx([0, 0, 2.5, 2.5, *[0] * 8], abs=ABS)
-    assert _market(run, "CHE")[2:4] == pytest.approx(50.0, rel=FIT)
+    assert run.node("market_price_t", "CHE")[2:4] == pytest.approx(50.0, rel=FIT)
 
 
 @MODES
@@ -69,10 +60,10 @@ def test_hoarding_brings_restocking_above_normal_then_destocking(mode: Mode) -> 
     # nothing and runs down 2.5 t a month until it holds 5 t (July), then orders normally.
     run = _run(mode, hoarding=1.0)
     assert run.shipped("AUT", "CHE") == pytest.approx([2.5, 2.5, 0, 0, 12.5, 0, 0, *[2.5] * 5], abs=ABS)
-    assert _inventory(run, "CHE") == pytest.approx([5, 5, 2.5, 0, 10, 7.5, 5, 5, 5, 5, 5, 5], abs=ABS)
+    assert run.node("inventory_t", "CHE") == pytest.approx([5, 5, 2.5, 0, 10, 7.5, 5, 5, 5, 5, 5, 5], abs=ABS)
     assert run.short("CHE") == pytest.approx(0.0, abs=ABS)
     # April: 2.5 t available against 2.5 x (1 + 4) wanted: price 5; June: 10 t against 7.5: 0.75.
-    assert _market(run, "CHE")[[3, 4, 5]] == pytest.approx([5.0, 1.0, 0.75], rel=FIT)
+    assert run.node("market_price_t", "CHE")[[3, 4, 5]] == pytest.approx([5.0, 1.0, 0.75], rel=FIT)
 
 
 def test_observations_read_the_world_one_market_the_markets_outside_a_region_and_one_flow() -> None:
@@ -125,7 +116,7 @@ def test_idle_capacity_lowers_every_markets_price_with_the_utilisation_exponent(
                "start": "2025-01", "ramp_months": 1}  # fmt: skip
     scenario = _scenario(projects=[project], markets={"cover_months": 0.0, "utilisation_exponent": 1.0})
     run = Run(tiny_dataset(), scenario, mode)
-    assert _market(run, "CHE") == pytest.approx(0.5, rel=FIT)
-    assert _market(run, "AUT") == pytest.approx(0.5, rel=FIT)
-    assert run.tr.market_price_t[0, :, run.r("AUT"), run.k("ore")] == pytest.approx(1.0, rel=FIT)
+    assert run.node("market_price_t", "CHE") == pytest.approx(0.5, rel=FIT)
+    assert run.node("market_price_t", "AUT") == pytest.approx(0.5, rel=FIT)
+    assert run.node("market_price_t", "AUT", "ore") == pytest.approx(1.0, rel=FIT)
     assert run.short("CHE") == pytest.approx(0.0, abs=ABS)

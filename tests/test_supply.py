@@ -5,7 +5,6 @@ entrant. Buyers hold no inventory, and a market's price is (available / wanted)^
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from chokepoint.scenario import ScenarioError
@@ -36,35 +35,27 @@ def _run(mode: Mode, controls: list[dict[str, object]], **supply: object) -> Run
     return Run(tiny_dataset(), scenario, mode)
 
 
-def _capacity(run: Run, region: str) -> np.ndarray:
-    return run.tr.capacity_t[0, :, run.r(region), run.k("oxide")]
-
-
-def _price(run: Run, region: str) -> np.ndarray:
-    return run.tr.market_price_t[0, :, run.r(region), run.k("oxide")]
-
-
 @MODES
 def test_an_entrant_commits_when_the_price_covers_its_cost_and_leaves_after_months_below(mode: Mode) -> None:
     run = _run(mode, [BAN], entrants=[ENTRANT])
     # March: CHE gets nothing, its price hits the cap (50); DNK, selling nothing yet, sees the
     # markets weighted by base use (AUT 2.5 t, CHE 2.5 t): (1 + 50)/2 = 25.5 >= 2, so it commits
     # in March and has its 2 t from May (two months' permitting, one month's ramp).
-    assert _price(run, "CHE")[2] == pytest.approx(50.0, rel=FIT)
+    assert run.node("market_price_t", "CHE")[2] == pytest.approx(50.0, rel=FIT)
     # Its output lowers CHE's price to 2.5 / shipped; in August and September it sells below its
     # cost of 2, so after those two months it leaves: no capacity from October.
-    assert _capacity(run, "DNK") == pytest.approx([0, 0, 0, 0, 2, 2, 2, 2, 2, 0, 0, 0], abs=ABS)
+    assert run.node("capacity_t", "DNK") == pytest.approx([0, 0, 0, 0, 2, 2, 2, 2, 2, 0, 0, 0], abs=ABS)
     shipped = run.shipped("DNK", "CHE")
-    assert _price(run, "CHE")[5:9] == pytest.approx(2.5 / shipped[5:9], rel=FIT)
-    assert (_price(run, "CHE")[5:7] >= 2.0).all()
-    assert (_price(run, "CHE")[7:9] < 2.0).all()
+    assert run.node("market_price_t", "CHE")[5:9] == pytest.approx(2.5 / shipped[5:9], rel=FIT)
+    assert (run.node("market_price_t", "CHE")[5:7] >= 2.0).all()
+    assert (run.node("market_price_t", "CHE")[7:9] < 2.0).all()
     assert run.short("CHE")[9:] == pytest.approx(2.5, abs=ABS)
 
 
 @MODES
 def test_an_entrant_waits_for_its_earliest_month(mode: Mode) -> None:
     run = _run(mode, [BAN], entrants=[ENTRANT | {"earliest": "2025-06"}], exit_months=12.0)
-    assert _capacity(run, "DNK") == pytest.approx([0] * 7 + [2] * 5, abs=ABS)
+    assert run.node("capacity_t", "DNK") == pytest.approx([0] * 7 + [2] * 5, abs=ABS)
 
 
 @MODES
@@ -72,7 +63,7 @@ def test_an_entrant_whose_cost_the_price_never_covers_changes_nothing(mode: Mode
     # The price cap is 50: a cost of 60 is never covered, so the run is the run without it.
     entered = _run(mode, [BAN], entrants=[ENTRANT | {"cost_index": 60.0}])
     plain = Run(tiny_dataset(), _scenario(export_controls=[BAN], price_scarcity_exponent=1.0), mode)
-    assert _capacity(entered, "DNK") == pytest.approx(0.0, abs=ABS)
+    assert entered.node("capacity_t", "DNK") == pytest.approx(0.0, abs=ABS)
     for field in ("production_t", "shipped_t", "served_t", "market_price_t", "capacity_t"):
         assert getattr(entered.tr, field) == pytest.approx(getattr(plain.tr, field), abs=ABS), field
 
@@ -83,7 +74,7 @@ def test_existing_capacity_below_cost_leaves(mode: Mode) -> None:
     # February) AUT's oxide capacity (5 t / 0.85 utilisation) leaves from March and the world is
     # short of all its oxide.
     run = _run(mode, [], costs=[{"region": "AUT", "commodity": "oxide", "cost_index": 1.5}])
-    assert _capacity(run, "AUT") == pytest.approx([5 / 0.85] * 2 + [0] * 10, rel=FIT, abs=ABS)
+    assert run.node("capacity_t", "AUT") == pytest.approx([5 / 0.85] * 2 + [0] * 10, rel=FIT, abs=ABS)
     assert run.world_short() == pytest.approx([0, 0, *[5.0] * 10], abs=ABS)
 
 

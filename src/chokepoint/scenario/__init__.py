@@ -19,7 +19,7 @@ from chokepoint.errors import ChokepointError
 from chokepoint.files import check_folder_name
 from chokepoint.scenario.calibration import Calibration, FittedParameter, check_calibration
 from chokepoint.scenario.supply import Entrant, ProducerCost, SupplyResponse
-from chokepoint.scenario.types import MAX_T, MAX_USD, STRICT, YEARS, Months, Share, Tonnes, Whole, YearMonth
+from chokepoint.scenario.types import MAX_USD, STRICT, YEARS, Capacity, Months, Share, Tonnes, Whole, YearMonth
 from chokepoint.yamlfile import Number, load_yaml_model
 
 __all__ = [
@@ -226,9 +226,7 @@ class CapacityProject(_Model):
     name: str
     region: str
     commodity: str
-    # at least a kilogram a year: a subnormal capacity (5e-324, found by the fuzz tests) is zero a
-    # month and made the learning curve 0/0
-    capacity_t_per_yr: Annotated[Number, Field(ge=1e-3, le=MAX_T)]
+    capacity_t_per_yr: Capacity
     start: YearMonth
     permitting_delay_months: Months = 0
     ramp_months: Months = 24

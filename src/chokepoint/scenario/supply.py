@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from chokepoint.scenario.types import MAX_T, STRICT, Months, YearMonth
+from chokepoint.scenario.types import STRICT, Capacity, Months, YearMonth
 from chokepoint.yamlfile import Number
 
 __all__ = ["Entrant", "ProducerCost", "SupplyResponse"]
@@ -32,7 +32,7 @@ class Entrant(_Model):
     name: str
     region: str
     commodity: str
-    capacity_t_per_yr: Annotated[Number, Field(ge=1e-3, le=MAX_T)]
+    capacity_t_per_yr: Capacity
     cost_index: CostIndex
     permitting_delay_months: Months = 24
     ramp_months: Months = 24

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
 from chokepoint.yamlfile import Number
 
-__all__ = ["MAX_T", "MAX_USD", "STRICT", "YEARS", "Months", "Share", "Tonnes", "Whole", "YearMonth"]
+__all__ = ["MAX_T", "MAX_USD", "STRICT", "YEARS", "Capacity", "Months", "Share", "Tonnes", "Whole", "YearMonth"]
 
 
 _YM = re.compile(r"^(\d{4})-(\d{2})$")
@@ -60,6 +60,9 @@ MAX_T = 1e12
 MAX_USD = 1e15
 Share = Annotated[Number, Field(ge=0.0, le=1.0)]
 Tonnes = Annotated[Number, Field(ge=0.0, le=MAX_T)]
+#: A plant's capacity: at least a kilogram a year (a subnormal capacity, 5e-324, found by the fuzz
+#: tests, is zero a month and made the learning curve 0/0).
+Capacity = Annotated[Number, Field(ge=1e-3, le=MAX_T)]
 #: Delays and ramps: at most the longest horizon (600 months).
 Months = Annotated[Whole, Field(ge=0, le=600)]
 
