@@ -238,7 +238,11 @@ def _mutations(raw: dict[str, Any], model: type[Any], vocab: dict[str, Any]) -> 
         value = _get(raw, path)
         checked = leaf.kind == "month" and path[0] in IN_HORIZON and path[-1] in ("start", "period")
         months = before if checked else {}
-        out += [(path, label, bad) for label, bad in bad_values(leaf, value, months)]
+        # element symbols are read in any case ('y' is Y): a swapped case is not a mistake there
+        any_case = "elements" in path
+        out += [
+            (path, label, bad) for label, bad in bad_values(leaf, value, months) if not (any_case and label == "case")
+        ]
         if leaf.kind == "model" and isinstance(value, dict):
             assert leaf.model is not None
             first = next(iter(leaf.model.model_fields))
