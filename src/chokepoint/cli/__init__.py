@@ -42,6 +42,7 @@ app.command("backtest")(backtest.backtest)
 app.command("criticality")(analysis.criticality)
 app.command("baseline")(baseyear.baseline)
 app.command("pipeline")(outlook.pipeline)
+app.command("outlook")(outlook.outlook)
 app.command("scenario-schema", hidden=True)(simulate.scenario_schema)
 
 

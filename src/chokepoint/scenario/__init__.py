@@ -39,6 +39,7 @@ __all__ = [
     "Offtake",
     "PriceFloor",
     "ProducerCost",
+    "Projection",
     "Quota",
     "Recycling",
     "Scenario",
@@ -365,6 +366,19 @@ class Markets(_Model):
     utilisation_exponent: Annotated[Number, Field(ge=0.0, le=100.0)] = 0.0
 
 
+class Projection(_Model):
+    """Run on a future base year: the dataset's last year with data (``from_year``) carried
+    forward to the scenario's ``base_year`` under an ``outlook`` scenario — a shipped one
+    (``STEPS``, ``APS``, ``NZE``) or the path of an outlook file. World demand and each sector's
+    activity grow as the outlook's technology drivers do; producers outside ``controller`` add
+    the project pipeline's expected capacity at the scenario's ``capacity_utilisation``; the
+    controller supplies the rest (docs/outlook.md, "Shocks on a future network")."""
+
+    outlook: str = Field(min_length=1)
+    from_year: Annotated[Whole, Field(ge=YEARS[0], le=YEARS[1])] = 2024
+    controller: str = Field(default="CHN", min_length=3, max_length=4)
+
+
 class Scenario(_Model):
     """A scenario: dataset and base year, monthly horizon from ``start``, the shocks and responses.
     ``name`` is also the run folder ``runs/<name>``: letters, digits, ``-``, ``_`` and ``.`` only.
@@ -376,7 +390,8 @@ class Scenario(_Model):
     ``sourcing_reversion``, the share of the way back to base-year suppliers (as far as controls
     allow) that buyers go each month;
     ``price_scarcity_exponent`` η in each market's price index (availability / desired
-    availability)^−η; ``markets``, buyers' inventories, hoarding and the price cap."""
+    availability)^−η; ``markets``, buyers' inventories, hoarding and the price cap.
+    ``projected_from`` runs the scenario on a projected ``base_year`` (:class:`Projection`)."""
 
     name: str
     description: str = ""
@@ -384,6 +399,7 @@ class Scenario(_Model):
     datasets: list[str] = ["default"]
     material: str = "rare_earths"
     base_year: Annotated[Whole, Field(ge=YEARS[0], le=YEARS[1])] = 2024
+    projected_from: Projection | None = None
     start: YearMonth
     horizon_months: Annotated[Whole, Field(ge=1, le=600)] = 120
     export_controls: list[ExportControl] = []
@@ -414,6 +430,14 @@ class Scenario(_Model):
         if isinstance(data, dict) and "seed" in data:
             raise ValueError("seed is now uncertainty.seed (the seed of the Monte Carlo draws)")
         return data
+
+    @model_validator(mode="after")
+    def _projected(self) -> Self:
+        if self.projected_from is not None and self.base_year <= self.projected_from.from_year:
+            raise ValueError(
+                f"base_year {self.base_year} must be after projected_from.from_year {self.projected_from.from_year}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _calibration(self) -> Self:

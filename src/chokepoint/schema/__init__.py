@@ -42,6 +42,7 @@ TABLES: tuple[str, ...] = (
     "facilities",
     "facility_capacity",
     "pipeline_risk",
+    "supply_outlook",
     "production",
     "reserves",
     "trade",

@@ -12,6 +12,7 @@ from chokepoint.baseyear import reconcile
 from chokepoint.baseyear.residuals import worst_table
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
+from chokepoint.outlook import projected_dataset
 from chokepoint.scenario import Scenario, ScenarioError, Uncertainty, check_scenario
 from chokepoint.scenario.groups import resolve_groups
 from chokepoint.simulation.baseline import Baseline, build_baseline
@@ -53,6 +54,22 @@ def _uncertainty(scenario: Scenario, draws: int | None) -> Uncertainty | None:
         raise ScenarioError(f"draws: {draws}: {exc.errors()[0]['msg']}") from None
 
 
+def scenario_dataset(ds: Dataset, scenario: Scenario) -> Dataset:
+    """The dataset ``scenario`` runs on: ``ds``, or with ``projected_from`` its last year with data
+    carried to the scenario's base year under the named outlook (docs/outlook.md)."""
+    projection = scenario.projected_from
+    if projection is None:
+        return ds
+    return projected_dataset(
+        ds,
+        projection.outlook,
+        scenario.base_year,
+        from_year=projection.from_year,
+        controller=projection.controller,
+        utilisation=scenario.capacity_utilisation,
+    )
+
+
 def scenario_baseline(ds: Dataset, scenario: Scenario) -> Baseline:
     """The baseline ``scenario`` runs from: its material and base year at its capacity utilisation."""
     # Regions where the scenario builds capacity (a project, an entrant) or trades under an offtake
@@ -82,6 +99,7 @@ def simulate(
     tables (fast mode, seeded; in lp mode they stay empty and ``Run.messages`` says why).
     ``origin`` names the scenario's source in error messages.
     """
+    ds = scenario_dataset(ds, scenario)  # a future base year is projected from an outlook
     check_scenario(scenario, ds, origin=origin)
     if mode not in ("fast", "lp"):
         raise ChokepointError(f"unknown allocation mode {mode!r}; use fast or lp")

@@ -1,0 +1,215 @@
+"""The outlook: demand from technology, supply from the pipeline, and what follows, year by year.
+
+:func:`outlook` composes the parts into one :class:`Outlook` of tidy tables: the bottom-up demand
+(:mod:`.demand`), the pipeline (:mod:`.pipeline`), the balance and concentration path
+(:mod:`.balance`), each importer's traced dependence on the controller on the projected network
+of chosen years (:mod:`.projection`), and the ranking of pressure points (:mod:`.pressure`).
+:func:`projected_dataset` is the one projected year a shock scenario runs on
+(``projected_from`` in a scenario file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from chokepoint.dataset import Dataset
+from chokepoint.errors import ChokepointError
+from chokepoint.outlook.balance import balance, concentration_path, iea_supply_check, supply_path
+from chokepoint.outlook.demand import iea_comparison, load_outlook_scenario, technology_demand
+from chokepoint.outlook.pipeline import Pipeline, pipeline
+from chokepoint.outlook.pressure import pressure_inputs, pressure_points
+from chokepoint.outlook.projection import (
+    base_output,
+    controller_dependence,
+    member_additions,
+    pipeline_additions,
+    project_dataset,
+)
+from chokepoint.outlook.scenario import OutlookScenario
+
+__all__ = ["DEPENDENT_REGIONS", "Outlook", "demand_growth", "outlook", "projected_dataset"]
+
+#: Importers whose traced dependence the outlook follows by default.
+DEPENDENT_REGIONS = ("USA", "JPN", "DEU", "KOR", "EU27")
+#: The products it follows them for: the magnets of EVs, wind and defence (Dy/Tb grades) and the rest.
+DEPENDENT_PRODUCTS = ("ndfeb_sintered_hre", "ndfeb_sintered")
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """One outlook scenario's tables, ``as_of`` (the base year) to ``to`` (module docs)."""
+
+    scenario: str
+    to: int
+    as_of: int
+    dataset: str
+    fingerprint: str
+    demand: pd.DataFrame
+    balance: pd.DataFrame
+    supply: pd.DataFrame
+    concentration: pd.DataFrame
+    dependence: pd.DataFrame
+    pressure: pd.DataFrame
+    top_five: pd.DataFrame
+    pipeline: Pipeline
+    iea: pd.DataFrame
+    supply_check: pd.DataFrame
+    weights: Mapping[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table by name (what ``chokepoint outlook --out`` writes)."""
+        return {
+            "demand": self.demand,
+            "balance": self.balance,
+            "supply": self.supply,
+            "concentration": self.concentration,
+            "dependence": self.dependence,
+            "pressure": self.pressure,
+            "top_five": self.top_five,
+            "projects": self.pipeline.projects,
+            "capacity": self.pipeline.capacity,
+            "iea": self.iea,
+            "supply_check": self.supply_check,
+        }
+
+
+def _scenario(scenario: str | Path | OutlookScenario) -> OutlookScenario:
+    return scenario if isinstance(scenario, OutlookScenario) else load_outlook_scenario(scenario)
+
+
+def demand_growth(demand: pd.DataFrame, base_year: int) -> tuple[pd.Series, pd.DataFrame]:
+    """World demand ÷ the base year's, by year, and the same per driver (year × driver)."""
+    by_driver = demand.pivot_table(index="year", columns="driver", values="demand_t", aggfunc="sum")
+    if base_year not in by_driver.index:
+        raise ChokepointError(f"outlook: demand has no row for the base year {base_year}")
+    total = by_driver.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drivers = by_driver / by_driver.loc[base_year]
+    return (total / total.loc[base_year]).rename("demand_growth"), drivers.replace([np.inf], np.nan)
+
+
+def _sector_growth(drivers: pd.DataFrame, year: int, sectors: Sequence[str]) -> dict[str, float]:
+    """Each sector's activity growth: the driver of the same name (the outlook's drivers name the
+    dataset's sectors where they model one); a sector no driver names grows with world demand."""
+    row = drivers.loc[year]
+    return {s: float(row[s]) for s in sectors if s in row.index and np.isfinite(row[s]) and row[s] > 0}
+
+
+def projected_dataset(
+    ds: Dataset,
+    scenario: str | Path | OutlookScenario,
+    year: int,
+    from_year: int = 2024,
+    controller: str = "CHN",
+    utilisation: float = 0.85,
+) -> Dataset:
+    """``ds`` with its ``from_year`` carried forward to ``year`` under the outlook ``scenario``
+    (:func:`chokepoint.outlook.projection.project_dataset`; the pipeline's expected additions)."""
+    outlook_scenario = _scenario(scenario)
+    demand = technology_demand(outlook_scenario, range(from_year, year + 1))
+    total, drivers = demand_growth(demand, from_year)
+    pipe = pipeline(ds, to=year, as_of=from_year)
+    base = base_output(ds, from_year)
+    added = pipeline_additions(ds, pipe, base, utilisation, controller)
+    sectors = sorted(set(ds["sector_activity"]["sector_id"]))
+    return project_dataset(
+        ds,
+        year,
+        demand_growth=float(total.loc[year]),
+        sector_growth=_sector_growth(drivers, year, sectors),
+        added_t=added[added["year"] == year],
+        base_year=from_year,
+        controller=controller,
+        label=outlook_scenario.name,
+    )
+
+
+def outlook(
+    ds: Dataset,
+    scenario: str | Path | OutlookScenario = "STEPS",
+    to: int = 2050,
+    *,
+    draws: int = 2_000,
+    seed: int = 0,
+    dependence_years: Sequence[int] = (2030, 2040, 2050),
+    regions: Sequence[str] = DEPENDENT_REGIONS,
+    products: Sequence[str] = DEPENDENT_PRODUCTS,
+    utilisation: float = 0.85,
+    controller: str = "CHN",
+    ramp_slowdown: float = 1.0,
+    weights: Mapping[str, float] | None = None,
+) -> Outlook:
+    """The outlook of ``scenario`` (a shipped name or a file) to ``to`` (module docs)."""
+    outlook_scenario = _scenario(scenario)
+    as_of = int(outlook_scenario.base_year)
+    if to <= as_of:
+        raise ChokepointError(f"outlook: --to {to} must be after the base year {as_of}")
+    years = np.arange(as_of, to + 1)
+    unknown = sorted(set(dependence_years) - set(years[1:]))
+    if unknown:
+        raise ChokepointError(f"outlook: dependence year {unknown[0]} is not between {as_of + 1} and {to}")
+    demand = technology_demand(outlook_scenario, years)
+    pipe = pipeline(ds, to=to, draws=draws, seed=seed, as_of=as_of, ramp_slowdown=ramp_slowdown, controller=controller)
+    supply = supply_path(ds, pipe, utilisation, controller)
+    by_material = demand.groupby(["year", "material"], as_index=False)[["demand_t", "recycled_t"]].sum()
+    table = balance(supply, by_material)
+    total, drivers = demand_growth(demand, as_of)
+    base = base_output(ds, as_of)
+    added = member_additions(ds, base, pipeline_additions(ds, pipe, base, utilisation, controller))
+    sectors = sorted(set(ds["sector_activity"]["sector_id"]))
+    dependence = [controller_dependence(ds, as_of, list(regions), list(products), controller)]
+    for year in dependence_years:
+        future = project_dataset(
+            ds,
+            year,
+            demand_growth=float(total.loc[year]),
+            sector_growth=_sector_growth(drivers, year, sectors),
+            added_t=added[added["year"] == year],
+            base_year=as_of,
+            controller=controller,
+            label=outlook_scenario.name,
+        )
+        dependence.append(controller_dependence(future, year, list(regions), list(products), controller))
+    refining = table[table["stage"] == "refining"]
+    inputs = pressure_inputs(ds, outlook_scenario.name, range(as_of + 1, to + 1), balance=refining)
+    ranking = pressure_points(inputs, weights)
+    return Outlook(
+        scenario=outlook_scenario.name,
+        to=to,
+        as_of=as_of,
+        dataset=ds.name,
+        fingerprint=ds.fingerprint,
+        demand=demand,
+        balance=table,
+        supply=supply,
+        concentration=concentration_path(supply),
+        dependence=pd.concat(dependence, ignore_index=True),
+        pressure=ranking.scores,
+        top_five=ranking.top_five,
+        pipeline=pipe,
+        iea=iea_comparison(outlook_scenario),
+        supply_check=iea_supply_check(ds, supply),
+        weights=dict(ranking.weights),
+        notes=_notes(outlook_scenario, supply, inputs),
+    )
+
+
+def _notes(scenario: OutlookScenario, supply: pd.DataFrame, inputs: pd.DataFrame) -> list[str]:
+    """What the outlook assumes rather than reads, for the report and the CLI."""
+    notes = [
+        "Supply outside China is the base year's reconciled output plus the project pipeline's expected "
+        "capacity at 85% utilisation; China's refining follows IEA's base case (flat after 2035).",
+        "Demand is put on the supply's basis: the base year clears and later years grow as the "
+        "technology drivers do (docs/outlook.md).",
+    ]
+    if "missing" in inputs.columns:
+        missing = inputs.loc[inputs["missing"].astype(str) != "", ["material", "missing"]].drop_duplicates("material")
+        for material, what in zip(missing["material"], missing["missing"], strict=True):
+            notes.append(f"{material}: assumed, not read from data: {what}")
+    return notes
