@@ -192,3 +192,15 @@ def test_element_shares_must_sum_to_one(tmp_path: Path) -> None:
     bad.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     with pytest.raises(OutlookError, match=r"sum\.yaml: field drivers\.ev: .*elements: shares sum to 0\.7145"):
         load_outlook_scenario(bad)
+
+
+def test_a_calibration_that_leaves_nothing_names_the_driver_and_line(tmp_path: Path) -> None:
+    doc = _steps()
+    doc["drivers"]["residual"]["calibrate"]["share"]["value"] = 0.5  # half the total, less all the rest
+    bad = tmp_path / "closure.yaml"
+    bad.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    scenario = load_outlook_scenario(bad)
+    with pytest.raises(
+        OutlookError, match=r"drivers\.residual\.calibrate: base-year demand -45 kt .*closure\.yaml line \d+"
+    ):
+        driver_intensity(scenario)

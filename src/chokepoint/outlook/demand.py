@@ -25,6 +25,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from chokepoint.outlook.scenario import MATERIALS, Driver, OutlookError, OutlookScenario, Point, load_outlook_file
+from chokepoint.yamlfile import with_field_lines
 
 __all__ = [
     "SCENARIOS_DIR",
@@ -83,6 +84,7 @@ def _units(driver: Driver, years: npt.ArrayLike) -> Floats:
     return interpolate(driver.activity, years) * driver.units_per_activity * interpolate(driver.pm_share, years)
 
 
+@with_field_lines
 def driver_intensity(scenario: OutlookScenario) -> dict[str, Floats | float]:
     """kg magnet REE per PM unit for each driver: its path's points, or the base-year calibration.
 
