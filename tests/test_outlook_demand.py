@@ -204,3 +204,16 @@ def test_a_calibration_that_leaves_nothing_names_the_driver_and_line(tmp_path: P
         OutlookError, match=r"drivers\.residual\.calibrate: base-year demand -45 kt .*closure\.yaml line \d+"
     ):
         driver_intensity(scenario)
+
+
+def test_the_reproduction_table_in_the_docs_matches_the_model() -> None:
+    """docs/outlook.md quotes every scenario-year's total; an edit to a scenario file must update it."""
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "outlook.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (STEPS|APS|NZE) \| (\d{4}) \|.*\*\*([\d.]+) / ([\d.]+)", text, flags=re.MULTILINE)
+    assert len(rows) == 9
+    for name, year, bottom_up, iea in rows:
+        table = iea_comparison(load_outlook_scenario(name)).set_index(["year", "bucket"])
+        assert table.loc[(int(year), "total"), "bottom_up_kt"] == pytest.approx(float(bottom_up), abs=0.05)
+        assert table.loc[(int(year), "total"), "iea_kt"] == pytest.approx(float(iea), abs=0.05)
