@@ -3,6 +3,7 @@ reproduce IEA's magnet-REE totals, the arithmetic checks by hand, bad files fail
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -208,8 +209,6 @@ def test_a_calibration_that_leaves_nothing_names_the_driver_and_line(tmp_path: P
 
 def test_the_reproduction_table_in_the_docs_matches_the_model() -> None:
     """docs/outlook.md quotes every scenario-year's total; an edit to a scenario file must update it."""
-    import re
-
     text = (Path(__file__).resolve().parents[1] / "docs" / "outlook.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| (STEPS|APS|NZE) \| (\d{4}) \|.*\*\*([\d.]+) / ([\d.]+)", text, flags=re.MULTILINE)
     assert len(rows) == 9
