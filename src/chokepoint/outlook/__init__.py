@@ -12,9 +12,12 @@ from chokepoint.outlook.demand import (
 from chokepoint.outlook.pipeline import Pipeline, expected_capacity, pipeline, pipeline_projects
 from chokepoint.outlook.pressure import PressureRanking, pressure_inputs, pressure_points
 from chokepoint.outlook.result import Outlook, outlook, projected_dataset
+from chokepoint.outlook.scenario import OutlookError, OutlookScenario
 
 __all__ = [
     "Outlook",
+    "OutlookError",
+    "OutlookScenario",
     "Pipeline",
     "PressureRanking",
     "expected_capacity",
