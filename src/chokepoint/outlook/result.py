@@ -94,11 +94,23 @@ def demand_growth(demand: pd.DataFrame, base_year: int) -> tuple[pd.Series, pd.D
     return (total / total.loc[base_year]).rename("demand_growth"), drivers.replace([np.inf], np.nan)
 
 
-def _sector_growth(drivers: pd.DataFrame, year: int, sectors: Sequence[str]) -> dict[str, float]:
-    """Each sector's activity growth: the driver of the same name (the outlook's drivers name the
-    dataset's sectors where they model one); a sector no driver names grows with world demand."""
-    row = drivers.loc[year]
-    return {s: float(row[s]) for s in sectors if s in row.index and np.isfinite(row[s]) and row[s] > 0}
+def _sector_growth(ds: Dataset, scenario: OutlookScenario, drivers: pd.DataFrame, year: int) -> dict[str, float]:
+    """Each dataset sector's activity growth to ``year``: that of the driver naming it
+    (``drivers.<name>.sector``); a sector no driver names grows with world demand."""
+    known = set(ds["sectors"]["sector_id"])
+    growth = {}
+    for name, driver in scenario.drivers.items():
+        if driver.sector is None:
+            continue
+        if driver.sector not in known:
+            raise ChokepointError(
+                f"outlook {scenario.name}: field drivers.{name}.sector: unknown sector {driver.sector!r}; "
+                f"sectors: {', '.join(sorted(known))}"
+            )
+        value = float(drivers.loc[year, name])
+        if np.isfinite(value) and value > 0:
+            growth[driver.sector] = value
+    return growth
 
 
 def projected_dataset(
@@ -117,12 +129,11 @@ def projected_dataset(
     pipe = pipeline(ds, to=year, as_of=from_year)
     base = base_output(ds, from_year)
     added = pipeline_additions(ds, pipe, base, utilisation, controller)
-    sectors = sorted(set(ds["sector_activity"]["sector_id"]))
     return project_dataset(
         ds,
         year,
         demand_growth=float(total.loc[year]),
-        sector_growth=_sector_growth(drivers, year, sectors),
+        sector_growth=_sector_growth(ds, outlook_scenario, drivers, year),
         added_t=added[added["year"] == year],
         base_year=from_year,
         controller=controller,
@@ -162,14 +173,13 @@ def outlook(
     total, drivers = demand_growth(demand, as_of)
     base = base_output(ds, as_of)
     added = member_additions(ds, base, pipeline_additions(ds, pipe, base, utilisation, controller))
-    sectors = sorted(set(ds["sector_activity"]["sector_id"]))
     dependence = [controller_dependence(ds, as_of, list(regions), list(products), controller)]
     for year in dependence_years:
         future = project_dataset(
             ds,
             year,
             demand_growth=float(total.loc[year]),
-            sector_growth=_sector_growth(drivers, year, sectors),
+            sector_growth=_sector_growth(ds, outlook_scenario, drivers, year),
             added_t=added[added["year"] == year],
             base_year=as_of,
             controller=controller,

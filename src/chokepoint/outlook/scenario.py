@@ -107,11 +107,15 @@ class Calibration(BaseModel):
 
 
 class Driver(BaseModel):
-    """A demand driver: demand_t = activity × units_per_activity × pm_share × kg per unit / 1000."""
+    """A demand driver: demand_t = activity × units_per_activity × pm_share × kg per unit / 1000.
+    ``sector``: the dataset sector (``sectors.csv``) whose activity this driver's activity moves
+    when a base year is projected (``projected_from`` in a shock scenario); none for a driver
+    the dataset has no sector for."""
 
     model_config = STRICT
     bucket: Literal["ev", "wind", "other"]
     description: str = Field(min_length=1)
+    sector: str | None = Field(default=None, min_length=1)
     activity_unit: str = Field(min_length=1)
     units_per_activity: Annotated[Number, Field(gt=0.0, le=1e12)]
     activity: Path_
