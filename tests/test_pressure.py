@@ -177,6 +177,8 @@ def test_bad_arguments_raise_one_line(default: Dataset) -> None:
         pressure_inputs(default, scenario="B2DS")
     with pytest.raises(ChokepointError, match=r"years: .* no whole year"):
         pressure_inputs(default, years=[])
+    with pytest.raises(ChokepointError, match=r"^years: 2030\.5 is not a whole year"):
+        pressure_inputs(default, years=[2029, 2030.5])
     with pytest.raises(ChokepointError, match="inputs, field hhi: nan for a is not a finite number"):
         pressure_points(_toy(hhi=[np.nan, 1.0]))
     with pytest.raises(ChokepointError, match="inputs, field control_regime: 'maybe'"):
@@ -199,6 +201,10 @@ def test_a_balance_supplies_the_deficit_and_growth(default: Dataset) -> None:
     bad = balance.assign(supply_t=[-1.0, 80.0])
     with pytest.raises(ChokepointError, match=r"^balance, field supply_t: -1\.0 is not a finite number at least 0$"):
         pressure_inputs(default, balance=bad)
+    gap = pd.DataFrame({"material": ["neodymium"] * 2, "year": [2030, 2032], "demand_t": [100.0, 121.0],
+                        "supply_t": [100.0, 100.0]})  # fmt: skip
+    rows = pressure_inputs(default, years=[2032], balance=gap).set_index(["material", "year"])
+    assert rows.loc[("neodymium", 2032), "demand_growth_pct_per_yr"] == pytest.approx(10.0)  # 1.21 = 1.1^2
     with pytest.raises(ChokepointError, match="balance, field material: 'unobtainium' is not ranked"):
         pressure_inputs(default, balance=balance.assign(material="unobtainium"))
 

@@ -29,10 +29,15 @@ def show(value: object) -> str:
 
 
 def whole_years(years: Iterable[int]) -> list[int]:
+    """The distinct years, sorted; anything but a whole number (2025.5, "2030", True) raises."""
     try:
-        out = sorted({int(y) for y in years if not isinstance(y, bool) and float(y) == int(y)})
-    except (TypeError, ValueError) as exc:
-        raise ChokepointError(f"years: {years!r} is not a sequence of whole years ({exc})") from None
+        given = list(years)
+    except TypeError:
+        raise ChokepointError(f"years: {years!r} is not a sequence of whole years") from None
+    for y in given:
+        if isinstance(y, bool | str) or not isinstance(y, int | np.integer | float) or not float(y).is_integer():
+            raise ChokepointError(f"years: {show(y)} is not a whole year; give e.g. range(2025, 2051)")
+    out = sorted({int(y) for y in given})
     if not out:
         raise ChokepointError(f"years: {years!r} holds no whole year; give e.g. range(2025, 2051)")
     return out
@@ -212,7 +217,8 @@ def fields(column: str) -> list[str]:
 
 def balance_inputs(balance: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     """Deficit share and demand growth of the balance's materials: ``max(0, d - s) / d`` and the
-    change of demand from the year before (from the year after, in the balance's first year)."""
+    compound growth of demand a year since the balance's previous year (to its next year, in its
+    first year)."""
     where = "balance"
     need = ["material", "year", "demand_t", "supply_t"]
     if not isinstance(balance, pd.DataFrame):
@@ -230,6 +236,7 @@ def balance_inputs(balance: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     for col in ("year", "demand_t", "supply_t"):
         values = pd.to_numeric(balance[col], errors="coerce").to_numpy(float)
         bad = ~np.isfinite(values) | (values < 0) | ((values == 0) & (col == "demand_t"))
+        bad |= (col == "year") & (np.nan_to_num(values) % 1 != 0)
         if bad.any():
             raise ChokepointError(
                 f"{where}, field {col}: {show(balance[col].iloc[int(np.flatnonzero(bad)[0])])} is not a finite number"
@@ -239,9 +246,10 @@ def balance_inputs(balance: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     if bal.duplicated(["material", "year"]).any():
         dup = bal[bal.duplicated(["material", "year"])].iloc[0]
         raise ChokepointError(f"{where}: two rows for material {dup['material']}, year {dup['year']}; keep one")
-    d = bal["demand_t"]
-    after = bal.groupby("material")["demand_t"].shift(-1) / d - 1.0
-    before = d / bal.groupby("material")["demand_t"].shift(1) - 1.0
+    d, by = bal["demand_t"], bal.groupby("material")
+    # compound growth a year, over gaps of more than one year too
+    after = (by["demand_t"].shift(-1) / d) ** (1.0 / (by["year"].shift(-1) - bal["year"])) - 1.0
+    before = (d / by["demand_t"].shift(1)) ** (1.0 / (bal["year"] - by["year"].shift(1))) - 1.0
     out = pd.DataFrame(
         {
             "material": bal["material"].astype(str),
