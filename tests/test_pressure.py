@@ -254,3 +254,23 @@ def test_growth_may_be_negative_but_a_deficit_may_not() -> None:
     bad = row | {"input": "deficit", "demand_growth_pct_per_yr": "", "deficit_share": "-0.1"}
     with pytest.raises(SchemaError, match=r"field deficit_share: -0\.1 is negative"):
         validate_table("outlook_materials", pd.DataFrame([bad]))
+
+
+def test_assumed_values_are_parameters(default: Dataset) -> None:
+    rows = pressure_inputs(default, years=[2030], assumed={"demand_growth_pct_per_yr": 5.0})
+    yb = rows.set_index("material").loc["ytterbium"]
+    assert yb["demand_growth_pct_per_yr"] == 5.0
+    assert "growth" in yb["missing"]
+    assert yb["demand_growth_pct_per_yr_basis"] == "assumption"
+    with pytest.raises(ChokepointError, match=r"^assumed, field hhi: 12000\.0 is not a finite number from 0 to 10000$"):
+        pressure_inputs(default, assumed={"hhi": 12000.0})
+    with pytest.raises(ChokepointError, match="assumed: unknown input 'price'"):
+        pressure_inputs(default, assumed={"price": 1.0})
+
+
+def test_a_dataset_without_outlook_rows_ranks_with_those_drivers_missing(default: Dataset) -> None:
+    bare = Dataset("bare", {**default.tables, "outlook_materials": default["outlook_materials"].iloc[0:0]})
+    rows = pressure_inputs(bare, years=[2030]).set_index("material")
+    assert set(rows.loc["gallium", "missing"].split()) == {"deficit", "control", "growth"}
+    assert set(rows.loc["helium-3", "missing"].split()) == set(DRIVERS)
+    assert len(pressure_points(rows.reset_index()).scores) == 23

@@ -116,6 +116,7 @@ def _fill_missing(table: pd.DataFrame, assumed: Mapping[str, float | str]) -> pd
     missing = pd.Series([""] * len(table), index=table.index, dtype=object)
     for driver, column in DRIVERS.items():
         gone = table[column].isna()
+        table = table.astype({f"{column}_basis": object, f"{column}_source": object})
         table.loc[gone, column] = assumed[column]
         table.loc[gone, f"{column}_basis"] = ASSUMPTION
         table.loc[gone, f"{column}_source"] = DEFAULT_SOURCE
@@ -123,7 +124,18 @@ def _fill_missing(table: pd.DataFrame, assumed: Mapping[str, float | str]) -> pd
     return table.assign(missing=missing.astype("string"))
 
 
+#: The range an assumed value may take, per input (growth: any finite rate).
+_ASSUMED_RANGE = {
+    "deficit_share": (0.0, 1.0),
+    "hhi": (0.0, 1e4),
+    "governance_risk": (0.0, 1.0),
+    "substitution_index": (0.0, 1.0),
+    "demand_growth_pct_per_yr": (-np.inf, np.inf),
+}
+
+
 def _assumed(assumed: Mapping[str, float | str] | None) -> dict[str, float | str]:
+    """:data:`ASSUMED_WHEN_MISSING` with the caller's values, each checked against its range."""
     out = dict(ASSUMED_WHEN_MISSING)
     for key, value in (assumed or {}).items():
         if key not in out:
@@ -131,8 +143,16 @@ def _assumed(assumed: Mapping[str, float | str] | None) -> dict[str, float | str
         if key == "control_regime":
             if value not in (*CONTROL_POINTS, "suspended"):
                 raise ChokepointError(f"assumed, field control_regime: {value!r}; use in_force, suspended or none")
-        elif isinstance(value, bool) or not isinstance(value, Real) or not np.isfinite(value) or value < -100:
-            raise ChokepointError(f"assumed, field {key}: {value!r} is not a finite number")
+        else:
+            low, high = _ASSUMED_RANGE[key]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, Real)
+                or not (np.isfinite(value) and low <= value <= high)
+            ):
+                raise ChokepointError(
+                    f"assumed, field {key}: {show(value)} is not a finite number from {low:g} to {high:g}"
+                )
         out[key] = value
     return out
 
