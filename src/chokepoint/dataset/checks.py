@@ -30,6 +30,7 @@ __all__ = [
     "check_country_codes",
     "check_dataset",
     "check_exports_within_supply",
+    "check_outlook_materials",
     "check_reporters",
     "check_shares",
     "check_stage_chain",
@@ -103,6 +104,7 @@ _REFERENCES: tuple[tuple[str, str, str, str], ...] = (
     ("patents", "region_id", "regions", "region_id"),
     ("leverage", "controller_id", "regions", "region_id"),
     ("leverage", "target_id", "regions", "region_id"),
+    ("outlook_materials", "top1_region", "regions", "region_id"),
 )
 
 
@@ -356,6 +358,72 @@ def check_reporters(ds: Dataset) -> list[Finding]:
     ]
 
 
+#: The figure each kind of ``outlook_materials`` row gives (concentration also names top1_region).
+_OUTLOOK_FIELDS: dict[str, tuple[str, ...]] = {
+    "demand_growth": ("demand_growth_pct_per_yr",),
+    "deficit": ("deficit_share",),
+    "control": ("control_status",),
+    "concentration": ("top1_share", "hhi"),
+    "substitution": ("substitution_index",),
+}
+
+
+def _outlook_finding(label: str, fld: str, value: object, message: str) -> Finding:
+    return Finding("error", "outlook_materials", "outlook_materials", label, fld, str(value), message)
+
+
+def check_outlook_materials(ds: Dataset) -> list[Finding]:
+    """An ``outlook_materials`` row fills only the figure of its ``input`` (``_OUTLOOK_FIELDS``); an
+    empty figure is a missing one and must have basis ``assumption`` (its note says it is missing);
+    a control row always names its status; a growth period ends after it starts; an HHI lies
+    between ``10,000 · top1_share²`` and 10,000."""
+    df = ds["outlook_materials"]
+    if df.empty:
+        return []
+    labels = _row_label(df, _key_of("outlook_materials"))
+    every = {f for fields in _OUTLOOK_FIELDS.values() for f in fields}
+    findings = []
+    for i, row in enumerate(df.to_dict("records")):
+        own = _OUTLOOK_FIELDS[str(row["input"])]
+        for fld in sorted(every - set(own)):
+            if pd.notna(row[fld]):
+                findings.append(
+                    _outlook_finding(
+                        labels.iloc[i],
+                        fld,
+                        row[fld],
+                        f"a {row['input']} row gives {own[0]} only; move it to its own row",
+                    )
+                )
+        empty = [f for f in own if pd.isna(row[f])]
+        if row["input"] == "control" and empty:
+            findings.append(
+                _outlook_finding(labels.iloc[i], "control_status", "", "name the regime: in_force, suspended or none")
+            )
+        elif empty and row["basis"] != "assumption":
+            findings.append(
+                _outlook_finding(
+                    labels.iloc[i], empty[0], "", "an empty figure is missing: set basis assumption and say so in note"
+                )
+            )
+        if row["input"] == "demand_growth" and not (pd.notna(row["to_year"]) and row["to_year"] > row["from_year"]):
+            findings.append(
+                _outlook_finding(labels.iloc[i], "to_year", row["to_year"], "a growth period ends after from_year")
+            )
+        if (
+            pd.notna(row["hhi"])
+            and not 1e4 * (0.0 if pd.isna(row["top1_share"]) else float(row["top1_share"])) ** 2 - 1e-6
+            <= row["hhi"]
+            <= 1e4
+        ):
+            findings.append(
+                _outlook_finding(
+                    labels.iloc[i], "hhi", row["hhi"], "an HHI lies between 10,000 x top1_share^2 and 10,000"
+                )
+            )
+    return findings
+
+
 #: Every cross-table rule, by name (a plain registry: extend by adding a function here).
 CHECKS: dict[str, Callable[[Dataset], list[Finding]]] = {
     "codes": check_codes,
@@ -365,6 +433,7 @@ CHECKS: dict[str, Callable[[Dataset], list[Finding]]] = {
     "stage_chain": check_stage_chain,
     "exports_within_supply": check_exports_within_supply,
     "reporters": check_reporters,
+    "outlook_materials": check_outlook_materials,
 }
 
 

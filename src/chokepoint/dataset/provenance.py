@@ -14,7 +14,7 @@ CITING_TABLES: tuple[str, ...] = tuple(t for t in TABLES if t != "sources" and "
 
 
 def _value_fields(table: str) -> list[str]:
-    return [f.field for f in schema(table).fields if f.is_quantity]
+    return [f.field for f in schema(table).fields if f.is_quantity or f.is_rate]
 
 
 def sources_used(ds: Dataset) -> pd.DataFrame:

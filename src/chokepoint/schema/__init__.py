@@ -55,6 +55,7 @@ TABLES: tuple[str, ...] = (
     "governance",
     "supply_shares",
     "material_indicators",
+    "outlook_materials",
     "end_use_shares",
     "nace_value_added",
     "patents",
@@ -65,6 +66,8 @@ TABLES: tuple[str, ...] = (
 Dtype = Literal["str", "int", "float"]
 #: Largest magnitude a table's number may have: ten times world GDP in USD, far above any tonnage.
 MAX_NUMBER = 1e15
+#: The unit of rates of change (growth a year), the only numbers that may be negative.
+RATE_UNIT = "%/yr"
 
 
 class FieldSpec(BaseModel):
@@ -96,8 +99,14 @@ class FieldSpec(BaseModel):
 
     @property
     def is_quantity(self) -> bool:
-        """Numeric non-key fields are physical quantities, shares or money: never negative."""
-        return self.dtype in ("int", "float") and not self.key
+        """Numeric non-key fields are physical quantities, shares or money: never negative
+        (rates of change, unit ``%/yr``, are the exception: demand can shrink)."""
+        return self.dtype in ("int", "float") and not self.key and not self.is_rate
+
+    @property
+    def is_rate(self) -> bool:
+        """A unit of ``%/yr`` marks a rate of change, which may be negative."""
+        return self.unit == RATE_UNIT
 
     @property
     def is_fraction(self) -> bool:
@@ -276,7 +285,8 @@ def schema_markdown() -> str:
         "Generated from `src/chokepoint/schema/*.csv` by `chokepoint data schema`; do not edit by hand.",
         "Every numeric row names a `source_id` (see `sources`) and a `basis`: `reported` (as published),",
         "`derived` (computed from published figures; `note` gives the formula) or `assumption`",
-        "(not published; `note` gives the rationale). Quantities are never negative; fields with unit `1`",
+        "(not published; `note` gives the rationale). Quantities are never negative (rates of change, unit",
+        "`%/yr`, may be); fields with unit `1`",
         "are fractions between 0 and 1. Key fields identify a row: a later dataset layered over an",
         "earlier one replaces rows with the same key.",
         "",
