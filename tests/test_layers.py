@@ -21,7 +21,7 @@ LAYERS: dict[str, int] = {
     "dataset": 1,
     "baseyear": 2,
     **dict.fromkeys(["network", "scenario"], 3),
-    **dict.fromkeys(["analysis", "outlook"], 4),
+    **dict.fromkeys(["analysis", "foresight"], 4),
     "simulation": 5,
     **dict.fromkeys(["leverage", "backtesting"], 6),
     **dict.fromkeys(["report", "runfiles", "api"], 7),

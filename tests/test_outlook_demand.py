@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from chokepoint.outlook import (
+from chokepoint.foresight import (
     OutlookError,
     iea_comparison,
     load_outlook_scenario,
     shipped_outlook_scenarios,
     technology_demand,
 )
-from chokepoint.outlook.demand import SCENARIOS_DIR, driver_intensity, element_split, interpolate
+from chokepoint.foresight.demand import SCENARIOS_DIR, driver_intensity, element_split, interpolate
 
 COLUMNS = [
     "scenario",

@@ -11,8 +11,8 @@ import chokepoint as cp
 from chokepoint.cli import main
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
-from chokepoint.outlook import expected_capacity, pipeline
-from chokepoint.outlook.pipeline import ramp
+from chokepoint.foresight import expected_capacity, pipeline
+from chokepoint.foresight.pipeline import ramp
 
 RISK = ["status", "p_complete", "p_on_time", "mean_delay_yr", "ramp_yr", "lead_yr", "source_id", "basis", "note"]
 

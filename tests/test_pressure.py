@@ -13,7 +13,7 @@ import pytest
 from chokepoint.dataset import Dataset
 from chokepoint.dataset.checks import check_outlook_materials
 from chokepoint.errors import ChokepointError, SchemaError
-from chokepoint.outlook.pressure import DRIVERS, MATERIALS, pressure_inputs, pressure_points
+from chokepoint.foresight.pressure import DRIVERS, MATERIALS, pressure_inputs, pressure_points
 from chokepoint.schema import validate_table
 
 POINTS = [f"{d}_points" for d in DRIVERS]

@@ -12,9 +12,9 @@ import chokepoint as cp
 from chokepoint.analysis.exposure import exposure
 from chokepoint.dataset.groups import group_members
 from chokepoint.errors import ChokepointError
-from chokepoint.outlook import Pipeline, pipeline
-from chokepoint.outlook.balance import balance, concentration_path, iea_supply_check, supply_path
-from chokepoint.outlook.projection import (
+from chokepoint.foresight import Pipeline, pipeline
+from chokepoint.foresight.balance import balance, concentration_path, iea_supply_check, supply_path
+from chokepoint.foresight.projection import (
     base_output,
     controller_dependence,
     member_additions,

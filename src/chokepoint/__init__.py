@@ -36,8 +36,10 @@ _PUBLIC: dict[str, str] = {
     "upstream_footprint": "chokepoint.iomath",
     "Overview": "chokepoint.analysis.concentration",
     "concentration": "chokepoint.analysis.concentration",
-    "Pipeline": "chokepoint.outlook",
-    "pipeline": "chokepoint.outlook",
+    "Outlook": "chokepoint.foresight",
+    "Pipeline": "chokepoint.foresight",
+    "outlook": "chokepoint.foresight",
+    "pipeline": "chokepoint.foresight",
     "hhi": "chokepoint.analysis.concentration",
     "overview": "chokepoint.analysis.concentration",
     "producer_shares": "chokepoint.analysis.concentration",
@@ -66,6 +68,7 @@ __all__ = [
     "ChokepointError",
     "Dataset",
     "ImportFileError",
+    "Outlook",
     "Overview",
     "Pipeline",
     "Provenance",
@@ -92,6 +95,7 @@ __all__ = [
     "layer",
     "load",
     "open_run",
+    "outlook",
     "overview",
     "pipeline",
     "producer_shares",
@@ -114,7 +118,7 @@ if TYPE_CHECKING:  # static checkers see the real names
     from chokepoint.errors import CheckError, ChokepointError, ImportFileError, SchemaError, StoreError
     from chokepoint.iomath import upstream_footprint
     from chokepoint.network import SupplyNetwork, build_network
-    from chokepoint.outlook import Pipeline, pipeline
+    from chokepoint.foresight import Outlook, Pipeline, outlook, pipeline
     from chokepoint.runfiles import open_run
     from chokepoint.scenario import Scenario
     from chokepoint.simulation.run import Provenance, Run, compare_runs

@@ -11,7 +11,7 @@ import typer
 from chokepoint.cli._common import DatasetOption, DbOption, FormatOption, OutputFormat, emit, open_dataset
 
 if TYPE_CHECKING:
-    from chokepoint.outlook import Outlook
+    from chokepoint.foresight import Outlook
 
 
 def pipeline(
@@ -37,7 +37,7 @@ def pipeline(
     """Capacity outside the base year from the project pipeline: as announced, expected and its
     10/50/90% quantiles, each project completed, delayed and ramped per its status's
     ``pipeline_risk`` row (docs/outlook.md)."""
-    from chokepoint.outlook import pipeline as compute
+    from chokepoint.foresight import pipeline as compute
 
     with open_dataset(db, dataset) as ds:
         result = compute(ds, to=to, draws=draws, seed=seed, ramp_slowdown=ramp_slowdown)
@@ -90,7 +90,7 @@ def outlook(
     the concentration path, importers' traced dependence and the ranking of pressure points, year
     by year to --to (docs/outlook.md). --out writes every table and the offline report."""
     from chokepoint.files import check_target
-    from chokepoint.outlook import outlook as compute
+    from chokepoint.foresight import outlook as compute
 
     if out is not None:
         check_target(out)  # a folder we may not write is refused before anything runs

@@ -12,7 +12,7 @@ from chokepoint.baseyear import reconcile
 from chokepoint.baseyear.residuals import worst_table
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
-from chokepoint.outlook import projected_dataset
+from chokepoint.foresight import projected_dataset
 from chokepoint.scenario import Scenario, ScenarioError, Uncertainty, check_scenario
 from chokepoint.scenario.groups import resolve_groups
 from chokepoint.simulation.baseline import Baseline, build_baseline

@@ -19,18 +19,18 @@ import pandas as pd
 
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
-from chokepoint.outlook.balance import balance, concentration_path, iea_supply_check, supply_path
-from chokepoint.outlook.demand import iea_comparison, load_outlook_scenario, technology_demand
-from chokepoint.outlook.pipeline import Pipeline, pipeline
-from chokepoint.outlook.pressure import pressure_inputs, pressure_points
-from chokepoint.outlook.projection import (
+from chokepoint.foresight.balance import balance, concentration_path, iea_supply_check, supply_path
+from chokepoint.foresight.demand import iea_comparison, load_outlook_scenario, technology_demand
+from chokepoint.foresight.pipeline import Pipeline, pipeline
+from chokepoint.foresight.pressure import pressure_inputs, pressure_points
+from chokepoint.foresight.projection import (
     base_output,
     controller_dependence,
     member_additions,
     pipeline_additions,
     project_dataset,
 )
-from chokepoint.outlook.scenario import OutlookScenario
+from chokepoint.foresight.scenario import OutlookScenario
 
 __all__ = ["DEPENDENT_REGIONS", "Outlook", "demand_growth", "outlook", "projected_dataset"]
 
@@ -122,7 +122,7 @@ def projected_dataset(
     utilisation: float = 0.85,
 ) -> Dataset:
     """``ds`` with its ``from_year`` carried forward to ``year`` under the outlook ``scenario``
-    (:func:`chokepoint.outlook.projection.project_dataset`; the pipeline's expected additions)."""
+    (:func:`chokepoint.foresight.projection.project_dataset`; the pipeline's expected additions)."""
     outlook_scenario = _scenario(scenario)
     demand = technology_demand(outlook_scenario, range(from_year, year + 1))
     total, drivers = demand_growth(demand, from_year)

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from chokepoint.outlook.scenario import MATERIALS, Driver, OutlookError, OutlookScenario, Point, load_outlook_file
+from chokepoint.foresight.scenario import MATERIALS, Driver, OutlookError, OutlookScenario, Point, load_outlook_file
 from chokepoint.yamlfile import with_field_lines
 
 __all__ = [

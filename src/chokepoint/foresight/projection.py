@@ -36,7 +36,7 @@ from chokepoint.dataset import Dataset
 from chokepoint.dataset.groups import group_members
 from chokepoint.errors import ChokepointError
 from chokepoint.network import build_network
-from chokepoint.outlook.pipeline import Pipeline
+from chokepoint.foresight.pipeline import Pipeline
 
 __all__ = ["base_output", "controller_dependence", "member_additions", "pipeline_additions", "project_dataset"]
 

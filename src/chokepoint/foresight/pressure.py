@@ -48,7 +48,7 @@ import pandas as pd
 
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
-from chokepoint.outlook.pressure_data import (
+from chokepoint.foresight.pressure_data import (
     ASSUMPTION,
     DEFAULT_SOURCE,
     MATERIALS,

@@ -3,16 +3,16 @@ pipeline with its risk (:mod:`.pipeline`), the balance and concentration path (:
 projected networks (:mod:`.projection`), pressure points (:mod:`.pressure`), composed by
 :func:`outlook` (:mod:`.result`)."""
 
-from chokepoint.outlook.demand import (
+from chokepoint.foresight.demand import (
     iea_comparison,
     load_outlook_scenario,
     shipped_outlook_scenarios,
     technology_demand,
 )
-from chokepoint.outlook.pipeline import Pipeline, expected_capacity, pipeline, pipeline_projects
-from chokepoint.outlook.pressure import PressureRanking, pressure_inputs, pressure_points
-from chokepoint.outlook.result import Outlook, outlook, projected_dataset
-from chokepoint.outlook.scenario import OutlookError, OutlookScenario
+from chokepoint.foresight.pipeline import Pipeline, expected_capacity, pipeline, pipeline_projects
+from chokepoint.foresight.pressure import PressureRanking, pressure_inputs, pressure_points
+from chokepoint.foresight.result import Outlook, outlook, projected_dataset
+from chokepoint.foresight.scenario import OutlookError, OutlookScenario
 
 __all__ = [
     "Outlook",

@@ -1,12 +1,12 @@
 """The balance and the concentration path: demand against expected supply, year by year.
 
 **Supply** of a stage (separated oxide per element; NdFeB magnets) in a year is the base year's
-reconciled output (:func:`chokepoint.outlook.projection.base_output`) plus what the project
-pipeline adds (:func:`~chokepoint.outlook.projection.pipeline_additions`: its expected capacity,
+reconciled output (:func:`chokepoint.foresight.projection.base_output`) plus what the project
+pipeline adds (:func:`~chokepoint.foresight.projection.pipeline_additions`: its expected capacity,
 operating plants included, at ``utilisation``, less the base year's output), with the controller's own output following
 ``controller_index`` (its output ÷ the base year's; by default IEA's base case for China's
 refining of magnet rare earths, :func:`iea_controller_index`). A plant's additions divide among
-the members of its group as :func:`~chokepoint.outlook.projection.member_additions` says (an
+the members of its group as :func:`~chokepoint.foresight.projection.member_additions` says (an
 oxide plant's by the region's ore assays). The p10/p90 band scales an element's
 additions by the ratio of the world pipeline's quantile to its mean.
 
@@ -28,8 +28,8 @@ import pandas as pd
 
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
-from chokepoint.outlook.pipeline import Pipeline
-from chokepoint.outlook.projection import base_output, member_additions, pipeline_additions
+from chokepoint.foresight.pipeline import Pipeline
+from chokepoint.foresight.projection import base_output, member_additions, pipeline_additions
 
 __all__ = [
     "REE_NAMES",

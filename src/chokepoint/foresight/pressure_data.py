@@ -1,5 +1,5 @@
 """The inputs of the pressure-point ranking, gathered per material and year from a dataset's tables
-(:func:`chokepoint.outlook.pressure.pressure_inputs` assembles them; its docstring says where each
+(:func:`chokepoint.foresight.pressure.pressure_inputs` assembles them; its docstring says where each
 comes from). Each gatherer returns one tidy frame with the figure and its ``_basis`` and ``_source``."""
 
 from __future__ import annotations
