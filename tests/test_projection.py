@@ -10,6 +10,7 @@ import pytest
 
 import chokepoint as cp
 from chokepoint.analysis.exposure import exposure
+from chokepoint.baseyear import reconcile
 from chokepoint.dataset.groups import group_members
 from chokepoint.errors import ChokepointError
 from chokepoint.foresight import Pipeline, pipeline
@@ -81,14 +82,17 @@ def test_sector_activity_grows_by_sector() -> None:
 
 
 def test_new_domestic_output_replaces_imports_first() -> None:
-    trade = DS["trade"]
-    us_imports = trade[(trade["year"] == 2024) & (trade["importer_id"] == "USA") & (trade["commodity_id"] == "ndfeb_magnet")]
-    imported = float(us_imports["quantity_t"].sum())
+    flows = reconcile(DS, "rare_earths", 2024).flows
+    into_us = flows[(flows["destination_id"] == "USA") & flows["commodity_id"].isin(MAGNETS)]
+    imported = float(into_us["flow_t"].sum())
     assert imported > 0
     half = project_dataset(DS, 2030, demand_growth=1.0, added_t=_one_addition("USA", "ndfeb_magnet", imported / 2))
     t = half["trade"]
-    after = t[(t["year"] == 2030) & (t["importer_id"] == "USA") & (t["commodity_id"] == "ndfeb_magnet")]
+    after = t[(t["year"] == 2030) & (t["importer_id"] == "USA") & t["commodity_id"].isin(MAGNETS)]
     assert float(after["quantity_t"].sum()) == pytest.approx(imported / 2)
+    doubled = project_dataset(DS, 2030, demand_growth=2.0).tables["trade"]
+    rows = doubled[(doubled["year"] == 2030) & (doubled["importer_id"] == "USA") & doubled["commodity_id"].isin(MAGNETS)]
+    assert float(rows["quantity_t"].sum()) == pytest.approx(2 * imported)
 
 
 @pytest.mark.parametrize("growth", [0.0, -1.0, float("nan"), float("inf")])
@@ -102,8 +106,15 @@ def test_a_year_before_the_base_year_is_refused() -> None:
         project_dataset(DS, 2020, demand_growth=1.1)
 
 
-def test_an_oxide_plant_divides_by_the_regions_ore_assay() -> None:
+def test_an_oxide_plant_divides_by_its_ore_assay_and_a_magnet_plant_by_its_regions_use() -> None:
     added = member_additions(DS, _base(), _one_addition("AUS", "ree_oxide", 10_000.0)).set_index("commodity_id")
+    magnets = member_additions(DS, _base(), _one_addition("USA", "ndfeb_magnet", 1_000.0)).set_index("commodity_id")
+    use = reconcile(DS, "rare_earths", 2024)
+    us_use = pd.Series(use.final_use_t[list(use.regions).index("USA")], index=use.commodities)[list(MAGNETS)]
+    expected = 1_000.0 * us_use / us_use.sum()  # a magnet plant makes what its region uses
+    pd.testing.assert_series_equal(
+        magnets["added_t_per_yr"].reindex(expected.index).fillna(0.0), expected, check_names=False
+    )
     assay = DS["element_content"]
     aus = assay[(assay["region_id"] == "AUS") & (assay["commodity_id"] == "ree_concentrate_hardrock")]
     nd = float(aus.loc[aus["element"] == "Nd", "share_of_reo"].iloc[0]) / aus["share_of_reo"].sum()

@@ -104,7 +104,7 @@ def supply_path(
     base = _stage_material(output).groupby(["stage", "material", "region_id"], as_index=False)["production_t"].sum()
     base = base.rename(columns={"production_t": "supply_t"})
     added = pipeline_additions(ds, pipe, output, utilisation, controller)
-    added = _stage_material(member_additions(ds, output, added))
+    added = _stage_material(member_additions(ds, output, added, base_year))
     keys = ["year", "stage", "material", "region_id"]
     added = added.groupby(keys, as_index=False).agg(
         added_t_per_yr=("added_t_per_yr", "sum"),

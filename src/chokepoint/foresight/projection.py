@@ -13,11 +13,12 @@ the same base-year fit, network and exposure core (and the simulation) run on it
   among its members by :func:`member_additions`); the controller
   makes the rest, the residual supplier it has been since 2011 (never below zero: where others
   outgrow demand, the world total is theirs);
-- **trade**: a bilateral flow grows with demand, less the imports the importer's own new output
-  replaces (``c = 1 − added / (demand_growth × base imports)``, clipped to 0–1);
-  an exporter's total to the world grows with its own output;
-- ``trade_shares`` rows are not carried: they observe the base year's sourcing, which is what
-  the projection lets move; ``prices``, ``stocks`` and ``sector_values`` are carried unchanged
+- **trade**: every *reconciled* base-year flow becomes a trade row (the reported rows, the value
+  rows and the sourcing shares the fit read are all in it, so Japan's oxide imports, seen only
+  in a share, are kept); each grows with demand, less the imports of its product group that the
+  importer's own new output replaces (``× 1 − added / (demand_growth × base imports)``, clipped
+  to 0–1); ``trade_shares`` are not carried (the flows hold what they said, and the projection
+  lets the sourcing move); ``prices``, ``stocks`` and ``sector_values`` are carried unchanged
   (real prices and stock cover held at the base year, an assumption).
 
 Every carried row keeps its source and says in its note what it was projected from.
@@ -60,14 +61,16 @@ def base_output(ds: Dataset, base_year: int, material: str = "rare_earths") -> p
     return out[out["production_t"] > 1e-6].reset_index(drop=True)
 
 
-def _member_split(ds: Dataset, base: pd.DataFrame, regions: list[str], group: str) -> pd.DataFrame:
+def _member_split(
+    ds: Dataset, base: pd.DataFrame, final_use: pd.DataFrame, regions: list[str], group: str
+) -> pd.DataFrame:
     """How new capacity of ``group`` in each of ``regions`` divides among its members (rows sum
     to 1). Separated oxides: as the region's ore assays (``element_content``; hard rock where it
     mines both kinds) — the base year's regional oxide mix is what the fit needed to place, not
-    what a plant makes (it puts 366 t of Dy oxide in Australia). Other groups (magnets, metals),
-    and a region without assays: as the world's base-year output of the members (a new plant
-    makes the market's grade mix, an assumption; a region's own base-year mix, 250 t of US
-    magnets, is too small to say what 10,000 t of new capacity will make)."""
+    what a plant makes (it puts 366 t of Dy oxide in Australia). Other groups (magnets, metals):
+    as the region's own base-year final use of the members (a new plant makes what its region
+    uses, an assumption: MP's magnets are for GM's traction motors, Vulcan's for defence). Else
+    as the world's base-year output of the members."""
     members = list(group_members(ds["commodities"]).get(group, (group,)))
     made = base[base["commodity_id"].isin(members)].pivot_table(
         index="region_id", columns="commodity_id", values="production_t", aggfunc="sum"
@@ -81,7 +84,9 @@ def _member_split(ds: Dataset, base: pd.DataFrame, regions: list[str], group: st
         assay = assay.assign(member=OXIDES + "_" + assay["element"].str.lower())
         own = assay.pivot_table(index="region_id", columns="member", values="share_of_reo", aggfunc="sum")
     else:
-        own = pd.DataFrame(0.0, index=regions, columns=members)
+        own = final_use[final_use["commodity_id"].isin(members)].pivot_table(
+            index="region_id", columns="commodity_id", values="final_t", aggfunc="sum"
+        )
     split = own.reindex(index=regions, columns=members).fillna(0.0)
     unknown = split.sum(axis=1) <= 0
     split.loc[unknown] = world.to_numpy()
@@ -115,16 +120,22 @@ def pipeline_additions(
     ).drop(columns=["p10", "p90"])
 
 
-def member_additions(ds: Dataset, base: pd.DataFrame, added: pd.DataFrame) -> pd.DataFrame:
+def member_additions(
+    ds: Dataset, base: pd.DataFrame, added: pd.DataFrame, base_year: int = 2024, material: str = "rare_earths"
+) -> pd.DataFrame:
     """``added`` (rows with ``region_id``, ``commodity_id`` — a product group or a member —
     ``added_t_per_yr`` and any other columns) with each group row divided among its members
-    (:func:`_member_split`); a member row is kept as it is."""
+    (:func:`_member_split`; ``base`` is :func:`base_output` of ``base_year``); a member row is
+    kept as it is."""
     groups = group_members(ds["commodities"])
+    by = reconcile(ds, material, base_year)
+    final_use = pd.DataFrame(by.final_use_t, index=by.regions, columns=by.commodities).stack()
+    final_use = final_use.rename("final_t").rename_axis(["region_id", "commodity_id"]).reset_index()
     out = [added[~added["commodity_id"].isin([g for g, ms in groups.items() if ms != (g,)])]]
     for group, rows in added[added["commodity_id"].isin(groups)].groupby("commodity_id"):
         if groups[str(group)] == (group,):
             continue
-        split = _member_split(ds, base, sorted(rows["region_id"].unique()), str(group))
+        split = _member_split(ds, base, final_use, sorted(rows["region_id"].unique()), str(group))
         long = split.stack().rename("split").rename_axis(["region_id", "member"]).reset_index()
         rows = rows.merge(long[long["split"] > 0], on="region_id")
         rows = rows.assign(commodity_id=rows.pop("member"), added_t_per_yr=rows["added_t_per_yr"] * rows.pop("split"))
@@ -152,22 +163,31 @@ def _production(base: pd.DataFrame, added: pd.Series, growth: float, controller:
     return pd.concat([rows, world_rows], ignore_index=True).assign(year=year)
 
 
-def _trade(trade: pd.DataFrame, added: pd.Series, growth: float, output: pd.Series) -> pd.DataFrame:
-    """Base-year trade rows → the projected year's (module docs); ``output``: each exporter's
-    projected ÷ base-year production, by (region, commodity)."""
-    bilateral = (trade["importer_id"] != WORLD) & (trade["exporter_id"] != WORLD)
-    imports = trade[bilateral].groupby(["importer_id", "commodity_id"])["quantity_t"].sum()
-    imports.index.names = ["region_id", "commodity_id"]
-    importer = pd.MultiIndex.from_arrays([trade["importer_id"], trade["commodity_id"]])
-    new_own = added.reindex(importer).fillna(0.0).to_numpy()
-    base_imports = imports.reindex(importer).to_numpy(dtype=float)
+def _flows(flows: pd.DataFrame, added: pd.Series, growth: float, group_of: Mapping[str, str]) -> pd.DataFrame:
+    """The base year's reconciled flows (``origin_id, destination_id, commodity_id, flow_t``) as
+    the projected year's trade rows: each grows with demand, less the share of the importer's
+    imports of the product group that its own new output replaces (module docs)."""
+    group = flows["commodity_id"].map(group_of)
+    imports = flows.groupby([flows["destination_id"], group])["flow_t"].transform("sum").to_numpy()
+    key = pd.MultiIndex.from_arrays([flows["destination_id"], group])
+    new_own = added.reindex(key).fillna(0.0).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        replaced = np.where(base_imports > 0, new_own / (growth * base_imports), 0.0)
-    factor = growth * np.clip(1.0 - np.nan_to_num(replaced), 0.0, 1.0)
-    exporter = pd.MultiIndex.from_arrays([trade["exporter_id"], trade["commodity_id"]])
-    own = output.reindex(exporter).fillna(growth).to_numpy()
-    factor = np.where(bilateral, factor, own)
-    return trade.assign(quantity_t=trade["quantity_t"] * factor, value_usd=trade["value_usd"] * factor)
+        replaced = np.where(imports > 0, new_own / (growth * imports), 0.0)
+    quantity = flows["flow_t"].to_numpy() * growth * np.clip(1.0 - replaced, 0.0, 1.0)
+    return pd.DataFrame(
+        {
+            "exporter_id": flows["origin_id"].to_numpy(),
+            "importer_id": flows["destination_id"].to_numpy(),
+            "commodity_id": flows["commodity_id"].to_numpy(),
+            "reporter_id": "",
+            "quantity_t": quantity,
+            "value_usd": np.nan,
+            "source_id": "",
+            "basis": "derived",
+            "quality": "weak",
+            "note": "The base year's reconciled flow, grown with demand less imports replaced by new domestic output.",
+        }
+    )[quantity > 1e-6]
 
 
 def _other(table: pd.DataFrame, year: int, codes: set[str]) -> pd.DataFrame:
@@ -227,19 +247,17 @@ def project_dataset(
     tables = dict(ds.tables)
     prod = ds["production"]
     base = base_output(ds, base_year, material)
-    added = member_additions(ds, base, added_t).groupby(keys)["added_t_per_yr"].sum().clip(lower=0.0)
+    added = member_additions(ds, base, added_t, base_year, material).groupby(keys)["added_t_per_yr"].sum()
+    added = added.clip(lower=0.0)
     projected = _production(base, added, demand_growth, controller, year)
     projected = projected.assign(note=_note(projected, base_year, how))
     tables["production"] = _replace(prod, year, codes, projected)
 
-    # an exporter's total grows with its output of the group (trade rows report groups)
     group_of = _group_of(ds)
-    output = _by_group(projected[projected["region_id"] != WORLD], group_of) / _by_group(base, group_of)
-    trade = ds["trade"]
-    carried = trade[(trade["year"] == base_year) & trade["commodity_id"].isin(codes)]
     added_groups = added.rename(lambda m: group_of.get(m, m), level="commodity_id").groupby(keys).sum()
-    carried = _trade(carried, added_groups, demand_growth, output.replace([np.inf], np.nan))
+    carried = _flows(reconcile(ds, material, base_year).flows, added_groups, demand_growth, group_of)
     carried = carried.assign(year=year, note=_note(carried, base_year, how))
+    trade = ds["trade"]
     tables["trade"] = _replace(trade, year, codes, carried)
     shares = ds["trade_shares"]
     tables["trade_shares"] = _other(shares, year, codes)

@@ -172,7 +172,7 @@ def outlook(
     table = balance(supply, by_material)
     total, drivers = demand_growth(demand, as_of)
     base = base_output(ds, as_of)
-    added = member_additions(ds, base, pipeline_additions(ds, pipe, base, utilisation, controller))
+    added = member_additions(ds, base, pipeline_additions(ds, pipe, base, utilisation, controller), as_of)
     dependence = [controller_dependence(ds, as_of, list(regions), list(products), controller)]
     for year in dependence_years:
         future = project_dataset(
