@@ -299,3 +299,57 @@ def test_an_outlook_with_missing_attributes_still_renders() -> None:
     assert "Not drawn: pipeline.projects: not in this outlook." in page
     assert "Under STEPS" not in page  # no pressure table, so no top pressure point
     assert "Dy demand exceeds expected supply by 600 t" in page
+
+
+def test_a_leader_of_the_last_year_only() -> None:
+    p = _pressure()
+    p.loc[(p["material"] == "Dy") & (p["year"] == 2035), "rank"] = 2  # Ga back on top in 2035
+    p.loc[(p["material"] == "Ga") & (p["year"] == 2035), "rank"] = 1
+    assert outlook_headline(dataclasses.replace(FAKE, pressure=p)).startswith(
+        "Under APS, Dy is the top pressure point in 2040, taking over from Ga;"
+    )
+
+
+def test_long_project_names_are_cut_on_the_axis_and_whole_in_the_hover() -> None:
+    projects = _projects()
+    projects.loc[projects["name"] == "Refinery", "name"] = (
+        "Saskatchewan Research Council rare earth processing facility"
+    )
+    fig = pipeline_gantt(projects, to=2040, as_of=2024)
+    assert (
+        "Saskatchewan Research Council rare earth proces… (AUS)"
+    )  # 47 characters and "…" in fig.layout.yaxis.ticktext
+    planned = next(t for t in fig.data if t.name == "planned")
+    assert planned.hovertext[0].startswith("Saskatchewan Research Council rare earth processing facility (AUS")
+
+
+def test_a_share_on_the_wrong_scale_is_not_drawn() -> None:
+    percent = FAKE.concentration.assign(top1_share=100 * FAKE.concentration["top1_share"])
+    page = render_outlook_report(dataclasses.replace(FAKE, concentration=percent), created=CREATED)
+    assert "Not drawn: concentration, column top1_share: 70 is outside 0–1 (a fraction, not a percentage)." in page
+    # HHI on the 0–1 scale: Dy mining 0.6 against 10,000 × 0.7² = 4,900.
+    unit = FAKE.concentration.assign(hhi=FAKE.concentration["hhi"] / 10_000)
+    page = render_outlook_report(dataclasses.replace(FAKE, concentration=unit), created=CREATED)
+    assert "column hhi: 0.6 is below 10,000 × top-1 share² (4,900) for Dy mining 2025; is HHI on the 0–1 scale?" in page
+    assert f'id="{FIGURE_IDS["concentration"]}"' not in page
+    assert "most concentrated" not in page
+
+
+def test_an_infinite_value_is_named() -> None:
+    balance = FAKE.balance.copy()
+    balance.loc[balance.index[-1], "supply_t"] = float("inf")
+    page = render_outlook_report(dataclasses.replace(FAKE, balance=balance), created=CREATED)
+    assert "Not drawn: balance, column supply_t: inf is not a finite number." in page
+
+
+def test_nothing_readable_gives_a_headline_that_says_so() -> None:
+    empty = pd.DataFrame()
+    bare = dataclasses.replace(
+        FAKE, demand=empty, balance=empty, concentration=empty, dependence=empty, pressure=empty, top_five=empty,
+        pipeline=Pipeline(projects=empty, capacity=empty, as_of=2024, draws=1), iea=empty, notes=[],
+    )  # fmt: skip
+    page = render_outlook_report(bare, created=CREATED)
+    assert "The APS outlook has no table the report can read; see the notes below." in page
+    assert 'class="plotly-graph-div"' not in page
+    assert page.count("Not drawn:") == 7
+    assert "Report: top_five: no rows." in page

@@ -14,11 +14,13 @@ visible note where its figure would be, never a traceback.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from markupsafe import Markup
@@ -149,23 +151,78 @@ def _table(outlook: Any, name: str) -> Any:
     return getattr(outlook, name, None)
 
 
+#: Valid range of a measure (NaN is allowed: a figure not known); a value outside it means a unit or
+#: scale mix-up upstream (a percentage where a fraction belongs), so the figure is not drawn.
+_RANGES: dict[str, tuple[float, float]] = {
+    **dict.fromkeys(
+        [
+            "demand_t",
+            "recycled_t",
+            "supply_t",
+            "supply_p10_t",
+            "supply_p90_t",
+            "capacity_t_per_yr",
+            "bottom_up_kt",
+            "iea_kt",
+        ],
+        (0.0, math.inf),
+    ),
+    **dict.fromkeys(["top1_share", "p_online_by_target"], (0.0, 1.0)),
+    "controller_share_pct": (0.0, 100.0),
+    "hhi": (0.0, 10_000.0),
+}
+
+
+def _value_problem(table: pd.DataFrame, name: str) -> str | None:
+    """The first value outside its range, an infinite value, a year that is not a number, or an
+    HHI below 10,000 × top-1 share² (impossible on the 0–10,000 scale)."""
+    for c in TABLE_COLUMNS[name]:
+        if c in _TEXT:
+            continue
+        values = table[c].astype(float)
+        if c == "year" and values.isna().any():
+            return "column year: a row has no year"
+        lo, hi = _RANGES.get(c, (-math.inf, math.inf))
+        infinite = values[np.isinf(values)]
+        if len(infinite):
+            return f"column {c}: {infinite.iloc[0]:g} is not a finite number"
+        out = values[(values < lo) | (values > hi)]
+        if len(out):
+            scale = " (a fraction, not a percentage)" if hi == 1.0 else ""
+            return f"column {c}: {out.iloc[0]:g} is outside {lo:g}–{hi:g}{scale}"
+    if name == "concentration":
+        floor = 10_000.0 * table["top1_share"].astype(float) ** 2
+        low = table[table["hhi"] < floor - 1.0]
+        if len(low):
+            r = low.iloc[0]
+            return (
+                f"column hhi: {r['hhi']:g} is below 10,000 × top-1 share² ({10_000 * r['top1_share'] ** 2:,.0f}) "
+                f"for {r['material']} {r['stage']} {r['year']:.0f}; is HHI on the 0–1 scale?"
+            )
+    return None
+
+
 def table_problem(outlook: Any, name: str) -> str | None:
     """Why table ``name`` of ``outlook`` cannot be drawn (one line), or None when it can:
-    missing, not a DataFrame, missing columns, a non-numeric measure, no rows, no ``*_points``."""
+    missing, not a DataFrame, missing columns, a non-numeric measure, no rows, a value out of range
+    (:func:`_value_problem`), no ``*_points``."""
     label = "pipeline.projects" if name == "pipeline" else name
     table = _table(outlook, name)
     if table is None:
         return f"{label}: not in this outlook"
     if not isinstance(table, pd.DataFrame):
         return f"{label}: expected a pandas DataFrame, got {type(table).__name__}"
+    if table.empty:
+        return f"{label}: no rows"
     missing = [c for c in TABLE_COLUMNS[name] if c not in table.columns]
     if missing:
         return f"{label}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
     for c in TABLE_COLUMNS[name]:
         if c not in _TEXT and not pd.api.types.is_numeric_dtype(table[c]):
             return f"{label}, column {c}: expected numbers, got {table[c].dtype} (e.g. {table[c].iloc[0]!r})"
-    if table.empty:
-        return f"{label}: no rows"
+    bad = _value_problem(table, name)
+    if bad is not None:
+        return f"{label}, {bad}"
     if name == "pressure" and not of.driver_columns(table):
         return "pressure: no <driver>_points columns, so the score cannot be broken down"
     return None
@@ -187,13 +244,19 @@ def _leaders(pressure: pd.DataFrame) -> pd.Series:
 
 def _top_pressure(pressure: pd.DataFrame, scenario: str) -> str:
     leaders = _leaders(pressure)
+    if leaders.empty:
+        return ""
     years, names = [int(y) for y in leaders.index], [str(m) for m in leaders]
     last, top = years[-1], names[-1]
     i = len(names) - 1
     while i > 0 and names[i - 1] == top:  # back to the start of its current run at rank 1
         i -= 1
     text = f"Under {scenario}, {top} is the top pressure point "
-    text += f"throughout {years[0]}–{last}" if i == 0 else f"from {years[i]} to {last}, taking over from {names[i - 1]}"
+    if i == 0:
+        text += f"throughout {years[0]}–{last}"
+    else:
+        text += f"from {years[i]} to {last}" if years[i] < last else f"in {last}"
+        text += f", taking over from {names[i - 1]}"
     row = pressure[(pressure["material"] == top) & (pressure["year"] == last)]
     parts = row[of.driver_columns(pressure)].iloc[0].dropna().sort_values(ascending=False)
     drivers = " and ".join(
@@ -212,6 +275,8 @@ def _deficit(balance: pd.DataFrame) -> str:
     b["gap_t"] = b["demand_t"] - b["supply_t"]  # from the columns, whatever sign balance_t uses
     b["gap_share"] = b["gap_t"] / b["demand_t"]
     short = b[b["gap_t"] > 0].sort_values(["gap_share", "gap_t"], ascending=False)
+    if b["gap_t"].isna().all():
+        return ""
     if short.empty:
         return f"In {year} expected supply covers demand for each of the {len(b)} materials in the balance."
     w = short.iloc[0]
@@ -231,6 +296,8 @@ def _deficit(balance: pd.DataFrame) -> str:
 def _concentration(concentration: pd.DataFrame) -> str:
     year = int(concentration["year"].max())
     c = concentration[concentration["year"] == year].dropna(subset=["top1_share"])
+    if c.empty:
+        return ""
     w = c.sort_values(["top1_share", "hhi"], ascending=False).iloc[0]
     return (
         f"The most concentrated stage in {year} is {w['material']} {w['stage']}: {w['top1_region']} holds "
@@ -241,6 +308,8 @@ def _concentration(concentration: pd.DataFrame) -> str:
 def _dependence(dependence: pd.DataFrame) -> str:
     year = int(dependence["year"].max())
     d = dependence[dependence["year"] == year].dropna(subset=["controller_share_pct"])
+    if d.empty:
+        return ""
     w = d.sort_values("controller_share_pct", ascending=False).iloc[0]
     return (
         f"Traced upstream, {w['controller_share_pct']:.0f}% of {w['region_id']}'s {w['commodity_id']} supply "
@@ -251,6 +320,8 @@ def _dependence(dependence: pd.DataFrame) -> str:
 def _pipeline(projects: pd.DataFrame) -> str:
     waiting = projects[(projects["status"] != "operating") & projects["p_online_by_target"].notna()]
     late = int((waiting["p_online_by_target"] < 0.5).sum())
+    if waiting.empty:
+        return ""
     return (
         f"Of the {len(waiting)} projects not yet operating, {late} are more likely than not to miss their target year."
     )
@@ -275,6 +346,7 @@ def outlook_headline(outlook: OutlookLike) -> str:
     for name, sentence in _HEADLINE:
         if table_problem(outlook, name) is None:
             sentences.append(sentence(_table(outlook, name)))
+    sentences = [s for s in sentences if s]
     if not sentences:
         return f"The {outlook.scenario} outlook has no table the report can read; see the notes below."
     return " ".join(sentences)
@@ -392,24 +464,30 @@ def _text(value: Any) -> str:
 
 
 def _top_five_rows(outlook: Any) -> list[list[str]]:
-    t = outlook.top_five.sort_values(["first_year_in_top_five", "material"], na_position="last")
+    t = outlook.top_five
+    first = pd.to_numeric(t["first_year_in_top_five"], errors="coerce")  # sortable whatever its type
+    t = t.assign(_first=first).sort_values(["_first", "material"], na_position="last")
     return [
         [_text(r["material"]), _text(r["first_year_in_top_five"]), _text(r["years_in_top_five"])]
         for r in t.to_dict("records")
     ]
 
 
+def _number(value: float, spec: str) -> str:
+    return "–" if pd.isna(value) else f"{value:{spec}}"
+
+
 def _iea_rows(iea: pd.DataFrame) -> list[dict[str, Any]]:
     return [
         {
             "cells": [
-                str(r["scenario"]),
-                str(int(r["year"])),
-                str(r["bucket"]),
-                f"{r['bottom_up_kt']:,.2f}",
-                f"{r['iea_kt']:,.2f}",
-                f"{r['gap_pct']:+.1f}%",
-                str(r["split"]),
+                _text(r["scenario"]),
+                _number(r["year"], ".0f"),
+                _text(r["bucket"]),
+                _number(r["bottom_up_kt"], ",.2f"),
+                _number(r["iea_kt"], ",.2f"),
+                _number(r["gap_pct"], "+.1f") + "%",
+                _text(r["split"]),
             ],
             "outside": bool(abs(r["gap_pct"]) > IEA_TOLERANCE_PCT),
         }

@@ -43,6 +43,8 @@ STATUS_COLOURS = {
     "planned": "#ff7f0e",
     "stalled": "#d64545",
 }
+#: Longest project label on the Gantt's axis.
+LABEL_CHARS = 48
 _MARGIN = {"l": 60, "r": 10, "t": 50, "b": 40}
 
 
@@ -235,6 +237,11 @@ def _project_hover(p: pd.DataFrame) -> list[str]:
     ]
 
 
+def _short(name: str) -> str:
+    """A project's name cut to :data:`LABEL_CHARS` for the axis (the hover has it whole)."""
+    return name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1].rstrip(" ,") + "…"
+
+
 def pipeline_gantt(projects: pd.DataFrame, to: int, as_of: int) -> go.Figure:
     """One bar per project with a target year, from its target year to ``to`` and coloured by
     status, labelled "name (region)"; behind it the slip band, shaded dark from the target to the
@@ -257,7 +264,7 @@ def pipeline_gantt(projects: pd.DataFrame, to: int, as_of: int) -> go.Figure:
         fig.add_bar(y=y[mine], base=target[mine], x=to + 1 - target[mine], orientation="h", width=0.35, name=status,
                     meta="project", marker={"color": STATUS_COLOURS.get(status, colour(i + 5))},
                     hovertext=hover[mine], hovertemplate="%{hovertext}<extra></extra>")  # fmt: skip
-    labels = [f"{n} ({r})" for n, r in zip(p["name"], p["region_id"], strict=True)]
+    labels = [f"{_short(str(n))} ({r})" for n, r in zip(p["name"], p["region_id"], strict=True)]
     fig.update_yaxes(tickvals=y, ticktext=labels, autorange="reversed", automargin=True)
     fig.update_xaxes(title_text="year", range=[as_of - 1.5, to + 1], dtick=5)
     fig.update_layout(barmode="overlay", height=140 + 26 * max(len(p), 1), margin={**_MARGIN, "l": 10},
