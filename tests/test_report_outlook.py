@@ -353,3 +353,19 @@ def test_nothing_readable_gives_a_headline_that_says_so() -> None:
     assert 'class="plotly-graph-div"' not in page
     assert page.count("Not drawn:") == 7
     assert "Report: top_five: no rows." in page
+
+
+def test_the_shortage_table_lists_who_is_short_in_the_milestone_years(page: str) -> None:
+    # Balance years 2025, 2030, 2035, 2040: milestones 2025, 2030 and 2040. Each year scales the 2040
+    # figures by (k + 1)/4, so Dy is 20% short and Nd 5% short in every year; Ga never is.
+    assert "Materials whose demand exceeds expected supply in 2025, 2030, 2040" in page
+    table = page[page.index('<table class="shortages">') :]
+    table = table[: table.index("</table>")]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.DOTALL)[1:]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in rows]
+    assert [(c[0], c[1]) for c in cells] == [("2025", "Dy"), ("2025", "Nd"), ("2030", "Dy"), ("2030", "Nd"),
+                                             ("2040", "Dy"), ("2040", "Nd")]  # fmt: skip
+    dy_2040 = next(c for c in cells if c[:2] == ["2040", "Dy"])
+    assert dy_2040[2:] == ["3,000", "2,400", "2,000–2,800", "600", "20.0", "200 to 1,000"]
+    dy_2025 = next(c for c in cells if c[:2] == ["2025", "Dy"])
+    assert dy_2025[5] == "150"  # a quarter of 600 t

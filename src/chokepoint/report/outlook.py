@@ -174,6 +174,35 @@ def _number(value: float, spec: str) -> str:
     return "–" if pd.isna(value) else f"{value:{spec}}"
 
 
+def _shortages(balance: pd.DataFrame) -> tuple[list[int], list[list[str]]]:
+    """The milestone years (:func:`~.outlook_figures.driver_years`) and, in them, every material
+    whose demand exceeds expected supply: the gap in t and % of demand, and the gap with supply at
+    its p90 and p10. Computed from demand and supply, whatever sign ``balance_t`` uses."""
+    years = of.driver_years(balance["year"])
+    b = balance[balance["year"].isin(years) & (balance["demand_t"] > 0)]
+    b = b.assign(
+        gap_t=b["demand_t"] - b["supply_t"],
+        p90_gap_t=b["demand_t"] - b["supply_p90_t"],
+        p10_gap_t=b["demand_t"] - b["supply_p10_t"],
+    )
+    short = b[b["gap_t"] > 0].assign(gap_pct=lambda d: 100.0 * d["gap_t"] / d["demand_t"])
+    short = short.sort_values(["year", "gap_pct"], ascending=[True, False])
+    rows = [
+        [
+            _number(r["year"], ".0f"),
+            _text(r["material"]),
+            _number(r["demand_t"], ",.0f"),
+            _number(r["supply_t"], ",.0f"),
+            f"{_number(r['supply_p10_t'], ',.0f')}–{_number(r['supply_p90_t'], ',.0f')}",
+            _number(r["gap_t"], ",.0f"),
+            _number(r["gap_pct"], ".1f"),
+            f"{_number(r['p90_gap_t'], ',.0f')} to {_number(r['p10_gap_t'], ',.0f')}",
+        ]
+        for r in short.to_dict("records")
+    ]
+    return years, rows
+
+
 def _iea_rows(iea: pd.DataFrame) -> list[dict[str, Any]]:
     return [
         {
@@ -210,6 +239,7 @@ def render_outlook_report(outlook: OutlookLike, *, created: date | None = None) 
     created = datetime.now(UTC).date() if created is None else created
     problems = [p for n in TABLE_COLUMNS if (p := table_problem(outlook, n)) is not None]
     iea_ok = table_problem(outlook, "iea") is None
+    years, shortages = _shortages(outlook.balance) if table_problem(outlook, "balance") is None else ([], [])
     notes = getattr(outlook, "notes", None)
     return (
         _environment()
@@ -221,6 +251,8 @@ def render_outlook_report(outlook: OutlookLike, *, created: date | None = None) 
             headline=outlook_headline(outlook),
             stamp=outlook_stamp(outlook, created),
             sections=_sections(outlook),
+            shortage_years=", ".join(map(str, years)),
+            shortages=shortages,
             top_five=_top_five_rows(outlook) if table_problem(outlook, "top_five") is None else [],
             top_five_note=table_problem(outlook, "top_five") or "",
             iea=_iea_rows(outlook.iea) if iea_ok else [],

@@ -267,6 +267,10 @@ def pipeline_gantt(projects: pd.DataFrame, to: int, as_of: int) -> go.Figure:
     labels = [f"{_short(str(n))} ({r})" for n, r in zip(p["name"], p["region_id"], strict=True)]
     fig.update_yaxes(tickvals=y, ticktext=labels, autorange="reversed", automargin=True)
     fig.update_xaxes(title_text="year", range=[as_of - 1.5, to + 1], dtick=5)
-    fig.update_layout(barmode="overlay", height=140 + 26 * max(len(p), 1), margin={**_MARGIN, "l": 10},
-                      legend={"orientation": "h", "y": -0.08 if len(p) > 10 else -0.3})  # fmt: skip
+    fig.update_layout(
+        barmode="overlay",
+        height=160 + 26 * max(len(p), 1),
+        margin={**_MARGIN, "l": 10, "t": 60},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.01},
+    )  # above: clear of the year axis
     return fig
