@@ -177,7 +177,7 @@ def test_headline_names_the_top_material_its_year_and_the_deficit() -> None:
     headline = outlook_headline(FAKE)
     # Dy ranks first from 2030 (58 > 55 points) to 2040; Ga led in 2025. Dy's 2040 score: 40 + 24 + 8.
     assert headline.startswith("Under APS, Dy is the top pressure point from 2030 to 2040, taking over from Ga;")
-    assert "its 2040 score of 72 points comes mostly from deficit (40) and concentration (24)." in headline
+    assert "its 2040 score is 72 points, mostly from deficit (40) and concentration (24)." in headline
     # 3,000 − 2,400 = 600 t (20%); at supply p90 3,000 − 2,800 = 200 t, at p10 3,000 − 2,000 = 1,000 t.
     assert "Dy demand exceeds expected supply by 600 t (20% of demand) in 2040" in headline
     assert "(with supply at its p90 the gap is 200 t, at its p10 1,000 t); 2 of 3 materials are short" in headline
@@ -369,3 +369,11 @@ def test_the_shortage_table_lists_who_is_short_in_the_milestone_years(page: str)
     assert dy_2040[2:] == ["3,000", "2,400", "2,000–2,800", "600", "20.0", "200 to 1,000"]
     dy_2025 = next(c for c in cells if c[:2] == ["2025", "Dy"])
     assert dy_2025[5] == "150"  # a quarter of 600 t
+
+
+def test_one_late_project_is_counted_in_the_singular() -> None:
+    projects = _projects()
+    projects = projects[projects["name"].isin(["Old mine", "Refinery"])]
+    one = Pipeline(projects=projects, capacity=pd.DataFrame(), as_of=2024, draws=10)
+    headline = outlook_headline(dataclasses.replace(FAKE, pipeline=one))
+    assert headline.endswith("Of the 1 project not yet operating, 1 is more likely than not to miss its target year.")

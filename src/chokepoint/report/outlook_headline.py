@@ -49,7 +49,8 @@ def _top_pressure(pressure: pd.DataFrame, scenario: str) -> str:
     drivers = " and ".join(
         f"{str(c).removesuffix('_points').replace('_', ' ')} ({v:.0f})" for c, v in parts[:2].items()
     )
-    return f"{text}; its {last} score of {row['score'].iloc[0]:.0f} points comes mostly from {drivers}."
+    text += f"; its {last} score is {row['score'].iloc[0]:.0f} points"
+    return f"{text}, mostly from {drivers}." if drivers else f"{text}."
 
 
 def _gap(gap_t: float) -> str:
@@ -110,7 +111,9 @@ def _pipeline(projects: pd.DataFrame) -> str:
     if waiting.empty:
         return ""
     return (
-        f"Of the {len(waiting)} projects not yet operating, {late} are more likely than not to miss their target year."
+        f"Of the {len(waiting)} project{'s' if len(waiting) > 1 else ''} not yet operating, {late} "
+        f"{'is' if late == 1 else 'are'} more likely than not to miss {'its' if len(waiting) == 1 else 'their'} "
+        "target year."
     )
 
 
