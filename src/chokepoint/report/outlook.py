@@ -93,9 +93,8 @@ def _sections(outlook: Any) -> list[_Section]:
             outlook,
             "balance",
             "Demand and expected supply per material",
-            "Demand (all drivers) against the supply expected from today's producers and the "
-            "project pipeline, t/yr; the shaded band is the supply's 10th–90th percentile over the pipeline's "
-            "Monte Carlo draws. Materials in pressure-rank order.",
+            "Demand (all drivers) against expected supply, t/yr; the shaded band runs from the supply's 10th to "
+            "its 90th percentile. Materials in pressure-rank order.",
             lambda b: of.balance_figure(b, order),
         ),
         _figure(
@@ -111,7 +110,7 @@ def _sections(outlook: Any) -> list[_Section]:
             "pressure",
             "Pressure score by material and year",
             "The pressure score (points; higher is more pressure) per material and year, materials ordered by "
-            f"their rank in {outlook.to}, rank 1 at the top.",
+            f"their rank in {years[-1] if years else outlook.to}, rank 1 at the top.",
             of.pressure_heatmap,
         ),
         _figure(
