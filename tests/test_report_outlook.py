@@ -377,3 +377,14 @@ def test_one_late_project_is_counted_in_the_singular() -> None:
     one = Pipeline(projects=projects, capacity=pd.DataFrame(), as_of=2024, draws=10)
     headline = outlook_headline(dataclasses.replace(FAKE, pipeline=one))
     assert headline.endswith("Of the 1 project not yet operating, 1 is more likely than not to miss its target year.")
+
+
+def test_the_shortage_table_lists_five_a_year_and_counts_the_rest() -> None:
+    b = _balance()
+    extra = [b[b["material"] == m].assign(material=f"{m}{i}") for m in ("Dy", "Nd") for i in (2, 3)]  # 4 more
+    page = render_outlook_report(dataclasses.replace(FAKE, balance=pd.concat([b, *extra])), created=CREATED)
+    table = page[page.index('<table class="shortages">') :]
+    table = table[: table.index("</table>")]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", table, re.DOTALL)[1:]]
+    in_2040 = [c[1] for c in cells if c[0] == "2040"]
+    assert in_2040 == ["Dy", "Dy2", "Dy3", "Nd", "Nd2", "… and 1 more"]  # 20% short ×3, then 5% ×3

@@ -53,6 +53,8 @@ FIGURE_IDS = {
 }
 #: The IEA reproduction passes a row when the bottom-up total is within this of IEA's (issue 13).
 IEA_TOLERANCE_PCT = 10.0
+#: Materials listed per year in the shortage table, largest share of demand first.
+SHORTAGE_ROWS = 5
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,9 @@ def _shortages(balance: pd.DataFrame) -> tuple[list[int], list[list[str]]]:
         p10_gap_t=b["demand_t"] - b["supply_p10_t"],
     )
     short = b[b["gap_t"] > 0].assign(gap_pct=lambda d: 100.0 * d["gap_t"] / d["demand_t"])
-    short = short.sort_values(["year", "gap_pct"], ascending=[True, False])
+    short = short.sort_values(["year", "gap_pct", "material"], ascending=[True, False, True])
+    counts = short.groupby("year")["material"].size()
+    short = short.groupby("year").head(SHORTAGE_ROWS)
     rows = [
         [
             _number(r["year"], ".0f"),
@@ -199,6 +203,13 @@ def _shortages(balance: pd.DataFrame) -> tuple[list[int], list[list[str]]]:
         ]
         for r in short.to_dict("records")
     ]
+    # after each year's rows, how many more are short that year (the balance chart shows them all)
+    at = 0
+    for year, n in counts.items():
+        at += min(int(n), SHORTAGE_ROWS)
+        if n > SHORTAGE_ROWS:
+            rows.insert(at, [f"{year:.0f}", f"… and {n - SHORTAGE_ROWS} more", *[""] * 6])
+            at += 1
     return years, rows
 
 
@@ -252,6 +263,7 @@ def render_outlook_report(outlook: OutlookLike, *, created: date | None = None) 
             sections=_sections(outlook),
             shortage_years=", ".join(map(str, years)),
             shortages=shortages,
+            shortage_rows=SHORTAGE_ROWS,
             top_five=_top_five_rows(outlook) if table_problem(outlook, "top_five") is None else [],
             top_five_note=table_problem(outlook, "top_five") or "",
             iea=_iea_rows(outlook.iea) if iea_ok else [],

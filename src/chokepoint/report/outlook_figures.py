@@ -94,7 +94,7 @@ def balance_figure(balance: pd.DataFrame, order: Sequence[str] | None = None) ->
     if order is not None:
         materials = [m for m in order if m in materials] + [m for m in materials if m not in order]
     fig, cols = _grid(materials)
-    lines = [("demand", "demand_t", colour(3), "solid"), ("expected supply", "supply_t", colour(0), "solid")]
+    lines = [("demand", "demand_t", colour(1), "solid"), ("expected supply", "supply_t", colour(0), "solid")]
     for n, material in enumerate(materials):
         g = balance[balance["material"] == material].sort_values("year")
         at = _cell(n, cols)
@@ -143,14 +143,17 @@ def pressure_heatmap(pressure: pd.DataFrame) -> go.Figure:
     score = pressure.pivot_table(index="material", columns="year", values="score", aggfunc="first").reindex(order)
     rank = pressure.pivot_table(index="material", columns="year", values="rank", aggfunc="first")
     rank = rank.reindex(index=order, columns=score.columns)
+    z = score.to_numpy(dtype=float)
+    top = float(np.nanmax(z)) if np.isfinite(z).any() else 1.0
     fig = go.Figure(
         go.Heatmap(
-            z=score.to_numpy(dtype=float),
+            z=z,
             x=[int(y) for y in score.columns],
             y=order,
             customdata=rank.to_numpy(dtype=float),
             colorscale="YlOrRd",
             zmin=0,
+            zmax=max(top, 1e-9),  # from zero, so pale means little pressure, not the least of the year
             colorbar={"title": {"text": "score (points)"}},
             hovertemplate="%{y} %{x}: %{z:.1f} points, rank %{customdata:.0f}<extra></extra>",
         )
