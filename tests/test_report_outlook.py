@@ -385,6 +385,6 @@ def test_the_shortage_table_lists_five_a_year_and_counts_the_rest() -> None:
     page = render_outlook_report(dataclasses.replace(FAKE, balance=pd.concat([b, *extra])), created=CREATED)
     table = page[page.index('<table class="shortages">') :]
     table = table[: table.index("</table>")]
-    cells = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", table, re.DOTALL)[1:]]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.DOTALL)[1:]]
     in_2040 = [c[1] for c in cells if c[0] == "2040"]
-    assert in_2040 == ["Dy", "Dy2", "Dy3", "Nd", "Nd2", "… and 1 more"]  # 20% short ×3, then 5% ×3
+    assert in_2040 == ["Dy", "Dy2", "Dy3", "Nd", "Nd2", "… and 1 more short that year"]  # 20% short ×3, then 5% ×3

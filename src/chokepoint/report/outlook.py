@@ -208,7 +208,7 @@ def _shortages(balance: pd.DataFrame) -> tuple[list[int], list[list[str]]]:
     for year, n in counts.items():
         at += min(int(n), SHORTAGE_ROWS)
         if n > SHORTAGE_ROWS:
-            rows.insert(at, [f"{year:.0f}", f"… and {n - SHORTAGE_ROWS} more", *[""] * 6])
+            rows.insert(at, [f"{year:.0f}", f"… and {n - SHORTAGE_ROWS} more short that year"])
             at += 1
     return years, rows
 
