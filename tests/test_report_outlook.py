@@ -12,6 +12,7 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 from chokepoint import __version__
+from chokepoint.errors import ChokepointError
 from chokepoint.outlook import Pipeline
 from chokepoint.report.outlook import FIGURE_IDS, outlook_headline, render_outlook_report
 from chokepoint.report.outlook_figures import (
@@ -388,3 +389,24 @@ def test_the_shortage_table_lists_five_a_year_and_counts_the_rest() -> None:
     cells = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.DOTALL)[1:]]
     in_2040 = [c[1] for c in cells if c[0] == "2040"]
     assert in_2040 == ["Dy", "Dy2", "Dy3", "Nd", "Nd2", "… and 1 more short that year"]  # 20% short ×3, then 5% ×3
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"scenario": None}, "outlook report: the outlook has no scenario"),
+        ({"to": "2040"}, "outlook report, field to: expected int, got '2040'"),
+        ({"as_of": True}, "outlook report, field as_of: expected int, got True"),
+        ({"to": 2024}, "outlook report, field to: 2024 is not after as_of 2024"),
+    ],
+)
+def test_a_bad_scalar_is_one_line_error(change: dict[str, object], message: str) -> None:
+    with pytest.raises(ChokepointError) as caught:
+        render_outlook_report(dataclasses.replace(FAKE, **change), created=CREATED)  # type: ignore[arg-type]
+    assert str(caught.value) == message
+
+
+def test_gantt_marks_where_the_outlook_starts() -> None:
+    fig = pipeline_gantt(_projects(), to=2040, as_of=2024)
+    assert [s.x0 for s in fig.layout.shapes] == [2025]
+    assert [a.text for a in fig.layout.annotations] == ["outlook from 2025"]

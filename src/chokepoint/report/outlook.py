@@ -28,12 +28,13 @@ from plotly.offline import get_plotlyjs
 from chokepoint.report import _environment, _html
 from chokepoint.report import outlook_figures as of
 from chokepoint.report.outlook_headline import outlook_headline, outlook_stamp
-from chokepoint.report.outlook_tables import TABLE_COLUMNS, OutlookLike, outlook_table, table_problem
+from chokepoint.report.outlook_tables import TABLE_COLUMNS, OutlookLike, check_outlook, outlook_table, table_problem
 
 __all__ = [
     "FIGURE_IDS",
     "TABLE_COLUMNS",
     "OutlookLike",
+    "check_outlook",
     "outlook_headline",
     "outlook_stamp",
     "render_outlook_report",
@@ -242,10 +243,13 @@ def _iea_scores(iea: pd.DataFrame) -> list[str]:
 
 def render_outlook_report(outlook: OutlookLike, *, created: date | None = None) -> str:
     """The HTML page of ``outlook``: headline and stamp, then the figures and tables of the module
-    docs. ``created`` is the date in the stamp (default: today, UTC).
+    docs. ``created`` is the date in the stamp (default: today, UTC). A missing or mistyped scalar
+    (scenario, to, as_of, dataset, fingerprint) raises :class:`~chokepoint.errors.ChokepointError`;
+    a table that cannot be drawn becomes a note.
 
     Offline: plotly.js is embedded once and no element loads anything from the network.
     """
+    check_outlook(outlook)
     created = datetime.now(UTC).date() if created is None else created
     problems = [p for n in TABLE_COLUMNS if (p := table_problem(outlook, n)) is not None]
     iea_ok = table_problem(outlook, "iea") is None

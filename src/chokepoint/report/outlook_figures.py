@@ -199,7 +199,7 @@ def concentration_figure(concentration: pd.DataFrame) -> go.Figure:
             g = g.sort_values("year")
             fig.add_scatter(x=g["year"], y=100.0 * g["top1_share"], name=material, legendgroup=material,
                             showlegend=n == 0, mode="lines", line={"color": colour(i)},
-                            customdata=np.column_stack([g["top1_region"].astype(str), g["hhi"].astype(float)]),
+                            customdata=list(zip(g["top1_region"].astype(str), g["hhi"].astype(float), strict=True)),
                             hovertemplate=f"{material}: %{{y:.1f}}% (%{{customdata[0]}}), HHI %{{customdata[1]:,.0f}}"
                             "<extra></extra>", **at)  # fmt: skip
     fig.update_yaxes(title_text="top-1 share (%)", range=[0, 100])
@@ -270,6 +270,9 @@ def pipeline_gantt(projects: pd.DataFrame, to: int, as_of: int) -> go.Figure:
     labels = [f"{_short(str(n))} ({r})" for n, r in zip(p["name"], p["region_id"], strict=True)]
     fig.update_yaxes(tickvals=y, ticktext=labels, autorange="reversed", automargin=True)
     fig.update_xaxes(title_text="year", range=[as_of - 1.5, to + 1], dtick=5)
+    fig.add_vline(x=as_of + 1, line={"dash": "dot", "color": "#52606d", "width": 1})
+    fig.add_annotation(x=as_of + 1, y=1, yref="paper", text=f"outlook from {as_of + 1}", showarrow=False,
+                       xanchor="left", yanchor="bottom", font={"size": 11, "color": "#52606d"})  # fmt: skip
     fig.update_layout(
         barmode="overlay",
         height=160 + 26 * max(len(p), 1),

@@ -15,10 +15,11 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from chokepoint.errors import ChokepointError
 from chokepoint.outlook import Pipeline
 from chokepoint.report.outlook_figures import driver_columns
 
-__all__ = ["TABLE_COLUMNS", "OutlookLike", "outlook_table", "table_problem"]
+__all__ = ["TABLE_COLUMNS", "OutlookLike", "check_outlook", "outlook_table", "table_problem"]
 
 
 class OutlookLike(Protocol):
@@ -185,3 +186,21 @@ def table_problem(outlook: Any, name: str) -> str | None:
     if name == "pressure" and not driver_columns(table):
         return "pressure: no <driver>_points columns, so the score cannot be broken down"
     return None
+
+
+#: The outlook's scalar attributes and their types: without them the page has no title or stamp.
+SCALARS: dict[str, type] = {"scenario": str, "to": int, "as_of": int, "dataset": str, "fingerprint": str}
+
+
+def check_outlook(outlook: Any) -> None:
+    """Raise a one-line :class:`ChokepointError` when a scalar of :data:`SCALARS` is missing or of
+    the wrong type, or ``to`` is not after ``as_of``. Tables are not checked here: a table the
+    report cannot read becomes a note (:func:`table_problem`)."""
+    for field, kind in SCALARS.items():
+        value = getattr(outlook, field, None)
+        if value is None:
+            raise ChokepointError(f"outlook report: the outlook has no {field}")
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ChokepointError(f"outlook report, field {field}: expected {kind.__name__}, got {value!r}")
+    if outlook.to <= outlook.as_of:
+        raise ChokepointError(f"outlook report, field to: {outlook.to} is not after as_of {outlook.as_of}")
