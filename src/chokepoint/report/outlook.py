@@ -228,7 +228,7 @@ def _iea_rows(iea: pd.DataFrame) -> list[dict[str, Any]]:
             ],
             "outside": bool(abs(r["gap_pct"]) > IEA_TOLERANCE_PCT),
         }
-        for r in iea.sort_values(["scenario", "bucket", "year"]).to_dict("records")
+        for r in iea.to_dict("records")  # in the outlook's order
     ]
 
 
