@@ -410,3 +410,22 @@ def test_gantt_marks_where_the_outlook_starts() -> None:
     fig = pipeline_gantt(_projects(), to=2040, as_of=2024)
     assert [s.x0 for s in fig.layout.shapes] == [2025]
     assert [a.text for a in fig.layout.annotations] == ["outlook from 2025"]
+
+
+def test_the_magnet_rare_earths_together_when_all_four_are_in_the_balance() -> None:
+    b = _balance()
+    b = b[b["material"] != "Ga"]
+    # Dy 3,000/2,400 and Nd 60,000/57,000 in 2040, plus Pr and Tb with 1,000 t demand each and
+    # 1,100 t and 700 t supply: 65,000 t of demand, 61,200 t of supply, 3,800 t (6%) short.
+    last = b["year"] == 2040
+    extra = pd.concat(
+        [b[last & (b["material"] == "Dy")].assign(material=m, demand_t=1_000.0, supply_t=s) for m, s in
+         [("pr", 1_100.0), ("Terbium", 700.0)]]
+    )  # fmt: skip
+    headline = outlook_headline(dataclasses.replace(FAKE, balance=pd.concat([b, extra])))
+    assert (
+        "Together the magnet rare earths (Nd, Pr, Dy, Tb) are 3,800 t short in 2040 (6% of their demand)." in headline
+    )
+    # Without terbium the group is not summed: no partial total is passed off as the four.
+    three = pd.concat([b, extra[extra["material"] == "pr"]])
+    assert "Together" not in outlook_headline(dataclasses.replace(FAKE, balance=three))

@@ -81,6 +81,32 @@ def _deficit(balance: pd.DataFrame) -> str:
     )
 
 
+#: The four magnet rare earths, by name or symbol (the IEA's magnet-REE bucket: Nd, Pr, Dy, Tb).
+MAGNET_REE = {"neodymium": "nd", "praseodymium": "pr", "dysprosium": "dy", "terbium": "tb"}
+
+
+def _magnet_ree(balance: pd.DataFrame) -> str:
+    """The four magnet rare earths together in the last year, when the balance has all four. No
+    p10–p90 here: quantiles of the elements do not add up to a quantile of their sum."""
+    year = int(balance["year"].max())
+    b = balance[balance["year"] == year]
+    key = b["material"].astype(str).str.lower()
+    mine = b[key.isin(MAGNET_REE) | key.isin(MAGNET_REE.values())]
+    if mine["material"].nunique() < len(MAGNET_REE) or mine[["demand_t", "supply_t"]].isna().any(axis=None):
+        return ""
+    demand, supply = float(mine["demand_t"].sum()), float(mine["supply_t"].sum())
+    if demand <= 0:
+        return ""
+    if supply >= demand:
+        return (
+            f"Together the magnet rare earths (Nd, Pr, Dy, Tb) are covered in {year}: {_t(supply - demand)} to spare."
+        )
+    return (
+        f"Together the magnet rare earths (Nd, Pr, Dy, Tb) are {_t(demand - supply)} short in {year} "
+        f"({100 * (demand - supply) / demand:.0f}% of their demand)."
+    )
+
+
 def _concentration(concentration: pd.DataFrame) -> str:
     year = int(concentration["year"].max())
     c = concentration[concentration["year"] == year].dropna(subset=["top1_share"])
@@ -119,6 +145,7 @@ def _pipeline(projects: pd.DataFrame) -> str:
 
 _HEADLINE: list[tuple[str, Callable[[pd.DataFrame], str]]] = [
     ("balance", _deficit),
+    ("balance", _magnet_ree),
     ("concentration", _concentration),
     ("dependence", _dependence),
     ("pipeline", _pipeline),
@@ -128,8 +155,9 @@ _HEADLINE: list[tuple[str, Callable[[pd.DataFrame], str]]] = [
 def outlook_headline(outlook: OutlookLike) -> str:
     """The page's opening sentences from the results: the top pressure point in the last year and
     since when, what drives its score, the largest deficit in the last year with its p10–p90 band,
-    the most concentrated stage, the most dependent importer and how many projects will be late.
-    A table the report cannot read is left out of the headline (the page notes why)."""
+    the four magnet rare earths together (when the balance has them), the most concentrated stage,
+    the most dependent importer and how many projects will be late. A table the report cannot read
+    is left out of the headline (the page notes why)."""
     sentences = []
     if table_problem(outlook, "pressure") is None:
         sentences.append(_top_pressure(outlook.pressure, str(outlook.scenario)))

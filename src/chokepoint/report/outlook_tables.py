@@ -127,7 +127,7 @@ _RANGES: dict[str, tuple[float, float]] = {
         ],
         (0.0, math.inf),
     ),
-    **dict.fromkeys(["top1_share", "p_online_by_target"], (0.0, 1.0)),
+    **dict.fromkeys(["top1_share", "p_online_by_target", "deficit_share"], (0.0, 1.0)),
     "controller_share_pct": (0.0, 100.0),
     "hhi": (0.0, 10_000.0),
 }
