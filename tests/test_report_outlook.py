@@ -17,6 +17,9 @@ from chokepoint.outlook import Pipeline
 from chokepoint.report.outlook import FIGURE_IDS, outlook_headline, render_outlook_report
 from chokepoint.report.outlook_figures import (
     balance_figure,
+    concentration_figure,
+    demand_figure,
+    dependence_figure,
     pipeline_gantt,
     pressure_drivers_figure,
     pressure_heatmap,
@@ -239,9 +242,19 @@ def test_gantt_has_one_bar_per_project_with_a_target_year() -> None:
 
 def test_figures_name_their_units() -> None:
     assert balance_figure(_balance()).layout.yaxis.title.text == "t/yr"
+    assert demand_figure(_demand()).layout.yaxis.title.text == "t/yr"
+    assert concentration_figure(_concentration()).layout.yaxis.title.text == "top-1 share (%)"
+    assert dependence_figure(_dependence()).layout.yaxis.title.text == "traced share on the controller (%)"
     assert pressure_drivers_figure(_pressure()).layout.yaxis.title.text == "points"
     heat = pressure_heatmap(_pressure())
     assert heat.data[0].colorbar.title.text == "score (points)"
+
+
+def test_concentration_in_percent_with_the_producer_and_hhi_in_the_hover() -> None:
+    fig = concentration_figure(_concentration())
+    dy_refining = next(t for t in fig.data if t.name == "Dy" and t.xaxis == "x2")  # panel 2: refining
+    assert list(dy_refining.y) == [90.0] * 4
+    assert tuple(dy_refining.customdata[0]) == ("CHN", 8_200.0)
 
 
 def test_heatmap_rows_are_in_rank_order() -> None:
