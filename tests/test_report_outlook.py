@@ -13,7 +13,7 @@ from plotly.offline import get_plotlyjs
 
 from chokepoint import __version__
 from chokepoint.errors import ChokepointError
-from chokepoint.outlook import Pipeline
+from chokepoint.foresight import Pipeline
 from chokepoint.report.outlook import FIGURE_IDS, outlook_headline, render_outlook_report
 from chokepoint.report.outlook_figures import (
     balance_figure,

@@ -284,12 +284,14 @@ def controller_dependence(
     """Each region's traced dependence on ``controller`` for ``products`` in ``year``: per
     product and stage, the controller's share of the tonnes of that stage the product rests on
     through every tier (the exposure core, :func:`chokepoint.analysis.exposure.effective_dependence`,
-    on ``year``'s network). Columns ``year, region_id, product_id, stage, controller_share_pct``."""
+    on ``year``'s network). Columns ``year, region_id, commodity_id`` (the product), ``stage``,
+    ``controller_share_pct``."""
     net = build_network(ds, material, year, consumers=regions)
     table = effective_dependence(net).reset_index()
     table = table[table["region_id"].isin(regions) & table["product_id"].isin(products)]
     keys = ["region_id", "product_id", "stage"]
     total = table.groupby(keys)["requirement_t_per_t"].sum()
     held = table[table["origin_id"] == controller].groupby(keys)["requirement_t_per_t"].sum()
-    share = (100.0 * held.reindex(total.index).fillna(0.0) / total).rename("controller_share_pct")
-    return share.reset_index().assign(year=year)[["year", *keys, "controller_share_pct"]]
+    share = (100.0 * held.reindex(total.index).fillna(0.0) / total).clip(0.0, 100.0).rename("controller_share_pct")
+    share = share.reset_index().rename(columns={"product_id": "commodity_id"})
+    return share.assign(year=year)[["year", "region_id", "commodity_id", "stage", "controller_share_pct"]]

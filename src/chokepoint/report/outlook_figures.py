@@ -206,9 +206,12 @@ def concentration_figure(concentration: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def dependence_figure(dependence: pd.DataFrame) -> go.Figure:
+def dependence_figure(dependence: pd.DataFrame, stage: str = "refining") -> go.Figure:
     """One panel per commodity: the share of each region's supply that rests on the controller
-    once traced upstream (% of supply), by year."""
+    once traced upstream (% of supply), by year; at ``stage`` where the table has stages (the
+    separation of oxides, where the controller's grip is tightest)."""
+    if "stage" in dependence.columns:
+        dependence = dependence[dependence["stage"] == stage]
     commodities = [str(c) for c in pd.unique(dependence["commodity_id"])]
     regions = [str(r) for r in pd.unique(dependence["region_id"])]
     fig, cols = _grid(commodities)

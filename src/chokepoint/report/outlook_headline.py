@@ -76,7 +76,7 @@ def _deficit(balance: pd.DataFrame) -> str:
     )
     others = f"; {len(short)} of {len(b)} materials are short that year" if len(short) > 1 else ""
     return (
-        f"{w['material']} demand exceeds expected supply by {_t(w['gap_t'])} ({100 * w['gap_share']:.0f}% of demand) "
+        f"{str(w['material']).capitalize()} demand exceeds expected supply by {_t(w['gap_t'])} ({100 * w['gap_share']:.0f}% of demand) "
         f"in {year}{band}{others}."
     )
 
@@ -119,15 +119,19 @@ def _concentration(concentration: pd.DataFrame) -> str:
     )
 
 
-def _dependence(dependence: pd.DataFrame) -> str:
+def _dependence(dependence: pd.DataFrame, stage: str = "refining") -> str:
+    """The most dependent importer in the last year; at ``stage`` where the table has stages."""
     year = int(dependence["year"].max())
     d = dependence[dependence["year"] == year].dropna(subset=["controller_share_pct"])
+    where = ""
+    if "stage" in d.columns:
+        d, where = d[d["stage"] == stage], f" at the {stage} stage"
     if d.empty:
         return ""
     w = d.sort_values("controller_share_pct", ascending=False).iloc[0]
     return (
         f"Traced upstream, {w['controller_share_pct']:.0f}% of {w['region_id']}'s {w['commodity_id']} supply "
-        f"still rests on the controller in {year}."
+        f"still rests on the controller{where} in {year}."
     )
 
 

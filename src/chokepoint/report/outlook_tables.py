@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from chokepoint.errors import ChokepointError
-from chokepoint.outlook import Pipeline
+from chokepoint.foresight import Pipeline
 from chokepoint.report.outlook_figures import driver_columns
 
 __all__ = ["TABLE_COLUMNS", "OutlookLike", "check_outlook", "outlook_table", "table_problem"]
