@@ -91,7 +91,9 @@ def test_new_domestic_output_replaces_imports_first() -> None:
     after = t[(t["year"] == 2030) & (t["importer_id"] == "USA") & t["commodity_id"].isin(MAGNETS)]
     assert float(after["quantity_t"].sum()) == pytest.approx(imported / 2)
     doubled = project_dataset(DS, 2030, demand_growth=2.0).tables["trade"]
-    rows = doubled[(doubled["year"] == 2030) & (doubled["importer_id"] == "USA") & doubled["commodity_id"].isin(MAGNETS)]
+    rows = doubled[
+        (doubled["year"] == 2030) & (doubled["importer_id"] == "USA") & doubled["commodity_id"].isin(MAGNETS)
+    ]
     assert float(rows["quantity_t"].sum()) == pytest.approx(2 * imported)
 
 
@@ -130,7 +132,9 @@ def test_a_ramping_plant_adds_the_rest_of_its_nameplate() -> None:
     expected = cap[(cap["year"] == 2030) & (cap["region_id"] == "USA") & (cap["commodity_id"] == "ndfeb_magnet")]
     base = _base()
     made = base[(base["region_id"] == "USA") & base["commodity_id"].isin(MAGNETS)]["production_t"].sum()
-    assert float(row["added_t_per_yr"].iloc[0]) == pytest.approx(0.85 * float(expected["expected_t_per_yr"].iloc[0]) - made)
+    assert float(row["added_t_per_yr"].iloc[0]) == pytest.approx(
+        0.85 * float(expected["expected_t_per_yr"].iloc[0]) - made
+    )
     assert not (added["region_id"] == "CHN").any()
 
 

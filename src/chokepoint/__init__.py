@@ -116,9 +116,9 @@ if TYPE_CHECKING:  # static checkers see the real names
     from chokepoint.dataset.checks import check_dataset
     from chokepoint.dataset.provenance import assumptions, sources_used
     from chokepoint.errors import CheckError, ChokepointError, ImportFileError, SchemaError, StoreError
+    from chokepoint.foresight import Outlook, Pipeline, outlook, pipeline
     from chokepoint.iomath import upstream_footprint
     from chokepoint.network import SupplyNetwork, build_network
-    from chokepoint.foresight import Outlook, Pipeline, outlook, pipeline
     from chokepoint.runfiles import open_run
     from chokepoint.scenario import Scenario
     from chokepoint.simulation.run import Provenance, Run, compare_runs

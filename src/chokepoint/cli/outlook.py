@@ -57,6 +57,7 @@ class OutlookTable(StrEnum):
 
     top_five = "top_five"
     pressure = "pressure"
+    weights = "weights"
     balance = "balance"
     concentration = "concentration"
     dependence = "dependence"
@@ -70,7 +71,8 @@ class OutlookTable(StrEnum):
 
 def outlook(
     scenario: Annotated[
-        str, typer.Option("--scenario", "-s", help="Outlook scenario: STEPS, APS, NZE or a YAML file (copy one to edit).")
+        str,
+        typer.Option("--scenario", "-s", help="Outlook scenario: STEPS, APS, NZE or a YAML file (copy one to edit)."),
     ] = "STEPS",
     to: Annotated[int, typer.Option("--to", help="Last year of the outlook.", min=1900, max=2100)] = 2050,
     table: Annotated[OutlookTable, typer.Option("--table", "-t", help="The table to print.")] = OutlookTable.top_five,
@@ -80,7 +82,9 @@ def outlook(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Folder for every table (CSV and Parquet) and report.html.")
     ] = None,
-    draws: Annotated[int, typer.Option("--draws", help="Monte Carlo draws of the pipeline.", min=1, max=1_000_000)] = 2_000,
+    draws: Annotated[
+        int, typer.Option("--draws", help="Monte Carlo draws of the pipeline.", min=1, max=1_000_000)
+    ] = 2_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the pipeline's draws.")] = 0,
     fmt: FormatOption = OutputFormat.table,
     db: DbOption = None,
@@ -101,7 +105,9 @@ def outlook(
         known = set(shown["material"]) if "material" in shown.columns else set()
         unknown = sorted(set(material) - known)
         if unknown:
-            raise typer.BadParameter(f"no {table.value} rows for material {unknown[0]!r}; materials: {', '.join(sorted(known))}")
+            raise typer.BadParameter(
+                f"no {table.value} rows for material {unknown[0]!r}; materials: {', '.join(sorted(known))}"
+            )
         shown = shown[shown["material"].isin(material)]
     if out is not None:
         _write_outlook(result, out)

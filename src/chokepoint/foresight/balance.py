@@ -82,9 +82,7 @@ def _stage_material(output: pd.DataFrame) -> pd.DataFrame:
     oxide = k.str.startswith(OXIDE_PREFIX)
     magnet = k.str.startswith(MAGNET_PREFIX)
     element = k.str.removeprefix(OXIDE_PREFIX).str.title().map(REE_NAMES)
-    out = output.assign(
-        stage=np.where(oxide, "refining", "magnet"), material=np.where(oxide, element, "ndfeb_magnet")
-    )
+    out = output.assign(stage=np.where(oxide, "refining", "magnet"), material=np.where(oxide, element, "ndfeb_magnet"))
     return out[(oxide & element.notna()) | magnet]
 
 
@@ -101,8 +99,8 @@ def supply_path(
     years = np.sort(pipe.capacity["year"].unique())
     index = controller_index if controller_index is not None else iea_controller_index(ds, years, base_year, controller)
     output = base_output(ds, base_year)
-    base = _stage_material(output).groupby(["stage", "material", "region_id"], as_index=False)["production_t"].sum()
-    base = base.rename(columns={"production_t": "supply_t"})
+    by_region = _stage_material(output).groupby(["stage", "material", "region_id"], as_index=False)
+    base = by_region.agg(supply_t=("production_t", "sum"))
     added = pipeline_additions(ds, pipe, output, utilisation, controller)
     added = _stage_material(member_additions(ds, output, added, base_year))
     keys = ["year", "stage", "material", "region_id"]
@@ -139,9 +137,11 @@ def balance(supply: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFrame:
     deficit_share`` (0–1: the share of demand that expected supply does not meet)."""
     base_year = int(supply["year"].min())
     world = supply.groupby(["year", "stage", "material"])[["supply_t", "supply_p10_t", "supply_p90_t"]].sum()
-    need = demand.assign(recycled_t=demand.get("recycled_t", 0.0)).groupby(["year", "material"])[
-        ["demand_t", "recycled_t"]
-    ].sum()
+    need = (
+        demand.assign(recycled_t=demand.get("recycled_t", 0.0))
+        .groupby(["year", "material"])[["demand_t", "recycled_t"]]
+        .sum()
+    )
     magnet = need.groupby("year").sum().assign(material="ndfeb_magnet").set_index("material", append=True)
     need = pd.concat([need, magnet])
     if base_year not in need.index.get_level_values("year"):
@@ -160,7 +160,9 @@ def balance(supply: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFrame:
     table["balance_t"] = table["supply_t"] - table["demand_t"]
     table["deficit_share"] = (-table["balance_t"] / table["demand_t"]).clip(lower=0.0)
     cols = ["year", "stage", "material", "demand_t", "supply_t", "supply_p10_t", "supply_p90_t", "recycled_t"]
-    return table[[*cols, "balance_t", "deficit_share"]].sort_values(["stage", "material", "year"]).reset_index(drop=True)
+    return (
+        table[[*cols, "balance_t", "deficit_share"]].sort_values(["stage", "material", "year"]).reset_index(drop=True)
+    )
 
 
 def concentration_path(supply: pd.DataFrame) -> pd.DataFrame:
@@ -193,8 +195,16 @@ def iea_supply_check(ds: Dataset, supply: pd.DataFrame) -> pd.DataFrame:
     ours = supply[(supply["stage"] == "refining") & supply["material"].isin(MAGNET_REES)]
     ours = ours.assign(region_id=ours["region_id"].where(ours["region_id"].isin(named), "ROW"))
     model = ours.groupby(["year", "region_id"])["supply_t"].sum()
-    model = pd.concat([model, model.groupby("year").sum().to_frame().assign(region_id=WORLD_ID)
-                       .set_index("region_id", append=True)["supply_t"]])
+    model = pd.concat(
+        [
+            model,
+            model.groupby("year")
+            .sum()
+            .to_frame()
+            .assign(region_id=WORLD_ID)
+            .set_index("region_id", append=True)["supply_t"],
+        ]
+    )
     table = iea.set_index(["year", "region_id"])["supply_t"].rename("iea_t").to_frame()
     table = table.join(model.rename("model_t"), how="inner").reset_index()
     at_base = table[table["year"] == base_year].set_index("region_id")

@@ -36,8 +36,8 @@ from chokepoint.baseyear import WORLD, material_chain, product_groups, reconcile
 from chokepoint.dataset import Dataset
 from chokepoint.dataset.groups import group_members
 from chokepoint.errors import ChokepointError
-from chokepoint.network import build_network
 from chokepoint.foresight.pipeline import Pipeline
+from chokepoint.network import build_network
 
 __all__ = ["base_output", "controller_dependence", "member_additions", "pipeline_additions", "project_dataset"]
 
@@ -56,9 +56,14 @@ def base_output(ds: Dataset, base_year: int, material: str = "rare_earths") -> p
     positive only): what the fit says each region made, including where no production row
     reports it (Germany's magnets, seen only in its exports)."""
     by = reconcile(ds, material, base_year)
-    table = pd.DataFrame(by.production_t, index=by.regions, columns=by.commodities)
-    out = table.stack().rename("production_t").rename_axis(["region_id", "commodity_id"]).reset_index()
+    out = _long(by.production_t, by.regions, by.commodities, "production_t", ["region_id", "commodity_id"])
     return out[out["production_t"] > 1e-6].reset_index(drop=True)
+
+
+def _long(values: np.ndarray, rows: pd.Index, columns: pd.Index, name: str, names: list[str]) -> pd.DataFrame:
+    """A (rows × columns) array as a tidy table: ``names`` and ``name``, one row per cell."""
+    index = pd.MultiIndex.from_product([rows, columns], names=names)
+    return pd.DataFrame({name: np.asarray(values, dtype=float).ravel()}, index=index).reset_index()
 
 
 def _member_split(
@@ -69,8 +74,8 @@ def _member_split(
     mines both kinds) — the base year's regional oxide mix is what the fit needed to place, not
     what a plant makes (it puts 366 t of Dy oxide in Australia). Other groups (magnets, metals):
     as the region's own base-year final use of the members (a new plant makes what its region
-    uses, an assumption: MP's magnets are for GM's traction motors, Vulcan's for defence). Else
-    as the world's base-year output of the members."""
+    uses, an assumption: no plant's grade mix is in the data). Else as the world's base-year
+    output of the members."""
     members = list(group_members(ds["commodities"]).get(group, (group,)))
     made = base[base["commodity_id"].isin(members)].pivot_table(
         index="region_id", columns="commodity_id", values="production_t", aggfunc="sum"
@@ -106,8 +111,8 @@ def pipeline_additions(
     if not 0 < utilisation <= 1:
         raise ChokepointError(f"outlook: utilisation {utilisation} must be in (0, 1]")
     cap = pipe.capacity[pipe.capacity["region_id"] != controller]
-    made = _by_group(base, _group_of(ds))
-    made = made.reindex(pd.MultiIndex.from_frame(cap[["region_id", "commodity_id"]])).fillna(0.0).to_numpy()
+    by_group = _by_group(base, _group_of(ds))
+    made = by_group.reindex(pd.MultiIndex.from_frame(cap[["region_id", "commodity_id"]])).fillna(0.0).to_numpy()
     out = cap[["year", "region_id", "commodity_id"]].copy()
     for q in ("expected", "p10", "p90"):
         out[q] = np.clip(utilisation * cap[f"{q}_t_per_yr"].to_numpy() - made, 0.0, None)
@@ -129,14 +134,13 @@ def member_additions(
     kept as it is."""
     groups = group_members(ds["commodities"])
     by = reconcile(ds, material, base_year)
-    final_use = pd.DataFrame(by.final_use_t, index=by.regions, columns=by.commodities).stack()
-    final_use = final_use.rename("final_t").rename_axis(["region_id", "commodity_id"]).reset_index()
+    final_use = _long(by.final_use_t, by.regions, by.commodities, "final_t", ["region_id", "commodity_id"])
     out = [added[~added["commodity_id"].isin([g for g, ms in groups.items() if ms != (g,)])]]
     for group, rows in added[added["commodity_id"].isin(groups)].groupby("commodity_id"):
         if groups[str(group)] == (group,):
             continue
         split = _member_split(ds, base, final_use, sorted(rows["region_id"].unique()), str(group))
-        long = split.stack().rename("split").rename_axis(["region_id", "member"]).reset_index()
+        long = _long(split.to_numpy(), split.index, split.columns, "split", ["region_id", "member"])
         rows = rows.merge(long[long["split"] > 0], on="region_id")
         rows = rows.assign(commodity_id=rows.pop("member"), added_t_per_yr=rows["added_t_per_yr"] * rows.pop("split"))
         out.append(rows)
@@ -157,8 +161,10 @@ def _production(base: pd.DataFrame, added: pd.Series, growth: float, controller:
     rows = pd.concat([others, ctrl]).rename("production_t").reset_index()
     rows = rows.assign(basis="derived", quality="weak", source_id="", note="")
     rows.loc[rows["region_id"] == controller, "note"] = "The controller supplies what other producers cannot."
-    world_rows = world.rename("production_t").reset_index().assign(
-        region_id=WORLD, basis="derived", quality="weak", source_id="", note="World output grows with demand."
+    world_rows = (
+        world.rename("production_t")
+        .reset_index()
+        .assign(region_id=WORLD, basis="derived", quality="weak", source_id="", note="World output grows with demand.")
     )
     return pd.concat([rows, world_rows], ignore_index=True).assign(year=year)
 
@@ -229,7 +235,8 @@ def project_dataset(
 
     ``demand_growth``: world demand in ``year`` ÷ base year; ``sector_growth``: the same per
     sector; ``added_t``: the output the pipeline adds by then (``region_id, commodity_id,
-    added_t_per_yr``, :func:`pipeline_additions` of one year); ``label`` names the outlook in every projected row's note.
+    added_t_per_yr``, :func:`pipeline_additions` of one year); ``label`` names the outlook in
+    every projected row's note.
     """
     if year <= base_year:
         raise ChokepointError(f"projection: year {year} must be after the base year {base_year}")
@@ -293,5 +300,5 @@ def controller_dependence(
     total = table.groupby(keys)["requirement_t_per_t"].sum()
     held = table[table["origin_id"] == controller].groupby(keys)["requirement_t_per_t"].sum()
     share = (100.0 * held.reindex(total.index).fillna(0.0) / total).clip(0.0, 100.0).rename("controller_share_pct")
-    share = share.reset_index().rename(columns={"product_id": "commodity_id"})
-    return share.assign(year=year)[["year", "region_id", "commodity_id", "stage", "controller_share_pct"]]
+    table = share.reset_index().rename(columns={"product_id": "commodity_id"})
+    return table.assign(year=year)[["year", "region_id", "commodity_id", "stage", "controller_share_pct"]]

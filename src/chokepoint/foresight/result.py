@@ -59,7 +59,7 @@ class Outlook:
     pipeline: Pipeline
     iea: pd.DataFrame
     supply_check: pd.DataFrame
-    weights: Mapping[str, float] = field(default_factory=dict)
+    weights: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -72,6 +72,7 @@ class Outlook:
             "dependence": self.dependence,
             "pressure": self.pressure,
             "top_five": self.top_five,
+            "weights": self.weights,
             "projects": self.pipeline.projects,
             "capacity": self.pipeline.capacity,
             "iea": self.iea,
@@ -107,7 +108,7 @@ def _sector_growth(ds: Dataset, scenario: OutlookScenario, drivers: pd.DataFrame
                 f"outlook {scenario.name}: field drivers.{name}.sector: unknown sector {driver.sector!r}; "
                 f"sectors: {', '.join(sorted(known))}"
             )
-        value = float(drivers.loc[year, name])
+        value = float(drivers[name].to_numpy()[drivers.index.get_loc(year)])
         if np.isfinite(value) and value > 0:
             growth[driver.sector] = value
     return growth
@@ -148,7 +149,7 @@ def outlook(
     *,
     draws: int = 2_000,
     seed: int = 0,
-    dependence_years: Sequence[int] = (2030, 2040, 2050),
+    dependence_years: Sequence[int] | None = None,
     regions: Sequence[str] = DEPENDENT_REGIONS,
     products: Sequence[str] = DEPENDENT_PRODUCTS,
     utilisation: float = 0.85,
@@ -156,12 +157,20 @@ def outlook(
     ramp_slowdown: float = 1.0,
     weights: Mapping[str, float] | None = None,
 ) -> Outlook:
-    """The outlook of ``scenario`` (a shipped name or a file) to ``to`` (module docs)."""
+    """The outlook of ``scenario`` (a shipped name or a file) to ``to`` (module docs).
+
+    ``draws``/``seed``: the pipeline's Monte Carlo; ``dependence_years``: the projected networks
+    on which ``regions``' traced dependence on ``controller`` for ``products`` is followed
+    (default 2030, 2040, … and ``to``; each takes a base-year fit, ~4 s); ``utilisation`` of
+    new capacity; ``ramp_slowdown`` > 1 slows ramps outside the controller (a technology-export
+    ban); ``weights`` of the pressure-point drivers (:func:`~chokepoint.foresight.pressure_points`)."""
     outlook_scenario = _scenario(scenario)
     as_of = int(outlook_scenario.base_year)
     if to <= as_of:
         raise ChokepointError(f"outlook: --to {to} must be after the base year {as_of}")
     years = np.arange(as_of, to + 1)
+    if dependence_years is None:  # each decade's turn, and the last year
+        dependence_years = sorted({*range(10 * (as_of // 10 + 1), to + 1, 10), to})
     unknown = sorted(set(dependence_years) - set(years[1:]))
     if unknown:
         raise ChokepointError(f"outlook: dependence year {unknown[0]} is not between {as_of + 1} and {to}")
@@ -205,12 +214,12 @@ def outlook(
         pipeline=pipe,
         iea=iea_comparison(outlook_scenario),
         supply_check=iea_supply_check(ds, supply),
-        weights=dict(ranking.weights),
-        notes=_notes(outlook_scenario, supply, inputs),
+        weights=ranking.weights,
+        notes=_notes(inputs),
     )
 
 
-def _notes(scenario: OutlookScenario, supply: pd.DataFrame, inputs: pd.DataFrame) -> list[str]:
+def _notes(inputs: pd.DataFrame) -> list[str]:
     """What the outlook assumes rather than reads, for the report and the CLI."""
     notes = [
         "Supply outside China is the base year's reconciled output plus the project pipeline's expected "

@@ -76,7 +76,8 @@ def _deficit(balance: pd.DataFrame) -> str:
     )
     others = f"; {len(short)} of {len(b)} materials are short that year" if len(short) > 1 else ""
     return (
-        f"{str(w['material']).capitalize()} demand exceeds expected supply by {_t(w['gap_t'])} ({100 * w['gap_share']:.0f}% of demand) "
+        f"{str(w['material']).capitalize()} demand exceeds expected supply by {_t(w['gap_t'])} "
+        f"({100 * w['gap_share']:.0f}% of demand) "
         f"in {year}{band}{others}."
     )
 

@@ -20,6 +20,7 @@ from chokepoint.scenario import (
     Licence,
     Observation,
     Offtake,
+    Projection,
     Quota,
     Recycling,
     Scenario,
@@ -34,6 +35,7 @@ __all__ = ["models_markdown", "scenario_markdown"]
 
 _SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("Scenario (top level)", Scenario),
+    ("projected_from", Projection),
     ("export_controls[]", ExportControl),
     ("targets", Targets),
     ("instrument: ban", Ban),
