@@ -13,6 +13,16 @@ from chokepoint.cli._common import DatasetOption, DbOption, FormatOption, Output
 if TYPE_CHECKING:
     from chokepoint.foresight import Outlook
 
+RampSlowdownOption = Annotated[
+    float,
+    typer.Option(
+        "--ramp-slowdown",
+        min=1.0,
+        max=100.0,
+        help="A technology-export ban by China: projects elsewhere ramp this many times slower.",
+    ),
+]
+
 
 def pipeline(
     to: Annotated[int, typer.Option("--to", help="Last year of the outlook.", min=1900, max=2100)] = 2035,
@@ -20,15 +30,7 @@ def pipeline(
     seed: Annotated[int, typer.Option("--seed", help="Random seed (the same seed gives the same draws).")] = 0,
     region: Annotated[str | None, typer.Option("--region", "-r", help="Only this region (ISO3).")] = None,
     commodity: Annotated[str | None, typer.Option("--commodity", "-c", help="Only this commodity id.")] = None,
-    ramp_slowdown: Annotated[
-        float,
-        typer.Option(
-            "--ramp-slowdown",
-            min=1.0,
-            max=100.0,
-            help="A technology-export ban by China: projects elsewhere ramp this many times slower.",
-        ),
-    ] = 1.0,
+    ramp_slowdown: RampSlowdownOption = 1.0,
     projects: Annotated[bool, typer.Option("--projects", help="Print the projects, not the capacity by year.")] = False,
     fmt: FormatOption = OutputFormat.table,
     db: DbOption = None,
@@ -86,6 +88,7 @@ def outlook(
         int, typer.Option("--draws", help="Monte Carlo draws of the pipeline.", min=1, max=1_000_000)
     ] = 2_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the pipeline's draws.")] = 0,
+    ramp_slowdown: RampSlowdownOption = 1.0,
     fmt: FormatOption = OutputFormat.table,
     db: DbOption = None,
     dataset: DatasetOption = None,
@@ -99,7 +102,7 @@ def outlook(
     if out is not None:
         check_target(out)  # a folder we may not write is refused before anything runs
     with open_dataset(db, dataset) as ds:
-        result = compute(ds, scenario, to, draws=draws, seed=seed)
+        result = compute(ds, scenario, to, draws=draws, seed=seed, ramp_slowdown=ramp_slowdown)
     shown = result.tables()[table.value]
     if material:
         known = set(shown["material"]) if "material" in shown.columns else set()

@@ -128,17 +128,30 @@ def projected_dataset(
     demand = technology_demand(outlook_scenario, range(from_year, year + 1))
     total, drivers = demand_growth(demand, from_year)
     pipe = pipeline(ds, to=year, as_of=from_year)
-    base = base_output(ds, from_year)
-    added = pipeline_additions(ds, pipe, base, utilisation, controller)
+    added = pipeline_additions(ds, pipe, base_output(ds, from_year), utilisation, controller)
+    return _projected(ds, outlook_scenario, total, drivers, added, year, from_year, controller)
+
+
+def _projected(
+    ds: Dataset,
+    scenario: OutlookScenario,
+    total: pd.Series,
+    drivers: pd.DataFrame,
+    added: pd.DataFrame,
+    year: int,
+    base_year: int,
+    controller: str,
+) -> Dataset:
+    """``ds`` projected to ``year`` from the demand growth (world, per driver) and the additions."""
     return project_dataset(
         ds,
         year,
         demand_growth=float(total.loc[year]),
-        sector_growth=_sector_growth(ds, outlook_scenario, drivers, year),
+        sector_growth=_sector_growth(ds, scenario, drivers, year),
         added_t=added[added["year"] == year],
-        base_year=from_year,
+        base_year=base_year,
         controller=controller,
-        label=outlook_scenario.name,
+        label=scenario.name,
     )
 
 
@@ -184,16 +197,7 @@ def outlook(
     added = member_additions(ds, base, pipeline_additions(ds, pipe, base, utilisation, controller), as_of)
     dependence = [controller_dependence(ds, as_of, list(regions), list(products), controller)]
     for year in dependence_years:
-        future = project_dataset(
-            ds,
-            year,
-            demand_growth=float(total.loc[year]),
-            sector_growth=_sector_growth(ds, outlook_scenario, drivers, year),
-            added_t=added[added["year"] == year],
-            base_year=as_of,
-            controller=controller,
-            label=outlook_scenario.name,
-        )
+        future = _projected(ds, outlook_scenario, total, drivers, added, year, as_of, controller)
         dependence.append(controller_dependence(future, year, list(regions), list(products), controller))
     refining = table[table["stage"] == "refining"]
     inputs = pressure_inputs(ds, outlook_scenario.name, range(as_of + 1, to + 1), balance=refining)

@@ -184,24 +184,42 @@ def pressure_drivers_figure(pressure: pd.DataFrame, years: Sequence[int] | None 
     return fig
 
 
+def _panel_lines(
+    frame: pd.DataFrame,
+    panel: str,
+    line: str,
+    y: pd.Series,
+    hover: str,
+    customdata: list[tuple[Any, ...]] | None = None,
+) -> go.Figure:
+    """One panel per value of ``panel``, one line per value of ``line`` over years (``y`` aligned
+    with ``frame``), each line named once in the legend wherever it first appears."""
+    panels = [str(p) for p in pd.unique(frame[panel])]
+    lines = [str(v) for v in pd.unique(frame[line])]
+    fig, cols = _grid(panels)
+    shown: set[str] = set()
+    data = pd.Series(customdata if customdata is not None else [None] * len(frame), index=frame.index)
+    for n, name in enumerate(panels):
+        at = _cell(n, cols)
+        for i, label in enumerate(lines):
+            g = frame[(frame[panel].astype(str) == name) & (frame[line].astype(str) == label)].sort_values("year")
+            if g.empty:
+                continue
+            extra = {"customdata": list(data[g.index])} if customdata is not None else {}
+            fig.add_scatter(x=g["year"], y=y[g.index], name=label, legendgroup=label, showlegend=label not in shown,
+                            mode="lines", line={"color": colour(i)}, hovertemplate=hover.replace("{line}", label),
+                            **extra, **at)  # fmt: skip
+            shown.add(label)
+    return fig
+
+
 def concentration_figure(concentration: pd.DataFrame) -> go.Figure:
     """One panel per stage: the largest producer's share (top-1, % of the stage's world output)
     of each material by year; the hover names the producer and the stage's HHI."""
-    stages = [str(s) for s in pd.unique(concentration["stage"])]
-    materials = [str(m) for m in pd.unique(concentration["material"])]
-    fig, cols = _grid(stages)
-    for n, stage in enumerate(stages):
-        at = _cell(n, cols)
-        for i, material in enumerate(materials):
-            g = concentration[(concentration["stage"] == stage) & (concentration["material"] == material)]
-            if g.empty:
-                continue
-            g = g.sort_values("year")
-            fig.add_scatter(x=g["year"], y=100.0 * g["top1_share"], name=material, legendgroup=material,
-                            showlegend=n == 0, mode="lines", line={"color": colour(i)},
-                            customdata=list(zip(g["top1_region"].astype(str), g["hhi"].astype(float), strict=True)),
-                            hovertemplate=f"{material}: %{{y:.1f}}% (%{{customdata[0]}}), HHI %{{customdata[1]:,.0f}}"
-                            "<extra></extra>", **at)  # fmt: skip
+    c = concentration
+    custom = list(zip(c["top1_region"].astype(str), c["hhi"].astype(float), strict=True))
+    hover = "{line}: %{y:.1f}% (%{customdata[0]}), HHI %{customdata[1]:,.0f}<extra></extra>"
+    fig = _panel_lines(c, "stage", "material", 100.0 * c["top1_share"], hover, custom)
     fig.update_yaxes(title_text="top-1 share (%)", range=[0, 100])
     return fig
 
@@ -212,19 +230,8 @@ def dependence_figure(dependence: pd.DataFrame, stage: str = "refining") -> go.F
     separation of oxides, where the controller's grip is tightest)."""
     if "stage" in dependence.columns:
         dependence = dependence[dependence["stage"] == stage]
-    commodities = [str(c) for c in pd.unique(dependence["commodity_id"])]
-    regions = [str(r) for r in pd.unique(dependence["region_id"])]
-    fig, cols = _grid(commodities)
-    for n, commodity in enumerate(commodities):
-        at = _cell(n, cols)
-        for i, region in enumerate(regions):
-            g = dependence[(dependence["commodity_id"] == commodity) & (dependence["region_id"] == region)]
-            if g.empty:
-                continue
-            g = g.sort_values("year")
-            fig.add_scatter(x=g["year"], y=g["controller_share_pct"], name=region,
-                            legendgroup=region, showlegend=n == 0, mode="lines", line={"color": colour(i)},
-                            hovertemplate=f"{region}: %{{y:.1f}}%<extra></extra>", **at)  # fmt: skip
+    hover = "{line}: %{y:.1f}%<extra></extra>"
+    fig = _panel_lines(dependence, "commodity_id", "region_id", dependence["controller_share_pct"], hover)
     fig.update_yaxes(title_text="traced share on the controller (%)", range=[0, 100])
     return fig
 
