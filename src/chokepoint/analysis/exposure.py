@@ -10,6 +10,8 @@ side show it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -53,8 +55,9 @@ def _reliance(net: SupplyNetwork) -> pd.DataFrame:
     return table.rename_axis(["region_id", "commodity_id"]).sort_index()
 
 
-def effective_dependence(net: SupplyNetwork, region: str | None = None) -> pd.DataFrame:
-    """Direct and upstream-traced origin shares for every product delivered to ``region`` (or all).
+def effective_dependence(net: SupplyNetwork, region: str | Sequence[str] | None = None) -> pd.DataFrame:
+    """Direct and upstream-traced origin shares for every product delivered to ``region`` (one,
+    several, or all).
 
     Returns a tidy table indexed by (region_id, product_id, stage, origin_id) with
     ``requirement_t_per_t`` (tonnes of the stage's commodity from that origin needed per tonne
@@ -64,7 +67,7 @@ def effective_dependence(net: SupplyNetwork, region: str | None = None) -> pd.Da
     ``rests_on`` and ``source_id`` name the dataset rows behind the direct share (production or
     trade rows, or the world production mix where the region has no data).
     """
-    regions = [region] if region is not None else list(net.regions)
+    regions = list(net.regions) if region is None else [region] if isinstance(region, str) else list(region)
     stage_of = net.stages.set_index("commodity_id")["stage"]
     columns = [net.node(r, k) for r in regions for k in net.stages["commodity_id"]]
     Y = net.mix[:, columns].toarray()

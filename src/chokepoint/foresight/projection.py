@@ -294,7 +294,7 @@ def controller_dependence(
     on ``year``'s network). Columns ``year, region_id, commodity_id`` (the product), ``stage``,
     ``controller_share_pct``."""
     net = build_network(ds, material, year, consumers=regions)
-    table = effective_dependence(net).reset_index()
+    table = effective_dependence(net, regions).reset_index()
     table = table[table["region_id"].isin(regions) & table["product_id"].isin(products)]
     keys = ["region_id", "product_id", "stage"]
     total = table.groupby(keys)["requirement_t_per_t"].sum()
