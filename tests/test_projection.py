@@ -139,7 +139,9 @@ def test_a_ramping_plant_adds_the_rest_of_its_nameplate() -> None:
 
 
 def _world(supply: pd.DataFrame, year: int, material: str) -> float:
-    return float(supply[(supply["year"] == year) & (supply["material"] == material)]["supply_t"].sum())
+    """World supply of ``material`` in ``year`` at its balanced stage (separation; magnets)."""
+    rows = supply[(supply["year"] == year) & (supply["material"] == material)]
+    return float(rows.loc[rows["stage"].isin(["refining", "magnet"]), "supply_t"].sum())
 
 
 def test_the_base_year_clears_and_a_later_deficit_is_demand_growth_the_supply_misses() -> None:

@@ -1,14 +1,15 @@
 """The balance and the concentration path: demand against expected supply, year by year.
 
-**Supply** of a stage (separated oxide per element; NdFeB magnets) in a year is the base year's
-reconciled output (:func:`chokepoint.foresight.projection.base_output`) plus what the project
-pipeline adds (:func:`~chokepoint.foresight.projection.pipeline_additions`: its expected capacity,
-operating plants included, at ``utilisation``, less the base year's output), with the controller's own output following
-``controller_index`` (its output ÷ the base year's; by default IEA's base case for China's
-refining of magnet rare earths, :func:`iea_controller_index`). A plant's additions divide among
-the members of its group as :func:`~chokepoint.foresight.projection.member_additions` says (an
-oxide plant's by the region's ore assays). The p10/p90 band scales an element's
-additions by the ratio of the world pipeline's quantile to its mean.
+**Supply** of a stage (mined concentrate; separated oxide and metal per element; NdFeB magnets)
+in a year is the base year's reconciled output (:func:`chokepoint.foresight.projection.base_output`)
+plus what the project pipeline adds (:func:`~chokepoint.foresight.projection.pipeline_additions`:
+its expected capacity, operating plants included, at ``utilisation``, less the base year's
+output), with the controller's own output at every stage following ``controller_index`` (its
+output ÷ the base year's; by default IEA's base case for China's refining of magnet rare earths,
+:func:`iea_controller_index`). A plant's additions divide among the members of its group as
+:func:`~chokepoint.foresight.projection.member_additions` says (an oxide plant's by the region's
+ore assays). The p10/p90 band scales an element's additions by the ratio of the world
+pipeline's quantile to its mean.
 
 **Demand** comes from the outlook's technology drivers in tonnes of element on IEA's basis,
 which is not the basis of the oxide statistics (IEA's 2024 magnet-REE demand, 90.9 kt, is about
@@ -59,7 +60,9 @@ REE_NAMES = {
     "Yb": "ytterbium",
     "Lu": "lutetium",
 }
-OXIDE_PREFIX, MAGNET_PREFIX = "ree_oxide_", "ndfeb_"
+#: The stages a balance is struck at: separation, per element, and magnets.
+BALANCED = ("refining", "magnet")
+MINED_PREFIX, OXIDE_PREFIX, METAL_PREFIX, MAGNET_PREFIX = "ree_concentrate_", "ree_oxide_", "ree_metal_", "ndfeb_"
 WORLD_ID = "WLD"
 
 
@@ -77,13 +80,20 @@ def iea_controller_index(ds: Dataset, years: np.ndarray, base_year: int, control
 
 
 def _stage_material(output: pd.DataFrame) -> pd.DataFrame:
-    """Member rows → the balance's (stage, material): an oxide's element, or all NdFeB magnets."""
+    """Member rows → the path's (stage, material): mined concentrate as all rare earths (t REO),
+    an oxide's or a metal's element, or all NdFeB magnets."""
     k = output["commodity_id"]
-    oxide = k.str.startswith(OXIDE_PREFIX)
-    magnet = k.str.startswith(MAGNET_PREFIX)
-    element = k.str.removeprefix(OXIDE_PREFIX).str.title().map(REE_NAMES)
-    out = output.assign(stage=np.where(oxide, "refining", "magnet"), material=np.where(oxide, element, "ndfeb_magnet"))
-    return out[(oxide & element.notna()) | magnet]
+    stage = pd.Series(pd.NA, index=output.index, dtype=object)
+    material = pd.Series(pd.NA, index=output.index, dtype=object)
+    for prefix, name in ((MINED_PREFIX, "mining"), (OXIDE_PREFIX, "refining"), (METAL_PREFIX, "metal")):
+        rows = k.str.startswith(prefix)
+        stage[rows] = name
+        material[rows] = k[rows].str.removeprefix(prefix).str.title().map(REE_NAMES)
+    mined, magnets = k.str.startswith(MINED_PREFIX), k.str.startswith(MAGNET_PREFIX)
+    material[mined] = "rare_earths"
+    stage[magnets], material[magnets] = "magnet", "ndfeb_magnet"
+    out = output.assign(stage=stage, material=material)
+    return out[out["material"].notna()]
 
 
 def supply_path(
@@ -129,14 +139,15 @@ def supply_path(
 
 
 def balance(supply: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFrame:
-    """Demand against expected supply per year, stage and material (module docs).
+    """Demand against expected supply per year and material at the :data:`BALANCED` stages.
 
     ``demand``: ``year, material, demand_t`` and optionally ``recycled_t``, on its own basis;
     the magnet stage's demand grows as the magnet rare earths' total. Returns ``year, stage,
     material, demand_t, supply_t, supply_p10_t, supply_p90_t, recycled_t, balance_t,
     deficit_share`` (0–1: the share of demand that expected supply does not meet)."""
     base_year = int(supply["year"].min())
-    world = supply.groupby(["year", "stage", "material"])[["supply_t", "supply_p10_t", "supply_p90_t"]].sum()
+    struck = supply[supply["stage"].isin(BALANCED)]
+    world = struck.groupby(["year", "stage", "material"])[["supply_t", "supply_p10_t", "supply_p90_t"]].sum()
     need = (
         demand.assign(recycled_t=demand.get("recycled_t", 0.0))
         .groupby(["year", "material"])[["demand_t", "recycled_t"]]
