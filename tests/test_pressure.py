@@ -274,3 +274,24 @@ def test_a_dataset_without_outlook_rows_ranks_with_those_drivers_missing(default
     assert set(rows.loc["gallium", "missing"].split()) == {"deficit", "control", "growth"}
     assert set(rows.loc["helium-3", "missing"].split()) == set(DRIVERS)
     assert len(pressure_points(rows.reset_index()).scores) == 23
+
+
+def test_a_projected_path_moves_the_cited_concentration_by_its_change(default: Dataset) -> None:
+    cited = pressure_inputs(default, "STEPS", [2030, 2040]).set_index(["material", "year"])
+    path = pd.DataFrame(
+        {
+            "year": [2024, 2030, 2040],
+            "stage": "refining",
+            "material": "neodymium",
+            "top1_share": [0.9, 0.81, 0.72],  # falls by 10% and then 20%
+            "hhi": [8_100.0, 6_561.0, 5_184.0],
+        }
+    )
+    moved = pressure_inputs(default, "STEPS", [2030, 2040], concentration_path=path).set_index(["material", "year"])
+    nd = cited.loc[("neodymium", 2040)]
+    assert moved.loc[("neodymium", 2040), "top1_share"] == pytest.approx(0.8 * nd["top1_share"])
+    hhi = max(nd["hhi"] * 5_184.0 / 8_100.0, 1e4 * (0.8 * nd["top1_share"]) ** 2)
+    assert moved.loc[("neodymium", 2040), "hhi"] == pytest.approx(hhi)
+    assert moved.loc[("neodymium", 2030), "hhi_basis"] == "derived"
+    # a material the path does not cover keeps its cited figure
+    assert moved.loc[("gallium", 2040), "hhi"] == pytest.approx(cited.loc[("gallium", 2040), "hhi"])

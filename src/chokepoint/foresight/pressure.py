@@ -62,6 +62,7 @@ from chokepoint.foresight.pressure_data import (
     substitution,
     whole_years,
     with_balance,
+    with_concentration,
 )
 
 __all__ = [
@@ -163,6 +164,7 @@ def pressure_inputs(
     years: Iterable[int] = range(2025, 2051),
     balance: pd.DataFrame | None = None,
     *,
+    concentration_path: pd.DataFrame | None = None,
     assumed: Mapping[str, float | str] | None = None,
 ) -> pd.DataFrame:
     """The ranking's inputs, one row per (material, year) for every material of :data:`MATERIALS`.
@@ -174,6 +176,9 @@ def pressure_inputs(
     for each driver's column ``<column>_basis`` and ``<column>_source``; ``missing`` (drivers whose
     figure was missing and took ``assumed``, default :data:`ASSUMED_WHEN_MISSING`). ``balance``:
     columns ``material, year, demand_t, supply_t``, supplies the deficit and growth of its materials.
+    ``concentration_path``: a projected path (``year, stage, material, top1_share, hhi``, e.g.
+    :func:`~chokepoint.foresight.balance.concentration_path`) moves the cited concentration of its
+    materials year by year (:func:`~chokepoint.foresight.pressure_data.with_concentration`).
     """
     if scenario not in SCENARIOS:
         raise ChokepointError(f"scenario: {scenario!r} is unknown; use one of {', '.join(SCENARIOS)}")
@@ -193,6 +198,8 @@ def pressure_inputs(
         table = table.merge(part, on=["material", "year"], how="left")
     if balance is not None:
         table = with_balance(table, balance, yrs)
+    if concentration_path is not None:
+        table = with_concentration(table, concentration_path)
     table = _fill_missing(table.astype({"control_regime": object}), fill)
     order = {m: i for i, m in enumerate(materials)}
     table = table.sort_values(["material", "year"], key=lambda s: s.map(order) if s.name == "material" else s)

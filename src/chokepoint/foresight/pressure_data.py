@@ -272,3 +272,36 @@ def with_balance(table: pd.DataFrame, balance: pd.DataFrame, years: list[int]) -
         table.loc[idx, f"{column}_basis"] = "derived"
         table.loc[idx, f"{column}_source"] = BALANCE_SOURCE
     return table.reset_index()
+
+
+#: Where a concentration moved by the projected path comes from.
+PATH_SOURCE = "concentration path"
+
+
+def with_concentration(table: pd.DataFrame, path: pd.DataFrame, stage: str = "refining") -> pd.DataFrame:
+    """The cited concentration moved year by year as the projected path moves it: for each
+    material the path has at ``stage``, the top-1 share and the HHI are the cited ones × the
+    path's value in the year ÷ its value in its first year (the path's own level rests on the
+    base-year fit, the cited one on the study; only the change is taken from the path). The
+    top-1 share stays within 0–1 and the HHI within 10,000 · top-1² to 10,000."""
+    rows = path[path["stage"] == stage].sort_values("year")
+    if rows.empty:
+        return table
+    first = rows.groupby("material")[["top1_share", "hhi"]].transform("first")
+    change = pd.DataFrame(
+        {
+            "material": rows["material"],
+            "year": rows["year"],
+            "top1_change": rows["top1_share"] / first["top1_share"],
+            "hhi_change": rows["hhi"] / first["hhi"],
+        }
+    )
+    out = table.merge(change, on=["material", "year"], how="left")
+    moved = out["top1_change"].notna() & out["top1_share"].notna()
+    top1 = (out["top1_share"] * out["top1_change"]).clip(upper=1.0)
+    hhi = np.maximum((out["hhi"] * out["hhi_change"]).clip(upper=1e4), 1e4 * top1**2)
+    out.loc[moved, "top1_share"] = top1[moved]
+    out.loc[moved, "hhi"] = hhi[moved]
+    out.loc[moved, "hhi_basis"] = "derived"
+    out.loc[moved, "hhi_source"] = out.loc[moved, "hhi_source"].astype(str) + " × " + PATH_SOURCE
+    return out.drop(columns=["top1_change", "hhi_change"])

@@ -200,7 +200,9 @@ def outlook(
         future = _projected(ds, outlook_scenario, total, drivers, added, year, as_of, controller)
         dependence.append(controller_dependence(future, year, list(regions), list(products), controller))
     refining = table[table["stage"] == "refining"]
-    inputs = pressure_inputs(ds, outlook_scenario.name, range(as_of + 1, to + 1), balance=refining)
+    path = concentration_path(supply)
+    years_ahead = range(as_of + 1, to + 1)
+    inputs = pressure_inputs(ds, outlook_scenario.name, years_ahead, balance=refining, concentration_path=path)
     ranking = pressure_points(inputs, weights)
     return Outlook(
         scenario=outlook_scenario.name,
@@ -211,7 +213,7 @@ def outlook(
         demand=demand,
         balance=table,
         supply=supply,
-        concentration=concentration_path(supply),
+        concentration=path,
         dependence=pd.concat(dependence, ignore_index=True),
         pressure=ranking.scores,
         top_five=ranking.top_five,
