@@ -10,9 +10,9 @@ the same base-year fit, network and exposure core (and the simulation) run on it
   exports): the world total grows with ``demand_growth``; a producer outside the controller
   makes its base-year output plus what the pipeline adds (``added_t``, :func:`pipeline_additions`:
   its expected capacity at a utilisation, less what the region made; a group's addition divided
-  among its members by :func:`member_additions`); the controller
-  makes the rest, the residual supplier it has been since 2011 (never below zero: where others
-  outgrow demand, the world total is theirs);
+  among its members by :func:`member_additions`); the controller makes the rest, the residual
+  supplier it has been since 2011 (never below zero: where others outgrow demand, the world
+  total is theirs);
 - **trade**: every *reconciled* base-year flow becomes a trade row (the reported rows, the value
   rows and the sourcing shares the fit read are all in it, so Japan's oxide imports, seen only
   in a share, are kept); each grows with demand, less the imports of its product group that the
@@ -21,7 +21,9 @@ the same base-year fit, network and exposure core (and the simulation) run on it
   lets the sourcing move); ``prices``, ``stocks`` and ``sector_values`` are carried unchanged
   (real prices and stock cover held at the base year, an assumption).
 
-Every carried row keeps its source and says in its note what it was projected from.
+Every projected row says in its note what it was projected from; a carried sector-activity,
+price or stock row keeps its source, and a row from the fit (production, flows) has none, since
+it rests on many (the base year's ``base_year_fit`` table names them).
 """
 
 from __future__ import annotations
