@@ -11,6 +11,7 @@ import pytest
 import chokepoint as cp
 from chokepoint.analysis.exposure import exposure
 from chokepoint.baseyear import reconcile
+from chokepoint.dataset.checks import check_dataset
 from chokepoint.dataset.groups import group_members
 from chokepoint.errors import ChokepointError
 from chokepoint.foresight import Pipeline, pipeline
@@ -22,6 +23,7 @@ from chokepoint.foresight.projection import (
     pipeline_additions,
     project_dataset,
 )
+from chokepoint.schema import validate_table
 
 DS = cp.default_dataset()
 
@@ -81,20 +83,23 @@ def test_sector_activity_grows_by_sector() -> None:
     assert act[("WLD", "wind", 2030)] == pytest.approx(1.2 * act[("WLD", "wind", 2024)])
 
 
-def test_new_domestic_output_replaces_imports_first() -> None:
+def test_flows_grow_with_their_exporters_output_and_new_domestic_output_replaces_imports() -> None:
     flows = reconcile(DS, "rare_earths", 2024).flows
     into_us = flows[(flows["destination_id"] == "USA") & flows["commodity_id"].isin(MAGNETS)]
-    imported = float(into_us["flow_t"].sum())
-    assert imported > 0
-    half = project_dataset(DS, 2030, demand_growth=1.0, added_t=_one_addition("USA", "ndfeb_magnet", imported / 2))
+    by_origin = into_us.groupby("origin_id")["flow_t"].sum()
+    unchanged = project_dataset(DS, 2030, demand_growth=1.0)["trade"]
+    same = unchanged[(unchanged["year"] == 2030) & (unchanged["importer_id"] == "USA")]
+    assert same[same["commodity_id"].isin(MAGNETS)]["quantity_t"].sum() == pytest.approx(by_origin.sum())
+    added = by_origin.sum() / 2
+    half = project_dataset(DS, 2030, demand_growth=1.0, added_t=_one_addition("USA", "ndfeb_magnet", added))
+    # China, the residual supplier, makes less by what the US now makes: its flows shrink with it
+    base = _base()
+    china_2024 = base[(base["region_id"] == "CHN") & base["commodity_id"].isin(MAGNETS)]["production_t"].sum()
+    china = _production(half, 2030, "CHN") / china_2024
+    grown = by_origin.drop("CHN").sum() + china * by_origin["CHN"]
     t = half["trade"]
     after = t[(t["year"] == 2030) & (t["importer_id"] == "USA") & t["commodity_id"].isin(MAGNETS)]
-    assert float(after["quantity_t"].sum()) == pytest.approx(imported / 2)
-    doubled = project_dataset(DS, 2030, demand_growth=2.0).tables["trade"]
-    rows = doubled[
-        (doubled["year"] == 2030) & (doubled["importer_id"] == "USA") & doubled["commodity_id"].isin(MAGNETS)
-    ]
-    assert float(rows["quantity_t"].sum()) == pytest.approx(2 * imported)
+    assert float(after["quantity_t"].sum()) == pytest.approx(grown - added)
 
 
 @pytest.mark.parametrize("growth", [0.0, -1.0, float("nan"), float("inf")])
@@ -201,3 +206,12 @@ def test_dependence_on_the_controller_is_the_exposure_cores_share() -> None:
     rows = rows[rows["stage"] == "refining"]
     share = 100 * rows.loc[rows["origin_id"] == "CHN", "requirement_t_per_t"].sum() / rows["requirement_t_per_t"].sum()
     assert row["controller_share_pct"] == pytest.approx(share)
+
+
+def test_a_projected_dataset_is_a_valid_dataset_whose_exports_fit_its_output() -> None:
+    projected = project_dataset(DS, 2030, demand_growth=1.4, added_t=_one_addition("USA", "ndfeb_magnet", 5_000.0))
+    for table in ("production", "trade", "sector_activity", "prices", "stocks", "sector_values"):
+        validate_table(table, projected[table])  # every row: codes, types, a source, a basis
+    findings = check_dataset(projected)
+    over = findings[(findings["check"] == "exports_within_supply") & findings["row"].str.contains("ndfeb|smco")]
+    assert over.empty, over["message"].tolist()  # flows grow with their exporter's output

@@ -15,15 +15,17 @@ the same base-year fit, network and exposure core (and the simulation) run on it
   total is theirs);
 - **trade**: every *reconciled* base-year flow becomes a trade row (the reported rows, the value
   rows and the sourcing shares the fit read are all in it, so Japan's oxide imports, seen only
-  in a share, are kept); each grows with demand, less the imports of its product group that the
-  importer's own new output replaces (``× 1 − added / (demand_growth × base imports)``, clipped
-  to 0–1); ``trade_shares`` are not carried (the flows hold what they said, and the projection
-  lets the sourcing move); ``prices``, ``stocks`` and ``sector_values`` are carried unchanged
-  (real prices and stock cover held at the base year, an assumption).
+  in a share, are kept); each grows as its exporter's output of the product group grows (China's
+  with the demand others cannot meet), less the share of the importer's grown imports that its
+  own new output replaces (clipped to 0–1); ``trade_shares`` are not carried (the flows hold
+  what they said, and the projection lets the sourcing move); ``prices``, ``stocks`` and
+  ``sector_values`` are carried unchanged (real prices and stock cover held at the base year, an
+  assumption).
 
 Every projected row says in its note what it was projected from; a carried sector-activity,
-price or stock row keeps its source, and a row from the fit (production, flows) has none, since
-it rests on many (the base year's ``base_year_fit`` table names them).
+price or stock row keeps its source, and a row from the fit (production, flows) cites
+``chokepoint_projection``, since it rests on many (the base year's ``base_year_fit`` table names
+them). The projected dataset passes the schema like any other.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ from chokepoint.network import build_network
 __all__ = ["base_output", "controller_dependence", "member_additions", "pipeline_additions", "project_dataset"]
 
 OXIDES = "ree_oxide"
+#: The source of a projected year's rows that come from the fit (sources.csv).
+PROJECTION_SOURCE = "chokepoint_projection"
 
 #: Tables carried unchanged into the projected year.
 CARRIED = ("prices", "stocks", "sector_values")
@@ -161,39 +165,49 @@ def _production(base: pd.DataFrame, added: pd.Series, growth: float, controller:
     residual = (world - others.groupby("commodity_id").sum().reindex(world.index).fillna(0.0)).clip(lower=0.0)
     ctrl = pd.Series(residual.to_numpy(), index=pd.MultiIndex.from_product([[controller], residual.index], names=keys))
     rows = pd.concat([others, ctrl]).rename("production_t").reset_index()
-    rows = rows.assign(basis="derived", quality="weak", source_id="", note="")
+    rows = rows.assign(basis="derived", quality="weak", source_id=PROJECTION_SOURCE, note="")
     rows.loc[rows["region_id"] == controller, "note"] = "The controller supplies what other producers cannot."
     world_rows = (
         world.rename("production_t")
         .reset_index()
-        .assign(region_id=WORLD, basis="derived", quality="weak", source_id="", note="World output grows with demand.")
+        .assign(
+            region_id=WORLD,
+            basis="derived",
+            quality="weak",
+            source_id=PROJECTION_SOURCE,
+            note="World output grows with demand.",
+        )
     )
     return pd.concat([rows, world_rows], ignore_index=True).assign(year=year)
 
 
-def _flows(flows: pd.DataFrame, added: pd.Series, growth: float, group_of: Mapping[str, str]) -> pd.DataFrame:
+def _flows(flows: pd.DataFrame, added: pd.Series, output: pd.Series, group_of: Mapping[str, str]) -> pd.DataFrame:
     """The base year's reconciled flows (``origin_id, destination_id, commodity_id, flow_t``) as
-    the projected year's trade rows: each grows with demand, less the share of the importer's
-    imports of the product group that its own new output replaces (module docs)."""
+    the projected year's trade rows (module docs). ``output``: each region's projected ÷
+    base-year output by (region, product group); ``added``: its new output by the same keys."""
     group = flows["commodity_id"].map(group_of)
-    imports = flows.groupby([flows["destination_id"], group])["flow_t"].transform("sum").to_numpy()
-    key = pd.MultiIndex.from_arrays([flows["destination_id"], group])
-    new_own = added.reindex(key).fillna(0.0).to_numpy()
+    importer = pd.MultiIndex.from_arrays([flows["destination_id"], group])
+    exporter = pd.MultiIndex.from_arrays([flows["origin_id"], group])
+    grown = flows["flow_t"].to_numpy() * output.reindex(exporter).fillna(1.0).to_numpy()
+    keys = [flows["destination_id"].to_numpy(), group.to_numpy()]
+    grown_imports = pd.Series(grown).groupby(keys).transform("sum").to_numpy()
+    new_own = added.reindex(importer).fillna(0.0).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        replaced = np.where(imports > 0, new_own / (growth * imports), 0.0)
-    quantity = flows["flow_t"].to_numpy() * growth * np.clip(1.0 - replaced, 0.0, 1.0)
+        replaced = np.where(grown_imports > 0, new_own / grown_imports, 0.0)
+    quantity = grown * np.clip(1.0 - replaced, 0.0, 1.0)
     return pd.DataFrame(
         {
             "exporter_id": flows["origin_id"].to_numpy(),
             "importer_id": flows["destination_id"].to_numpy(),
             "commodity_id": flows["commodity_id"].to_numpy(),
-            "reporter_id": "",
+            "reporter_id": None,
             "quantity_t": quantity,
             "value_usd": np.nan,
-            "source_id": "",
+            "source_id": PROJECTION_SOURCE,
             "basis": "derived",
             "quality": "weak",
-            "note": "The base year's reconciled flow, grown with demand less imports replaced by new domestic output.",
+            "note": "The base year's reconciled flow, grown with its exporter's output, less the imports "
+            "the importer's own new output replaces.",
         }
     )[quantity > 1e-6]
 
@@ -212,7 +226,8 @@ def _replace(table: pd.DataFrame, year: int, codes: set[str] | None, rows: pd.Da
     """``table`` with its rows of ``codes`` (every row, if None) in ``year`` replaced by ``rows``,
     in the table's own columns and dtypes."""
     kept = table[table["year"] != year] if codes is None else _other(table, year, codes)
-    return pd.concat([kept, rows[table.columns]], ignore_index=True).astype(table.dtypes.to_dict())
+    dtypes = table.dtypes.to_dict()
+    return pd.concat([kept, rows[table.columns].astype(dtypes)], ignore_index=True).astype(dtypes)
 
 
 def _by_group(output: pd.DataFrame, group_of: Mapping[str, str]) -> pd.Series:
@@ -264,7 +279,9 @@ def project_dataset(
 
     group_of = _group_of(ds)
     added_groups = added.rename(lambda m: group_of.get(m, m), level="commodity_id").groupby(keys).sum()
-    carried = _flows(reconcile(ds, material, base_year).flows, added_groups, demand_growth, group_of)
+    made = _by_group(projected[projected["region_id"] != WORLD], group_of) / _by_group(base, group_of)
+    made = made.replace([np.inf], np.nan)
+    carried = _flows(reconcile(ds, material, base_year).flows, added_groups, made, group_of)
     carried = carried.assign(year=year, note=_note(carried, base_year, how))
     trade = ds["trade"]
     tables["trade"] = _replace(trade, year, codes, carried)
