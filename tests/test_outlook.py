@@ -123,3 +123,15 @@ def test_a_projected_base_year_must_follow_the_year_it_starts_from(tmp_path: Pat
 def test_an_outlook_year_outside_the_horizon_is_refused() -> None:
     with pytest.raises(ChokepointError, match="dependence year 2060 is not between 2025 and 2050"):
         outlook(DS, "STEPS", 2050, dependence_years=(2060,))
+
+
+def test_an_edited_outlook_file_runs_and_one_with_an_unknown_name_is_one_line(tmp_path: Path) -> None:
+    shipped = Path(cp.__file__).parent / "foresight" / "scenarios" / "aps.yaml"
+    edited = tmp_path / "my-outlook.yaml"
+    edited.write_text(shipped.read_text(encoding="utf-8"), encoding="utf-8")
+    result = outlook(DS, edited, 2030, draws=100)
+    assert result.scenario == "APS"
+    text = shipped.read_text(encoding="utf-8").replace("name: APS", "name: mine", 1)
+    edited.write_text(text, encoding="utf-8")
+    with pytest.raises(ChokepointError, match="field name: 'mine'; an outlook file is named after the IEA scenario"):
+        outlook(DS, edited, 2030, draws=100)

@@ -210,7 +210,7 @@ def test_dependence_on_the_controller_is_the_exposure_cores_share() -> None:
 
 def test_a_projected_dataset_is_a_valid_dataset_whose_exports_fit_its_output() -> None:
     projected = project_dataset(DS, 2030, demand_growth=1.4, added_t=_one_addition("USA", "ndfeb_magnet", 5_000.0))
-    for table in ("production", "trade", "sector_activity", "prices", "stocks", "sector_values"):
+    for table in ("sources", "production", "trade", "sector_activity", "prices", "stocks", "sector_values"):
         validate_table(table, projected[table])  # every row: codes, types, a source, a basis
     findings = check_dataset(projected)
     over = findings[(findings["check"] == "exports_within_supply") & findings["row"].str.contains("ndfeb|smco")]

@@ -24,8 +24,8 @@ the same base-year fit, network and exposure core (and the simulation) run on it
 
 Every projected row says in its note what it was projected from; a carried sector-activity,
 price or stock row keeps its source, and a row from the fit (production, flows) cites
-``chokepoint_projection``, since it rests on many (the base year's ``base_year_fit`` table names
-them). The projected dataset passes the schema like any other.
+``chokepoint_projection``, a source row the projection adds, since it rests on many (the base
+year's ``base_year_fit`` table names them). The projected dataset passes the schema like any other.
 """
 
 from __future__ import annotations
@@ -46,8 +46,18 @@ from chokepoint.network import build_network
 __all__ = ["base_output", "controller_dependence", "member_additions", "pipeline_additions", "project_dataset"]
 
 OXIDES = "ree_oxide"
-#: The source of a projected year's rows that come from the fit (sources.csv).
+#: The source of a projected year's rows that come from the fit, added to a projected dataset.
 PROJECTION_SOURCE = "chokepoint_projection"
+_PROJECTION_ROW = {
+    "source_id": PROJECTION_SOURCE,
+    "publisher": "Chokepoint project",
+    "title": "Projected base year of the outlook (docs/outlook.md)",
+    "section": "Rows of a projected year: the reconciled base year carried forward under an outlook scenario",
+    "published_year": 2026,
+    "url": None,
+    "note": "Not a publication: marks the derived rows of a projected year; each row's note says what it was "
+    "projected from. The base year's own rows and their sources are in the base_year_fit table.",
+}
 
 #: Tables carried unchanged into the projected year.
 CARRIED = ("prices", "stocks", "sector_values")
@@ -269,6 +279,10 @@ def project_dataset(
     how = f"{label}, {year}"
 
     tables = dict(ds.tables)
+    sources = ds["sources"]
+    if PROJECTION_SOURCE not in set(sources["source_id"]):
+        row = pd.DataFrame([_PROJECTION_ROW]).astype(sources.dtypes.to_dict())
+        tables["sources"] = pd.concat([sources, row], ignore_index=True)
     prod = ds["production"]
     base = base_output(ds, base_year, material)
     added = member_additions(ds, base, added_t, base_year, material).groupby(keys)["added_t_per_yr"].sum()

@@ -22,7 +22,7 @@ from chokepoint.errors import ChokepointError
 from chokepoint.foresight.balance import balance, concentration_path, iea_supply_check, supply_path
 from chokepoint.foresight.demand import iea_comparison, load_outlook_scenario, technology_demand
 from chokepoint.foresight.pipeline import Pipeline, pipeline
-from chokepoint.foresight.pressure import pressure_inputs, pressure_points
+from chokepoint.foresight.pressure import SCENARIOS, pressure_inputs, pressure_points
 from chokepoint.foresight.projection import (
     base_output,
     controller_dependence,
@@ -178,6 +178,11 @@ def outlook(
     new capacity; ``ramp_slowdown`` > 1 slows ramps outside the controller (a technology-export
     ban); ``weights`` of the pressure-point drivers (:func:`~chokepoint.foresight.pressure_points`)."""
     outlook_scenario = _scenario(scenario)
+    if outlook_scenario.name not in SCENARIOS:  # it picks IEA's growth for Ga, Ge, W, graphite …
+        raise ChokepointError(
+            f"outlook: field name: {outlook_scenario.name!r}; an outlook file is named after the IEA scenario "
+            f"whose growth it takes for the materials without drivers: {', '.join(SCENARIOS)}"
+        )
     as_of = int(outlook_scenario.base_year)
     if to <= as_of:
         raise ChokepointError(f"outlook: --to {to} must be after the base year {as_of}")
@@ -221,15 +226,16 @@ def outlook(
         iea=iea_comparison(outlook_scenario),
         supply_check=iea_supply_check(ds, supply),
         weights=ranking.weights,
-        notes=_notes(inputs),
+        notes=_notes(inputs, utilisation, controller),
     )
 
 
-def _notes(inputs: pd.DataFrame) -> list[str]:
+def _notes(inputs: pd.DataFrame, utilisation: float, controller: str) -> list[str]:
     """What the outlook assumes rather than reads, for the report and the CLI."""
     notes = [
-        "Supply outside China is the base year's reconciled output plus the project pipeline's expected "
-        "capacity at 85% utilisation; China's refining follows IEA's base case (flat after 2035).",
+        f"Supply outside {controller} is the base year's reconciled output plus the project pipeline's expected "
+        f"capacity at {100 * utilisation:.0f}% utilisation; {controller}'s output follows IEA's base case for its "
+        "refining of magnet rare earths (flat after 2035).",
         "Demand is put on the supply's basis: the base year clears and later years grow as the "
         "technology drivers do (docs/outlook.md).",
     ]
