@@ -19,27 +19,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from chokepoint.dataset.groups import RARE_EARTHS
+
 DATA = Path(__file__).resolve().parents[1] / "src" / "chokepoint" / "data"
 YEAR = 2024
 
-#: Element symbol → name, in the order the tables list them.
+#: Element symbol → name, in the order the tables list them (promethium has no output).
 ELEMENTS = {
-    "La": "lanthanum",
-    "Ce": "cerium",
-    "Pr": "praseodymium",
-    "Nd": "neodymium",
-    "Sm": "samarium",
-    "Eu": "europium",
-    "Gd": "gadolinium",
-    "Tb": "terbium",
-    "Dy": "dysprosium",
-    "Ho": "holmium",
-    "Er": "erbium",
-    "Tm": "thulium",
-    "Yb": "ytterbium",
-    "Lu": "lutetium",
-    "Y": "yttrium",
-    "Sc": "scandium",
+    s: RARE_EARTHS[s]
+    for s in ["La", "Ce", "Pr", "Nd", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu", "Y", "Sc"]
 }
 #: CIAAW standard atomic weights (abridged to 5-6 significant figures), g/mol.
 ATOMIC_WEIGHT = {

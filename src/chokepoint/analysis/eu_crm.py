@@ -28,6 +28,7 @@ import pandas as pd
 
 from chokepoint.analysis.indices import eu_economic_importance, eu_supply_risk, hhi_wgi_t
 from chokepoint.dataset import Dataset
+from chokepoint.dataset.groups import RARE_EARTHS
 from chokepoint.errors import CheckError
 
 __all__ = [
@@ -42,11 +43,7 @@ __all__ = [
 ]
 
 #: The 17 rare-earth elements: EU-assessed materials that belong to the ``rare_earths`` family.
-REE_ELEMENTS = (
-    *("lanthanum", "cerium", "praseodymium", "neodymium", "promethium", "samarium", "europium"),
-    *("gadolinium", "terbium", "dysprosium", "holmium", "erbium", "thulium", "ytterbium", "lutetium"),
-    *("scandium", "yttrium"),
-)
+REE_ELEMENTS = tuple(RARE_EARTHS.values())
 #: The study's rare-earth groups (2023 study, p.2): ten heavy and five light elements; scandium apart.
 EU_GROUPS: dict[str, tuple[str, ...]] = {
     "hree": (

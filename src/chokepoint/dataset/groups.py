@@ -20,6 +20,7 @@ import pandas as pd
 
 __all__ = [
     "ELEMENT_SYMBOLS",
+    "RARE_EARTHS",
     "commodity_elements",
     "covered_commodities",
     "element_symbol",
@@ -36,6 +37,27 @@ Fm Md No Lr Rf Db Sg Bh Hs Mt Ds Rg Cn Nh Fl Mc Lv Ts Og
 """
 ELEMENT_SYMBOLS: tuple[str, ...] = tuple(_PERIODIC_TABLE.split())
 _BY_FOLD = {s.casefold(): s for s in ELEMENT_SYMBOLS}
+#: The 17 rare-earth elements, symbol → name (the ``material`` of the EU CRM tables): the
+#: lanthanides in atomic order, then scandium and yttrium.
+RARE_EARTHS: dict[str, str] = {
+    "La": "lanthanum",
+    "Ce": "cerium",
+    "Pr": "praseodymium",
+    "Nd": "neodymium",
+    "Pm": "promethium",
+    "Sm": "samarium",
+    "Eu": "europium",
+    "Gd": "gadolinium",
+    "Tb": "terbium",
+    "Dy": "dysprosium",
+    "Ho": "holmium",
+    "Er": "erbium",
+    "Tm": "thulium",
+    "Yb": "ytterbium",
+    "Lu": "lutetium",
+    "Sc": "scandium",
+    "Y": "yttrium",
+}
 
 WORLD = "WLD"
 

@@ -27,43 +27,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from chokepoint.baseyear import WORLD
 from chokepoint.dataset import Dataset
+from chokepoint.dataset.groups import RARE_EARTHS
 from chokepoint.errors import ChokepointError
 from chokepoint.foresight.pipeline import Pipeline
 from chokepoint.foresight.projection import base_output, member_additions, pipeline_additions
+from chokepoint.foresight.scenario import MATERIALS
 
 __all__ = [
-    "REE_NAMES",
     "balance",
     "concentration_path",
     "iea_controller_index",
     "supply_path",
 ]
 
-#: Element symbol → the dataset's material name (material_indicators, supply_shares).
-REE_NAMES = {
-    "Sc": "scandium",
-    "Y": "yttrium",
-    "La": "lanthanum",
-    "Ce": "cerium",
-    "Pr": "praseodymium",
-    "Nd": "neodymium",
-    "Pm": "promethium",
-    "Sm": "samarium",
-    "Eu": "europium",
-    "Gd": "gadolinium",
-    "Tb": "terbium",
-    "Dy": "dysprosium",
-    "Ho": "holmium",
-    "Er": "erbium",
-    "Tm": "thulium",
-    "Yb": "ytterbium",
-    "Lu": "lutetium",
-}
 #: The stages a balance is struck at: separation, per element, and magnets.
 BALANCED = ("refining", "magnet")
 MINED_PREFIX, OXIDE_PREFIX, METAL_PREFIX, MAGNET_PREFIX = "ree_concentrate_", "ree_oxide_", "ree_metal_", "ndfeb_"
-WORLD_ID = "WLD"
 
 
 def iea_controller_index(ds: Dataset, years: np.ndarray, base_year: int, controller: str = "CHN") -> pd.Series:
@@ -88,7 +69,7 @@ def _stage_material(output: pd.DataFrame) -> pd.DataFrame:
     for prefix, name in ((MINED_PREFIX, "mining"), (OXIDE_PREFIX, "refining"), (METAL_PREFIX, "metal")):
         rows = k.str.startswith(prefix)
         stage[rows] = name
-        material[rows] = k[rows].str.removeprefix(prefix).str.title().map(REE_NAMES)
+        material[rows] = k[rows].str.removeprefix(prefix).str.title().map(RARE_EARTHS)
     mined, magnets = k.str.startswith(MINED_PREFIX), k.str.startswith(MAGNET_PREFIX)
     material[mined] = "rare_earths"
     stage[magnets], material[magnets] = "magnet", "ndfeb_magnet"
@@ -188,10 +169,6 @@ def concentration_path(supply: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns={"region_id": "top1_region", "share": "top1_share"})
 
 
-#: The magnet rare earths, whose supply IEA projects by country (``supply_outlook``).
-MAGNET_REES = ("neodymium", "praseodymium", "dysprosium", "terbium")
-
-
 def iea_supply_check(ds: Dataset, supply: pd.DataFrame) -> pd.DataFrame:
     """The projected refining of the magnet rare earths against IEA's base case, both as
     multiples of their base year, per region IEA names (the rest pooled as ROW) and the world:
@@ -202,8 +179,8 @@ def iea_supply_check(ds: Dataset, supply: pd.DataFrame) -> pd.DataFrame:
     if iea.empty:
         return pd.DataFrame(columns=["year", "region_id", "model_index", "iea_index", "model_t", "iea_t"])
     base_year = int(supply["year"].min())
-    named = set(iea["region_id"]) - {WORLD_ID}
-    ours = supply[(supply["stage"] == "refining") & supply["material"].isin(MAGNET_REES)]
+    named = set(iea["region_id"]) - {WORLD}
+    ours = supply[(supply["stage"] == "refining") & supply["material"].isin(MATERIALS)]
     ours = ours.assign(region_id=ours["region_id"].where(ours["region_id"].isin(named), "ROW"))
     model = ours.groupby(["year", "region_id"])["supply_t"].sum()
     model = pd.concat(
@@ -212,7 +189,7 @@ def iea_supply_check(ds: Dataset, supply: pd.DataFrame) -> pd.DataFrame:
             model.groupby("year")
             .sum()
             .to_frame()
-            .assign(region_id=WORLD_ID)
+            .assign(region_id=WORLD)
             .set_index("region_id", append=True)["supply_t"],
         ]
     )

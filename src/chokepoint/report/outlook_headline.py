@@ -12,6 +12,8 @@ from datetime import date
 import pandas as pd
 
 from chokepoint import __version__
+from chokepoint.dataset.groups import RARE_EARTHS
+from chokepoint.foresight.scenario import MATERIALS
 from chokepoint.report.outlook_figures import driver_columns
 from chokepoint.report.outlook_tables import OutlookLike, outlook_table, table_problem
 
@@ -83,7 +85,7 @@ def _deficit(balance: pd.DataFrame) -> str:
 
 
 #: The four magnet rare earths, by name or symbol (the IEA's magnet-REE bucket: Nd, Pr, Dy, Tb).
-MAGNET_REE = {"neodymium": "nd", "praseodymium": "pr", "dysprosium": "dy", "terbium": "tb"}
+MAGNET_REE = {name: symbol.lower() for symbol, name in RARE_EARTHS.items() if name in MATERIALS}
 
 
 def _magnet_ree(balance: pd.DataFrame) -> str:
