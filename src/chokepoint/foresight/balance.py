@@ -29,10 +29,10 @@ import pandas as pd
 
 from chokepoint.baseyear import WORLD
 from chokepoint.dataset import Dataset
-from chokepoint.dataset.groups import RARE_EARTHS
+from chokepoint.dataset.groups import RARE_EARTHS, commodity_elements
 from chokepoint.errors import ChokepointError
 from chokepoint.foresight.pipeline import Pipeline
-from chokepoint.foresight.projection import base_output, member_additions, pipeline_additions
+from chokepoint.foresight.projection import base_output, pipeline_output
 from chokepoint.foresight.scenario import MATERIALS
 
 __all__ = [
@@ -44,7 +44,8 @@ __all__ = [
 
 #: The stages a balance is struck at: separation, per element, and magnets.
 BALANCED = ("refining", "magnet")
-MINED_PREFIX, OXIDE_PREFIX, METAL_PREFIX, MAGNET_PREFIX = "ree_concentrate_", "ree_oxide_", "ree_metal_", "ndfeb_"
+#: The magnet stage's material in the balance: every NdFeB grade together.
+MAGNETS = "ndfeb_magnet"
 
 
 def iea_controller_index(ds: Dataset, years: np.ndarray, base_year: int, controller: str = "CHN") -> pd.Series:
@@ -60,19 +61,18 @@ def iea_controller_index(ds: Dataset, years: np.ndarray, base_year: int, control
     return pd.Series(path, index=pd.Index(years, name="year"), name="controller_index")
 
 
-def _stage_material(output: pd.DataFrame) -> pd.DataFrame:
-    """Member rows → the path's (stage, material): mined concentrate as all rare earths (t REO),
-    an oxide's or a metal's element, or all NdFeB magnets."""
-    k = output["commodity_id"]
-    stage = pd.Series(pd.NA, index=output.index, dtype=object)
-    material = pd.Series(pd.NA, index=output.index, dtype=object)
-    for prefix, name in ((MINED_PREFIX, "mining"), (OXIDE_PREFIX, "refining"), (METAL_PREFIX, "metal")):
-        rows = k.str.startswith(prefix)
-        stage[rows] = name
-        material[rows] = k[rows].str.removeprefix(prefix).str.title().map(RARE_EARTHS)
-    mined, magnets = k.str.startswith(MINED_PREFIX), k.str.startswith(MAGNET_PREFIX)
-    material[mined] = "rare_earths"
-    stage[magnets], material[magnets] = "magnet", "ndfeb_magnet"
+def _stage_material(ds: Dataset, output: pd.DataFrame) -> pd.DataFrame:
+    """Member rows → the path's (stage, material), read from ``commodities``: mined concentrate as
+    all rare earths (t REO), a separated oxide's or a metal's one element, and NdFeB magnets (the
+    magnets containing Nd) as one; other rows (SmCo magnets) are dropped."""
+    com = ds["commodities"].set_index("commodity_id")
+    elements = commodity_elements(ds["commodities"])
+    stage = output["commodity_id"].map(com["stage"])
+    contains = output["commodity_id"].map(elements)
+    single = contains.map(lambda e: RARE_EARTHS.get(next(iter(e))) if len(e) == 1 else None)
+    magnet = (stage == "magnet") & contains.map(lambda e: "Nd" in e)
+    mined = output["commodity_id"].map(com["material"]).where(stage == "mining")
+    material = single.where(stage.isin(["refining", "metal"])).fillna(mined).mask(magnet, MAGNETS)
     out = output.assign(stage=stage, material=material)
     return out[out["material"].notna()]
 
@@ -83,28 +83,31 @@ def supply_path(
     utilisation: float = 0.85,
     controller: str = "CHN",
     controller_index: pd.Series | None = None,
+    added: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Expected supply per year, stage, material and region (module docs): ``supply_t``,
-    ``supply_p10_t``, ``supply_p90_t`` and ``basis`` (base year or projected)."""
+    ``supply_p10_t``, ``supply_p90_t`` and ``basis`` (base year or projected). ``added``: the
+    pipeline's additions per member (:func:`~chokepoint.foresight.projection.pipeline_output`),
+    when the caller has them already."""
     base_year = pipe.as_of
     years = np.sort(pipe.capacity["year"].unique())
     index = controller_index if controller_index is not None else iea_controller_index(ds, years, base_year, controller)
     output = base_output(ds, base_year)
-    by_region = _stage_material(output).groupby(["stage", "material", "region_id"], as_index=False)
-    base = by_region.agg(supply_t=("production_t", "sum"))
-    added = pipeline_additions(ds, pipe, output, utilisation, controller)
-    added = _stage_material(member_additions(ds, output, added, base_year))
+    if added is None:
+        added = pipeline_output(ds, pipe, output, utilisation, controller)
     keys = ["year", "stage", "material", "region_id"]
-    added = added.groupby(keys, as_index=False).agg(
-        added_t_per_yr=("added_t_per_yr", "sum"),
-        added_p10_ratio=("added_p10_ratio", "first"),
-        added_p90_ratio=("added_p90_ratio", "first"),
+    base = _stage_material(ds, output).groupby(keys[1:], as_index=False).agg(supply_t=("production_t", "sum"))
+    added = (
+        _stage_material(ds, added)
+        .groupby(keys, as_index=False)
+        .agg(
+            added_t_per_yr=("added_t_per_yr", "sum"),
+            added_p10_ratio=("added_p10_ratio", "first"),
+            added_p90_ratio=("added_p90_ratio", "first"),
+        )
     )
-    grid = base.merge(pd.DataFrame({"year": years}), how="cross")
-    grid = grid.merge(added, on=["year", "stage", "material", "region_id"], how="outer")
-    grid["supply_t"] = grid["supply_t"].fillna(0.0)
-    grid[["added_t_per_yr"]] = grid[["added_t_per_yr"]].fillna(0.0)
-    grid[["added_p10_ratio", "added_p90_ratio"]] = grid[["added_p10_ratio", "added_p90_ratio"]].fillna(1.0)
+    grid = base.merge(pd.DataFrame({"year": years}), how="cross").merge(added, on=keys, how="outer")
+    grid = grid.fillna({"supply_t": 0.0, "added_t_per_yr": 0.0, "added_p10_ratio": 1.0, "added_p90_ratio": 1.0})
     ctrl = (grid["region_id"] == controller).to_numpy()
     grid.loc[ctrl, "supply_t"] *= index.reindex(grid.loc[ctrl, "year"]).to_numpy()
     extra = grid["added_t_per_yr"]
@@ -115,8 +118,8 @@ def supply_path(
         basis="projected",
     )
     now = base.assign(year=base_year, supply_p10_t=base["supply_t"], supply_p90_t=base["supply_t"], basis="base year")
-    cols = ["year", "stage", "material", "region_id", "supply_t", "supply_p10_t", "supply_p90_t", "basis"]
-    return pd.concat([now[cols], projected[cols]], ignore_index=True).sort_values(cols[:4]).reset_index(drop=True)
+    cols = [*keys, "supply_t", "supply_p10_t", "supply_p90_t", "basis"]
+    return pd.concat([now[cols], projected[cols]], ignore_index=True).sort_values(keys).reset_index(drop=True)
 
 
 def balance(supply: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFrame:
@@ -134,16 +137,14 @@ def balance(supply: pd.DataFrame, demand: pd.DataFrame) -> pd.DataFrame:
         .groupby(["year", "material"])[["demand_t", "recycled_t"]]
         .sum()
     )
-    magnet = need.groupby("year").sum().assign(material="ndfeb_magnet").set_index("material", append=True)
+    magnet = need.groupby("year").sum().assign(material=MAGNETS).set_index("material", append=True)
     need = pd.concat([need, magnet])
     if base_year not in need.index.get_level_values("year"):
         raise ChokepointError(f"outlook: demand has no row for the base year {base_year}")
-    at_base = need.xs(base_year, level="year")
     table = world.reset_index().merge(need.reset_index(), on=["year", "material"])
-    base_demand = at_base["demand_t"].reindex(table["material"]).to_numpy()
-    base_supply = table.merge(
-        world.xs(base_year, level="year")["supply_t"].rename("base_t").reset_index(), on=["stage", "material"]
-    )["base_t"].to_numpy()
+    base_demand = need.xs(base_year, level="year")["demand_t"].reindex(table["material"]).to_numpy()
+    at_base = world.xs(base_year, level="year")["supply_t"]
+    base_supply = at_base.reindex(pd.MultiIndex.from_frame(table[["stage", "material"]])).to_numpy()
     scale = base_supply / base_demand  # supply basis ÷ demand basis, fixed at the base year
     table["demand_t"] = table["demand_t"] * scale
     table["recycled_t"] = table["recycled_t"] * scale
@@ -182,19 +183,10 @@ def iea_supply_check(ds: Dataset, supply: pd.DataFrame) -> pd.DataFrame:
     named = set(iea["region_id"]) - {WORLD}
     ours = supply[(supply["stage"] == "refining") & supply["material"].isin(MATERIALS)]
     ours = ours.assign(region_id=ours["region_id"].where(ours["region_id"].isin(named), "ROW"))
-    model = ours.groupby(["year", "region_id"])["supply_t"].sum()
-    model = pd.concat(
-        [
-            model,
-            model.groupby("year")
-            .sum()
-            .to_frame()
-            .assign(region_id=WORLD)
-            .set_index("region_id", append=True)["supply_t"],
-        ]
-    )
-    table = iea.set_index(["year", "region_id"])["supply_t"].rename("iea_t").to_frame()
-    table = table.join(model.rename("model_t"), how="inner").reset_index()
+    by_region = ours.groupby(["year", "region_id"], as_index=False)["supply_t"].sum()
+    world = by_region.groupby("year", as_index=False)["supply_t"].sum().assign(region_id=WORLD)
+    model = pd.concat([by_region, world]).rename(columns={"supply_t": "model_t"})
+    table = iea[["year", "region_id", "supply_t"]].rename(columns={"supply_t": "iea_t"}).merge(model)
     at_base = table[table["year"] == base_year].set_index("region_id")
     table["model_index"] = table["model_t"] / table["region_id"].map(at_base["model_t"])
     table["iea_index"] = table["iea_t"] / table["region_id"].map(at_base["iea_t"])

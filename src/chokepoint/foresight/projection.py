@@ -43,7 +43,14 @@ from chokepoint.errors import ChokepointError
 from chokepoint.foresight.pipeline import Pipeline
 from chokepoint.network import build_network
 
-__all__ = ["base_output", "controller_dependence", "member_additions", "pipeline_additions", "project_dataset"]
+__all__ = [
+    "base_output",
+    "controller_dependence",
+    "member_additions",
+    "pipeline_additions",
+    "pipeline_output",
+    "project_dataset",
+]
 
 OXIDES = "ree_oxide"
 #: The source of a projected year's rows that come from the fit, added to a projected dataset.
@@ -139,6 +146,14 @@ def pipeline_additions(
         added_p10_ratio=(world["p10"] / mean).fillna(1.0).to_numpy(),
         added_p90_ratio=(world["p90"] / mean).fillna(1.0).to_numpy(),
     ).drop(columns=["p10", "p90"])
+
+
+def pipeline_output(
+    ds: Dataset, pipe: Pipeline, base: pd.DataFrame, utilisation: float = 0.85, controller: str = "CHN"
+) -> pd.DataFrame:
+    """:func:`pipeline_additions` divided among each group's members (:func:`member_additions`):
+    the new output by year, region and member commodity that the balance and a projected year use."""
+    return member_additions(ds, base, pipeline_additions(ds, pipe, base, utilisation, controller), pipe.as_of)
 
 
 def member_additions(

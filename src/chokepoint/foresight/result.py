@@ -23,13 +23,7 @@ from chokepoint.foresight.balance import balance, concentration_path, iea_supply
 from chokepoint.foresight.demand import iea_comparison, load_outlook_scenario, technology_demand
 from chokepoint.foresight.pipeline import Pipeline, pipeline
 from chokepoint.foresight.pressure import SCENARIOS, pressure_inputs, pressure_points
-from chokepoint.foresight.projection import (
-    base_output,
-    controller_dependence,
-    member_additions,
-    pipeline_additions,
-    project_dataset,
-)
+from chokepoint.foresight.projection import base_output, controller_dependence, pipeline_output, project_dataset
 from chokepoint.foresight.scenario import OutlookScenario
 
 __all__ = ["DEPENDENT_REGIONS", "Outlook", "demand_growth", "outlook", "projected_dataset"]
@@ -128,7 +122,7 @@ def projected_dataset(
     demand = technology_demand(outlook_scenario, range(from_year, year + 1))
     total, drivers = demand_growth(demand, from_year)
     pipe = pipeline(ds, to=year, as_of=from_year)
-    added = pipeline_additions(ds, pipe, base_output(ds, from_year), utilisation, controller)
+    added = pipeline_output(ds, pipe, base_output(ds, from_year), utilisation, controller)
     return _projected(ds, outlook_scenario, total, drivers, added, year, from_year, controller)
 
 
@@ -194,12 +188,11 @@ def outlook(
         raise ChokepointError(f"outlook: dependence year {unknown[0]} is not between {as_of + 1} and {to}")
     demand = technology_demand(outlook_scenario, years)
     pipe = pipeline(ds, to=to, draws=draws, seed=seed, as_of=as_of, ramp_slowdown=ramp_slowdown, controller=controller)
-    supply = supply_path(ds, pipe, utilisation, controller)
+    added = pipeline_output(ds, pipe, base_output(ds, as_of), utilisation, controller)
+    supply = supply_path(ds, pipe, utilisation, controller, added=added)
     by_material = demand.groupby(["year", "material"], as_index=False)[["demand_t", "recycled_t"]].sum()
     table = balance(supply, by_material)
     total, drivers = demand_growth(demand, as_of)
-    base = base_output(ds, as_of)
-    added = member_additions(ds, base, pipeline_additions(ds, pipe, base, utilisation, controller), as_of)
     dependence = [controller_dependence(ds, as_of, list(regions), list(products), controller)]
     for year in dependence_years:
         future = _projected(ds, outlook_scenario, total, drivers, added, year, as_of, controller)
