@@ -100,11 +100,8 @@ def _member_split(
     uses, an assumption: no plant's grade mix is in the data). Else as the world's base-year
     output of the members."""
     members = list(group_members(ds["commodities"]).get(group, (group,)))
-    made = base[base["commodity_id"].isin(members)].pivot_table(
-        index="region_id", columns="commodity_id", values="production_t", aggfunc="sum"
-    )
-    made = made.reindex(columns=members).fillna(0.0)
-    world = made.sum() / max(float(made.to_numpy().sum()), 1e-300)
+    made = base.groupby("commodity_id")["production_t"].sum().reindex(members).fillna(0.0)
+    world = made / max(float(made.sum()), 1e-300)
     if group == OXIDES:
         assay = ds["element_content"]
         assay = assay[assay["commodity_id"].str.startswith("ree_concentrate")].sort_values("commodity_id")
@@ -163,13 +160,11 @@ def member_additions(
     ``added_t_per_yr`` and any other columns) with each group row divided among its members
     (:func:`_member_split`; ``base`` is :func:`base_output` of ``base_year``); a member row is
     kept as it is."""
-    groups = group_members(ds["commodities"])
+    split_up = {g for g, ms in group_members(ds["commodities"]).items() if ms != (g,)}
     by = reconcile(ds, material, base_year)
     final_use = _long(by.final_use_t, by.regions, by.commodities, "final_t", ["region_id", "commodity_id"])
-    out = [added[~added["commodity_id"].isin([g for g, ms in groups.items() if ms != (g,)])]]
-    for group, rows in added[added["commodity_id"].isin(groups)].groupby("commodity_id"):
-        if groups[str(group)] == (group,):
-            continue
+    out = [added[~added["commodity_id"].isin(split_up)]]
+    for group, rows in added[added["commodity_id"].isin(split_up)].groupby("commodity_id"):
         split = _member_split(ds, base, final_use, sorted(rows["region_id"].unique()), str(group))
         long = _long(split.to_numpy(), split.index, split.columns, "split", ["region_id", "member"])
         rows = rows.merge(long[long["split"] > 0], on="region_id")
@@ -251,8 +246,7 @@ def _replace(table: pd.DataFrame, year: int, codes: set[str] | None, rows: pd.Da
     """``table`` with its rows of ``codes`` (every row, if None) in ``year`` replaced by ``rows``,
     in the table's own columns and dtypes."""
     kept = table[table["year"] != year] if codes is None else _other(table, year, codes)
-    dtypes = table.dtypes.to_dict()
-    return pd.concat([kept, rows[table.columns].astype(dtypes)], ignore_index=True).astype(dtypes)
+    return pd.concat([kept, rows[table.columns].astype(table.dtypes.to_dict())], ignore_index=True)
 
 
 def _by_group(output: pd.DataFrame, group_of: Mapping[str, str]) -> pd.Series:
