@@ -224,12 +224,9 @@ def concentration_figure(concentration: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def dependence_figure(dependence: pd.DataFrame, stage: str = "refining") -> go.Figure:
+def dependence_figure(dependence: pd.DataFrame) -> go.Figure:
     """One panel per commodity: the share of each region's supply that rests on the controller
-    once traced upstream (% of supply), by year; at ``stage`` where the table has stages (the
-    separation of oxides, where the controller's grip is tightest)."""
-    if "stage" in dependence.columns:
-        dependence = dependence[dependence["stage"] == stage]
+    once traced upstream (% of supply), by year."""
     hover = "{line}: %{y:.1f}%<extra></extra>"
     fig = _panel_lines(dependence, "commodity_id", "region_id", dependence["controller_share_pct"], hover)
     fig.update_yaxes(title_text="traced share on the controller (%)", range=[0, 100])

@@ -122,13 +122,11 @@ def _concentration(concentration: pd.DataFrame) -> str:
     )
 
 
-def _dependence(dependence: pd.DataFrame, stage: str = "refining") -> str:
-    """The most dependent importer in the last year; at ``stage`` where the table has stages."""
+def _dependence(dependence: pd.DataFrame) -> str:
+    """The most dependent importer in the last year (at the stage the table is read at)."""
     year = int(dependence["year"].max())
     d = dependence[dependence["year"] == year].dropna(subset=["controller_share_pct"])
-    where = ""
-    if "stage" in d.columns:
-        d, where = d[d["stage"] == stage], f" at the {stage} stage"
+    where = f" at the {d['stage'].iloc[0]} stage" if "stage" in d.columns and len(d) else ""
     if d.empty:
         return ""
     w = d.sort_values("controller_share_pct", ascending=False).iloc[0]

@@ -19,7 +19,7 @@ from chokepoint.errors import ChokepointError
 from chokepoint.foresight import Pipeline
 from chokepoint.report.outlook_figures import driver_columns
 
-__all__ = ["TABLE_COLUMNS", "OutlookLike", "check_outlook", "outlook_table", "table_problem"]
+__all__ = ["DEPENDENCE_STAGE", "TABLE_COLUMNS", "OutlookLike", "check_outlook", "outlook_table", "table_problem"]
 
 
 class OutlookLike(Protocol):
@@ -104,11 +104,20 @@ _TEXT = {
 }
 
 
+#: The stage the report reads traced dependence at, when the table has stages: the separation of
+#: oxides, where the controller's grip is tightest.
+DEPENDENCE_STAGE = "refining"
+
+
 def outlook_table(outlook: Any, name: str) -> Any:
-    """Table ``name`` of ``outlook`` (``pipeline``: its ``projects``), or None when it has none."""
+    """Table ``name`` of ``outlook`` (``pipeline``: its ``projects``; ``dependence``: at
+    :data:`DEPENDENCE_STAGE` where it has stages), or None when it has none."""
     if name == "pipeline":
         return getattr(getattr(outlook, "pipeline", None), "projects", None)
-    return getattr(outlook, name, None)
+    table = getattr(outlook, name, None)
+    if name == "dependence" and isinstance(table, pd.DataFrame) and "stage" in table.columns:
+        return table[table["stage"] == DEPENDENCE_STAGE]
+    return table
 
 
 #: Valid range of a measure (NaN is allowed: a figure not known); a value outside it means a unit or
