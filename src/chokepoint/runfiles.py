@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from chokepoint.scenario import Scenario
 from chokepoint.simulation.run import Provenance, Run, scenario_json
 from chokepoint.simulation.tables import TABLES
 
-__all__ = ["headline", "open_run", "save_run", "write_report"]
+__all__ = ["headline", "open_run", "save_run", "write_report", "write_tables"]
 
 
 def _clean(value: Any) -> Any:
@@ -76,14 +77,19 @@ def _info(run: Run) -> dict[str, Any]:
     }
 
 
+def write_tables(folder: Path, tables: Mapping[str, pd.DataFrame]) -> None:
+    """Every table into ``folder`` as Parquet and CSV, named after it."""
+    for name, table in tables.items():
+        table.to_parquet(folder / f"{name}.parquet", index=False)
+        table.to_csv(folder / f"{name}.csv", index=False)
+
+
 def save_run(run: Run, out: Path) -> Path:
     """Write ``run`` into the folder ``out`` (replacing it only once everything is written).
 
     ``out`` must be missing, empty or a folder Chokepoint wrote; anything else is refused."""
     with atomic_folder(out, kind="run") as tmp:
-        for name, table in run.tables.items():
-            table.to_parquet(tmp / f"{name}.parquet", index=False)
-            table.to_csv(tmp / f"{name}.csv", index=False)
+        write_tables(tmp, run.tables)
         document = {
             "info": _info(run),
             "provenance": run.provenance.as_dict(),

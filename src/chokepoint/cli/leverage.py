@@ -154,13 +154,12 @@ def _write_study(study: Comparison, out: Path) -> None:
     """Every table as Parquet and CSV, and the offline report, into ``out`` (atomically)."""
     from chokepoint.files import atomic_folder
     from chokepoint.report.leverage import render_leverage_report
+    from chokepoint.runfiles import write_tables
 
     tables = dict(study.tables)
     html = render_leverage_report(tables, study.headline, tables["sensitivity"], assumptions=tables["assumptions"])
     with atomic_folder(out, kind="leverage-comparison") as tmp:
-        for name, table in tables.items():
-            table.to_parquet(tmp / f"{name}.parquet", index=False)
-            table.to_csv(tmp / f"{name}.csv", index=False)
+        write_tables(tmp, tables)
         (tmp / "report.html").write_text(html, encoding="utf-8")
 
 

@@ -123,10 +123,9 @@ def _write_outlook(result: Outlook, out: Path) -> None:
     """Every table as Parquet and CSV, and the offline report, into ``out`` (atomically)."""
     from chokepoint.files import atomic_folder
     from chokepoint.report.outlook import render_outlook_report
+    from chokepoint.runfiles import write_tables
 
     html = render_outlook_report(result)
     with atomic_folder(out, kind="outlook") as tmp:
-        for name, frame in result.tables().items():
-            frame.to_parquet(tmp / f"{name}.parquet", index=False)
-            frame.to_csv(tmp / f"{name}.csv", index=False)
+        write_tables(tmp, result.tables())
         (tmp / "report.html").write_text(html, encoding="utf-8")
