@@ -14,7 +14,7 @@ from chokepoint.cli import app, main
 from chokepoint.errors import ChokepointError
 from chokepoint.foresight import Outlook, outlook, projected_dataset
 from chokepoint.foresight.pressure import MATERIALS
-from chokepoint.scenario import ScenarioError, load_scenario
+from chokepoint.scenario import ScenarioError, check_scenario, load_scenario
 from chokepoint.simulation import simulate
 
 DS = cp.default_dataset()
@@ -135,3 +135,14 @@ def test_an_edited_outlook_file_runs_and_one_with_an_unknown_name_is_one_line(tm
     edited.write_text(text, encoding="utf-8")
     with pytest.raises(ChokepointError, match="field name: 'mine'; an outlook file is named after the IEA scenario"):
         outlook(DS, edited, 2030, draws=100)
+
+
+def test_an_unknown_controller_of_a_projection_names_its_field() -> None:
+    scenario = load_scenario(EXAMPLE)
+    wrong = scenario.model_copy(
+        update={"projected_from": scenario.projected_from.model_copy(update={"controller": "CHX"})}
+    )
+    with pytest.raises(
+        ScenarioError, match=r"field projected_from\.controller: unknown region 'CHX'; did you mean 'CHN'"
+    ):
+        check_scenario(wrong, DS, origin="hree-2032-aps.yaml")

@@ -26,11 +26,12 @@ points sum to the score. Default weights are equal (1 each, :data:`DEFAULT_WEIGH
 mapping replaces the weights it names. Each year's materials are ranked by score (ties by name).
 
 Where the data come from (basis and source in the ``<column>_basis`` and ``<column>_source``
-columns): concentration from ``supply_shares`` (EU CRM 2023 study, its latest year held for every
-year), governance from ``governance`` (WGI 2016-2020), substitution from ``material_indicators``,
-and the rest from ``outlook_materials`` (IEA Critical Minerals Dataset 2025 demand per scenario,
-China's control regimes, helium-3 figures). A ``balance`` of projected demand and supply, when
-given, supplies the deficit and the demand growth of its materials instead. A control regime in force
+columns): concentration from ``supply_shares`` (EU CRM 2023 study, its latest year, moved year by
+year by a projected ``concentration_path`` where one is given), governance from ``governance``
+(WGI 2016-2020), substitution from ``material_indicators``, and the rest from ``outlook_materials``
+(IEA Critical Minerals Dataset 2025 demand per scenario, China's control regimes, helium-3
+figures). A ``balance`` of projected demand and supply, when given, supplies the deficit and the
+demand growth of its materials instead. A control regime in force
 is assumed to stay in force to 2050, a suspended one to stay suspended.
 
 Missing figures are never silent zeros: each is replaced by the value in :data:`ASSUMED_WHEN_MISSING`

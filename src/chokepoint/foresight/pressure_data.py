@@ -9,6 +9,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from chokepoint.analysis.concentration import hhi
 from chokepoint.analysis.criticality import _governance_risk
 from chokepoint.analysis.eu_crm import REE_ELEMENTS
 from chokepoint.dataset import Dataset
@@ -53,7 +54,7 @@ def stage_concentration(shares: pd.DataFrame, stage: str) -> pd.DataFrame:
         {
             "top1_region": top["region_id"].astype("string"),
             "top1_share": top["share"].astype(float),
-            "hhi": grouped["share"].apply(lambda s: 1e4 * float(np.sum(np.square(s.to_numpy(float))))),
+            "hhi": grouped["share"].apply(lambda s: hhi(s.to_numpy(float))),
             "basis": grouped["basis"].agg(lambda b: "reported" if set(b) == {"reported"} else "derived"),
             "source": grouped["source_id"].agg(lambda s: " ".join(sorted(set(s)))),
         }

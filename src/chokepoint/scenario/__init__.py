@@ -376,7 +376,7 @@ class Projection(_Model):
 
     outlook: str = Field(min_length=1)
     from_year: Annotated[Whole, Field(ge=YEARS[0], le=YEARS[1])] = 2024
-    controller: str = Field(default="CHN", min_length=3, max_length=4)
+    controller: str = "CHN"
 
 
 class Scenario(_Model):

@@ -89,6 +89,8 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
                 f"{origin}: field {field}: {when} is outside the horizon {scenario.start} to {scenario.end}"
             )
 
+    if scenario.projected_from is not None:
+        need("region", regions, scenario.projected_from.controller, "projected_from.controller")
     for i, c in enumerate(scenario.export_controls):
         f = f"export_controls[{i}]"
         need("region", regions, c.controller, f"{f}.controller")
