@@ -13,7 +13,6 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -43,6 +42,14 @@ DatasetOption = Annotated[
 FormatOption = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 YearOption = Annotated[int, typer.Option("--year", "-y", help="Calendar year.")]
 MaterialOption = Annotated[str, typer.Option("--commodity", "-c", help="Material whose chain is traced.")]
+LimitOption = Annotated[
+    int | None,
+    typer.Option("--limit", "-n", min=0, help="Rows in the table view (0: all); csv and json always carry every row."),
+]
+SearchOption = Annotated[
+    str | None,
+    typer.Option("--search", "-s", help="Keep rows where any column contains this text (case-insensitive)."),
+]
 
 
 @contextmanager
@@ -56,13 +63,15 @@ def open_dataset(db: Path | None, names: Sequence[str] | None) -> Iterator[Datas
         yield store.load(list(names) if names else [DEFAULT_NAME])
 
 
-@cache
 def console() -> Console:
-    """Rich console on stdout; piped output is not a terminal, where Rich would fall back to 80
-    columns and fold every cell."""
+    """Rich console on stdout, as wide as the terminal or ``$COLUMNS``; piped output with neither
+    gets 160 columns, where Rich would fall back to 80 and fold every cell."""
+    import os
+
     from rich.console import Console
 
-    return Console(width=None if sys.stdout.isatty() else 160)
+    width = None if sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit() else 160
+    return Console(width=width)
 
 
 def jsonable(value: Any) -> Any:
@@ -92,27 +101,58 @@ def _fmt_cell(value: Any) -> str:
     return str(value)
 
 
-def print_table(df: pd.DataFrame, title: str | None = None) -> None:
+def _longest_word(cells: Sequence[str]) -> int:
+    return max((len(word) for cell in cells for word in cell.split()), default=0)
+
+
+def print_table(df: pd.DataFrame, title: str | None = None, limit: int | None = None) -> None:
+    """``df`` as a table that fits the console: each column at least as wide as its longest word,
+    so text wraps between words, never inside one. When even that is wider than the console, each
+    row is printed as a block of ``column: value`` lines instead (psql's expanded display). With
+    ``limit``, the first ``limit`` rows and a line saying how many more there are."""
     import pandas as pd
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for col in df.columns:
-        numeric = pd.api.types.is_numeric_dtype(df[col])
-        table.add_column(str(col), justify="right" if numeric else "left", overflow="fold")
-    for row in df.itertuples(index=False):
-        table.add_row(*(_fmt_cell(v) for v in row))
-    console().print(table)
+    shown = df if limit is None else df.head(limit)
+    cells = {str(col): [_fmt_cell(v) for v in shown[col]] for col in shown.columns}
+    widths = {col: max(_longest_word([col, *values]), 1) for col, values in cells.items()}
+    out = console()
+    if sum(widths.values()) + 3 * len(widths) + 1 <= out.width:
+        table = Table(title=title, title_justify="left", header_style="bold")
+        for col in cells:
+            numeric = pd.api.types.is_numeric_dtype(shown[col])
+            table.add_column(col, justify="right" if numeric else "left", min_width=widths[col], overflow="fold")
+        for row in zip(*cells.values(), strict=True):
+            table.add_row(*row)
+    else:
+        table = Table(title=title, title_justify="left", show_header=False, box=box.HORIZONTALS)
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(overflow="fold")
+        for i in range(len(shown)):
+            for j, (col, values) in enumerate(cells.items()):
+                table.add_row(col, values[i], end_section=j == len(cells) - 1)
+    out.print(table)
+    if len(shown) < len(df):
+        out.print(f"... and {len(df) - len(shown):,} more rows (--limit 0 or --format csv|json shows all)")
 
 
-def emit(df: pd.DataFrame, fmt: OutputFormat, title: str | None = None) -> None:
-    """``df`` on stdout as CSV, JSON records or a table."""
+def emit(df: pd.DataFrame, fmt: OutputFormat, title: str | None = None, limit: int | None = None) -> None:
+    """``df`` on stdout as CSV, JSON records or a table; ``limit`` shortens the table only."""
     if fmt is OutputFormat.csv:
         sys.stdout.write(df.to_csv(index=False))
     elif fmt is OutputFormat.json:
         write_json(records(df))
     else:
-        print_table(df, title)
+        print_table(df, title, limit=limit or None)
+
+
+def matching(df: pd.DataFrame, text: str | None) -> pd.DataFrame:
+    """The rows of ``df`` where any cell, as text, contains ``text`` (case-insensitive)."""
+    if not text:
+        return df
+    hit = df.astype(str).apply(lambda col: col.str.contains(text, case=False, regex=False)).any(axis=1)
+    return df.loc[hit].reset_index(drop=True)
 
 
 def emit_indexed(df: pd.DataFrame, fmt: OutputFormat, title: str) -> None:

@@ -9,7 +9,17 @@ from typing import Annotated
 
 import typer
 
-from chokepoint.cli._common import DatasetOption, DbOption, FormatOption, OutputFormat, emit, open_dataset
+from chokepoint.cli._common import (
+    DatasetOption,
+    DbOption,
+    FormatOption,
+    LimitOption,
+    OutputFormat,
+    SearchOption,
+    emit,
+    matching,
+    open_dataset,
+)
 
 app = typer.Typer(
     help="The store and its datasets: sources, assumptions, checks, import, export.", no_args_is_help=True
@@ -30,21 +40,33 @@ class ExportChoice(StrEnum):
 
 
 @app.command("sources")
-def sources(fmt: FormatOption = OutputFormat.table, db: DbOption = None, dataset: DatasetOption = None) -> None:
+def sources(
+    fmt: FormatOption = OutputFormat.table,
+    search: SearchOption = None,
+    limit: LimitOption = 50,
+    db: DbOption = None,
+    dataset: DatasetOption = None,
+) -> None:
     """Every source cited in the dataset, with the number of rows citing it."""
     from chokepoint.dataset.provenance import sources_used
 
     with open_dataset(db, dataset) as ds:
-        emit(sources_used(ds), fmt, title="Sources")
+        emit(matching(sources_used(ds), search), fmt, title="Sources", limit=limit)
 
 
 @app.command("assumptions")
-def assumptions(fmt: FormatOption = OutputFormat.table, db: DbOption = None, dataset: DatasetOption = None) -> None:
+def assumptions(
+    fmt: FormatOption = OutputFormat.table,
+    search: SearchOption = None,
+    limit: LimitOption = 50,
+    db: DbOption = None,
+    dataset: DatasetOption = None,
+) -> None:
     """Every figure that is not reported as published: derived or assumed, with its note."""
     from chokepoint.dataset.provenance import assumptions as compute
 
     with open_dataset(db, dataset) as ds:
-        emit(compute(ds), fmt, title="Derived and assumed figures")
+        emit(matching(compute(ds), search), fmt, title="Derived and assumed figures", limit=limit)
 
 
 @app.command("summary")

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from chokepoint.cli._common import DbOption, FormatOption, OutputFormat, emit
+from chokepoint.cli._common import DbOption, FormatOption, LimitOption, OutputFormat, emit
 
 
 class Mode(StrEnum):
@@ -33,6 +33,7 @@ def simulate(
         ),
     ] = None,
     fmt: FormatOption = OutputFormat.table,
+    limit: LimitOption = 15,
     db: DbOption = None,
 ) -> None:
     """Run a scenario month by month; print its summary and write tables and an offline report."""
@@ -62,9 +63,8 @@ def simulate(
         )
         progress.update(task, description="writing the report", completed=scenario.horizon_months)
         written = results.save(target)
-    # csv and json carry every row; the terminal table shows the worst 15
-    summary = results.summary.head(15) if fmt is OutputFormat.table else results.summary
-    emit(summary, fmt, title=f"{scenario.name}: shortfall by region and sector ({mode.value} mode)")
+    title = f"{scenario.name}: shortfall by region and sector ({mode.value} mode)"
+    emit(results.summary, fmt, title=title, limit=limit)
     for message in results.messages:
         typer.echo(f"note: {message}", err=True)
     typer.echo(f"report: {(written / 'report.html').resolve()}", err=fmt is not OutputFormat.table)
