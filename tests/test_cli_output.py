@@ -95,3 +95,26 @@ def test_search_keeps_the_rows_mentioning_the_text_in_any_column(
     expected = sources.loc[sources.astype(str).apply(lambda c: c.str.lower().str.contains("lynas")).any(axis=1)]
     assert sorted(csv["source_id"]) == sorted(expected["source_id"])
     assert "lynas_ar2023" in set(csv["source_id"])
+
+
+@pytest.mark.parametrize("region", ["JPN", "jpn", "Japan", "JAPAN"])
+def test_regions_are_matched_by_id_or_name_in_any_case(capsys: pytest.CaptureFixture[str], region: str) -> None:
+    csv = pd.read_csv(io.StringIO(run(capsys, "exposure", "--region", region, "--format", "csv")))
+    assert set(csv["region_id"]) == {"JPN"}
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["chokepoints", "-r", "JPN", "-s", "defense"], "unknown sector 'defense'; did you mean 'defence'?"),
+        (["exposure", "-r", "Japna"], "unknown region 'Japna'; did you mean 'JPN'?"),
+        (["pipeline", "--draws", "10", "-c", "ndfeb_sintred"], "did you mean 'ndfeb_sintered'"),
+    ],
+)
+def test_a_near_miss_gets_one_line_with_the_nearest_code(
+    capsys: pytest.CaptureFixture[str], args: list[str], expected: str
+) -> None:
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert err.count("\n") == 1

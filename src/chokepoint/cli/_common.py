@@ -52,6 +52,29 @@ SearchOption = Annotated[
 ]
 
 
+def code_of(ds: Dataset, table: str, value: str) -> str:
+    """The id in ``table`` (``regions``, ``sectors``, ``commodities``) that ``value`` names: its id or
+    its name in any case (``jpn``, ``Japan`` -> ``JPN``); otherwise a one-line error with the nearest
+    id or name (``defense`` -> ``defence``)."""
+    import difflib
+
+    from chokepoint.errors import ChokepointError
+
+    singular = {"regions": "region", "sectors": "sector", "commodities": "commodity"}[table]
+    rows, id_col = ds[table], f"{singular}_id"
+    names = {str(k).casefold(): str(k) for k in rows[id_col]}
+    if "name" in rows:
+        names |= {str(n).casefold(): str(k) for k, n in zip(rows[id_col], rows["name"], strict=True)}
+    if value.casefold() in names:
+        return names[value.casefold()]
+    close = difflib.get_close_matches(value.casefold(), list(names), n=1, cutoff=0.6)
+    hint = f"did you mean {names[close[0]]!r}? " if close else ""
+    examples = ", ".join(sorted(map(str, rows[id_col]))[:8])
+    raise ChokepointError(
+        f"unknown {table.removesuffix('s')} {value!r}; {hint}use an id of data/{table}.csv ({examples} ...)"
+    )
+
+
 @contextmanager
 def open_dataset(db: Path | None, names: Sequence[str] | None) -> Iterator[Dataset]:
     """The named datasets layered (default: the shipped one), read in one short read-only visit

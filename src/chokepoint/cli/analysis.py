@@ -19,6 +19,7 @@ from chokepoint.cli._common import (
     MaterialOption,
     OutputFormat,
     YearOption,
+    code_of,
     emit_indexed,
     open_dataset,
     print_table,
@@ -136,6 +137,7 @@ def exposure(
     from chokepoint.analysis.exposure import exposure as compute
 
     with open_dataset(db, dataset) as ds:
+        region = code_of(ds, "regions", region)
         table = compute(ds, region, year, commodity, product)
     emit_indexed(table, fmt, title=f"{region} {year}: where its {commodity} supply comes from, stage by stage (%)")
 
@@ -157,6 +159,7 @@ def chokepoints(
     from chokepoint.analysis.chokepoints import chokepoints as compute
 
     with open_dataset(db, dataset) as ds:
+        region, sector = code_of(ds, "regions", region), code_of(ds, "sectors", sector)
         table = compute(ds, region, sector, year, commodity, utilisation)
     emit_indexed(table.head(top), fmt, title=f"{region} {sector} {year}: supply lost if one node fails (%)")
 
@@ -186,6 +189,7 @@ def criticality(
     if region is None and method in (Method.geopolrisk, Method.usgs):
         region = USGS_REGION
     with open_dataset(db, dataset) as ds:
+        region = None if region is None else code_of(ds, "regions", region)
         table = criticality_table(ds, method.value, year=year, region=region, material=commodity)
     titles = {
         Method.eu: "EU CRM: computed supply risk (SR) and economic importance (EI) beside the EC's published figures",

@@ -17,6 +17,7 @@ from chokepoint.cli._common import (
     DbOption,
     FormatOption,
     OutputFormat,
+    code_of,
     emit,
     open_dataset,
     print_table,
@@ -80,6 +81,7 @@ def run(
 
     chosen = with_horizon(find_pathway(pathway), horizon)
     with open_dataset(db, dataset) as ds:
+        a, b = code_of(ds, "regions", a), code_of(ds, "regions", b)
         check_regions(ds, a, b)
         tables = comparison_tables(ds, [chosen], a, b)
     if fmt is not OutputFormat.table:
@@ -134,6 +136,7 @@ def compare(
         check_target(out)  # a folder we may not write is refused before the study runs
     pathways = pathways_to_compare(pathway or [], horizon)
     with open_dataset(db, dataset) as ds:
+        a, b = code_of(ds, "regions", a), code_of(ds, "regions", b)
         check_regions(ds, a, b)  # before anything is simulated
         # the simulated cutoff is most of a cold run: kept between runs (see chokepoint.leverage.cache)
         study = compare_all(ds, pathways, a, b, losses=cached_losses(ds, pathways, default_cache_dir()))

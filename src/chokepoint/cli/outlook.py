@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from chokepoint.cli._common import DatasetOption, DbOption, FormatOption, OutputFormat, emit, open_dataset
+from chokepoint.cli._common import DatasetOption, DbOption, FormatOption, OutputFormat, code_of, emit, open_dataset
 
 if TYPE_CHECKING:
     from chokepoint.foresight import Outlook
@@ -42,6 +42,8 @@ def pipeline(
     from chokepoint.foresight import pipeline as compute
 
     with open_dataset(db, dataset) as ds:
+        region = None if region is None else code_of(ds, "regions", region)
+        commodity = None if commodity is None else code_of(ds, "commodities", commodity)
         result = compute(ds, to=to, draws=draws, seed=seed, ramp_slowdown=ramp_slowdown)
     table = result.projects if projects else result.capacity
     if region is not None:
