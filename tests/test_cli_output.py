@@ -103,12 +103,18 @@ def test_regions_are_matched_by_id_or_name_in_any_case(capsys: pytest.CaptureFix
     assert set(csv["region_id"]) == {"JPN"}
 
 
+def test_a_product_group_names_a_commodity(capsys: pytest.CaptureFixture[str]) -> None:
+    """The pipeline's magnet projects are filed under their statistics group, ndfeb_magnet (HS 850511)."""
+    csv = pd.read_csv(io.StringIO(run(capsys, "pipeline", "--draws", "10", "-c", "NdFeB_Magnet", "-f", "csv")))
+    assert set(csv["commodity_id"]) == {"ndfeb_magnet"}
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
         (["chokepoints", "-r", "JPN", "-s", "defense"], "unknown sector 'defense'; did you mean 'defence'?"),
         (["exposure", "-r", "Japna"], "unknown region 'Japna'; did you mean 'JPN'?"),
-        (["pipeline", "--draws", "10", "-c", "ndfeb_sintred"], "did you mean 'ndfeb_sintered'"),
+        (["pipeline", "--draws", "10", "-c", "ndfeb_sintred"], "unknown commodity 'ndfeb_sintred'; did you mean"),
     ],
 )
 def test_a_near_miss_gets_one_line_with_the_nearest_code(

@@ -145,4 +145,6 @@ def test_pipeline_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["pipeline", "--projects", "--draws", "200", "-f", "json"]) == 0
     assert '"facility_id": "vulcan_benson"' in capsys.readouterr().out
     assert main(["pipeline", "-r", "XXX"]) != 0
-    assert "no pipeline rows for region 'XXX'" in capsys.readouterr().err
+    assert "unknown region 'XXX'" in capsys.readouterr().err
+    assert main(["pipeline", "--draws", "10", "-r", "BDI"]) != 0
+    assert "no pipeline rows for region 'BDI'" in capsys.readouterr().err

@@ -54,8 +54,9 @@ SearchOption = Annotated[
 
 def code_of(ds: Dataset, table: str, value: str) -> str:
     """The id in ``table`` (``regions``, ``sectors``, ``commodities``) that ``value`` names: its id or
-    its name in any case (``jpn``, ``Japan`` -> ``JPN``); otherwise a one-line error with the nearest
-    id or name (``defense`` -> ``defence``)."""
+    its name in any case (``jpn``, ``Japan`` -> ``JPN``), or for commodities a product group
+    (``ndfeb_magnet``: every magnet); otherwise a one-line error with the nearest id or name
+    (``defense`` -> ``defence``)."""
     import difflib
 
     from chokepoint.errors import ChokepointError
@@ -65,13 +66,15 @@ def code_of(ds: Dataset, table: str, value: str) -> str:
     names = {str(k).casefold(): str(k) for k in rows[id_col]}
     if "name" in rows:
         names |= {str(n).casefold(): str(k) for k, n in zip(rows[id_col], rows["name"], strict=True)}
+    if "product_group" in rows:
+        names |= {str(g).casefold(): str(g) for g in rows["product_group"].dropna()}
     if value.casefold() in names:
         return names[value.casefold()]
     close = difflib.get_close_matches(value.casefold(), list(names), n=1, cutoff=0.6)
     hint = f"did you mean {names[close[0]]!r}? " if close else ""
     examples = ", ".join(sorted(map(str, rows[id_col]))[:8])
     raise ChokepointError(
-        f"unknown {table.removesuffix('s')} {value!r}; {hint}use an id of data/{table}.csv ({examples} ...)"
+        f"unknown {singular} {value!r}; {hint}use an id of data/{table}.csv ({examples} ...)"
     )
 
 
