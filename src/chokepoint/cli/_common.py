@@ -73,9 +73,7 @@ def code_of(ds: Dataset, table: str, value: str) -> str:
     close = difflib.get_close_matches(value.casefold(), list(names), n=1, cutoff=0.6)
     hint = f"did you mean {names[close[0]]!r}? " if close else ""
     examples = ", ".join(sorted(map(str, rows[id_col]))[:8])
-    raise ChokepointError(
-        f"unknown {singular} {value!r}; {hint}use an id of data/{table}.csv ({examples} ...)"
-    )
+    raise ChokepointError(f"unknown {singular} {value!r}; {hint}use an id of data/{table}.csv ({examples} ...)")
 
 
 @contextmanager
