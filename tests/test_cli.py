@@ -193,6 +193,16 @@ def test_simulate_writes_tables_summary_and_report(capsys: pytest.CaptureFixture
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "<script src=" not in html
     assert not list(out.parent.glob(".ban*"))  # no temporary folder left
+    # The saved run exports to one workbook: its facts first, then the same numbers as the folder.
+    code, stdout, err = run(capsys, "export-run", str(out), "--out", str(tmp_path / "ban.xlsx"), "-t", "shortfall")
+    assert (code, stdout.strip()) == (0, f"wrote {tmp_path / 'ban.xlsx'}"), err
+    book = pd.read_excel(tmp_path / "ban.xlsx", sheet_name=None)
+    assert list(book) == ["run", "shortfall"]
+    assert book["run"].set_index("fact")["value"]["scenario"] == "ban"
+    saved = pd.read_parquet(out / "shortfall.parquet")
+    assert book["shortfall"]["shortfall_pct"].max() == pytest.approx(saved["shortfall_pct"].max())
+    code, out_text, err = run(capsys, "export-run", str(out), "--out", str(tmp_path / "x"), "-t", "shortfal")
+    assert_one_line_error(code, out_text, err, "unknown run table 'shortfal'; use some of chain, summary")
 
 
 def test_simulate_rejects_a_bad_scenario_in_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ import pytest
 import chokepoint as cp
 from chokepoint.dataset import Dataset
 from chokepoint.iomath import solve_leontief
+from chokepoint.runfiles import run_facts
 from chokepoint.scenario import Scenario
 from chokepoint.simulation import TABLES, Run, build_baseline, build_plan, run_fast, simulate
 from chokepoint.simulation.recorders import ATOL_T
@@ -190,3 +191,40 @@ def test_results_reference_is_current() -> None:
         "run: python -c 'from chokepoint.simulation.tables import tables_markdown; print(tables_markdown(), end=\"\")'"
         " > docs/results.md"
     )
+
+
+def test_a_run_exports_to_one_workbook_with_its_facts_first(ban: Run, tmp_path: Path) -> None:
+    book = pd.read_excel(ban.to_excel(tmp_path / "ban"), sheet_name=None)
+    assert list(book) == ["run", *TABLES]
+    facts = book["run"].set_index("fact")["value"]
+    assert (facts["mode"], facts["dataset_fingerprint"]) == (ban.provenance.mode, ban.provenance.dataset_fingerprint)
+    # Values survive the workbook: the months as text, every price equal.
+    prices = book["prices"].set_index(["period", "commodity_id"])["price_index"]
+    expected = ban.tables["prices"].assign(period=lambda t: t["period"].astype(str))
+    assert prices.to_dict() == pytest.approx(expected.set_index(["period", "commodity_id"])["price_index"].to_dict())
+
+
+def test_a_run_exports_to_csv_files_and_refuses_an_unknown_format(ban: Run, tmp_path: Path) -> None:
+    folder = ban.export(tmp_path / "ban")
+    assert sorted(p.stem for p in folder.glob("*.csv")) == sorted(["run", *TABLES])
+    stocks = pd.read_csv(folder / "stocks.csv")
+    assert stocks["stock_t"].sum() == pytest.approx(ban.tables["stocks"]["stock_t"].sum())
+    with pytest.raises(cp.ChokepointError, match="unknown export format 'ods'; use csv, parquet or xlsx"):
+        ban.export(tmp_path / "other", "ods")
+    assert not (tmp_path / "other").exists()
+
+
+def test_a_run_exports_the_tables_named_and_refuses_what_a_workbook_cannot_hold(
+    ban: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = ban.export(tmp_path / "some", "parquet", tables=["prices", "stocks"])
+    assert sorted(p.stem for p in folder.glob("*.parquet")) == ["prices", "run", "stocks"]
+    with pytest.raises(cp.ChokepointError, match="unknown run table 'price'; use some of chain, summary"):
+        ban.export(tmp_path / "bad", tables=["price"])
+    rows = len(ban.tables["prices"])
+    assert rows == 12 * 2 > len(run_facts(ban))  # months x commodities, more rows than the facts
+    monkeypatch.setattr("chokepoint.dataset.export.XLSX_MAX_ROWS", rows - 1)
+    too_long = rf"table prices has {rows} rows, more than a worksheet holds \({rows - 1}\)"
+    with pytest.raises(cp.ChokepointError, match=too_long):
+        ban.to_excel(tmp_path / "big.xlsx", tables=["prices"])
+    assert list(tmp_path.glob("big*")) == []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from chokepoint.scenario import Scenario
 from chokepoint.simulation.run import Provenance, Run, scenario_json
 from chokepoint.simulation.tables import TABLES
 
-__all__ = ["headline", "open_run", "save_run", "write_report", "write_tables"]
+__all__ = ["export_run", "headline", "open_run", "run_facts", "save_run", "write_report", "write_tables"]
 
 
 def _clean(value: Any) -> Any:
@@ -75,6 +75,30 @@ def _info(run: Run) -> dict[str, Any]:
         "months": s.horizon_months,
         "draws": run.provenance.draws,
     }
+
+
+def run_facts(run: Run) -> pd.DataFrame:
+    """What the run is and came from, one fact a row (``fact``, ``value``): the scenario and its
+    window, then the provenance (mode, dataset fingerprint, version, seed, draws, date)."""
+    facts = {**_info(run), **run.provenance.as_dict()}
+    rows = [(k, ", ".join(map(str, v)) if isinstance(v, list) else str(v)) for k, v in facts.items()]
+    return pd.DataFrame(rows, columns=["fact", "value"])
+
+
+def export_run(run: Run, out: Path, fmt: str, tables: Sequence[str] | None = None) -> Path:
+    """``run``'s facts (table ``run``) and its ``tables`` (every table if None) to ``out`` as csv,
+    parquet or one xlsx workbook."""
+    from chokepoint.dataset.export import ExportFormat, export_tables
+
+    try:
+        chosen = ExportFormat(fmt)
+    except ValueError:
+        raise ChokepointError(f"unknown export format {fmt!r}; use csv, parquet or xlsx") from None
+    names = list(run.tables) if tables is None else list(tables)
+    unknown = [n for n in names if n not in run.tables]
+    if unknown or not names:
+        raise ChokepointError(f"unknown run table {(unknown or [''])[0]!r}; use some of {', '.join(run.tables)}")
+    return export_tables({"run": run_facts(run), **{n: run.tables[n] for n in names}}, chosen, out, kind="run-export")
 
 
 def write_tables(folder: Path, tables: Mapping[str, pd.DataFrame]) -> None:

@@ -70,6 +70,32 @@ def simulate(
     typer.echo(f"report: {(written / 'report.html').resolve()}", err=fmt is not OutputFormat.table)
 
 
+class RunExportFormat(StrEnum):
+    """The formats of :class:`chokepoint.dataset.export.ExportFormat`, repeated here so that the
+    option is built without importing pandas."""
+
+    csv = "csv"
+    parquet = "parquet"
+    xlsx = "xlsx"
+
+
+def export_run(
+    run_folder: Annotated[Path, typer.Argument(help="A run folder written by simulate, e.g. runs/japan-2010.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder (csv, parquet) or .xlsx file to write.")],
+    fmt: Annotated[RunExportFormat, typer.Option("--format", "-f", help="File format.")] = RunExportFormat.xlsx,
+    tables: Annotated[
+        str | None, typer.Option("--tables", "-t", help="Comma-separated tables (docs/results.md); default all.")
+    ] = None,
+) -> None:
+    """Write a saved run's tables, with a first table of its facts and provenance, as one Excel
+    workbook or a folder of CSV or Parquet files. A long run's monthly tables are large: a
+    workbook of a 15-year run takes minutes, so name the tables you need."""
+    from chokepoint.runfiles import open_run
+
+    chosen = None if tables is None else [t.strip() for t in tables.split(",")]
+    typer.echo(f"wrote {open_run(run_folder).export(out, fmt.value, chosen)}")
+
+
 def scenario_schema() -> None:
     """Print the scenario-file reference (Markdown) generated from the scenario models."""
     from chokepoint.scenario import scenario_markdown

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -97,6 +97,18 @@ class Run:
         from chokepoint.runfiles import write_report
 
         return write_report(self, Path(path))
+
+    def export(self, path: Path | str, fmt: str = "csv", tables: Sequence[str] | None = None) -> Path:
+        """The ``tables`` (every table if None), after a first table ``run`` of what the run is and
+        came from (scenario, mode, dataset fingerprint, version, seed, date), as a folder of CSV or
+        Parquet files or one workbook (``fmt`` ``xlsx``); replaces only what Chokepoint wrote."""
+        from chokepoint.runfiles import export_run
+
+        return export_run(self, Path(path), fmt, tables)
+
+    def to_excel(self, path: Path | str, tables: Sequence[str] | None = None) -> Path:
+        """The run as one workbook, a sheet per table (see :meth:`export`)."""
+        return self.export(path, "xlsx", tables)
 
     def save(self, path: Path | str) -> Path:
         """Write the run into the folder ``path``; :func:`chokepoint.open_run` reads it back equal."""
