@@ -32,7 +32,13 @@ SCENARIOS = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
 #: japan-2010 with the Lynas offtake fitted to Japan's 2014 imports from Malaysia and the reversion
 #: rate to China's 2024 share (now calibrate): 0.2579 over seventeen, Malaysia's 2018 share (new)
 #: adding 0.94 of it.
-VALIDATION_SCORES = {"china-2025-licensing": 0.1280, "gallium-2023": 0.6205, "japan-2010": 0.2579}
+#: germanium-2023 over sixteen, April and June 2025 (near-zero months, 8x) adding 0.26 of it.
+VALIDATION_SCORES = {
+    "china-2025-licensing": 0.1280,
+    "gallium-2023": 0.6205,
+    "germanium-2023": 0.7735,
+    "japan-2010": 0.2579,
+}
 #: About 1% in ratio terms (ln 1.01 ≈ 0.00995): room for rounding and solver noise, not for a regression.
 VALIDATION_TOLERANCE = 0.01
 
@@ -183,6 +189,7 @@ def test_every_shipped_observation_has_a_role_and_calibrated_scenarios_declare_t
     assert [p.name for p in shipped_scenarios()] == [
         "china-2025-licensing.yaml",
         "gallium-2023.yaml",
+        "germanium-2023.yaml",
         "japan-2010.yaml",
     ]
 
@@ -202,6 +209,8 @@ def test_the_shipped_validation_scores_do_not_get_worse(shipped_backtest: cp.Bac
     assert got[("china-2025-licensing", "calibrate")] == pytest.approx(0.108, abs=0.005)
     # gallium: five approval shares and the price exponent, each met by its one observation
     assert got[("gallium-2023", "calibrate")] < 0.001
+    # germanium: three approval shares and the price exponent, each met by its one observation
+    assert got[("germanium-2023", "calibrate")] < 0.001
 
 
 #: Years where China's simulated share of Japan's imports is more than 8 points from the cited

@@ -143,3 +143,28 @@ def test_the_2023_gallium_base_holds_chinas_pre_control_lanes(default: Dataset) 
     us = _table(table, "trade_quantity:CHN>USA:gallium:globaltimes_gallium_exports_2023")
     assert us["reported"] == 1.66
     assert us["reconciled"] == pytest.approx(1.66, rel=1e-3)
+
+
+def test_the_2023_germanium_base_holds_chinas_pre_control_lanes(default: Dataset) -> None:
+    # USGS withholds germanium refinery production: the 2023 rows are the EC CRM 2023 processing
+    # shares times an ASSUMED world total of 151.5 t (Project Blue's 100 t = "around 66%")
+    by = reconcile(default, "germanium", 2023)
+    table = residual_table(by)
+    world = _table(table, "world_production:WLD:germanium:projectblue_germanium_2024")
+    assert world["basis"] == "assumption"
+    assert round(100 / 0.66, 1) == world["reported"] == 151.5
+    chn = _table(table, "production:CHN:germanium:ec_crm2023_study")
+    assert chn["reported"] == round(0.831 * 151.5, 2) == 125.9
+    assert chn["reconciled"] == pytest.approx(125.9, rel=1e-4)
+    # China customs via Reuters: 43.7 t of wrought and unwrought germanium exported in 2022, held for 2023
+    i = list(by.regions).index("CHN")
+    assert by.exports_t()[i].sum() == pytest.approx(43.7, rel=1e-3)
+    assert _table(table, "trade_quantity:CHN>WLD:germanium:reuters_gage_exports_2022")["reconciled"] == pytest.approx(
+        43.7, rel=1e-3
+    )
+    # the US lane: 43.7 t x USD 4.6 m / (USD 48.42 m / (1 - 0.082)) of China's 2022 export value
+    derived = 43.7 * 4.6 / (48.42 / (1 - 0.082))
+    assert round(derived, 2) == 3.81
+    us = _table(table, "trade_quantity:CHN>USA:germanium:globaltimes_germanium_exports_2023")
+    assert us["reported"] == 3.81
+    assert us["reconciled"] == pytest.approx(3.81, rel=1e-3)

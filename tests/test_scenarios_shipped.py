@@ -16,7 +16,14 @@ from chokepoint.simulation import Run, build_baseline, build_plan, simulate
 from chokepoint.simulation.engine import run_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
-NAMES = ["china-2025-licensing", "myanmar-disruption", "us-mp-materials", "japan-2010", "gallium-2023"]
+NAMES = [
+    "china-2025-licensing",
+    "myanmar-disruption",
+    "us-mp-materials",
+    "japan-2010",
+    "gallium-2023",
+    "germanium-2023",
+]
 #: Every magnet type the statistics report as HS 850511 (sintered grades, bonded NdFeB, SmCo).
 MAGNETS = group_members(cp.default_dataset()["commodities"])["ndfeb_magnet"]
 
@@ -58,6 +65,7 @@ def test_scenario_has_no_shortfall_before_its_first_shock(name: str) -> None:
         "us-mp-materials": "2025-01",
         "japan-2010": "2010-09",  # the halt to Japan (the 2010 quota did not bind)
         "gallium-2023": "2023-08",  # MOFCOM/GAC Announcement No. 23: licences from 1 Aug 2023
+        "germanium-2023": "2023-08",  # the same announcement
     }[name]
     before = _shortfall_pct(res)
     assert (before[before.index < first_shock] < 1e-6).all()
@@ -175,6 +183,29 @@ def test_gallium_exports_follow_the_licences_and_stop_to_the_us_during_the_ban()
     # batch of licences one share per period cannot give; December 2024's 6.42 t (0.82) likewise
     assert ratio["2023-12"] == pytest.approx(0.138, abs=0.01)
     assert ratio["2024-12"] == pytest.approx(0.219, abs=0.01)
+    # MOFCOM Announcement No. 46: nothing to the US from December 2024 until the suspension
+    to_us = f[f["importer_id"] == "USA"].groupby("period")["flow_t"].sum()
+    ban = pd.period_range("2024-12", "2025-10", freq="M")
+    assert to_us.reindex(ban).fillna(0.0).sum() == 0.0
+    assert to_us["2025-11"] > 0.0
+
+
+def test_germanium_exports_follow_the_licences_and_stop_to_the_us_during_the_ban() -> None:
+    # China's germanium exports over the 2022 monthly mean (43.7 / 12 t, the first simulated month):
+    # the three licence periods are fitted to China's customs exports (docs/backtest.md).
+    res = _run("germanium-2023")
+    f = res.tables["flows"]
+    f = f[(f["commodity_id"] == "germanium") & (f["exporter_id"] == "CHN") & (f["importer_id"] != "CHN")]
+    by_month = f.groupby("period")["flow_t"].sum()
+    assert by_month.iloc[0] == pytest.approx(43.7 / 12, rel=1e-3)
+    ratio = by_month / by_month.iloc[0]
+    assert ratio[["2023-08", "2023-09", "2023-10"]].mean() == pytest.approx(0.0594, abs=0.0005)
+    assert ratio[[f"2024-{m:02d}" for m in range(1, 12)]].mean() == pytest.approx(0.6488, abs=0.005)
+    assert ratio[[f"2025-{m:02d}" for m in range(1, 7)]].mean() == pytest.approx(0.2319, abs=0.005)
+    # validate misses, recorded so a change shows: December 2024's 3,401 kg (0.93) is a batch of
+    # licences one share per period cannot give; April 2025's 98 kg (0.027) the reverse
+    assert ratio["2024-12"] == pytest.approx(0.253, abs=0.01)
+    assert ratio["2025-04"] == pytest.approx(0.228, abs=0.01)
     # MOFCOM Announcement No. 46: nothing to the US from December 2024 until the suspension
     to_us = f[f["importer_id"] == "USA"].groupby("period")["flow_t"].sum()
     ban = pd.period_range("2024-12", "2025-10", freq="M")
