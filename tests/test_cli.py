@@ -76,8 +76,12 @@ def test_sources_and_assumptions_cover_the_dataset(capsys: pytest.CaptureFixture
     code, out, _ = run(capsys, "data", "sources", "--format", "json")
     assert code == 0
     sources = json.loads(out)
-    uncited = [s["source_id"] for s in sources if s["rows_cited"] + s["notes_citing"] == 0]
+    uncited = [s["source_id"] for s in sources if s["rows_cited"] + s["notes_citing"] + s["scenarios_citing"] == 0]
     assert not uncited
+    # the germanium backtest's March 2024 customs figure is cited by that scenario only
+    by_id = {s["source_id"]: s for s in sources}
+    assert by_id["germanium_com_2024_03"]["scenarios_citing"] == 1
+    assert by_id["germanium_com_2024_03"]["rows_cited"] == 0
     code, out, _ = run(capsys, "data", "assumptions", "--format", "csv")
     table = pd.read_csv(pd.io.common.StringIO(out))
     assert set(table["basis"]) <= {"derived", "assumption"}

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 BACI = Path(__file__).parent / "data" / "baci" / "BACI_HS92_Y2022_V202501_sample.csv"
-ROUNDS = 3  # each worker repeats its commands, so reads and writes overlap many times
+ROUNDS = 2  # each worker repeats its commands, so reads and writes overlap many times
 TIMEOUT_S = 240  # per command: bounds the test if something ever blocks
 
 SCENARIO = (

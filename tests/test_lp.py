@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import settings
 
 from chokepoint.dataset import Dataset
 from chokepoint.scenario import Scenario
@@ -16,6 +15,7 @@ from chokepoint.simulation.engine import Trajectory, engine_rates
 from chokepoint.simulation.lp import FAIRNESS, SEGMENTS, run_lp
 from chokepoint.simulation.plan import _baseline_orders
 from chokepoint.simulation.recorders import ATOL_T
+from tests.fuzzing import examples
 from tests.test_simulate import _balance_error, _ban, _scenario, _target_shortfall
 from tests.tiny import PROV, _table, random_scenarios, tiny_dataset, tiny_with
 
@@ -110,7 +110,7 @@ def test_licence_excluded_sector_gets_no_controlled_supply() -> None:
     _check_invariants(tr)
 
 
-@settings(max_examples=25, deadline=None)
+@examples(12)  # derandomised; --fuzz multiplies them
 @random_scenarios
 def test_invariants_over_random_scenarios(
     approval: float, stricter: float, stock_months: float, more_stock: float, ore_bel: float, lamps_che: float

@@ -168,37 +168,41 @@ def test_the_ndpr_price_floor_costs_the_dod_the_gap_to_the_market() -> None:
     assert list(paid.index[[0, -1]]) == [2025, 2034]
 
 
-def test_gallium_exports_follow_the_licences_and_stop_to_the_us_during_the_ban() -> None:
-    # China's gallium exports over the 2022 monthly mean (94 / 12 t, the first simulated month):
-    # the five licence periods are fitted to China's customs exports (docs/backtest.md).
-    res = _run("gallium-2023")
-    f = res.tables["flows"]
-    f = f[(f["commodity_id"] == "gallium") & (f["exporter_id"] == "CHN") & (f["importer_id"] != "CHN")]
+def _chinas_exports(name: str, commodity: str, exports_2022_t: float) -> tuple[pd.Series, pd.DataFrame]:
+    """China's monthly exports of ``commodity`` in the shipped run ``name`` over the 2022 monthly
+    mean (the first simulated month is that mean by construction, checked), and its export flows."""
+    f = _run(name).tables["flows"]
+    f = f[(f["commodity_id"] == commodity) & (f["exporter_id"] == "CHN") & (f["importer_id"] != "CHN")]
     by_month = f.groupby("period")["flow_t"].sum()
-    assert by_month.iloc[0] == pytest.approx(94.0 / 12, rel=1e-3)
-    ratio = by_month / by_month.iloc[0]
+    assert by_month.iloc[0] == pytest.approx(exports_2022_t / 12, rel=1e-3)
+    return by_month / by_month.iloc[0], f
+
+
+def _nothing_to_the_us_during_the_ban(flows: pd.DataFrame) -> None:
+    """MOFCOM Announcement No. 46: nothing to the US from December 2024 until the suspension."""
+    to_us = flows[flows["importer_id"] == "USA"].groupby("period")["flow_t"].sum()
+    ban = pd.period_range("2024-12", "2025-10", freq="M")
+    assert to_us.reindex(ban).fillna(0.0).sum() == 0.0
+    assert to_us["2025-11"] > 0.0
+
+
+def test_gallium_exports_follow_the_licences_and_stop_to_the_us_during_the_ban() -> None:
+    # China's gallium exports (2022: 94 t); the five licence periods are fitted to China's customs
+    # exports (docs/backtest.md).
+    ratio, flows = _chinas_exports("gallium-2023", "gallium", 94.0)
     assert ratio[["2023-08", "2023-09", "2023-10"]].mean() == pytest.approx(0.0106, abs=0.0005)
     assert ratio[[f"2024-{m:02d}" for m in range(4, 12)]].mean() == pytest.approx(0.943, abs=0.005)
     # validate misses, recorded so a change shows: December 2023's 7.3 t (0.93) is a year-end
     # batch of licences one share per period cannot give; December 2024's 6.42 t (0.82) likewise
     assert ratio["2023-12"] == pytest.approx(0.138, abs=0.01)
     assert ratio["2024-12"] == pytest.approx(0.219, abs=0.01)
-    # MOFCOM Announcement No. 46: nothing to the US from December 2024 until the suspension
-    to_us = f[f["importer_id"] == "USA"].groupby("period")["flow_t"].sum()
-    ban = pd.period_range("2024-12", "2025-10", freq="M")
-    assert to_us.reindex(ban).fillna(0.0).sum() == 0.0
-    assert to_us["2025-11"] > 0.0
+    _nothing_to_the_us_during_the_ban(flows)
 
 
 def test_germanium_exports_follow_the_licences_and_stop_to_the_us_during_the_ban() -> None:
-    # China's germanium exports over the 2022 monthly mean (43.7 / 12 t, the first simulated month):
-    # the three licence periods are fitted to China's customs exports (docs/backtest.md).
-    res = _run("germanium-2023")
-    f = res.tables["flows"]
-    f = f[(f["commodity_id"] == "germanium") & (f["exporter_id"] == "CHN") & (f["importer_id"] != "CHN")]
-    by_month = f.groupby("period")["flow_t"].sum()
-    assert by_month.iloc[0] == pytest.approx(43.7 / 12, rel=1e-3)
-    ratio = by_month / by_month.iloc[0]
+    # China's germanium exports (2022: 43.7 t); the three licence periods are fitted to China's
+    # customs exports (docs/backtest.md).
+    ratio, flows = _chinas_exports("germanium-2023", "germanium", 43.7)
     assert ratio[["2023-08", "2023-09", "2023-10"]].mean() == pytest.approx(0.0594, abs=0.0005)
     assert ratio[[f"2024-{m:02d}" for m in range(1, 12)]].mean() == pytest.approx(0.6488, abs=0.005)
     assert ratio[[f"2025-{m:02d}" for m in range(1, 7)]].mean() == pytest.approx(0.2319, abs=0.005)
@@ -206,11 +210,7 @@ def test_germanium_exports_follow_the_licences_and_stop_to_the_us_during_the_ban
     # licences one share per period cannot give; April 2025's 98 kg (0.027) the reverse
     assert ratio["2024-12"] == pytest.approx(0.253, abs=0.01)
     assert ratio["2025-04"] == pytest.approx(0.228, abs=0.01)
-    # MOFCOM Announcement No. 46: nothing to the US from December 2024 until the suspension
-    to_us = f[f["importer_id"] == "USA"].groupby("period")["flow_t"].sum()
-    ban = pd.period_range("2024-12", "2025-10", freq="M")
-    assert to_us.reindex(ban).fillna(0.0).sum() == 0.0
-    assert to_us["2025-11"] > 0.0
+    _nothing_to_the_us_during_the_ban(flows)
 
 
 def test_reports_compare_observed_and_simulated() -> None:

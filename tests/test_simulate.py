@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import settings
 
 from chokepoint.dataset import Dataset
 from chokepoint.scenario import Scenario, ScenarioError
@@ -21,6 +20,7 @@ from chokepoint.simulation.recorders import MassBalanceError, SummaryRecorder, T
 from chokepoint.simulation.responses import reserve
 from chokepoint.simulation.state import Orders, Setup, State, setup
 from chokepoint.simulation.state import params as engine_params
+from tests.fuzzing import examples
 from tests.tiny import PROV, random_scenarios, tiny_dataset, tiny_with
 
 
@@ -118,7 +118,7 @@ def test_ban_cuts_the_target_by_hand() -> None:
     assert _balance_error(tr) < 1e-9
 
 
-@settings(max_examples=40, deadline=None)
+@examples(20)  # derandomised; --fuzz multiplies them
 @random_scenarios
 def test_invariants_over_random_scenarios(
     approval: float, stricter: float, stock_months: float, more_stock: float, ore_bel: float, lamps_che: float

@@ -47,11 +47,17 @@ def sources(
     db: DbOption = None,
     dataset: DatasetOption = None,
 ) -> None:
-    """Every source cited in the dataset, with the number of rows citing it."""
+    """Every source cited in the dataset, with the number of rows and shipped scenarios citing it."""
+    from chokepoint.backtesting import shipped_scenarios
     from chokepoint.dataset.provenance import sources_used
+    from chokepoint.errors import ChokepointError
 
+    try:
+        scenarios = {p.stem: p.read_text(encoding="utf-8") for p in shipped_scenarios()}
+    except ChokepointError:  # an installed package without the examples folder
+        scenarios = {}
     with open_dataset(db, dataset) as ds:
-        emit(matching(sources_used(ds), search), fmt, title="Sources", limit=limit)
+        emit(matching(sources_used(ds, scenarios), search), fmt, title="Sources", limit=limit)
 
 
 @app.command("assumptions")

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from chokepoint.cli._common import DbOption, FormatOption, LimitOption, OutputFormat, emit
+from chokepoint.cli.data import ExportChoice
 
 
 class Mode(StrEnum):
@@ -70,19 +71,10 @@ def simulate(
     typer.echo(f"report: {(written / 'report.html').resolve()}", err=fmt is not OutputFormat.table)
 
 
-class RunExportFormat(StrEnum):
-    """The formats of :class:`chokepoint.dataset.export.ExportFormat`, repeated here so that the
-    option is built without importing pandas."""
-
-    csv = "csv"
-    parquet = "parquet"
-    xlsx = "xlsx"
-
-
 def export_run(
     run_folder: Annotated[Path, typer.Argument(help="A run folder written by simulate, e.g. runs/japan-2010.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder (csv, parquet) or .xlsx file to write.")],
-    fmt: Annotated[RunExportFormat, typer.Option("--format", "-f", help="File format.")] = RunExportFormat.xlsx,
+    fmt: Annotated[ExportChoice, typer.Option("--format", "-f", help="File format.")] = ExportChoice.xlsx,
     tables: Annotated[
         str | None, typer.Option("--tables", "-t", help="Comma-separated tables (docs/results.md); default all.")
     ] = None,

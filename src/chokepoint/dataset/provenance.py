@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+
 import pandas as pd
 
 from chokepoint.dataset import Dataset
@@ -17,11 +20,13 @@ def _value_fields(table: str) -> list[str]:
     return [f.field for f in schema(table).fields if f.is_quantity or f.is_rate]
 
 
-def sources_used(ds: Dataset) -> pd.DataFrame:
+def sources_used(ds: Dataset, scenarios: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The sources table with, per source, how many rows cite it.
 
     ``rows_cited`` counts rows naming it in ``source_id``; ``notes_citing`` counts rows whose note
-    (or sector description) names it, as an input to a derivation or as context.
+    (or sector description) names it, as an input to a derivation or as context;
+    ``scenarios_citing`` counts the ``scenarios`` (name to file text, e.g. the backtests whose
+    observations cite customs releases) that name it.
     """
     cited = pd.concat([ds[t]["source_id"] for t in CITING_TABLES], ignore_index=True).value_counts()
     texts = [ds[t]["note"] for t in CITING_TABLES] + [ds["sectors"]["description"]]
@@ -32,8 +37,15 @@ def sources_used(ds: Dataset) -> pd.DataFrame:
     out = ds["sources"].assign(
         rows_cited=ids.map(cited).fillna(0).astype("int64"),
         notes_citing=ids.map(in_notes).fillna(0).astype("int64"),
+        scenarios_citing=ids.map(_citing_count(scenarios or {}, set(ids))).fillna(0).astype("int64"),
     )
     return out.sort_values("source_id", ignore_index=True)
+
+
+def _citing_count(texts: Mapping[str, str], ids: set[str]) -> pd.Series:
+    """How many of ``texts`` name each of ``ids`` as a whole word."""
+    named = [set(re.findall(r"[A-Za-z0-9_]+", text)) & ids for text in texts.values()]
+    return pd.Series([i for words in named for i in words], dtype="string").value_counts()
 
 
 def assumptions(ds: Dataset) -> pd.DataFrame:
