@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 
 from chokepoint.cli import main
+from chokepoint.report.story import headline
+from chokepoint.runfiles import open_run
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -193,6 +195,8 @@ def test_simulate_writes_tables_summary_and_report(capsys: pytest.CaptureFixture
     assert usa["peak_shortfall_pct"] < 66.7
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["info"]["months"] == 6
+    assert summary["answer"] == headline(open_run(out))  # also printed, to stderr beside json
+    assert summary["answer"] in err
     assert {f"{t}.parquet" for t in ("flows", "shortfall", "prices", "summary")} <= {p.name for p in out.iterdir()}
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "<script src=" not in html

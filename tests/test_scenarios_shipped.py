@@ -14,6 +14,7 @@ from chokepoint.scenario import load_scenario
 from chokepoint.scenario.groups import resolve_groups
 from chokepoint.simulation import Run, build_baseline, build_plan, simulate
 from chokepoint.simulation.engine import run_scenario
+from tests.test_story import check_headline
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
 NAMES = [
@@ -255,3 +256,8 @@ def test_the_modes_agree_on_the_worlds_cumulative_shortfall(name: str) -> None:
         demand[mode] = float(tr.demand_t[0].sum())
     both_small = all(short[m] < 1e-3 * demand[m] for m in short)
     assert both_small or abs(short["lp"] - short["fast"]) <= 0.25 * short["fast"], short
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_headline_answers_from_the_runs_tables(name: str) -> None:
+    check_headline(_run(name))  # the worst hit, each region the scenario asks about, the price peak

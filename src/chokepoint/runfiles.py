@@ -112,12 +112,15 @@ def save_run(run: Run, out: Path) -> Path:
     """Write ``run`` into the folder ``out`` (replacing it only once everything is written).
 
     ``out`` must be missing, empty or a folder Chokepoint wrote; anything else is refused."""
+    from chokepoint.report import story
+
     with atomic_folder(out, kind="run") as tmp:
         write_tables(tmp, run.tables)
         document = {
             "info": _info(run),
             "provenance": run.provenance.as_dict(),
             "messages": list(run.messages),
+            "answer": story.headline(run),
             "headline": headline(run),
             "tables": {n: {"description": s.description, "units": s.units} for n, s in TABLES.items()},
         }

@@ -43,6 +43,7 @@ def simulate(
 
     from chokepoint.dataset.store import open_store
     from chokepoint.files import check_target
+    from chokepoint.report.story import headline
     from chokepoint.scenario import check_scenario, load_scenario
     from chokepoint.simulation import simulate as run
 
@@ -68,6 +69,7 @@ def simulate(
     emit(results.summary, fmt, title=title, limit=limit)
     for message in results.messages:
         typer.echo(f"note: {message}", err=True)
+    typer.echo(headline(results), err=fmt is not OutputFormat.table)
     typer.echo(f"report: {(written / 'report.html').resolve()}", err=fmt is not OutputFormat.table)
 
 

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from chokepoint.report import figures as fg
+from chokepoint.report.story import headline, stamp
 
 if TYPE_CHECKING:
     from chokepoint.simulation.run import Run
@@ -57,7 +58,8 @@ def _html(fig: go.Figure, div_id: str) -> Markup:
 
 
 def render_simulation_report(run: Run, *, notes: list[str] | None = None, title: str | None = None) -> str:
-    """The HTML page of ``run``: header and summary table, chain Sankeys, shortfall, price,
+    """The HTML page of ``run``: its headline, question and stamp (:mod:`chokepoint.report.story`),
+    the summary table, chain Sankeys, shortfall, price,
     stock and controller-share time series, then ``notes`` as paragraphs (escaped text).
     ``title`` defaults to the scenario's name.
 
@@ -69,6 +71,9 @@ def render_simulation_report(run: Run, *, notes: list[str] | None = None, title:
     page = _environment().get_template("simulation.html.j2")
     return page.render(
         scenario=run.scenario.name if title is None else title,
+        headline=headline(run),
+        question=run.scenario.description,
+        stamp=stamp(run),
         first_period=periods[0] if periods else "",
         last_period=periods[-1] if periods else "",
         n_periods=len(periods),

@@ -32,6 +32,7 @@ __all__ = [
     "Entrant",
     "ExportControl",
     "FittedParameter",
+    "Focus",
     "Leakage",
     "Licence",
     "Markets",
@@ -262,6 +263,14 @@ class Offtake(_Dated):
     quantity_t_per_yr: Tonnes
 
 
+class Focus(_Model):
+    """A region (and optionally one of its sectors) whose answer the scenario asks for: the run's
+    headline reports it beside the worst-hit region and sector (``USA``, ``defence``)."""
+
+    region: str
+    sector: str | None = None
+
+
 class PriceFloor(_Dated):
     """A guaranteed price for ``region``'s output of ``commodity`` (the DoD's USD 110/kg NdPr floor
     for MP Materials): whoever guarantees it pays ``usd_per_kg`` minus the market price on the
@@ -382,7 +391,8 @@ class Projection(_Model):
 class Scenario(_Model):
     """A scenario: dataset and base year, monthly horizon from ``start``, the shocks and responses.
     ``name`` is also the run folder ``runs/<name>``: letters, digits, ``-``, ``_`` and ``.`` only.
-    ``notes`` are shown in the report (sources, calibration targets and fit). ``calibration``
+    ``focus`` names the regions and sectors the scenario asks about (the report's headline answers
+    for them). ``notes`` are shown in the report (sources, calibration targets and fit). ``calibration``
     declares the parameters ``chokepoint backtest --fit`` fits to the ``calibrate`` observations.
     Model parameters (assumptions until calibrated): ``capacity_utilisation`` of producers in the
     base year (spare capacity = 1/utilisation − 1); ``sourcing_adjustment``, the share of the gap
@@ -395,6 +405,7 @@ class Scenario(_Model):
 
     name: str
     description: str = ""
+    focus: list[Focus] = []
     notes: list[str] = []
     datasets: list[str] = ["default"]
     material: str = "rare_earths"

@@ -91,6 +91,10 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
 
     if scenario.projected_from is not None:
         need("region", regions, scenario.projected_from.controller, "projected_from.controller")
+    for i, fc in enumerate(scenario.focus):
+        need("region", regions, fc.region, f"focus[{i}].region")
+        if fc.sector is not None:
+            need("sector", sectors, fc.sector, f"focus[{i}].sector")
     for i, c in enumerate(scenario.export_controls):
         f = f"export_controls[{i}]"
         need("region", regions, c.controller, f"{f}.controller")

@@ -16,6 +16,7 @@ from chokepoint.scenario import (
     Disruption,
     ExportControl,
     FittedParameter,
+    Focus,
     Leakage,
     Licence,
     Observation,
@@ -35,6 +36,7 @@ __all__ = ["models_markdown", "scenario_markdown"]
 
 _SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("Scenario (top level)", Scenario),
+    ("focus[]", Focus),
     ("projected_from", Projection),
     ("export_controls[]", ExportControl),
     ("targets", Targets),
