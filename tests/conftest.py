@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import Phase, settings
 
 import chokepoint as cp
 from chokepoint.dataset import Dataset
+from chokepoint.dataset.store import open_store
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "reference"
 #: ``pytest --hypothesis-profile=no-shrink`` reports the first failure found without shrinking it
@@ -46,8 +48,22 @@ def default() -> Dataset:
     return cp.default_dataset()
 
 
+@pytest.fixture(scope="session")
+def _seeded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with the default dataset written, made once per worker (writing it takes ~1 s)."""
+    path = tmp_path_factory.mktemp("seeded") / "store.duckdb"
+    with open_store(path) as store:
+        store.datasets()  # the first query writes the default dataset
+    return path
+
+
 @pytest.fixture(autouse=True)
-def _private_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never touch the user's store or cache: every test gets its own."""
-    monkeypatch.setenv("CHOKEPOINT_DB", str(tmp_path / "store.duckdb"))
+def _private_store(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, _seeded_store: Path
+) -> None:
+    """Never touch the user's store or cache: every test gets its own, a copy of a freshly seeded
+    one (what a first command would have written), outside the test's own folder."""
+    store = tmp_path_factory.mktemp("store") / "store.duckdb"
+    shutil.copyfile(_seeded_store, store)
+    monkeypatch.setenv("CHOKEPOINT_DB", str(store))
     monkeypatch.setenv("CHOKEPOINT_CACHE", str(tmp_path / "cache"))
