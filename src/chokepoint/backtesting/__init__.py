@@ -31,6 +31,7 @@ __all__ = [
     "observations_table",
     "scorecard",
     "scores",
+    "shipped_scenario_files",
     "shipped_scenarios",
     "write_fitted",
 ]
@@ -40,12 +41,17 @@ __all__ = [
 _SHIPPED = (Path(__file__).resolve().parents[3] / "examples" / "scenarios", Path("examples") / "scenarios")
 
 
-def shipped_scenarios() -> list[Path]:
-    """The shipped scenario files that cite observations, sorted by name."""
+def shipped_scenario_files() -> list[Path]:
+    """Every shipped scenario file, sorted by name."""
     folder = next((f for f in _SHIPPED if f.is_dir()), None)
     if folder is None:
         raise ChokepointError("no examples/scenarios folder here or beside the package; name the scenario files")
-    return [p for p in sorted(folder.glob("*.yaml")) if load_scenario(p).observed]
+    return sorted(folder.glob("*.yaml"))
+
+
+def shipped_scenarios() -> list[Path]:
+    """The shipped scenario files that cite observations, sorted by name."""
+    return [p for p in shipped_scenario_files() if load_scenario(p).observed]
 
 
 @dataclass(frozen=True)

@@ -48,12 +48,12 @@ def sources(
     dataset: DatasetOption = None,
 ) -> None:
     """Every source cited in the dataset, with the number of rows and shipped scenarios citing it."""
-    from chokepoint.backtesting import shipped_scenarios
+    from chokepoint.backtesting import shipped_scenario_files
     from chokepoint.dataset.provenance import sources_used
     from chokepoint.errors import ChokepointError
 
     try:
-        scenarios = {p.stem: p.read_text(encoding="utf-8") for p in shipped_scenarios()}
+        scenarios = {p.stem: p.read_text(encoding="utf-8") for p in shipped_scenario_files()}
     except ChokepointError:  # an installed package without the examples folder
         scenarios = {}
     with open_dataset(db, dataset) as ds:

@@ -12,6 +12,9 @@ from chokepoint.schema import TABLES, schema
 
 __all__ = ["CITING_TABLES", "assumptions", "basis_summary", "sources_used"]
 
+#: A source id as it appears in running text.
+_WORD = r"[A-Za-z0-9_]+"
+
 #: Tables whose rows carry ``source_id``, ``basis`` and ``note``: every table with figures.
 CITING_TABLES: tuple[str, ...] = tuple(t for t in TABLES if t != "sources" and "basis" in schema(t).columns)
 
@@ -31,7 +34,7 @@ def sources_used(ds: Dataset, scenarios: Mapping[str, str] | None = None) -> pd.
     cited = pd.concat([ds[t]["source_id"] for t in CITING_TABLES], ignore_index=True).value_counts()
     texts = [ds[t]["note"] for t in CITING_TABLES] + [ds["sectors"]["description"]]
     notes = pd.concat(texts, ignore_index=True).dropna()
-    words = notes.str.findall(r"[A-Za-z0-9_]+").explode().dropna()
+    words = notes.str.findall(_WORD).explode().dropna()
     in_notes = words[words.isin(ds["sources"]["source_id"])].groupby(level=0).unique().explode().value_counts()
     ids = ds["sources"]["source_id"]
     out = ds["sources"].assign(
@@ -44,7 +47,7 @@ def sources_used(ds: Dataset, scenarios: Mapping[str, str] | None = None) -> pd.
 
 def _citing_count(texts: Mapping[str, str], ids: set[str]) -> pd.Series:
     """How many of ``texts`` name each of ``ids`` as a whole word."""
-    named = [set(re.findall(r"[A-Za-z0-9_]+", text)) & ids for text in texts.values()]
+    named = [set(re.findall(_WORD, text)) & ids for text in texts.values()]
     return pd.Series([i for words in named for i in words], dtype="string").value_counts()
 
 
