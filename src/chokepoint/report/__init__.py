@@ -249,6 +249,7 @@ _SUMMARY_COLUMNS = {
     "region_id": "region",
     "sector_id": "sector",
     "peak_shortfall_pct": "peak shortfall (%)",
+    "peak_period": "peak month",
     "cumulative_shortfall_t": "cumulative shortfall (t)",
     "months_short": "months short",
     "first_short": "first short",

@@ -3,7 +3,7 @@
 The headline names the region and sector worst hit (the most tonnes unmet; its peak share of
 demand unmet, the month, how long it lasts, whether it recovers within the horizon, the Monte
 Carlo band where draws ran), then each region and sector the scenario's ``focus`` asks about,
-then the largest price rise. Every figure is read from the run's ``summary``, ``shortfall``,
+then the largest price rise. Every figure is read from the run's ``summary``,
 ``uncertainty_peaks`` and ``prices`` tables, so the sentence and the tables cannot disagree
 (tests/test_story.py reads them back).
 """
@@ -20,20 +20,11 @@ from chokepoint.simulation.tabulate import RECOVERED_BELOW
 if TYPE_CHECKING:
     from chokepoint.simulation.run import Run
 
-__all__ = ["SERVED_BELOW_T", "headline", "peak_month", "stamp"]
+__all__ = ["SERVED_BELOW_T", "headline", "stamp"]
 
 #: Unmet demand over the whole horizon below which the headline says all is served: what its
 #: whole-tonne figures would print as 0 t.
 SERVED_BELOW_T = 0.5
-
-
-def peak_month(shortfall: pd.DataFrame, region: str, sector: str) -> pd.Period:
-    """The month ``region``'s ``sector`` has the largest share of its demand unmet (all its commodities)."""
-    rows = shortfall[(shortfall["region_id"] == region) & (shortfall["sector_id"] == sector)]
-    by_month = rows.groupby("period")[["shortfall_t", "demand_t"]].sum()
-    share = by_month["shortfall_t"].div(by_month["demand_t"])
-    peak: pd.Period = share.index[int(share.argmax())]
-    return peak
 
 
 def _band(run: Run, region: str, sector: str) -> str:
@@ -52,9 +43,8 @@ def _course(run: Run, row: pd.Series) -> str:
     threshold = f"{100 * RECOVERED_BELOW:.0f}%"
     if row["cumulative_shortfall_t"] <= SERVED_BELOW_T:
         return f"{who}, all demand served"
-    peak = peak_month(run.tables["shortfall"], row["region_id"], row["sector_id"])
     band = _band(run, row["region_id"], row["sector_id"])
-    unmet = f"{row['peak_shortfall_pct']:.1f}% of demand unmet at its peak in {peak}{band}"
+    unmet = f"{row['peak_shortfall_pct']:.1f}% of demand unmet at its peak in {row['peak_period']}{band}"
     total = f"{row['cumulative_shortfall_t']:,.0f} t in all"
     if row["months_short"] == 0:
         return f"{who}, never short by {threshold} of demand or more in a month ({unmet}; {total})"

@@ -90,6 +90,7 @@ _SPECS = [
         (_REGION, _SECTOR),
         (
             _n("peak_shortfall_pct", "%", "worst month's unserved share of demand"),
+            Column("peak_period", PERIOD, "month", "the worst month (the first of equal peaks)"),
             _n("cumulative_shortfall_t", "t", "unserved demand over the horizon"),
             Column("months_short", COUNT, "month", "months with a shortfall of at least 1% of demand"),
             Column("first_short", PERIOD, "month", "first month short (NaT: never)"),

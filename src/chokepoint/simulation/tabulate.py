@@ -233,9 +233,10 @@ def _leakage(plan: Plan, tr: Trajectory, periods: pd.PeriodIndex, regions: pd.In
 def summarise(
     demand: Array, shortfall: Array, periods: pd.PeriodIndex, regions: pd.Index, sectors: pd.Index
 ) -> pd.DataFrame:
-    """Per region and sector with demand, from (T, R, S) demand and shortfall in tonnes: peak and
-    cumulative shortfall, months at least :data:`RECOVERED_BELOW` short, first month short, months
-    from the first to the last month short, and whether the last month with demand is not short.
+    """Per region and sector with demand, from (T, R, S) demand and shortfall in tonnes: peak
+    shortfall and its month (the first of equal peaks), cumulative shortfall, months at least
+    :data:`RECOVERED_BELOW` short, first month short, months from the first to the last month
+    short, and whether the last month with demand is not short.
     Worst (largest cumulative shortfall) first."""
     has = demand > 0
     share = np.divide(shortfall, demand, out=np.zeros_like(shortfall), where=has)
@@ -250,7 +251,8 @@ def summarise(
         {
             "region_id": regions[r],
             "sector_id": sectors[s],
-            "peak_shortfall_pct": 100.0 * np.where(has, share, 0.0).max(axis=0)[r, s],
+            "peak_shortfall_pct": 100.0 * share.max(axis=0)[r, s],  # share is 0 where there is no demand
+            "peak_period": periods[share.argmax(axis=0)[r, s]],
             "cumulative_shortfall_t": shortfall.sum(axis=0)[r, s],
             "months_short": hit.sum(axis=0)[r, s],
             "first_short": periods[first[r, s]].where(any_hit[r, s]),
