@@ -158,13 +158,9 @@ def check_scenario(scenario: Scenario, ds: Dataset, origin: str = "scenario") ->
             if code is not None:
                 need("region", regions, code, f"observed[{i}].{field}")
         within(ob.period, f"observed[{i}].period")
-        if ob.period.index(scenario.start) + ob.months - 1 > last:
-            raise ScenarioError(
-                f"{origin}: field observed[{i}].months: {ob.months} months from {ob.period} run past the "
-                f"horizon end {scenario.end}"
-            )
     for sector in scenario.priorities:
         need("sector", sectors, sector, "priorities")
+    _check_observation_windows(scenario, origin)
     _check_demand_years(scenario, origin)
     _check_contradictions(scenario, origin)
 
@@ -178,6 +174,17 @@ def _closest_symbol(text: str) -> str:
         text.casefold(), folded, n=1, cutoff=0.6
     )
     return f"; did you mean {element_symbol(close[0])!r}?" if close else ""
+
+
+def _check_observation_windows(scenario: Scenario, origin: str) -> None:
+    """Every observation's months fall inside the horizon (its first month is checked with the codes)."""
+    last = scenario.horizon_months - 1
+    for i, ob in enumerate(scenario.observed):
+        if ob.period.index(scenario.start) + ob.months - 1 > last:
+            raise ScenarioError(
+                f"{origin}: field observed[{i}].months: {ob.months} months from {ob.period} run past the "
+                f"horizon end {scenario.end}"
+            )
 
 
 def _check_demand_years(scenario: Scenario, origin: str) -> None:
