@@ -126,7 +126,7 @@ def test_the_absolute_log_error_is_symmetric_and_floored() -> None:
     [
         ({"observed": []}, "calibration needs at least one observation with role: calibrate"),
         ({"path": "export_controls[3].instrument.approval_share"}, "the scenario has no 3 there"),
-        ({"path": "observed[0].value"}, "cannot be calibrated"),
+        ({"path": "observed[0].value"}, "is not a parameter"),
         ({"path": "horizon_months"}, "not a real number"),
         (
             {"path": "sourcing_reversion", "lower": 0.2, "upper": 0.9},

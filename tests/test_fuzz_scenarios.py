@@ -98,7 +98,9 @@ def _uncertainty(raw: dict[str, Any]) -> dict[str, Any]:
     for name in ("sourcing_adjustment", "sourcing_reversion"):
         if raw.get(name) is not None:
             raw = raw | {name: [min(v, 1.0) for v in raw[name]]}
-    return raw
+    # a generated path names no field: declare one every scenario has uncertain, over its whole range
+    uncertain = [{"path": "sourcing_reversion", "distribution": "uniform", "low": 0.0, "high": 1.0, "source": "f"}]
+    return raw | {"parameters": uncertain if raw.get("parameters") else [], "correlations": []}
 
 
 def _observation(horizon: int) -> Any:

@@ -23,7 +23,7 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(["network", "scenario"], 3),
     **dict.fromkeys(["analysis", "foresight"], 4),
     "simulation": 5,
-    **dict.fromkeys(["leverage", "backtesting"], 6),
+    **dict.fromkeys(["leverage", "backtesting", "sweeps"], 6),
     **dict.fromkeys(["report", "runfiles", "api"], 7),
     **dict.fromkeys(["cli", "__main__"], 8),
 }

@@ -51,6 +51,8 @@ _PUBLIC: dict[str, str] = {
     "Scenario": "chokepoint.scenario",
     "simulate": "chokepoint.api",
     "baseline_residuals": "chokepoint.api",
+    "sweep": "chokepoint.api",
+    "Sweep": "chokepoint.sweeps",
     "Run": "chokepoint.simulation.run",
     "Provenance": "chokepoint.simulation.run",
     "compare_runs": "chokepoint.simulation.run",
@@ -77,6 +79,7 @@ __all__ = [
     "SchemaError",
     "StoreError",
     "SupplyNetwork",
+    "Sweep",
     "__version__",
     "assumptions",
     "backtest",
@@ -102,6 +105,7 @@ __all__ = [
     "read_dataset_dir",
     "simulate",
     "sources_used",
+    "sweep",
     "top_k_share",
     "upstream_footprint",
 ]
@@ -110,7 +114,7 @@ if TYPE_CHECKING:  # static checkers see the real names
     from chokepoint.analysis.chokepoints import chokepoints
     from chokepoint.analysis.concentration import Overview, concentration, hhi, overview, producer_shares, top_k_share
     from chokepoint.analysis.exposure import effective_dependence, exposure, import_reliance
-    from chokepoint.api import baseline_residuals, simulate
+    from chokepoint.api import baseline_residuals, simulate, sweep
     from chokepoint.backtesting import Backtest, backtest, fit_scenario
     from chokepoint.dataset import Dataset, default_dataset, layer, read_dataset_dir
     from chokepoint.dataset.checks import check_dataset
@@ -123,6 +127,7 @@ if TYPE_CHECKING:  # static checkers see the real names
     from chokepoint.scenario import Scenario
     from chokepoint.simulation.run import Provenance, Run, compare_runs
     from chokepoint.simulation.tables import TABLES
+    from chokepoint.sweeps import Sweep
 
 
 def __getattr__(name: str) -> Any:

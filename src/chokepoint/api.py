@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -11,8 +12,11 @@ if TYPE_CHECKING:
     from chokepoint.scenario import Scenario
     from chokepoint.simulation import Run
     from chokepoint.simulation.engine import Mode
+    from chokepoint.sweeps import Sweep
+    from chokepoint.sweeps.executors import Executor
+    from chokepoint.sweeps.samplers import Method
 
-__all__ = ["baseline_residuals", "simulate"]
+__all__ = ["baseline_residuals", "simulate", "sweep"]
 
 
 def simulate(
@@ -35,6 +39,37 @@ def simulate(
 
     ds = load(scenario.datasets) if dataset is None else dataset
     return run_simulation(ds, scenario, mode=mode, on_period=on_period, draws=draws)
+
+
+def sweep(
+    scenario: Scenario,
+    dataset: Dataset | None = None,
+    method: Method = "lhs",
+    samples: int | None = None,
+    *,
+    parameters: Path | str | None = None,
+    seed: int | None = None,
+    executor: Executor | None = None,
+    workers: int = 1,
+    cluster: str | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Sweep:
+    """Sample ``scenario``'s uncertain parameters (its ``uncertainty.parameters``, or the file
+    ``parameters``) by ``method``, run every draw on ``dataset`` (default: the scenario's datasets
+    from the local store) and return the :class:`~chokepoint.sweeps.Sweep` (docs/sweeps.md).
+
+    >>> s = cp.sweep(cp.Scenario.from_yaml("examples/scenarios/gallium-2023.yaml"),
+    ...              parameters="examples/sweeps/gallium-2023.yaml", samples=64)  # doctest: +SKIP
+    >>> s.share("USA_peak_shortfall_pct > 90"), s.prim("USA_peak_shortfall_pct > 90").limits  # doctest: +SKIP
+    """
+    from chokepoint import load
+    from chokepoint.sweeps import sweep as run_sweep
+    from chokepoint.sweeps import with_parameters
+
+    if parameters is not None:
+        scenario = with_parameters(scenario, parameters)
+    ds = load(scenario.datasets) if dataset is None else dataset
+    return run_sweep(ds, scenario, method, samples, seed, executor, workers, cluster, on_progress)
 
 
 def baseline_residuals(

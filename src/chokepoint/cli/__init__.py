@@ -1,8 +1,8 @@
 """The ``chokepoint`` command line: each command calls one library function and prints its table.
 
 One module per command group (:mod:`~chokepoint.cli.analysis`, :mod:`~chokepoint.cli.baseyear`,
-:mod:`~chokepoint.cli.data`, :mod:`~chokepoint.cli.simulate`, :mod:`~chokepoint.cli.backtest`,
-:mod:`~chokepoint.cli.leverage`); this one wires them into the app.
+:mod:`~chokepoint.cli.data`, :mod:`~chokepoint.cli.simulate`, :mod:`~chokepoint.cli.sweep`,
+:mod:`~chokepoint.cli.backtest`, :mod:`~chokepoint.cli.leverage`); this one wires them into the app.
 Heavy modules (pandas, the store, plotly) are imported inside the commands, so ``--help`` is quick.
 
 User errors (:class:`~chokepoint.errors.ChokepointError`, bad options) print one line on stderr
@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from chokepoint import __version__
-from chokepoint.cli import analysis, backtest, baseyear, data, leverage, outlook, simulate
+from chokepoint.cli import analysis, backtest, baseyear, data, leverage, outlook, simulate, sweep
 from chokepoint.errors import ChokepointError
 
 __all__ = ["app", "main"]
@@ -39,6 +39,8 @@ app.command("exposure")(analysis.exposure)
 app.command("chokepoints")(analysis.chokepoints)
 app.command("simulate")(simulate.simulate)
 app.command("export-run")(simulate.export_run)
+app.command("sweep")(sweep.sweep)
+app.command("discover")(sweep.discover)
 app.command("backtest")(backtest.backtest)
 app.command("criticality")(analysis.criticality)
 app.command("baseline")(baseyear.baseline)

@@ -121,6 +121,10 @@ def _fmt_cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
+        if abs(value) < 1e-6:  # numerical noise around zero reads as zero
+            return "0"
+        if abs(value) < 1:  # shares and indices: two significant digits, not a rounded-away 0.0
+            return f"{value:.2g}"
         return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
     return str(value)
 

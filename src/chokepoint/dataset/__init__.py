@@ -50,6 +50,10 @@ class Dataset:
         full = {t: self.tables[t] if t in self.tables else empty_table(t) for t in TABLES}
         object.__setattr__(self, "tables", MappingProxyType(full))
 
+    def __reduce__(self) -> tuple[type[Dataset], tuple[str, dict[str, pd.DataFrame]]]:
+        # a read-only mapping does not pickle; a sweep's worker processes receive a copy
+        return Dataset, (self.name, dict(self.tables))
+
     def __getitem__(self, table: str) -> pd.DataFrame:
         if table not in self.tables:
             raise SchemaError(f"unknown table {table!r}; tables are: {', '.join(TABLES)}")

@@ -20,6 +20,7 @@ from chokepoint.files import check_folder_name
 from chokepoint.scenario.calibration import Calibration, FittedParameter, check_calibration
 from chokepoint.scenario.supply import Entrant, ProducerCost, SupplyResponse
 from chokepoint.scenario.types import MAX_USD, STRICT, YEARS, Capacity, Months, Share, Tonnes, Whole, YearMonth
+from chokepoint.scenario.uncertain import RankCorrelation, UncertainParameter, check_uncertain
 from chokepoint.yamlfile import Number, load_yaml_model
 
 __all__ = [
@@ -294,7 +295,10 @@ class Uncertainty(_Model):
     headroom above production) multiplied by a factor from ``spare_capacity_scale``; ``seed``
     makes the draws repeatable. Results: 5th/50th/95th percentiles
     of shortfall and prices. The default ranges are ASSUMED spans around the engine's defaults
-    (no published distribution exists); ``null`` keeps the scenario's own value."""
+    (no published distribution exists); ``null`` keeps the scenario's own value.
+    ``parameters`` declare any other number of the scenario uncertain, with a distribution, and
+    ``correlations`` their rank correlations (:mod:`chokepoint.scenario.uncertain`); ``chokepoint
+    sweep`` samples them (the root ``seed`` and ``draws`` are its defaults too)."""
 
     draws: Annotated[Whole, Field(ge=2, le=100_000)] = 1000
     seed: Annotated[Whole, Field(ge=0, le=2**63 - 1)] = 0
@@ -302,6 +306,8 @@ class Uncertainty(_Model):
     sourcing_reversion: Range | None = (0.05, 0.9)
     price_scarcity_exponent: Range | None = (1.5, 12.0)
     spare_capacity_scale: Range | None = (0.5, 1.5)
+    parameters: list[UncertainParameter] = []
+    correlations: list[RankCorrelation] = []
 
     @model_validator(mode="after")
     def _ranges(self) -> Self:
@@ -455,8 +461,16 @@ class Scenario(_Model):
         if self.calibration is not None:
             # the bounds are tried on a copy without this block (no recursion); a Python dump, since
             # a JSON one turns the int keys of demand multipliers into text the strict model refuses
-            data = self.model_dump(exclude={"calibration"})
+            data = self.model_dump(exclude={"calibration", "uncertainty"})
             check_calibration(data, self.calibration, [o.role for o in self.observed], Scenario.model_validate)
+        return self
+
+    @model_validator(mode="after")
+    def _uncertain(self) -> Self:
+        if self.uncertainty is not None and (self.uncertainty.parameters or self.uncertainty.correlations):
+            data = self.model_dump(exclude={"calibration", "uncertainty"})  # a Python dump, as above
+            u = self.uncertainty
+            check_uncertain(data, list(u.parameters), list(u.correlations), Scenario.model_validate)
         return self
 
     @field_validator("name")

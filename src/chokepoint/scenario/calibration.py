@@ -17,12 +17,29 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, mode
 
 from chokepoint.yamlfile import Number
 
-__all__ = ["Calibration", "FittedParameter", "check_calibration", "parameter_location", "value_at", "with_values"]
+__all__ = [
+    "Calibration",
+    "FittedParameter",
+    "check_calibration",
+    "check_path",
+    "parameter_location",
+    "value_at",
+    "with_values",
+]
 
 _PATH = re.compile(r"^[a-z_]\w*(?:\[\d+\]|\.[a-z_]\w*)*$")
 _PART = re.compile(r"\[(\d+)\]|\.?([a-z_]\w*)")
-#: Roots a fit must never move: the observations it is scored on, the block itself, and labels.
-_NOT_FITTED = {"observed", "calibration", "uncertainty", "name", "description", "notes", "datasets", "material"}
+#: Roots that are not parameters: the observations a fit is scored on, the calibration and
+#: uncertainty blocks themselves, and labels.
+_NOT_PARAMETERS = {"observed", "calibration", "uncertainty", "name", "description", "notes", "datasets", "material"}
+
+
+def check_path(path: str) -> None:
+    """``ValueError`` unless ``path`` is written as a field path to something that may be a parameter."""
+    if not _PATH.match(path):
+        raise ValueError(f"path {path!r} is not a field path; write e.g. export_controls[0].instrument.approval_share")
+    if path.split(".")[0].split("[")[0] in _NOT_PARAMETERS:
+        raise ValueError(f"path {path!r} is not a parameter (observations, labels and these blocks are not)")
 
 
 class _Model(BaseModel):
@@ -40,14 +57,7 @@ class FittedParameter(_Model):
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
-        if not _PATH.match(self.path):
-            raise ValueError(
-                f"path {self.path!r} is not a field path; write e.g. export_controls[0].instrument.approval_share"
-            )
-        if self.path.split(".")[0].split("[")[0] in _NOT_FITTED:
-            raise ValueError(
-                f"path {self.path!r} cannot be calibrated (observations, labels and this block are not parameters)"
-            )
+        check_path(self.path)
         if not self.lower < self.upper:
             raise ValueError(f"lower {self.lower} must be below upper {self.upper}")
         return self

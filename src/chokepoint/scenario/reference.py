@@ -29,7 +29,9 @@ from chokepoint.scenario import (
     Substitution,
     Targets,
     TechnologyBan,
+    Uncertainty,
 )
+from chokepoint.scenario.uncertain import RankCorrelation, UncertainParameter
 
 __all__ = ["models_markdown", "scenario_markdown"]
 
@@ -56,6 +58,9 @@ _SECTIONS: tuple[tuple[str, type[BaseModel]], ...] = (
     ("observed[]", Observation),
     ("calibration", Calibration),
     ("calibration.parameters[]", FittedParameter),
+    ("uncertainty", Uncertainty),
+    ("uncertainty.parameters[]", UncertainParameter),
+    ("uncertainty.correlations[]", RankCorrelation),
 )
 
 

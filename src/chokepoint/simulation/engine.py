@@ -11,7 +11,7 @@ checked on every run and a violation raises :class:`~chokepoint.simulation.recor
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from chokepoint.simulation.allocate_fast import allocate_fast
 from chokepoint.simulation.baseline import Baseline
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from chokepoint.scenario import Scenario
 
 __all__ = [
+    "RATE_PATHS",
     "DrawSummary",
     "MassBalanceError",
     "Mode",
@@ -76,20 +77,31 @@ def run_draws(
     return run_loop(s, allocate_fast, SummaryRecorder(s))
 
 
+#: Each engine parameter's path in a scenario file (a sweep varies these along the draw axis of
+#: one batched run instead of planning each draw anew).
+RATE_PATHS = {
+    "sourcing_adjustment": "sourcing_adjustment",
+    "sourcing_reversion": "sourcing_reversion",
+    "price_scarcity_exponent": "price_scarcity_exponent",
+    "cover_months": "markets.cover_months",
+    "hoarding": "markets.hoarding",
+    "expectation_months": "markets.expectation_months",
+    "restock_months": "markets.restock_months",
+    "price_cap": "markets.price_cap",
+    "utilisation_exponent": "markets.utilisation_exponent",
+}
+
+
 def engine_rates(scenario: Scenario) -> dict[str, float]:
     """The scenario's engine parameters by name (:data:`~chokepoint.simulation.state.RATE_DEFAULTS`)."""
-    m = scenario.markets
-    return {
-        "sourcing_adjustment": scenario.sourcing_adjustment,
-        "sourcing_reversion": scenario.sourcing_reversion,
-        "price_scarcity_exponent": scenario.price_scarcity_exponent,
-        "cover_months": m.cover_months,
-        "hoarding": m.hoarding,
-        "expectation_months": m.expectation_months,
-        "restock_months": m.restock_months,
-        "price_cap": m.price_cap,
-        "utilisation_exponent": m.utilisation_exponent,
-    }
+
+    def value(path: str) -> float:
+        node: Any = scenario
+        for name in path.split("."):
+            node = getattr(node, name)
+        return float(node)
+
+    return {name: value(path) for name, path in RATE_PATHS.items()}
 
 
 def run_scenario(

@@ -1,0 +1,104 @@
+"""Evaluate a design's draws: each draw a scenario, run in fast mode, reduced to outcomes.
+
+Draws that differ only in engine parameters (:data:`~chokepoint.simulation.engine.RATE_PATHS`:
+sourcing, price response, inventories) share one plan and run as one batch along the engine's
+draw axis; a draw that changes anything else (an approval share, a stockpile, a ramp) is planned
+on its own, and draws with the same planned values still share their batch. The outcomes of a
+draw do not depend on which other draws share its task, so any executor gives the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pydantic import ValidationError
+
+from chokepoint.dataset import Dataset
+from chokepoint.errors import ChokepointError
+from chokepoint.scenario import Focus, Scenario, check_scenario
+from chokepoint.scenario.calibration import with_values
+from chokepoint.scenario.groups import resolve_groups
+from chokepoint.simulation.baseline import Baseline
+from chokepoint.simulation.engine import RATE_PATHS, DrawSummary, engine_rates, run_draws
+from chokepoint.simulation.plan import build_plan
+from chokepoint.simulation.uncertainty import CHUNK
+
+__all__ = ["evaluate_draws", "outcome_names", "outcomes"]
+
+Array = npt.NDArray[np.float64]
+_RATE_OF_PATH = {path: name for name, path in RATE_PATHS.items()}
+
+
+def _label(focus: Focus) -> str:
+    return focus.region if focus.sector is None else f"{focus.region}_{focus.sector}"
+
+
+def outcome_names(scenario: Scenario) -> list[str]:
+    """The outcome columns of a sweep of ``scenario``: the world's, then each focus's."""
+    names = ["world_peak_shortfall_pct", "world_shortfall_t", "peak_price_index"]
+    for f in scenario.focus:
+        names += [f"{_label(f)}_peak_shortfall_pct", f"{_label(f)}_shortfall_t"]
+    return names
+
+
+def outcomes(summary: DrawSummary, baseline: Baseline, focus: list[Focus], index: pd.Index) -> pd.DataFrame:
+    """Per draw: the world's worst month of shortfall (% of that month's final demand) and its
+    shortfall summed over the horizon (t, every commodity of final demand), the highest price index
+    of any commodity in any month, and the same two shortfall measures for each focus region (or
+    region and sector; a region without a node has none)."""
+    demand, short = summary.demand_t, summary.shortfall_t  # (B, T, R, S)
+    regions, sectors = list(baseline.net.regions), list(baseline.sectors)
+
+    def measures(d: Array, s: Array) -> tuple[Array, Array]:  # (B, T) each
+        share = 100.0 * np.divide(s, d, out=np.zeros_like(s), where=d > 0)
+        return share.max(axis=1), s.sum(axis=1)
+
+    peak, total = measures(demand.sum(axis=(2, 3)), short.sum(axis=(2, 3)))
+    columns = {"world_peak_shortfall_pct": peak, "world_shortfall_t": total}
+    columns["peak_price_index"] = np.asarray(summary.price_index).max(axis=(1, 2))
+    for f in focus:
+        r = [regions.index(f.region)] if f.region in regions else []
+        s = [sectors.index(f.sector)] if f.sector in sectors else ([] if f.sector else list(range(len(sectors))))
+        d_rs, s_rs = demand[:, :, r][:, :, :, s].sum(axis=(2, 3)), short[:, :, r][:, :, :, s].sum(axis=(2, 3))
+        columns[f"{_label(f)}_peak_shortfall_pct"], columns[f"{_label(f)}_shortfall_t"] = measures(d_rs, s_rs)
+    return pd.DataFrame(columns, index=index)
+
+
+def evaluate_draws(ds: Dataset, scenario: Scenario, values: pd.DataFrame) -> pd.DataFrame:
+    """The outcomes (:func:`outcomes`) of the draws ``values`` (index ``draw``, a column per
+    parameter path) of ``scenario`` on ``ds``; a draw the scenario checks refuse is an error
+    naming the draw."""
+    from chokepoint.simulation import scenario_baseline  # the package imports this module's peers
+
+    data = scenario.model_dump(exclude={"uncertainty", "calibration"})
+    rates = [c for c in values.columns if c in _RATE_OF_PATH]
+    planned = [c for c in values.columns if c not in _RATE_OF_PATH]
+    groups = values.groupby(planned, sort=False) if planned else [((), values)]
+    baselines: dict[tuple[int, float], Baseline] = {}
+    frames = []
+    for key, group in groups:
+        keys = key if isinstance(key, tuple) else (key,)
+        # plain Python numbers: the strict scenario models refuse numpy's
+        drawn_values: dict[str, float] = {path: np.asarray(v).item() for path, v in zip(planned, keys, strict=True)}
+        try:
+            drawn = Scenario.model_validate(with_values(data, drawn_values))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise ChokepointError(f"draw {group.index[0]} ({drawn_values}): {err['msg']}") from None
+        check_scenario(drawn, ds, origin=f"draw {group.index[0]}")
+        resolved = resolve_groups(drawn, ds)
+        which = (resolved.base_year, resolved.capacity_utilisation)
+        if which not in baselines:
+            baselines[which] = scenario_baseline(ds, resolved)
+        baseline = baselines[which]
+        plan = build_plan(baseline, resolved, ds)
+        fixed = engine_rates(resolved)
+        for lo in range(0, len(group), CHUNK):
+            part = group.iloc[lo : lo + CHUNK]
+            drawn_rates: dict[str, Any] = fixed | {_RATE_OF_PATH[c]: part[c].to_numpy(dtype=float) for c in rates}
+            summary = run_draws(baseline, plan, batch=len(part), **drawn_rates)
+            frames.append(outcomes(summary, baseline, list(resolved.focus), part.index))
+    return pd.concat(frames).sort_index()
