@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from scipy import stats
 
 from chokepoint.cli import main
@@ -19,11 +20,13 @@ from chokepoint.scenario import Scenario, ScenarioError, load_scenario
 from chokepoint.scenario.uncertain import RankCorrelation, UncertainParameter
 from chokepoint.sweeps import sweep, with_parameters
 from chokepoint.sweeps.analyse import morris_indices, percentiles, prim, sobol_indices
+from chokepoint.sweeps.portfolio import cvar, load_portfolio, portfolio
 from chokepoint.sweeps.samplers import sample
 from tests.test_backtest import _tiny
 from tests.tiny import tiny_dataset
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "examples" / "scenarios"
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "examples" / "scenarios"
 SWEEPS = SCENARIOS.parent / "sweeps"
 APPROVAL = "export_controls[0].instrument.approval_share"
 
@@ -317,6 +320,7 @@ def test_discover_command_prints_the_box(tmp_path: Path, capsys: pytest.CaptureF
     assert "export_controls[2].instrument.approval_share" in {row["parameter"] for row in doc["prim"]}
     assert main(["discover", str(scenario), "--outcome", "USA_peak > 85", "-o", str(tmp_path / "e")]) == 2
     assert "unknown outcome 'USA_peak'" in capsys.readouterr().err
+    assert not (tmp_path / "e").exists()  # refused before any draw ran
 
 
 def test_cp_sweep_loads_nothing_when_given_a_dataset() -> None:
@@ -324,3 +328,94 @@ def test_cp_sweep_loads_nothing_when_given_a_dataset() -> None:
 
     direct = sweep(tiny_dataset(), _tiny_sweep(), samples=4)
     pd.testing.assert_frame_equal(cp.sweep(_tiny_sweep(), tiny_dataset(), samples=4).outcomes, direct.outcomes)
+
+
+# --- portfolios -------------------------------------------------------------------------------
+
+
+def test_cvar_is_the_mean_of_the_worst_tail() -> None:
+    values = np.arange(1.0, 21.0)
+    assert cvar(values) == 20.0  # 5% of 20 worlds: the worst one
+    assert cvar(values, tail=0.1) == pytest.approx(19.5)
+    assert cvar(np.array([3.0, 1.0])) == 3.0  # at least one world
+
+
+def _tiny_portfolio(tmp_path: Path, **change: Any) -> Path:
+    doc = {
+        "outcome": "CHE_shortfall_t",
+        "objective": "expected",
+        "worlds": 6,
+        "seed": 2,
+        "add": {"stockpiles": [{"region": "CHE", "commodity": "oxide", "stock_t": 0.0}]},
+        "levers": [
+            {"name": "stock", "path": "stockpiles[0].stock_t", "levels": [0.0, 2.0, 5.0, 20.0], "unit_cost_usd": 100.0}
+            | {"source": "t"}
+        ],
+    } | change
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return path
+
+
+def test_a_stockpile_lever_removes_its_tonnes_from_each_worlds_shortfall(tmp_path: Path) -> None:
+    """CHE's shortfall without a stock is 10·(1 − a) t; a stock of s t released on shortfall
+    leaves max(0, that − s) in every world, so each mix's mean and CVaR follow by hand."""
+    spec, scenario, paths = load_portfolio(_tiny_portfolio(tmp_path), _tiny_sweep())
+    assert paths == ["stockpiles[0].stock_t"]  # the tiny scenario has no stockpile of its own
+    result = portfolio(tiny_dataset(), scenario, spec, paths)
+    table = result.outcomes.pivot(index="world", columns="mix", values="CHE_shortfall_t")
+    mixes = result.mixes.set_index("stock")
+    none = table[mixes.loc[0.0, "mix"]]
+    assert none.min() > 0
+    for stock in (2.0, 5.0, 20.0):
+        expected = np.maximum(0.0, none - stock)
+        assert table[mixes.loc[stock, "mix"]].to_numpy() == pytest.approx(expected.to_numpy(), abs=1e-9)
+        assert mixes.loc[stock, "expected"] == pytest.approx(expected.mean(), abs=1e-9)
+        assert mixes.loc[stock, "cvar95"] == pytest.approx(expected.max(), abs=1e-9)  # 6 worlds: the worst
+        assert mixes.loc[stock, "cost_usd"] == pytest.approx(100.0 * stock)
+    assert result.frontier["stock"].tolist() == [0.0, 2.0, 5.0, 20.0]  # each costs more and does better
+    assert result.best(600.0)["stock"] == 5.0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"outcome": "JPN_shortfall_t"}, "'JPN_shortfall_t' is not a sweep outcome"),
+        ({"add": {}}, r"levers\[0\]\.path: stockpiles\[0\]\.stock_t names nothing in add"),
+        (
+            {"add": {"stockpiles": [{"region": "CHE", "commodity": "oxide", "stock_t": 0.0, "months_of_demand": 1.0}]}},
+            r"stockpiles\[0\]\.stock_t = 0\.0 is not valid: give exactly one of stock_t",
+        ),
+    ],
+)
+def test_a_bad_portfolio_file_is_one_line(tmp_path: Path, change: dict[str, Any], message: str) -> None:
+    with pytest.raises(ScenarioError, match=rf"^p\.yaml: .*{message}"):
+        load_portfolio(_tiny_portfolio(tmp_path, **change), _tiny_sweep())
+
+
+def test_portfolio_command_prints_the_frontier_and_the_best_mix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shipped = (ROOT / "examples" / "portfolios" / "gallium-2023.yaml").read_text(encoding="utf-8")
+    small = shipped.replace("worlds: 16", "worlds: 2").replace("[0.0, 0.5, 1.0, 2.0, 3.0]", "[0.0, 2.0]")
+    levers = tmp_path / "p.yaml"
+    levers.write_text(small.replace("[0.001, 2.0, 5.0, 10.0]", "[0.001, 5.0]"), encoding="utf-8")
+    scenario, parameters = SCENARIOS / "gallium-2023.yaml", SWEEPS / "gallium-2023.yaml"
+    args = [
+        "portfolio",
+        str(scenario),
+        str(levers),
+        "-p",
+        str(parameters),
+        "--budget",
+        "2e6",
+        "-o",
+        str(tmp_path / "o"),
+    ]
+    assert main([*args, "-f", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    mixes = pd.read_csv(tmp_path / "o" / "mixes.csv")
+    assert len(mixes) == 4
+    assert len(pd.read_csv(tmp_path / "o" / "outcomes.csv")) == 4 * 2
+    assert [row["us_stock_t"] for row in doc["frontier"]] == mixes.loc[mixes["on_frontier"], "us_stock_t"].tolist()
+    assert doc["best"].startswith("best within USD 2,000,000: us_stock_t ")

@@ -25,6 +25,11 @@ class SweepMethod(StrEnum):
     morris = "morris"
 
 
+class Objective(StrEnum):
+    expected = "expected"
+    cvar95 = "cvar95"
+
+
 class ExecutorChoice(StrEnum):
     inline = "inline"
     processes = "processes"
@@ -119,7 +124,7 @@ def discover(
 ) -> None:
     """Which assumptions make an outcome happen: the share of draws where it does and the PRIM box
     (the parameter ranges) that holds them."""
-    result, written = _run(file, parameters, method, samples, seed, workers, cluster, executor, out, db)
+    result, written = _run(file, parameters, method, samples, seed, workers, cluster, executor, out, db, outcome)
     share = result.share(outcome)
     sections: dict[str, Any] = {"share": f"{outcome} in {share:.0%} of {len(result.outcomes):,} draws"}
     if 0 < share < 1:  # a box needs draws on both sides
@@ -133,6 +138,67 @@ def discover(
     _print(sections, titles, fmt, written)
 
 
+def portfolio(
+    file: FileArgument,
+    levers: Annotated[Path, typer.Argument(help="Portfolio file: the entries added, the levers and their costs.")],
+    parameters: ParametersOption = None,
+    budget: Annotated[
+        float | None, typer.Option(min=0.0, help="USD to spend: also print the best mix that costs no more.")
+    ] = None,
+    objective: Annotated[
+        Objective | None,
+        typer.Option(help="expected, or cvar95 (mean of the worst 5% of worlds); default the file's."),
+    ] = None,
+    worlds: Annotated[
+        int | None, typer.Option(min=2, max=10_000, help="Worlds each mix runs in (default: the file's).")
+    ] = None,
+    workers: WorkersOption = 1,
+    cluster: ClusterOption = None,
+    executor: ExecutorOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder for the tables (default runs/<scenario-name>-portfolio).")
+    ] = None,
+    fmt: FormatOption = OutputFormat.table,
+    db: DbOption = None,
+) -> None:
+    """The mix of levers that keeps an outcome lowest across sampled worlds, for the money: every
+    mix's cost, expected outcome and CVaR, and the frontier of cost against risk."""
+    from chokepoint.dataset.store import open_store
+    from chokepoint.files import check_target
+    from chokepoint.scenario import check_scenario, load_scenario
+    from chokepoint.sweeps import with_parameters
+    from chokepoint.sweeps.portfolio import load_portfolio
+    from chokepoint.sweeps.portfolio import portfolio as run
+
+    scenario = load_scenario(file)
+    if parameters is not None:
+        scenario = with_parameters(scenario, parameters)
+    spec, scenario, paths = load_portfolio(levers, scenario)
+    if objective is not None:
+        spec = spec.model_copy(update={"objective": objective.value})
+    if worlds is not None:
+        spec = spec.model_copy(update={"worlds": worlds})
+    target = out or Path("runs") / f"{scenario.name}-portfolio"
+    check_target(target)
+    with open_store(db) as store:
+        ds = store.load(scenario.datasets)
+    check_scenario(scenario, ds, origin=file.name)
+    chosen = (None if executor is None else executor.value) or ("dask" if workers > 1 or cluster else "inline")
+    result = run(ds, scenario, spec, paths, chosen, workers, cluster)  # type: ignore[arg-type]
+    written = result.save(target)
+    shown = result.frontier.drop(columns=["mix", "on_frontier"])
+    sections: dict[str, Any] = {"frontier": shown}
+    if budget is not None:
+        best = result.best(budget)
+        mix = ", ".join(f"{lv.name} {best[lv.name]:g}" for lv in spec.levers)
+        sections["best"] = (
+            f"best within USD {budget:,.0f}: {mix} (USD {best['cost_usd']:,.0f}): {spec.outcome} expected"
+            f" {_number(best['expected'])}, CVaR95 {_number(best['cvar95'])} over {spec.worlds} worlds"
+        )
+    title = f"cost against {spec.objective} of {spec.outcome} ({len(result.mixes)} mixes x {spec.worlds} worlds)"
+    _print(sections, {"frontier": title}, fmt, written)
+
+
 def _run(
     file: Path,
     parameters: Path | None,
@@ -144,20 +210,25 @@ def _run(
     executor: ExecutorChoice | None,
     out: Path | None,
     db: Path | None,
+    condition: str | None = None,
 ) -> tuple[Sweep, Path]:
-    """Load and check the scenario, sweep it with a progress bar, and save the tables."""
+    """Load and check the scenario (and ``condition`` against its outcomes), sweep it with a
+    progress bar, and save the tables."""
     from rich.console import Console
     from rich.progress import Progress
 
     from chokepoint.dataset.store import open_store
     from chokepoint.files import check_target
     from chokepoint.scenario import check_scenario, load_scenario
+    from chokepoint.sweeps import parse_condition, with_parameters
     from chokepoint.sweeps import sweep as run
-    from chokepoint.sweeps import with_parameters
+    from chokepoint.sweeps.evaluate import outcome_names
 
     scenario = load_scenario(file)
     if parameters is not None:
         scenario = with_parameters(scenario, parameters)
+    if condition is not None:
+        parse_condition(condition, outcome_names(scenario))  # refuse a typo before the draws
     target = out or Path("runs") / f"{scenario.name}-sweep"
     check_target(target)  # refuse before the draws, not after minutes of work
     with open_store(db) as store:
@@ -182,6 +253,10 @@ def _run(
             on_progress=progress_to,
         )
     return result, result.save(target)
+
+
+def _number(value: float) -> str:
+    return "0" if abs(value) < 1e-9 else f"{value:.3g}"  # rounding noise of an exact zero reads as 0
 
 
 def _default_outcome(result: Sweep) -> str:

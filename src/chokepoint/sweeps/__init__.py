@@ -33,7 +33,7 @@ from chokepoint.sweeps.executors import EXECUTORS, Executor, run_tasks
 from chokepoint.sweeps.samplers import METHODS, Design, Method, evaluations, sample
 from chokepoint.yamlfile import field_line, load_yaml_model
 
-__all__ = ["EXECUTORS", "METHODS", "PrimBox", "Sweep", "draws_per_task", "sweep", "with_parameters"]
+__all__ = ["EXECUTORS", "METHODS", "PrimBox", "Sweep", "draws_per_task", "parse_condition", "sweep", "with_parameters"]
 
 _CONDITION = re.compile(r"^\s*(\w+)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 
@@ -42,6 +42,20 @@ _CONDITION = re.compile(r"^\s*(\w+)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:
 #: of 8 is several seconds of work on the shipped chains.
 ENGINE_DRAWS_PER_TASK = 2048
 PLANNED_DRAWS_PER_TASK = 8
+
+
+def parse_condition(condition: str, outcomes: list[str]) -> tuple[str, str, float]:
+    """``"USA_peak_shortfall_pct > 90"`` → ``("USA_peak_shortfall_pct", ">", 90.0)``; a one-line
+    error unless it is OUTCOME OP NUMBER with an outcome in ``outcomes``."""
+    match = _CONDITION.match(condition)
+    if match is None:
+        raise ChokepointError(
+            f"condition {condition!r} is not OUTCOME OP NUMBER; write e.g. 'USA_peak_shortfall_pct > 90'"
+        )
+    name, op, number = match.groups()
+    if name not in outcomes:
+        raise ChokepointError(f"unknown outcome {name!r}; outcomes are: {', '.join(outcomes)}")
+    return name, op, float(number)
 
 
 def draws_per_task(design: Design) -> int:
@@ -72,13 +86,8 @@ class Sweep:
     def where(self, condition: str) -> pd.Series:
         """Per draw, whether ``condition`` holds: an outcome, a comparison and a number, e.g.
         ``"USA_peak_shortfall_pct > 90"`` (``>``, ``>=``, ``<``, ``<=``)."""
-        match = _CONDITION.match(condition)
-        if match is None:
-            raise ChokepointError(
-                f"condition {condition!r} is not OUTCOME OP NUMBER; write e.g. 'USA_peak_shortfall_pct > 90'"
-            )
-        name, op, number = match.groups()
-        values, limit = self._outcome(name), float(number)
+        name, op, limit = parse_condition(condition, list(self.outcomes.columns))
+        values = self.outcomes[name]
         hit = {">": values > limit, ">=": values >= limit, "<": values < limit, "<=": values <= limit}[op]
         return hit.rename(condition)
 
