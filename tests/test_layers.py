@@ -29,7 +29,7 @@ LAYERS: dict[str, int] = {
 }
 
 #: (importing unit, imported unit) pairs allowed upward, inside functions only.
-UPWARD: set[tuple[str, str]] = {("simulation", "report"), ("simulation", "runfiles")}
+UPWARD: set[tuple[str, str]] = {("simulation", "report"), ("simulation", "runfiles"), ("sweeps", "report")}
 
 
 def _unit(module: str) -> str | None:

@@ -5,6 +5,7 @@ dataset and identical on every executor."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -297,6 +298,9 @@ def test_sweep_command_prints_indices(tmp_path: Path, capsys: pytest.CaptureFixt
     assert len(outcomes) == 3 * (2 + 1)
     assert json.loads((out / "provenance.json").read_text())["method"] == "morris"
     assert set(pd.read_csv(out / "indices.csv")["outcome"]) == set(outcomes.columns)
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "Which assumptions decide USA_peak_shortfall_pct" in report
+    assert re.findall(r"<script\b[^>]*\bsrc=", report, re.IGNORECASE) == []  # offline: plotly.js embedded
 
 
 def test_discover_command_prints_the_box(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -321,6 +325,7 @@ def test_discover_command_prints_the_box(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["discover", str(scenario), "--outcome", "USA_peak > 85", "-o", str(tmp_path / "e")]) == 2
     assert "unknown outcome 'USA_peak'" in capsys.readouterr().err
     assert not (tmp_path / "e").exists()  # refused before any draw ran
+    assert "Where it happens (PRIM box)" in (tmp_path / "d" / "report.html").read_text(encoding="utf-8")
 
 
 def test_cp_sweep_loads_nothing_when_given_a_dataset() -> None:
@@ -419,3 +424,4 @@ def test_portfolio_command_prints_the_frontier_and_the_best_mix(
     assert len(pd.read_csv(tmp_path / "o" / "outcomes.csv")) == 4 * 2
     assert [row["us_stock_t"] for row in doc["frontier"]] == mixes.loc[mixes["on_frontier"], "us_stock_t"].tolist()
     assert doc["best"].startswith("best within USD 2,000,000: us_stock_t ")
+    assert "Cost against risk" in (tmp_path / "o" / "report.html").read_text(encoding="utf-8")

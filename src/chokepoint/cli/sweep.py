@@ -86,8 +86,9 @@ def sweep(
 ) -> None:
     """Sample the scenario's uncertain parameters, run every draw in fast mode, and print how the
     outcomes spread and (sobol, morris) which assumptions decide them."""
-    result, written = _run(file, parameters, method, samples, seed, workers, cluster, executor, out, db)
-    chosen = outcome or _default_outcome(result)
+    result, target = _run(file, parameters, method, samples, seed, workers, cluster, executor, out, db)
+    chosen = outcome or result.default_outcome
+    written = result.save(target, chosen)
     sections: dict[str, Any] = {"percentiles": result.percentiles()}
     titles = {
         "percentiles": f"outcomes over {len(result.outcomes):,} draws ({result.design.method})",
@@ -124,7 +125,8 @@ def discover(
 ) -> None:
     """Which assumptions make an outcome happen: the share of draws where it does and the PRIM box
     (the parameter ranges) that holds them."""
-    result, written = _run(file, parameters, method, samples, seed, workers, cluster, executor, out, db, outcome)
+    result, target = _run(file, parameters, method, samples, seed, workers, cluster, executor, out, db, outcome)
+    written = result.save(target, condition=outcome)
     share = result.share(outcome)
     sections: dict[str, Any] = {"share": f"{outcome} in {share:.0%} of {len(result.outcomes):,} draws"}
     if 0 < share < 1:  # a box needs draws on both sides
@@ -185,7 +187,7 @@ def portfolio(
     check_scenario(scenario, ds, origin=file.name)
     chosen = (None if executor is None else executor.value) or ("dask" if workers > 1 or cluster else "inline")
     result = run(ds, scenario, spec, paths, chosen, workers, cluster)  # type: ignore[arg-type]
-    written = result.save(target)
+    written = result.save(target, scenario.name)
     shown = result.frontier.drop(columns=["mix", "on_frontier"])
     sections: dict[str, Any] = {"frontier": shown}
     if budget is not None:
@@ -212,8 +214,8 @@ def _run(
     db: Path | None,
     condition: str | None = None,
 ) -> tuple[Sweep, Path]:
-    """Load and check the scenario (and ``condition`` against its outcomes), sweep it with a
-    progress bar, and save the tables."""
+    """Load and check the scenario (and ``condition`` against its outcomes), check the output
+    folder, and sweep with a progress bar; the result and the folder to save it in."""
     from rich.console import Console
     from rich.progress import Progress
 
@@ -252,19 +254,11 @@ def _run(
             cluster,
             on_progress=progress_to,
         )
-    return result, result.save(target)
+    return result, target
 
 
 def _number(value: float) -> str:
     return "0" if abs(value) < 1e-9 else f"{value:.3g}"  # rounding noise of an exact zero reads as 0
-
-
-def _default_outcome(result: Sweep) -> str:
-    focus = result.scenario.focus
-    if not focus:
-        return "world_peak_shortfall_pct"
-    first = focus[0]
-    return f"{first.region if first.sector is None else f'{first.region}_{first.sector}'}_peak_shortfall_pct"
 
 
 def _print(sections: dict[str, pd.DataFrame | str], titles: dict[str, str], fmt: OutputFormat, written: Path) -> None:

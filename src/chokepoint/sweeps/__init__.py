@@ -79,6 +79,15 @@ class Sweep:
     def inputs(self) -> pd.DataFrame:
         return self.design.values
 
+    @property
+    def default_outcome(self) -> str:
+        """The outcome analysed unless another is named: the first focus's peak shortfall, else the world's."""
+        focus = self.scenario.focus
+        if not focus:
+            return "world_peak_shortfall_pct"
+        first = focus[0]
+        return f"{first.region if first.sector is None else f'{first.region}_{first.sector}'}_peak_shortfall_pct"
+
     def percentiles(self) -> pd.DataFrame:
         """Per outcome: mean, 5th, 50th and 95th percentiles over the draws."""
         return percentiles(self.outcomes)
@@ -110,12 +119,14 @@ class Sweep:
             raise ChokepointError(f"unknown outcome {outcome!r}; outcomes are: {', '.join(self.outcomes.columns)}")
         return self.outcomes[outcome]
 
-    def save(self, path: Path | str) -> Path:
-        """Write ``inputs.csv``, ``outcomes.csv``, ``percentiles.csv`` and ``provenance.json`` (and
-        the method's indices) into the folder ``path``, replaced atomically."""
+    def save(self, path: Path | str, outcome: str | None = None, condition: str | None = None) -> Path:
+        """Write ``inputs.csv``, ``outcomes.csv``, ``percentiles.csv``, ``provenance.json`` (and the
+        method's indices) and ``report.html`` (for ``outcome``, default :attr:`default_outcome`, and
+        the PRIM box of ``condition``) into the folder ``path``, replaced atomically."""
         import json
 
         from chokepoint.files import atomic_folder
+        from chokepoint.report.sweeps import render_sweep_report  # the edge, reached from the result
 
         tables = {"inputs": self.inputs, "outcomes": self.outcomes, "percentiles": self.percentiles()}
         if self.design.method in ("sobol", "morris"):
@@ -127,6 +138,8 @@ class Sweep:
             for name, table in tables.items():
                 table.to_csv(tmp / f"{name}.csv", index=name != "percentiles")
             (tmp / "provenance.json").write_text(json.dumps(self.provenance, indent=2) + "\n", encoding="utf-8")
+            report = render_sweep_report(self, outcome or self.default_outcome, condition)
+            (tmp / "report.html").write_text(report, encoding="utf-8")
         return Path(path)
 
 

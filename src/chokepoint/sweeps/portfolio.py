@@ -164,13 +164,15 @@ class PortfolioResult:
         as_good = within[score <= score.min() + 1e-6 * max(1.0, abs(score.min()))]
         return as_good.sort_values("cost_usd", kind="stable").iloc[0]
 
-    def save(self, path: Path | str) -> Path:
-        """Write ``mixes.csv`` and ``outcomes.csv`` (every mix × world) into the folder ``path``."""
+    def save(self, path: Path | str, scenario_name: str) -> Path:
+        """Write ``mixes.csv``, ``outcomes.csv`` (every mix × world) and ``report.html`` into the folder ``path``."""
         from chokepoint.files import atomic_folder
+        from chokepoint.report.sweeps import render_portfolio_report  # the edge, reached from the result
 
         with atomic_folder(Path(path), "portfolio") as tmp:
             self.mixes.to_csv(tmp / "mixes.csv", index=False)
             self.outcomes.to_csv(tmp / "outcomes.csv", index=False)
+            (tmp / "report.html").write_text(render_portfolio_report(self, scenario_name), encoding="utf-8")
         return Path(path)
 
 
