@@ -15,6 +15,8 @@ from chokepoint.cli._common import DbOption, FormatOption, OutputFormat, emit, r
 if TYPE_CHECKING:
     import pandas as pd
 
+    from chokepoint.dataset import Dataset
+    from chokepoint.scenario import Scenario
     from chokepoint.sweeps import Sweep
 
 
@@ -165,28 +167,23 @@ def portfolio(
 ) -> None:
     """The mix of levers that keeps an outcome lowest across sampled worlds, for the money: every
     mix's cost, expected outcome and CVaR, and the frontier of cost against risk."""
-    from chokepoint.dataset.store import open_store
-    from chokepoint.files import check_target
-    from chokepoint.scenario import check_scenario, load_scenario
-    from chokepoint.sweeps import with_parameters
     from chokepoint.sweeps.portfolio import load_portfolio
     from chokepoint.sweeps.portfolio import portfolio as run
 
-    scenario = load_scenario(file)
-    if parameters is not None:
-        scenario = with_parameters(scenario, parameters)
-    spec, scenario, paths = load_portfolio(levers, scenario)
+    loaded: list[Any] = []  # the portfolio and its levers' paths, read with the scenario
+
+    def add_levers(scenario: Scenario) -> Scenario:
+        spec, with_levers, paths = load_portfolio(levers, scenario)
+        loaded.extend([spec, paths])
+        return with_levers
+
+    scenario, ds, target = _load(file, parameters, out, "portfolio", db, add_levers)
+    spec, paths = loaded
     if objective is not None:
         spec = spec.model_copy(update={"objective": objective.value})
     if worlds is not None:
         spec = spec.model_copy(update={"worlds": worlds})
-    target = out or Path("runs") / f"{scenario.name}-portfolio"
-    check_target(target)
-    with open_store(db) as store:
-        ds = store.load(scenario.datasets)
-    check_scenario(scenario, ds, origin=file.name)
-    chosen = (None if executor is None else executor.value) or ("dask" if workers > 1 or cluster else "inline")
-    result = run(ds, scenario, spec, paths, chosen, workers, cluster)  # type: ignore[arg-type]
+    result = run(ds, scenario, spec, paths, None if executor is None else executor.value, workers, cluster)
     written = result.save(target, scenario.name)
     shown = result.frontier.drop(columns=["mix", "on_frontier"])
     sections: dict[str, Any] = {"frontier": shown}
@@ -219,23 +216,16 @@ def _run(
     from rich.console import Console
     from rich.progress import Progress
 
-    from chokepoint.dataset.store import open_store
-    from chokepoint.files import check_target
-    from chokepoint.scenario import check_scenario, load_scenario
-    from chokepoint.sweeps import parse_condition, with_parameters
+    from chokepoint.sweeps import parse_condition
     from chokepoint.sweeps import sweep as run
     from chokepoint.sweeps.evaluate import outcome_names
 
-    scenario = load_scenario(file)
-    if parameters is not None:
-        scenario = with_parameters(scenario, parameters)
-    if condition is not None:
-        parse_condition(condition, outcome_names(scenario))  # refuse a typo before the draws
-    target = out or Path("runs") / f"{scenario.name}-sweep"
-    check_target(target)  # refuse before the draws, not after minutes of work
-    with open_store(db) as store:
-        ds = store.load(scenario.datasets)
-    check_scenario(scenario, ds, origin=file.name)
+    def check_condition(scenario: Scenario) -> Scenario:
+        if condition is not None:
+            parse_condition(condition, outcome_names(scenario))  # refuse a typo before the draws
+        return scenario
+
+    scenario, ds, target = _load(file, parameters, out, "sweep", db, check_condition)
     progress_to: Callable[[int, int], None]
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(f"sweeping {scenario.name}", total=None)
@@ -255,6 +245,33 @@ def _run(
             on_progress=progress_to,
         )
     return result, target
+
+
+def _load(
+    file: Path,
+    parameters: Path | None,
+    out: Path | None,
+    kind: str,
+    db: Path | None,
+    prepare: Callable[[Scenario], Scenario],
+) -> tuple[Scenario, Dataset, Path]:
+    """The scenario (its uncertainty from ``parameters`` if given, then ``prepare``-d), its dataset
+    and the output folder (default ``runs/<name>-<kind>``), each checked before any draw runs."""
+    from chokepoint.dataset.store import open_store
+    from chokepoint.files import check_target
+    from chokepoint.scenario import check_scenario, load_scenario
+    from chokepoint.sweeps import with_parameters
+
+    scenario = load_scenario(file)
+    if parameters is not None:
+        scenario = with_parameters(scenario, parameters)
+    scenario = prepare(scenario)
+    target = out or Path("runs") / f"{scenario.name}-{kind}"
+    check_target(target)  # refuse before the draws, not after minutes of work
+    with open_store(db) as store:
+        ds = store.load(scenario.datasets)
+    check_scenario(scenario, ds, origin=file.name)
+    return scenario, ds, target
 
 
 def _number(value: float) -> str:

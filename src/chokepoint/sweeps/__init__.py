@@ -24,11 +24,11 @@ from chokepoint import __version__
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.scenario import Scenario, ScenarioError, Uncertainty, check_scenario
-from chokepoint.scenario.calibration import value_at
+from chokepoint.simulation import scenario_dataset
 from chokepoint.simulation.engine import RATE_PATHS
 from chokepoint.simulation.run import scenario_sha256
 from chokepoint.sweeps.analyse import PrimBox, morris_indices, percentiles, prim, sobol_indices
-from chokepoint.sweeps.evaluate import evaluate_draws, outcome_names
+from chokepoint.sweeps.evaluate import as_field_values, evaluate_draws, focus_label, outcome_names
 from chokepoint.sweeps.executors import EXECUTORS, Executor, run_tasks
 from chokepoint.sweeps.samplers import METHODS, Design, Method, evaluations, sample
 from chokepoint.yamlfile import field_line, load_yaml_model
@@ -83,10 +83,7 @@ class Sweep:
     def default_outcome(self) -> str:
         """The outcome analysed unless another is named: the first focus's peak shortfall, else the world's."""
         focus = self.scenario.focus
-        if not focus:
-            return "world_peak_shortfall_pct"
-        first = focus[0]
-        return f"{first.region if first.sector is None else f'{first.region}_{first.sector}'}_peak_shortfall_pct"
+        return f"{focus_label(focus[0])}_peak_shortfall_pct" if focus else "world_peak_shortfall_pct"
 
     def percentiles(self) -> pd.DataFrame:
         """Per outcome: mean, 5th, 50th and 95th percentiles over the draws."""
@@ -113,11 +110,6 @@ class Sweep:
     def prim(self, condition: str, density: float = 0.8) -> PrimBox:
         """The PRIM box of the draws where ``condition`` (:meth:`where`) holds."""
         return prim(self.inputs, self.where(condition), density=density)
-
-    def _outcome(self, outcome: str) -> pd.Series:
-        if outcome not in self.outcomes.columns:
-            raise ChokepointError(f"unknown outcome {outcome!r}; outcomes are: {', '.join(self.outcomes.columns)}")
-        return self.outcomes[outcome]
 
     def save(self, path: Path | str, outcome: str | None = None, condition: str | None = None) -> Path:
         """Write ``inputs.csv``, ``outcomes.csv``, ``percentiles.csv``, ``provenance.json`` (and the
@@ -172,8 +164,6 @@ def sweep(
     scenario's ``uncertainty.draws``, ``seed`` to its ``uncertainty.seed``), evaluate every draw
     and keep its outcomes. ``executor`` defaults to ``inline``, or ``dask`` when ``workers`` > 1
     or a ``cluster`` address is given. ``on_progress(done, total)`` counts finished draws."""
-    from chokepoint.simulation import scenario_dataset
-
     u = scenario.uncertainty
     if u is None or not u.parameters:
         raise ChokepointError(f"scenario {scenario.name}: declare uncertain parameters under uncertainty.parameters")
@@ -183,11 +173,7 @@ def sweep(
     check_scenario(scenario, ds)
     n, root = u.draws if samples is None else samples, u.seed if seed is None else seed
     design = sample(u.parameters, n, method, root, u.correlations)
-    dump = scenario.model_dump()
-    whole = [path for path in design.values.columns if isinstance(value_at(dump, path), int)]
-    values = design.values.copy()
-    values[whole] = values[whole].round().astype(int)
-    design = replace(design, values=values)
+    design = replace(design, values=as_field_values(scenario, design.values))
     size = draws_per_task(design)
     tasks = [design.values.iloc[lo : lo + size] for lo in range(0, len(design.values), size)]
     total, finished = len(design.values), 0
@@ -198,8 +184,7 @@ def sweep(
         if on_progress is not None:
             on_progress(finished, total)
 
-    chosen = executor or ("dask" if workers > 1 or cluster else "inline")
-    frames = run_tasks(evaluate_draws, (ds, scenario), tasks, chosen, workers, cluster, done)
+    frames = run_tasks(evaluate_draws, (ds, scenario), tasks, executor, workers, cluster, done)
     outcomes = pd.concat(frames)[outcome_names(scenario)]
     provenance = {
         "dataset_fingerprint": ds.fingerprint,

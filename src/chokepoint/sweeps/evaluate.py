@@ -19,28 +19,40 @@ from pydantic import ValidationError
 from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.scenario import Focus, Scenario, check_scenario
-from chokepoint.scenario.calibration import with_values
+from chokepoint.scenario.calibration import value_at, with_values
 from chokepoint.scenario.groups import resolve_groups
+from chokepoint.simulation import scenario_baseline
 from chokepoint.simulation.baseline import Baseline
 from chokepoint.simulation.engine import RATE_PATHS, DrawSummary, engine_rates, run_draws
 from chokepoint.simulation.plan import build_plan
 from chokepoint.simulation.uncertainty import CHUNK
 
-__all__ = ["evaluate_draws", "outcome_names", "outcomes"]
+__all__ = ["as_field_values", "evaluate_draws", "focus_label", "outcome_names", "outcomes"]
 
 Array = npt.NDArray[np.float64]
 _RATE_OF_PATH = {path: name for name, path in RATE_PATHS.items()}
 
 
-def _label(focus: Focus) -> str:
+def focus_label(focus: Focus) -> str:
+    """``USA`` or ``USA_defence``: how a focus names its outcomes."""
     return focus.region if focus.sector is None else f"{focus.region}_{focus.sector}"
+
+
+def as_field_values(scenario: Scenario, values: pd.DataFrame) -> pd.DataFrame:
+    """``values`` (a column per parameter path) with the columns of whole-number fields (months,
+    years) rounded to whole numbers, as the scenario will take them."""
+    dump = scenario.model_dump()
+    whole = [path for path in values.columns if isinstance(value_at(dump, path), int)]
+    out = values.copy()
+    out[whole] = out[whole].round().astype(int)
+    return out
 
 
 def outcome_names(scenario: Scenario) -> list[str]:
     """The outcome columns of a sweep of ``scenario``: the world's, then each focus's."""
     names = ["world_peak_shortfall_pct", "world_shortfall_t", "peak_price_index"]
     for f in scenario.focus:
-        names += [f"{_label(f)}_peak_shortfall_pct", f"{_label(f)}_shortfall_t"]
+        names += [f"{focus_label(f)}_peak_shortfall_pct", f"{focus_label(f)}_shortfall_t"]
     return names
 
 
@@ -63,7 +75,7 @@ def outcomes(summary: DrawSummary, baseline: Baseline, focus: list[Focus], index
         r = [regions.index(f.region)] if f.region in regions else []
         s = [sectors.index(f.sector)] if f.sector in sectors else ([] if f.sector else list(range(len(sectors))))
         d_rs, s_rs = demand[:, :, r][:, :, :, s].sum(axis=(2, 3)), short[:, :, r][:, :, :, s].sum(axis=(2, 3))
-        columns[f"{_label(f)}_peak_shortfall_pct"], columns[f"{_label(f)}_shortfall_t"] = measures(d_rs, s_rs)
+        columns[f"{focus_label(f)}_peak_shortfall_pct"], columns[f"{focus_label(f)}_shortfall_t"] = measures(d_rs, s_rs)
     return pd.DataFrame(columns, index=index)
 
 
@@ -71,8 +83,6 @@ def evaluate_draws(ds: Dataset, scenario: Scenario, values: pd.DataFrame) -> pd.
     """The outcomes (:func:`outcomes`) of the draws ``values`` (index ``draw``, a column per
     parameter path) of ``scenario`` on ``ds``; a draw the scenario checks refuse is an error
     naming the draw."""
-    from chokepoint.simulation import scenario_baseline  # the package imports this module's peers
-
     data = scenario.model_dump(exclude={"uncertainty", "calibration"})
     rates = [c for c in values.columns if c in _RATE_OF_PATH]
     planned = [c for c in values.columns if c not in _RATE_OF_PATH]

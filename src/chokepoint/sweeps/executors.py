@@ -38,15 +38,17 @@ def run_tasks(
     fn: Callable[..., T],
     shared: tuple[Any, ...],
     tasks: Sequence[Any],
-    executor: Executor = "inline",
+    executor: Executor | None = None,
     workers: int = 1,
     cluster: str | None = None,
     on_done: Callable[[int], None] | None = None,
 ) -> list[T]:
     """``[fn(*shared, t) for t in tasks]`` on ``executor``: ``inline``; ``processes``, a pool of
     ``workers`` local processes; ``dask``, the scheduler at ``cluster`` (``tcp://host:port``) or
-    else a :class:`dask.distributed.LocalCluster` of ``workers`` single-threaded processes."""
+    else a :class:`dask.distributed.LocalCluster` of ``workers`` single-threaded processes.
+    Without ``executor``: ``dask`` when ``workers`` > 1 or a ``cluster`` is given, else ``inline``."""
     done = on_done or (lambda i: None)
+    executor = executor or ("dask" if workers > 1 or cluster else "inline")
     if executor == "inline":
         results = []
         for i, task in enumerate(tasks):

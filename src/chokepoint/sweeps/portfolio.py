@@ -31,7 +31,7 @@ from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.scenario import Scenario, ScenarioError
 from chokepoint.scenario.calibration import check_path, parameter_location, value_at, with_values
-from chokepoint.sweeps.evaluate import evaluate_draws, outcome_names
+from chokepoint.sweeps.evaluate import as_field_values, evaluate_draws, outcome_names
 from chokepoint.sweeps.executors import Executor, run_tasks
 from chokepoint.sweeps.samplers import sample
 from chokepoint.yamlfile import Number, field_line, load_yaml_model
@@ -181,7 +181,7 @@ def portfolio(
     scenario: Scenario,
     spec: Portfolio,
     paths: list[str],
-    executor: Executor = "inline",
+    executor: Executor | None = None,
     workers: int = 1,
     cluster: str | None = None,
 ) -> PortfolioResult:
@@ -194,10 +194,7 @@ def portfolio(
     mixes = pd.DataFrame(list(itertools.product(*(lever.levels for lever in spec.levers))), columns=names)
     if len(mixes) > MAX_MIXES:
         raise ChokepointError(f"{len(mixes):,} mixes of the levers' levels; at most {MAX_MIXES:,} (use fewer levels)")
-    worlds = sample(u.parameters, spec.worlds, "lhs", spec.seed, u.correlations).values
-    dump = scenario.model_dump()
-    whole = [p for p in worlds.columns if isinstance(value_at(dump, p), int)]
-    worlds[whole] = worlds[whole].round().astype(int)
+    worlds = as_field_values(scenario, sample(u.parameters, spec.worlds, "lhs", spec.seed, u.correlations).values)
     # every mix in every world: mix-major rows, the lever columns under their scenario paths
     grid = mixes.rename(columns=dict(zip(names, paths, strict=True))).merge(worlds, how="cross")
     grid.index = pd.RangeIndex(len(grid), name="draw")
