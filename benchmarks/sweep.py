@@ -29,7 +29,7 @@ from chokepoint.dataset import default_dataset
 from chokepoint.scenario import load_scenario
 from chokepoint.simulation import scenario_baseline
 from chokepoint.sweeps import sweep, with_parameters
-from chokepoint.sweeps.evaluate import evaluate_draws
+from chokepoint.sweeps.evaluate import concat, evaluate_draws
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -64,7 +64,7 @@ def main() -> None:
     # the first n_single of the same draws, one engine run each
     values = batched.inputs.iloc[:n_single]
     singles, t_single = _timed(
-        lambda: pd.concat([evaluate_draws(ds, engine_only, values.iloc[[i]]) for i in range(n_single)])
+        lambda: concat([evaluate_draws(ds, engine_only, values.iloc[[i]]) for i in range(n_single)]).outcomes
     )
     pd.testing.assert_frame_equal(singles, batched.outcomes.iloc[:n_single], check_exact=False, rtol=1e-9)
     months = scenario.horizon_months

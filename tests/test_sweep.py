@@ -231,6 +231,28 @@ def test_each_draw_is_the_scenario_run_with_its_values() -> None:
     assert result.provenance["seed"] == 1
 
 
+def test_the_fan_chart_bands_are_the_percentiles_of_each_months_shortfall() -> None:
+    """Each draw keeps its monthly paths: CHE is short (1 − a) of its demand in every licensed
+    month and nothing before, so the 5th percentile of a month's shortfall is 100·(1 − the 95th
+    percentile of a), the median 100·(1 − a's median)."""
+    result = sweep(tiny_dataset(), _tiny_sweep(draws=20), "lhs")
+    a = result.inputs[APPROVAL]
+    months = result.paths["CHE_shortfall_pct"]
+    licensed = [p for p in months.columns if p >= "2025-03"]
+    assert licensed
+    assert set(months.columns) - set(licensed)
+    for period in months.columns:
+        expected = 100 * (1 - a) if period in licensed else 0 * a
+        assert months[period].to_numpy() == pytest.approx(expected.to_numpy(), rel=1e-5, abs=1e-9)
+    band = result.bands().set_index(["path", "period"]).loc[("CHE_shortfall_pct", licensed[0])]
+    assert band["p05"] == pytest.approx(100 * (1 - a.quantile(0.95)), rel=1e-5)
+    assert band["p50"] == pytest.approx(100 * (1 - a.quantile(0.5)), rel=1e-5)
+    assert band["mean"] == pytest.approx(100 * (1 - a.mean()), rel=1e-5)
+    # the outcomes are the paths' worst month
+    assert result.outcomes["CHE_peak_shortfall_pct"].to_numpy() == pytest.approx(months.max(axis=1).to_numpy())
+    assert list(result.paths.columns.unique("path")) == ["world_shortfall_pct", "CHE_shortfall_pct", "max_price_index"]
+
+
 def test_sobol_gives_the_approval_share_all_of_the_shortfall() -> None:
     result = sweep(tiny_dataset(), _tiny_sweep(), "sobol", samples=64)
     table = result.sobol("CHE_peak_shortfall_pct").set_index("parameter")
@@ -244,6 +266,7 @@ def test_every_executor_gives_the_in_process_numbers(executor: str) -> None:
     inline = sweep(tiny_dataset(), scenario, "lhs")
     elsewhere = sweep(tiny_dataset(), scenario, "lhs", executor=executor, workers=2)  # type: ignore[arg-type]
     pd.testing.assert_frame_equal(inline.outcomes, elsewhere.outcomes, check_exact=True)
+    pd.testing.assert_frame_equal(inline.paths, elsewhere.paths, check_exact=True)
     pd.testing.assert_frame_equal(inline.inputs, elsewhere.inputs, check_exact=True)
 
 
@@ -300,6 +323,15 @@ def test_sweep_command_prints_indices(tmp_path: Path, capsys: pytest.CaptureFixt
     assert set(pd.read_csv(out / "indices.csv")["outcome"]) == set(outcomes.columns)
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "Which assumptions decide USA_peak_shortfall_pct" in report
+    bands = pd.read_csv(out / "bands.csv")
+    assert set(bands["path"]) == {"world_shortfall_pct", "USA_shortfall_pct", "max_price_index"}
+    usa = bands[bands["path"] == "USA_shortfall_pct"].set_index("period")
+    assert len(usa) == load_scenario(scenario).horizon_months
+    assert (usa["p05"] <= usa["p50"]).all()
+    assert (usa["p50"] <= usa["p95"]).all()
+    # each month is at most the draw's worst month, so its percentiles are at most the worst month's
+    assert usa["p95"].max() <= outcomes["USA_peak_shortfall_pct"].quantile(0.95) + 1e-9
+    assert "Fan chart: USA_shortfall_pct" in report
     assert re.findall(r"<script\b[^>]*\bsrc=", report, re.IGNORECASE) == []  # offline: plotly.js embedded
 
 

@@ -1,8 +1,9 @@
 """A sweep or a portfolio as a self-contained, offline HTML page.
 
 Sweep: the spread of the analysed outcome over the draws (histogram with the 5th, 50th and 95th
-percentiles), the Sobol or Morris indices as bars with their confidence intervals, the PRIM box
-when a condition is given, and the declared parameters with the sources of their ranges.
+percentiles), the Sobol or Morris indices as bars with their confidence intervals, a fan chart of
+each monthly path (the 5–95% and 25–75% bands and the median), the PRIM box when a condition is
+given, and the declared parameters with the sources of their ranges.
 Portfolio: cost against the objective for every mix with the frontier drawn through. Pure:
 returns a string; ``Sweep.save`` and ``PortfolioResult.save`` write the file.
 """
@@ -71,6 +72,23 @@ def _indices(sweep: Sweep, outcome: str) -> _Figure | None:
     return None
 
 
+_PATH_UNITS = {"max_price_index": "highest price index of any commodity (base year = 1)"}
+
+
+def _fan(sweep: Sweep, bands: pd.DataFrame, path: str) -> _Figure:
+    band = bands[bands["path"] == path]
+    x = band["period"].astype(str).tolist()
+    fig = go.Figure()
+    for (lo, hi), alpha in ((("p05", "p95"), 0.18), (("p25", "p75"), 0.35)):
+        fig.add_scatter(x=x, y=band[lo], mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip")
+        fig.add_scatter(x=x, y=band[hi], mode="lines", line={"width": 0}, fill="tonexty",
+                        fillcolor=colour(0, alpha), name=f"{lo}–{hi}")  # fmt: skip
+    fig.add_scatter(x=x, y=band["p50"], mode="lines", line={"color": colour(0)}, name="median")
+    unit = _PATH_UNITS.get(path, "% of the month's final demand short")
+    caption = f"{len(sweep.paths):,} draws, month by month: shaded the 5–95% and 25–75% bands, the line the median."
+    return _Figure(f"Fan chart: {path}", caption, _html(_layout(fig, "month", unit), f"fan-{path}"))
+
+
 def _parameters(sweep: Sweep) -> dict[str, Any]:
     rows = []
     for p in sweep.design.parameters:
@@ -83,6 +101,8 @@ def _parameters(sweep: Sweep) -> dict[str, Any]:
 def render_sweep_report(sweep: Sweep, outcome: str, condition: str | None = None) -> str:
     """The HTML page of ``sweep`` for ``outcome`` (and the PRIM box of ``condition``, if given)."""
     figures = [f for f in (_spread(sweep, outcome), _indices(sweep, outcome)) if f is not None]
+    bands = sweep.bands()
+    figures += [_fan(sweep, bands, path) for path in sweep.paths.columns.unique("path")]
     box, lines = None, []
     if condition is not None:
         share = sweep.share(condition)

@@ -27,8 +27,8 @@ from chokepoint.scenario import Scenario, ScenarioError, Uncertainty, check_scen
 from chokepoint.simulation import scenario_dataset
 from chokepoint.simulation.engine import RATE_PATHS
 from chokepoint.simulation.run import scenario_sha256
-from chokepoint.sweeps.analyse import PrimBox, morris_indices, percentiles, prim, sobol_indices
-from chokepoint.sweeps.evaluate import as_field_values, evaluate_draws, focus_label, outcome_names
+from chokepoint.sweeps.analyse import PrimBox, bands, morris_indices, percentiles, prim, sobol_indices
+from chokepoint.sweeps.evaluate import as_field_values, concat, evaluate_draws, focus_label, outcome_names, path_names
 from chokepoint.sweeps.executors import EXECUTORS, Executor, run_tasks
 from chokepoint.sweeps.samplers import METHODS, Design, Method, evaluations, sample
 from chokepoint.yamlfile import field_line, load_yaml_model
@@ -68,11 +68,13 @@ def draws_per_task(design: Design) -> int:
 @dataclass(frozen=True)
 class Sweep:
     """A finished sweep: the ``design`` (its ``values`` are the inputs, one row per draw), the
-    ``outcomes`` per draw (index ``draw``; units in the column names) and its ``provenance``."""
+    ``outcomes`` per draw (index ``draw``; units in the column names), each draw's monthly
+    ``paths`` (index ``draw``; columns ``path`` × ``period``) and its ``provenance``."""
 
     scenario: Scenario
     design: Design
     outcomes: pd.DataFrame
+    paths: pd.DataFrame
     provenance: dict[str, Any]
 
     @property
@@ -88,6 +90,11 @@ class Sweep:
     def percentiles(self) -> pd.DataFrame:
         """Per outcome: mean, 5th, 50th and 95th percentiles over the draws."""
         return percentiles(self.outcomes)
+
+    def bands(self) -> pd.DataFrame:
+        """Per monthly path and month: mean, 5th, 25th, 50th, 75th and 95th percentiles over the
+        draws (the fan charts)."""
+        return bands(self.paths)
 
     def where(self, condition: str) -> pd.Series:
         """Per draw, whether ``condition`` holds: an outcome, a comparison and a number, e.g.
@@ -112,7 +119,8 @@ class Sweep:
         return prim(self.inputs, self.where(condition), density=density)
 
     def save(self, path: Path | str, outcome: str | None = None, condition: str | None = None) -> Path:
-        """Write ``inputs.csv``, ``outcomes.csv``, ``percentiles.csv``, ``provenance.json`` (and the
+        """Write ``inputs.csv``, ``outcomes.csv``, ``percentiles.csv``, ``bands.csv`` (the monthly
+        percentiles), ``provenance.json`` (and the
         method's indices) and ``report.html`` (for ``outcome``, default :attr:`default_outcome`, and
         the PRIM box of ``condition``) into the folder ``path``, replaced atomically."""
         import json
@@ -120,7 +128,12 @@ class Sweep:
         from chokepoint.files import atomic_folder
         from chokepoint.report.sweeps import render_sweep_report  # the edge, reached from the result
 
-        tables = {"inputs": self.inputs, "outcomes": self.outcomes, "percentiles": self.percentiles()}
+        tables = {
+            "inputs": self.inputs,
+            "outcomes": self.outcomes,
+            "percentiles": self.percentiles(),
+            "bands": self.bands(),
+        }
         if self.design.method in ("sobol", "morris"):
             analyse = self.sobol if self.design.method == "sobol" else self.morris
             tables["indices"] = pd.concat(
@@ -128,7 +141,7 @@ class Sweep:
             ).droplevel(1)
         with atomic_folder(Path(path), "sweep") as tmp:
             for name, table in tables.items():
-                table.to_csv(tmp / f"{name}.csv", index=name != "percentiles")
+                table.to_csv(tmp / f"{name}.csv", index=name in ("inputs", "outcomes", "indices"))
             (tmp / "provenance.json").write_text(json.dumps(self.provenance, indent=2) + "\n", encoding="utf-8")
             report = render_sweep_report(self, outcome or self.default_outcome, condition)
             (tmp / "report.html").write_text(report, encoding="utf-8")
@@ -184,8 +197,8 @@ def sweep(
         if on_progress is not None:
             on_progress(finished, total)
 
-    frames = run_tasks(evaluate_draws, (ds, scenario), tasks, executor, workers, cluster, done)
-    outcomes = pd.concat(frames)[outcome_names(scenario)]
+    evaluated = concat(run_tasks(evaluate_draws, (ds, scenario), tasks, executor, workers, cluster, done))
+    outcomes, paths = evaluated.outcomes[outcome_names(scenario)], evaluated.paths[path_names(scenario)]
     provenance = {
         "dataset_fingerprint": ds.fingerprint,
         "chokepoint_version": __version__,
@@ -196,4 +209,4 @@ def sweep(
         "seed": design.seed,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    return Sweep(scenario, design, outcomes, provenance)
+    return Sweep(scenario, design, outcomes, paths, provenance)

@@ -26,7 +26,7 @@ import pandas as pd
 from chokepoint.errors import ChokepointError
 from chokepoint.sweeps.samplers import MORRIS_LEVELS, Design
 
-__all__ = ["PrimBox", "morris_indices", "percentiles", "prim", "sobol_indices"]
+__all__ = ["PrimBox", "bands", "morris_indices", "percentiles", "prim", "sobol_indices"]
 
 Array = npt.NDArray[np.float64]
 #: Bootstrap resamples behind the Sobol and Morris confidence intervals (SALib's default).
@@ -39,6 +39,15 @@ def percentiles(outcomes: pd.DataFrame, quantiles: tuple[float, ...] = (0.05, 0.
     table.columns = [f"p{round(100 * q):02d}" for q in quantiles]
     table.insert(0, "mean", outcomes.mean())
     return table.rename_axis("outcome").reset_index()
+
+
+def bands(paths: pd.DataFrame, quantiles: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)) -> pd.DataFrame:
+    """Per path and period of ``paths`` (columns ``path`` × ``period``, a row per draw): the mean
+    and percentiles over the draws (columns ``mean``, ``p05``, …), one row per path and period."""
+    table = paths.quantile(list(quantiles)).T
+    table.columns = [f"p{round(100 * q):02d}" for q in quantiles]
+    table.insert(0, "mean", paths.mean())
+    return table.reset_index()
 
 
 def _outcome(design: Design, outcomes: pd.DataFrame, outcome: str, method: str) -> Array:

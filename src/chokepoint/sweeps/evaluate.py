@@ -9,7 +9,7 @@ draw do not depend on which other draws share its task, so any executor gives th
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +27,16 @@ from chokepoint.simulation.engine import RATE_PATHS, DrawSummary, engine_rates, 
 from chokepoint.simulation.plan import build_plan
 from chokepoint.simulation.uncertainty import CHUNK
 
-__all__ = ["as_field_values", "evaluate_draws", "focus_label", "outcome_names", "outcomes"]
+__all__ = [
+    "Evaluated",
+    "as_field_values",
+    "concat",
+    "evaluate_draws",
+    "focus_label",
+    "measure",
+    "outcome_names",
+    "path_names",
+]
 
 Array = npt.NDArray[np.float64]
 _RATE_OF_PATH = {path: name for name, path in RATE_PATHS.items()}
@@ -56,39 +65,68 @@ def outcome_names(scenario: Scenario) -> list[str]:
     return names
 
 
-def outcomes(summary: DrawSummary, baseline: Baseline, focus: list[Focus], index: pd.Index) -> pd.DataFrame:
-    """Per draw: the world's worst month of shortfall (% of that month's final demand) and its
-    shortfall summed over the horizon (t, every commodity of final demand), the highest price index
-    of any commodity in any month, and the same two shortfall measures for each focus region (or
-    region and sector; a region without a node has none)."""
+def path_names(scenario: Scenario) -> list[str]:
+    """The monthly paths a sweep keeps of every draw (its fan charts): the world's shortfall, each
+    focus's, and the highest price index of any commodity."""
+    return ["world_shortfall_pct", *(f"{focus_label(f)}_shortfall_pct" for f in scenario.focus), "max_price_index"]
+
+
+class Evaluated(NamedTuple):
+    """What a task returns: the ``outcomes`` per draw (index ``draw``) and the draws' monthly
+    ``paths`` (index ``draw``; columns ``path`` × ``period``)."""
+
+    outcomes: pd.DataFrame
+    paths: pd.DataFrame
+
+
+def concat(parts: list[Evaluated]) -> Evaluated:
+    """Tasks' results as one, in draw order."""
+    return Evaluated(*(pd.concat(frames).sort_index() for frames in zip(*parts, strict=True)))
+
+
+def measure(
+    summary: DrawSummary, baseline: Baseline, focus: list[Focus], index: pd.Index, periods: list[str]
+) -> Evaluated:
+    """Per draw (:class:`Evaluated`): each month's shortfall of the world and of each focus
+    region (or region and sector; a region without a node has none) as a share of that month's
+    final demand, and the highest price index of any commodity that month; the outcomes are
+    their worst month, the shortfall summed over the horizon (t, every commodity of final demand)
+    and the highest price index of any month."""
     demand, short = summary.demand_t, summary.shortfall_t  # (B, T, R, S)
     regions, sectors = list(baseline.net.regions), list(baseline.sectors)
-
-    def measures(d: Array, s: Array) -> tuple[Array, Array]:  # (B, T) each
-        share = 100.0 * np.divide(s, d, out=np.zeros_like(s), where=d > 0)
-        return share.max(axis=1), s.sum(axis=1)
-
-    peak, total = measures(demand.sum(axis=(2, 3)), short.sum(axis=(2, 3)))
-    columns = {"world_peak_shortfall_pct": peak, "world_shortfall_t": total}
-    columns["peak_price_index"] = np.asarray(summary.price_index).max(axis=(1, 2))
+    tonnes = {"world": (demand.sum(axis=(2, 3)), short.sum(axis=(2, 3)))}  # (B, T) each
     for f in focus:
         r = [regions.index(f.region)] if f.region in regions else []
         s = [sectors.index(f.sector)] if f.sector in sectors else ([] if f.sector else list(range(len(sectors))))
-        d_rs, s_rs = demand[:, :, r][:, :, :, s].sum(axis=(2, 3)), short[:, :, r][:, :, :, s].sum(axis=(2, 3))
-        columns[f"{focus_label(f)}_peak_shortfall_pct"], columns[f"{focus_label(f)}_shortfall_t"] = measures(d_rs, s_rs)
-    return pd.DataFrame(columns, index=index)
+        tonnes[focus_label(f)] = (
+            demand[:, :, r][:, :, :, s].sum(axis=(2, 3)),
+            short[:, :, r][:, :, :, s].sum(axis=(2, 3)),
+        )
+    monthly, columns = {}, {}
+    for label, (d, s) in tonnes.items():
+        share = 100.0 * np.divide(s, d, out=np.zeros_like(s), where=d > 0)
+        monthly[f"{label}_shortfall_pct"] = share
+        columns[f"{label}_peak_shortfall_pct"], columns[f"{label}_shortfall_t"] = share.max(axis=1), s.sum(axis=1)
+    monthly["max_price_index"] = np.asarray(summary.price_index).max(axis=2)
+    columns["peak_price_index"] = monthly["max_price_index"].max(axis=1)
+    paths = pd.DataFrame(
+        np.concatenate(list(monthly.values()), axis=1),
+        index=index,
+        columns=pd.MultiIndex.from_product([list(monthly), periods], names=["path", "period"]),
+    )
+    return Evaluated(pd.DataFrame(columns, index=index), paths)
 
 
-def evaluate_draws(ds: Dataset, scenario: Scenario, values: pd.DataFrame) -> pd.DataFrame:
-    """The outcomes (:func:`outcomes`) of the draws ``values`` (index ``draw``, a column per
-    parameter path) of ``scenario`` on ``ds``; a draw the scenario checks refuse is an error
-    naming the draw."""
+def evaluate_draws(ds: Dataset, scenario: Scenario, values: pd.DataFrame) -> Evaluated:
+    """The outcomes and monthly paths (:func:`measure`) of the draws ``values`` (index ``draw``, a
+    column per parameter path) of ``scenario`` on ``ds``; a draw the scenario checks refuse is an
+    error naming the draw."""
     data = scenario.model_dump(exclude={"uncertainty", "calibration"})
     rates = [c for c in values.columns if c in _RATE_OF_PATH]
     planned = [c for c in values.columns if c not in _RATE_OF_PATH]
     groups = values.groupby(planned, sort=False) if planned else [((), values)]
     baselines: dict[tuple[int, float], Baseline] = {}
-    frames = []
+    parts = []
     for key, group in groups:
         keys = key if isinstance(key, tuple) else (key,)
         # plain Python numbers: the strict scenario models refuse numpy's
@@ -110,5 +148,6 @@ def evaluate_draws(ds: Dataset, scenario: Scenario, values: pd.DataFrame) -> pd.
             part = group.iloc[lo : lo + CHUNK]
             drawn_rates: dict[str, Any] = fixed | {_RATE_OF_PATH[c]: part[c].to_numpy(dtype=float) for c in rates}
             summary = run_draws(baseline, plan, batch=len(part), **drawn_rates)
-            frames.append(outcomes(summary, baseline, list(resolved.focus), part.index))
-    return pd.concat(frames).sort_index()
+            periods = [str(p) for p in plan.periods]
+            parts.append(measure(summary, baseline, list(resolved.focus), part.index, periods))
+    return concat(parts)

@@ -31,7 +31,7 @@ from chokepoint.dataset import Dataset
 from chokepoint.errors import ChokepointError
 from chokepoint.scenario import Scenario, ScenarioError
 from chokepoint.scenario.calibration import check_path, parameter_location, value_at, with_values
-from chokepoint.sweeps.evaluate import as_field_values, evaluate_draws, outcome_names
+from chokepoint.sweeps.evaluate import as_field_values, concat, evaluate_draws, outcome_names
 from chokepoint.sweeps.executors import Executor, run_tasks
 from chokepoint.sweeps.samplers import sample
 from chokepoint.yamlfile import Number, field_line, load_yaml_model
@@ -199,7 +199,7 @@ def portfolio(
     grid = mixes.rename(columns=dict(zip(names, paths, strict=True))).merge(worlds, how="cross")
     grid.index = pd.RangeIndex(len(grid), name="draw")
     tasks = [grid.iloc[lo : lo + DRAWS_PER_TASK] for lo in range(0, len(grid), DRAWS_PER_TASK)]
-    outcomes = pd.concat(run_tasks(evaluate_draws, (ds, scenario), tasks, executor, workers, cluster))
+    outcomes = concat(run_tasks(evaluate_draws, (ds, scenario), tasks, executor, workers, cluster)).outcomes
     y = outcomes[spec.outcome].to_numpy().reshape(len(mixes), len(worlds))
     mixes.insert(0, "mix", np.arange(len(mixes)))
     mixes["cost_usd"] = sum(mixes[lv.name] * lv.unit_cost_usd for lv in spec.levers)
