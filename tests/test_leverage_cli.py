@@ -187,7 +187,7 @@ def test_compare_command_writes_tables_and_an_offline_report(
     assert doc["headline"].startswith("Blanket decoupling leaves USA with less leverage over CHN")
     assert {p["pathway"] for p in doc["pathways"]} == set(NAMES)
     names = {"comparison", "balance", "deterrence", "matrix", "sensitivity", "headline", "assumptions"}
-    names |= {"thresholds", "rare_earth_cutoff", "ladder"}
+    names |= {"thresholds", "rare_earth_cutoff", "ladder", "global_sensitivity", "global_verdict"}
     assert {f"{n}.{ext}" for n in names for ext in ("csv", "parquet")} | {"report.html", "chokepoint.json"} == {
         p.name for p in out_dir.iterdir()
     }
@@ -198,6 +198,11 @@ def test_compare_command_writes_tables_and_an_offline_report(
     # the values that reverse the headline and the simulated rare-earth cost are on the page
     assert "Which values reverse the headline" in html
     assert "Rare earths: the cost of a cutoff, simulated" in html
+    assert "Global sensitivity" in html
+    # the deterrence game's parameters never reach the last year's leverage: no share of its variance
+    st = {r["parameter"]: r["ST"] for r in doc["global_sensitivity"]}
+    assert st["coercion_share"] == st["discount_rate"] == 0.0
+    assert doc["global_verdict"][0]["draws"] == 256 * (8 + 2)
     flips = {r["parameter"] for r in doc["thresholds"] if r["flips_at_factor"] is not None}
     assert "denial_strength" in flips
     cutoff = pd.DataFrame(doc["rare_earth_cutoff"])

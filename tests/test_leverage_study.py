@@ -23,6 +23,7 @@ from chokepoint.leverage import (
     compare_all,
     comparison_tables,
     find_pathway,
+    global_sensitivity,
     leverage_headline,
     pathways_to_compare,
     sensitivity,
@@ -64,6 +65,8 @@ def test_sharing_the_cutoff_changes_no_table(default: Dataset) -> None:
     # each library function on its own simulates the cutoff afresh
     alone = comparison_tables(default, pathways, "USA", "CHN")
     alone["sensitivity"] = sensitivity(default, pathways, "USA", "CHN")
+    found = global_sensitivity(default, pathways, "USA", "CHN")
+    alone["global_sensitivity"], alone["global_verdict"] = found.indices(), found.summary()
     alone["thresholds"] = break_even(default, pathways, "USA", "CHN")
     alone["rare_earth_cutoff"] = simulated_cutoffs(default, pathways[1], "USA", "CHN")
     alone["assumptions"] = assumptions_table(pathways)
@@ -138,3 +141,36 @@ def test_cache_file_is_per_dataset_and_a_broken_one_is_ignored(
     assert lcache.default_cache_dir() is None
     monkeypatch.setenv("CHOKEPOINT_CACHE", str(tmp_path / "c"))
     assert lcache.default_cache_dir() == tmp_path / "c"
+
+
+def test_each_global_draw_is_the_headline_of_its_factors(default: Dataset) -> None:
+    """A draw that scales one parameter has the gap the one-at-a-time table (read off the
+    comparison's own tables) gives at that factor; factors are log-uniform within ×0.5–×2."""
+    pathways = _two()
+    found = global_sensitivity(default, pathways, "USA", "CHN", "morris", 4, parameters=["substitution_years"])
+    factors = found.design.values["substitution_years"]
+    assert factors.between(0.5, 2.0).all()
+    assert factors.nunique() > 1
+    table = sensitivity(default, pathways, "USA", "CHN", ["substitution_years"], list(factors.unique()))
+    by_factor = table[table["parameter"] == "substitution_years"].set_index("factor")["gap_share"]
+    for draw, factor in factors.items():
+        assert found.outcomes.loc[draw, "gap_share"] == pytest.approx(by_factor[factor], rel=1e-9, abs=1e-12)
+        assert found.outcomes.loc[draw, "less_leverage"] == (by_factor[factor] < 0)
+
+
+def test_parameters_that_never_reach_the_headline_have_no_global_index(default: Dataset) -> None:
+    # the last year's leverage reads neither the coercion share nor the discount rate (they enter
+    # the deterrence game only): Sobol gives them nothing; it gives the others something
+    found = global_sensitivity(default, _two(), "USA", "CHN", "sobol", 64)
+    st = found.indices().set_index("parameter")["ST"]
+    assert st["coercion_share"] == 0.0
+    assert st["discount_rate"] == 0.0
+    assert (st.drop(["coercion_share", "discount_rate"]) > 0).all()
+    verdict = found.summary().iloc[0]
+    assert verdict["draws"] == 64 * (8 + 2)
+    assert verdict["less_leverage_share"] == pytest.approx(float(found.outcomes["less_leverage"].mean()))
+
+
+def test_a_global_span_must_exceed_one(default: Dataset) -> None:
+    with pytest.raises(LeverageError, match=r"span 1\.0: .*above 1"):
+        global_sensitivity(default, _two(), "USA", "CHN", span=1.0)

@@ -57,7 +57,13 @@ from chokepoint.leverage.model import (
     substitution_rate,
 )
 from chokepoint.leverage.run import run_pathway
-from chokepoint.leverage.sensitivity import SENSITIVITY_PARAMETERS, break_even, sensitivity
+from chokepoint.leverage.sensitivity import (
+    SENSITIVITY_PARAMETERS,
+    GlobalSensitivity,
+    break_even,
+    global_sensitivity,
+    sensitivity,
+)
 from chokepoint.leverage.study import Comparison, check_regions, compare_all, pathways_to_compare, with_horizon
 
 __all__ = [
@@ -68,6 +74,7 @@ __all__ = [
     "SIMULATED_DOMAINS",
     "Comparison",
     "Dependence",
+    "GlobalSensitivity",
     "Headline",
     "LeverageError",
     "LossKey",
@@ -85,6 +92,7 @@ __all__ = [
     "deterrence",
     "escalation_ladder",
     "find_pathway",
+    "global_sensitivity",
     "leverage_balance",
     "leverage_headline",
     "load_dependences",

@@ -1,11 +1,12 @@
-"""One-at-a-time sensitivity of the headline, and the parameter values that reverse it."""
+"""The headline's sensitivity: one at a time, global (Sobol or Morris on the sweeps' samplers),
+and the parameter values that reverse it."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +28,9 @@ from chokepoint.leverage.model import (
     simulated_losses,
 )
 from chokepoint.leverage.run import _dependence_columns, _deterrence_checks
+from chokepoint.scenario.uncertain import UncertainParameter
+from chokepoint.sweeps.analyse import morris_indices, sobol_indices
+from chokepoint.sweeps.samplers import Design, sample
 
 # --- one-at-a-time sensitivity --------------------------------------------------------------------
 
@@ -310,3 +314,101 @@ def break_even(
                 }
             )
     return pd.DataFrame(rows)
+
+
+# --- global sensitivity (the sweeps' samplers and analyses) -----------------------------------------
+
+#: A global sensitivity scales each parameter by a factor drawn log-uniformly in [1/span, span]:
+#: the one-at-a-time table's ×0.5 and ×2 are its ends.
+GLOBAL_SPAN = 2.0
+GLOBAL_SEED = 20251009
+
+
+@dataclass(frozen=True)
+class GlobalSensitivity:
+    """A global sensitivity of the headline: the ``design`` (its ``values`` are each draw's factor
+    on every parameter) and per draw ``gap_share``, the last year's relative gap in A's leverage
+    (decoupled − engaged) ÷ engaged, and ``less_leverage`` (the headline's verdict)."""
+
+    design: Design
+    outcomes: pd.DataFrame
+    span: float
+
+    def indices(self) -> pd.DataFrame:
+        """Per parameter, of ``gap_share``: Sobol ``S1``/``ST`` with their 95% half-widths, or
+        Morris ``mu_star``/``sigma`` (the design's method)."""
+        analyse = sobol_indices if self.design.method == "sobol" else morris_indices
+        return analyse(self.design, self.outcomes, "gap_share", seed=self.design.seed)
+
+    def summary(self) -> pd.DataFrame:
+        """One row: the method, draws, span, the share of draws in which decoupling leaves A with
+        less leverage, and the 5th, 50th and 95th percentiles of ``gap_share``."""
+        gap = self.outcomes["gap_share"]
+        return pd.DataFrame(
+            [
+                {
+                    "method": self.design.method,
+                    "draws": len(gap),
+                    "factor_span": self.span,
+                    "less_leverage_share": float(self.outcomes["less_leverage"].mean()),
+                    **{f"gap_share_p{round(100 * q):02d}": float(gap.quantile(q)) for q in (0.05, 0.5, 0.95)},
+                }
+            ]
+        )
+
+
+def global_sensitivity(
+    ds: Dataset,
+    base: list[Pathway],
+    a: str,
+    b: str,
+    method: Literal["sobol", "morris"] = "sobol",
+    samples: int = 256,
+    parameters: Sequence[str] = SENSITIVITY_PARAMETERS,
+    span: float = GLOBAL_SPAN,
+    seed: int = GLOBAL_SEED,
+    *,
+    decoupled: str = DECOUPLED,
+    engaged: str = ENGAGED,
+    tolerance: float = 1e-9,
+    losses: SimulatedLosses | None = None,
+) -> GlobalSensitivity:
+    """Every parameter scaled at once, by factors drawn log-uniformly in [1/``span``, ``span``] on a
+    Sobol (Saltelli, ``samples`` base samples) or Morris (``samples`` trajectories) design of the
+    sweeps' samplers (:func:`chokepoint.sweeps.samplers.sample`, root ``seed``), each draw scored
+    by the headline's last-year gap as :func:`break_even` reads it. ``losses``: see
+    :func:`~chokepoint.leverage.load_dependences`."""
+    unknown = [p for p in parameters if p not in SENSITIVITY_PARAMETERS]
+    if unknown:
+        raise LeverageError(
+            f"unknown sensitivity parameter {unknown[0]!r}; choose from {', '.join(SENSITIVITY_PARAMETERS)}"
+        )
+    if not (math.isfinite(span) and span > 1.0):
+        raise LeverageError(f"span {span!r}: the factors' range needs a span above 1, e.g. 2 for ×0.5–×2")
+    pathways = _unique(base)
+    known = simulated_losses(ds, pathways) if losses is None else losses
+    pair = [p for p in pathways if p.name in (decoupled, engaged)]
+    deps = {p.name: _pair(load_dependences(ds, p, known), p, a, b) for p in pair}
+    # a factor's exponent e is uniform on [-1, 1]: the factor span**e is log-uniform
+    declared = [
+        UncertainParameter(
+            path=name,
+            distribution="uniform",
+            low=-1.0,
+            high=1.0,
+            unit=f"exponent e of the factor {span:g}**e on every pathway's or dependence's value",
+            source="ASSUMED: the one-at-a-time range (×0.5 to ×2) for every parameter at once",
+        )
+        for name in parameters
+    ]
+    design = sample(declared, samples, method, seed)
+    factors = np.power(span, design.values)
+    gaps = []
+    for row in factors.itertuples(index=False):
+        new_deps, new_pathways = deps, pair
+        for name, factor in zip(parameters, row, strict=True):
+            new_deps, new_pathways, _, _ = _vary(new_deps, new_pathways, name, float(factor))
+        gaps.append(_last_year_gap(new_deps, new_pathways, a, decoupled, engaged))
+    gap = pd.Series(gaps, index=design.values.index, name="gap_share")
+    outcomes = pd.DataFrame({"gap_share": gap, "less_leverage": gap < -tolerance})
+    return GlobalSensitivity(replace(design, values=factors), outcomes, span)

@@ -24,7 +24,7 @@ from chokepoint.leverage.model import (
     simulated_cutoffs,
     simulated_losses,
 )
-from chokepoint.leverage.sensitivity import break_even, sensitivity
+from chokepoint.leverage.sensitivity import break_even, global_sensitivity, sensitivity
 
 __all__ = ["Comparison", "check_regions", "compare_all", "pathways_to_compare", "with_horizon"]
 
@@ -33,7 +33,8 @@ __all__ = ["Comparison", "check_regions", "compare_all", "pathways_to_compare", 
 class Comparison:
     """A leverage study of ``a`` and ``b``: the pathways compared, the tables by name
     (``comparison``, ``balance``, ``deterrence``, ``matrix``, ``ladder``, ``sensitivity``,
-    ``thresholds``, ``rare_earth_cutoff``, ``assumptions``, ``headline``) and the headline."""
+    ``global_sensitivity`` and ``global_verdict`` (Sobol, every parameter at once), ``thresholds``,
+    ``rare_earth_cutoff``, ``assumptions``, ``headline``) and the headline."""
 
     a: str
     b: str
@@ -75,6 +76,8 @@ def compare_all(
     losses = simulated_losses(ds, chosen) if losses is None else losses
     tables = comparison_tables(ds, chosen, a, b, losses)
     tables["sensitivity"] = sensitivity(ds, chosen, a, b, losses=losses)
+    found = global_sensitivity(ds, chosen, a, b, losses=losses)
+    tables["global_sensitivity"], tables["global_verdict"] = found.indices(), found.summary()
     tables["thresholds"] = break_even(ds, chosen, a, b, losses=losses)
     reference = next((p for p in chosen if p.name == ENGAGED), chosen[0])
     tables["rare_earth_cutoff"] = simulated_cutoffs(ds, reference, a, b, losses)

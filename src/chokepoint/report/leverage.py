@@ -2,8 +2,9 @@
 
 The page embeds plotly.js once and draws, from :func:`chokepoint.leverage.comparison_tables`:
 leverage trajectories per domain and direction (one line per pathway), the net balance and
-deterrence by year, the balance matrix (domains × direction with cost ratios), the sensitivity
-table, the headline and every assumption. Pure: returns a string; the CLI writes the file.
+deterrence by year, the balance matrix (domains × direction with cost ratios), the one-at-a-time
+and global (Sobol) sensitivity tables, the headline and every assumption. Pure: returns a
+string; the CLI writes the file.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ def render_leverage_report(
         flips=sensitivity.loc[sensitivity["flips"].astype(bool), ["parameter", "factor"]].to_dict("records"),
         ladder=_rows(tables["ladder"], _LADDER_COLUMNS) if "ladder" in tables else [],
         ladder_columns=list(_LADDER_COLUMNS.values()),
+        global_indices=_rows(tables["global_sensitivity"], _GLOBAL_COLUMNS) if "global_sensitivity" in tables else [],
+        global_columns=list(_GLOBAL_COLUMNS.values()),
+        global_verdict=tables["global_verdict"].iloc[0].to_dict() if "global_verdict" in tables else None,
         thresholds=_rows(tables["thresholds"], _THRESHOLD_COLUMNS) if "thresholds" in tables else [],
         threshold_columns=list(_THRESHOLD_COLUMNS.values()),
         cutoff=_rows(tables["rare_earth_cutoff"], _CUTOFF_COLUMNS) if "rare_earth_cutoff" in tables else [],
@@ -217,6 +221,16 @@ _LADDER_COLUMNS = {
     "answer_cost_to_other_usd": "answer imposes (USD bn)",
     "answer_cost_to_self_usd": "answer costs (USD bn)",
     "escalation_dominance": "no proportionate answer",
+}
+_GLOBAL_COLUMNS = {
+    "parameter": "parameter",
+    "S1": "first-order S1",
+    "S1_conf": "± (95%)",
+    "ST": "total ST",
+    "ST_conf": "± (95%)",
+    "mu_star": "Morris μ*",
+    "mu_star_conf": "± (95%)",
+    "sigma": "σ",
 }
 _THRESHOLD_COLUMNS = {
     "parameter": "parameter",
