@@ -11,8 +11,8 @@ from chokepoint.cli import main
 from chokepoint.errors import ChokepointError
 from chokepoint.scenario import Scenario
 from chokepoint.simulation import build_baseline, build_plan, simulate
+from chokepoint.simulation.engine import MAX_BATCH
 from chokepoint.simulation.uncertainty import (
-    CHUNK,
     MEMORY_FRACTION,
     NODE_STEPS_PER_S,
     MonteCarloTooLargeError,
@@ -33,7 +33,7 @@ def _scenario(draws: int) -> Scenario:
 def test_estimate_by_hand() -> None:
     """1,000 draws, 10 months, 2 regions × 4 commodities (8 nodes), 3 sectors."""
     est = estimate_monte_carlo(draws=1_000, months=10, regions=2, sectors=3, commodities=4)
-    assert CHUNK == 256
+    assert MAX_BATCH == 256  # the estimate counts the largest batch
     # kept per draw, twice: world 10 + prices 10·4 + peaks 2·3 + rates 3 + factor and scale 2·8 = 75
     kept = 1_000 * 2 * 75
     # one chunk: 3·256·10·2·3 (demand, shortfall, ratio) + 256·10·4 (prices) + 12·256·4·2² (allocation)

@@ -19,8 +19,10 @@ from chokepoint.cli import main
 from chokepoint.errors import ChokepointError
 from chokepoint.scenario import Scenario, ScenarioError, load_scenario
 from chokepoint.scenario.uncertain import RankCorrelation, UncertainParameter
+from chokepoint.simulation import build_plan, scenario_baseline
 from chokepoint.sweeps import sweep, with_parameters
 from chokepoint.sweeps.analyse import morris_indices, percentiles, prim, sobol_indices
+from chokepoint.sweeps.evaluate import evaluate_draws
 from chokepoint.sweeps.portfolio import cvar, load_portfolio, portfolio
 from chokepoint.sweeps.samplers import sample
 from tests.test_backtest import _tiny
@@ -251,6 +253,7 @@ def test_the_fan_chart_bands_are_the_percentiles_of_each_months_shortfall() -> N
     # the outcomes are the paths' worst month
     assert result.outcomes["CHE_peak_shortfall_pct"].to_numpy() == pytest.approx(months.max(axis=1).to_numpy())
     assert list(result.paths.columns.unique("path")) == ["world_shortfall_pct", "CHE_shortfall_pct", "max_price_index"]
+    assert list(evaluate_draws(tiny_dataset(), _tiny_sweep(), result.inputs).outcomes) == list(result.outcomes)
 
 
 def test_sobol_gives_the_approval_share_all_of_the_shortfall() -> None:
@@ -258,6 +261,34 @@ def test_sobol_gives_the_approval_share_all_of_the_shortfall() -> None:
     table = result.sobol("CHE_peak_shortfall_pct").set_index("parameter")
     assert table.loc[APPROVAL, "ST"] == pytest.approx(1.0, abs=0.1)
     assert table.loc["price_scarcity_exponent", "ST"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_the_batch_fits_the_cache_and_never_changes_a_draw(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chokepoint.simulation import engine
+    from chokepoint.simulation.state import active_lanes
+
+    engine_only = [
+        {"path": "price_scarcity_exponent", "distribution": "uniform", "low": 1.0, "high": 5.0, "source": "t"},
+        {"path": "markets.cover_months", "distribution": "uniform", "low": 0.0, "high": 3.0, "source": "t"},
+    ]
+    scenario = _tiny_sweep(draws=12, parameters=engine_only)
+    ds = tiny_dataset()
+    baseline = scenario_baseline(ds, scenario)
+    plan = build_plan(baseline, scenario, ds)
+    lanes = len(active_lanes(baseline, plan)[0]) * len(baseline.net.regions)
+    # the largest power of two of draws whose lane arrays (8 bytes each) fit the budget, at most 256
+    assert engine.batch_size(baseline, plan) == 256
+    monkeypatch.setattr(engine, "LANE_ARRAY_BYTES", 8 * lanes * 5)
+    assert engine.batch_size(baseline, plan) == 4
+    monkeypatch.setattr(engine, "LANE_ARRAY_BYTES", 8 * lanes - 1)
+    assert engine.batch_size(baseline, plan) == 1
+    # draws run one at a time give the numbers they give in one batch of 12, bit for bit
+    one_by_one = sweep(ds, scenario, "lhs")
+    monkeypatch.undo()
+    together = sweep(ds, scenario, "lhs")
+    pd.testing.assert_frame_equal(one_by_one.outcomes, together.outcomes, check_exact=True)
+    pd.testing.assert_frame_equal(one_by_one.paths, together.paths, check_exact=True)
+    assert together.outcomes["CHE_shortfall_t"].nunique() > 1  # the draws differ
 
 
 @pytest.mark.parametrize("executor", ["processes", "dask"])

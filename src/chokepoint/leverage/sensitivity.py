@@ -402,7 +402,7 @@ def global_sensitivity(
         for name in parameters
     ]
     design = sample(declared, samples, method, seed)
-    factors = np.power(span, design.values)
+    factors = design.values.rpow(span)
     gaps = []
     for row in factors.itertuples(index=False):
         new_deps, new_pathways = deps, pair

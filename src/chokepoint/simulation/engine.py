@@ -24,17 +24,20 @@ from chokepoint.simulation.recorders import (
     Trajectory,
     TrajectoryRecorder,
 )
-from chokepoint.simulation.state import Array, params, setup
+from chokepoint.simulation.state import Array, active_lanes, params, setup
 
 if TYPE_CHECKING:
     from chokepoint.scenario import Scenario
 
 __all__ = [
+    "LANE_ARRAY_BYTES",
+    "MAX_BATCH",
     "RATE_PATHS",
     "DrawSummary",
     "MassBalanceError",
     "Mode",
     "Trajectory",
+    "batch_size",
     "engine_rates",
     "run_draws",
     "run_fast",
@@ -75,6 +78,23 @@ def run_draws(
     O(batch × months × regions × sectors) instead of the full flows)."""
     s = setup(baseline, plan, batch, params(batch, **rates), capacity_scale)
     return run_loop(s, allocate_fast, SummaryRecorder(s))
+
+
+#: Bytes one lane array of a batch (lanes × buyers × draws, float64) may take, so a month's live
+#: lane arrays stay in the last-level cache (32 MiB on the 2-core machines): on the 2024 element
+#: base (419 lanes × 41 buyers) a draw took 146 ms in batches of 32, 154 in 64 and 361 in 256
+#: (benchmarks/results/sweep.md).
+LANE_ARRAY_BYTES = 8 * 2**20
+#: The largest batch: small networks gain nothing beyond it and its outputs grow with it.
+MAX_BATCH = 256
+
+
+def batch_size(baseline: Baseline, plan: Plan) -> int:
+    """Draws per :func:`run_draws` call for this network: the largest power of two whose lane
+    arrays fit :data:`LANE_ARRAY_BYTES`, between 1 and :data:`MAX_BATCH`."""
+    per_draw = 8 * len(active_lanes(baseline, plan)[0]) * len(baseline.net.regions)
+    fit = max(1, LANE_ARRAY_BYTES // max(per_draw, 1))
+    return min(MAX_BATCH, 1 << (fit.bit_length() - 1))
 
 
 #: Each engine parameter's path in a scenario file (a sweep varies these along the draw axis of

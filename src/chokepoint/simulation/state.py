@@ -248,22 +248,36 @@ def _month_lanes(s_levels: list[Group], limit: Array, controlled: Array, base_mi
     )
 
 
+def _own_mix(baseline: Baseline) -> Array:
+    """Base-year sourcing shares (K, o, b): a commodity is bought as itself."""
+    R, K = len(baseline.net.regions), len(baseline.commodities)
+    return baseline.net.mix.toarray().reshape(R, K, R, K)[:, np.arange(K), :, np.arange(K)]
+
+
+def active_lanes(baseline: Baseline, plan: Plan) -> tuple[Index, Index]:
+    """Commodity and origin of every lane the engine keeps, sorted by commodity: origins with
+    capacity or recycling in any month or base-year sales, and entrants (they may ship once built)."""
+    R, K, T = len(baseline.net.regions), len(baseline.commodities), len(plan.periods)
+    active = (
+        (plan.capacity_t.reshape(T, R, K) != 0).any(axis=0).T
+        | (plan.recycled_t.reshape(T, R, K) != 0).any(axis=0).T
+        | (_own_mix(baseline) != 0).any(axis=2)
+    )  # (K, R)
+    entrants = plan.supply.entrant_node
+    active[entrants % K, entrants // K] = True
+    lane_k, lane_o = (i.astype(np.intp) for i in np.nonzero(active))
+    return lane_k, lane_o
+
+
 def setup(baseline: Baseline, plan: Plan, batch: int, params: Params, capacity_scale: Array | None) -> Setup:
     """Lay ``plan`` out for a batch of ``batch`` draws (module docs); ``capacity_scale`` (B, n)."""
     net = baseline.net
     R, K, S, T = len(net.regions), len(baseline.commodities), len(baseline.sectors), len(plan.periods)
     a = baseline.inputs
-    mix0 = net.mix.toarray().reshape(R, K, R, K)
-    own = mix0[:, np.arange(K), :, np.arange(K)]  # (K, o, b): a commodity is bought as itself
-    active = (
-        (plan.capacity_t.reshape(T, R, K) != 0).any(axis=0).T
-        | (plan.recycled_t.reshape(T, R, K) != 0).any(axis=0).T
-        | (own != 0).any(axis=2)
-    )  # (K, R)
-    entrants = plan.supply.entrant_node
-    active[entrants % K, entrants // K] = True  # an entrant's region may ship once it is built
-    lane_k, lane_o = (i.astype(np.intp) for i in np.nonzero(active))
+    own = _own_mix(baseline)
+    lane_k, lane_o = active_lanes(baseline, plan)
     lane_node = lane_o * K + lane_k
+    entrants = plan.supply.entrant_node
     base_mix = own[lane_k, lane_o]  # (N, R)
     scale = np.ones((R * K, batch)) if capacity_scale is None else np.asarray(capacity_scale, dtype=float).T
     scale_a = np.ascontiguousarray(scale[lane_node])

@@ -21,7 +21,7 @@ import pandas as pd
 from chokepoint.errors import ChokepointError
 from chokepoint.scenario import Scenario, Uncertainty
 from chokepoint.simulation.baseline import Baseline
-from chokepoint.simulation.engine import engine_rates, run_draws
+from chokepoint.simulation.engine import MAX_BATCH, batch_size, engine_rates, run_draws
 from chokepoint.simulation.plan import Plan
 
 __all__ = [
@@ -37,9 +37,6 @@ __all__ = [
 
 #: The percentiles reported.
 QUANTILES = (0.05, 0.5, 0.95)
-#: Draws per batched engine call (the lane arrays stay in cache; see benchmarks/README.md).
-CHUNK = 256
-
 #: Conservative Monte Carlo throughput, draws × months × nodes per second, below every measurement on
 #: the 2-core development machine: 5.2·10⁶ (100,000 draws in 238 s), 3.3·10⁶ beside other work and
 #: 1.8·10⁶ under a full test suite (the idle benchmark reaches 1.4·10⁷, benchmarks/README.md).
@@ -78,7 +75,7 @@ def estimate_monte_carlo(draws: int, months: int, regions: int, sectors: int, co
     Time: draws × months × nodes at :data:`NODE_STEPS_PER_S`.
     """
     nodes = regions * commodities
-    chunk = min(draws, CHUNK)
+    chunk = min(draws, MAX_BATCH)  # the largest batch: an upper bound
     per_draw = 2 * (months * (1 + commodities) + regions * sectors + 3 + 2 * nodes)
     working = chunk * (
         3 * months * regions * sectors + months * commodities + _ALLOCATION_ARRAYS * commodities * regions**2
@@ -146,8 +143,9 @@ def run_uncertainty(
     (``uncertainty_peaks``)."""
     params = draw_parameters(scenario, uncertainty, baseline)
     world, prices, peaks = [], [], []
-    for lo in range(0, uncertainty.draws, CHUNK):
-        hi = min(lo + CHUNK, uncertainty.draws)
+    size = batch_size(baseline, plan)
+    for lo in range(0, uncertainty.draws, size):
+        hi = min(lo + size, uncertainty.draws)
         kept = run_draws(baseline, plan, batch=hi - lo, **{name: value[lo:hi] for name, value in params.items()})
         demand, short = kept.demand_t, kept.shortfall_t  # (B, T, R, S)
         world.append(_pct(short.sum(axis=(2, 3)), demand.sum(axis=(2, 3))))

@@ -23,9 +23,8 @@ from chokepoint.scenario.calibration import value_at, with_values
 from chokepoint.scenario.groups import resolve_groups
 from chokepoint.simulation import scenario_baseline
 from chokepoint.simulation.baseline import Baseline
-from chokepoint.simulation.engine import RATE_PATHS, DrawSummary, engine_rates, run_draws
+from chokepoint.simulation.engine import RATE_PATHS, DrawSummary, batch_size, engine_rates, run_draws
 from chokepoint.simulation.plan import build_plan
-from chokepoint.simulation.uncertainty import CHUNK
 
 __all__ = [
     "Evaluated",
@@ -109,12 +108,14 @@ def measure(
         columns[f"{label}_peak_shortfall_pct"], columns[f"{label}_shortfall_t"] = share.max(axis=1), s.sum(axis=1)
     monthly["max_price_index"] = np.asarray(summary.price_index).max(axis=2)
     columns["peak_price_index"] = monthly["max_price_index"].max(axis=1)
+    order = list(columns)
+    order.insert(2, order.pop())  # the world's, the price, then each focus's: outcome_names
     paths = pd.DataFrame(
         np.concatenate(list(monthly.values()), axis=1),
         index=index,
         columns=pd.MultiIndex.from_product([list(monthly), periods], names=["path", "period"]),
     )
-    return Evaluated(pd.DataFrame(columns, index=index), paths)
+    return Evaluated(pd.DataFrame(columns, index=index)[order], paths)
 
 
 def evaluate_draws(ds: Dataset, scenario: Scenario, values: pd.DataFrame) -> Evaluated:
@@ -144,8 +145,9 @@ def evaluate_draws(ds: Dataset, scenario: Scenario, values: pd.DataFrame) -> Eva
         baseline = baselines[which]
         plan = build_plan(baseline, resolved, ds)
         fixed = engine_rates(resolved)
-        for lo in range(0, len(group), CHUNK):
-            part = group.iloc[lo : lo + CHUNK]
+        size = batch_size(baseline, plan)
+        for lo in range(0, len(group), size):
+            part = group.iloc[lo : lo + size]
             drawn_rates: dict[str, Any] = fixed | {_RATE_OF_PATH[c]: part[c].to_numpy(dtype=float) for c in rates}
             summary = run_draws(baseline, plan, batch=len(part), **drawn_rates)
             periods = [str(p) for p in plan.periods]
